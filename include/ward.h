@@ -1,0 +1,268 @@
+/* ward.h: the public C API of libward, a CPU inference engine for LLMs.
+ *
+ * Design
+ *   A ward_model is a read-only, memory-mapped model (weights, hyper-parameters, tokenizer); it
+ *   may be shared by many contexts. A ward_context owns everything that changes while running:
+ *   one KV cache per sequence (allocated once, sized by n_ctx), scratch buffers and a thread
+ *   pool. ward_decode() evaluates a batch of tokens in one forward pass; the tokens may belong to
+ *   different sequences (the server decodes many conversations at once). A ward_sampler turns
+ *   logits into a token and keeps its own RNG state. A ward_detok turns a token stream into text
+ *   without ever emitting half a UTF-8 character.
+ *
+ * Errors
+ *   Functions that can fail return ward_status (WARD_OK == 0). Constructors write a message into
+ *   a caller-supplied ward_error; handles keep the message of their last failure, read with
+ *   ward_context_errmsg(). The library never prints, exits or aborts.
+ *
+ * Ownership
+ *   Every _open has a _close; _close(NULL) is a no-op. Borrowed pointers say how long they live.
+ *
+ * Threads
+ *   A model may be used by several contexts on several threads. One context, sampler or detok
+ *   must not be used by two threads at once.
+ */
+#ifndef WARD_H
+#define WARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------------------------------
+ * Status codes and errors
+ * ------------------------------------------------------------------------------------------- */
+
+typedef enum ward_status {
+    WARD_OK = 0,
+    WARD_ENOMEM,       /* an allocation failed */
+    WARD_EIO,          /* the operating system refused a read, write, open or mmap */
+    WARD_EFORMAT,      /* a file or blob is malformed, truncated or inconsistent */
+    WARD_EINVAL,       /* an argument is out of its documented range */
+    WARD_EUNSUPPORTED, /* well-formed, but not something ward can do (yet) */
+    WARD_ECANCELLED,   /* a callback asked to stop */
+    WARD_ERANGE,       /* a buffer or the context is too small for the request */
+} ward_status;
+
+#define WARD_ERROR_MSG_MAX 512
+
+typedef struct ward_error {
+    ward_status code;
+    char msg[WARD_ERROR_MSG_MAX]; /* NUL-terminated, "" when code == WARD_OK */
+} ward_error;
+
+/* Short name of a status code ("out of memory", "bad format", ...). Static storage. */
+const char *ward_status_str(ward_status s);
+
+/* ---------------------------------------------------------------------------------------------
+ * Tensor types: the values are GGUF type ids.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef enum ward_type {
+    WARD_TYPE_F32 = 0,
+    WARD_TYPE_F16 = 1,
+    WARD_TYPE_Q4_0 = 2,
+    WARD_TYPE_Q4_1 = 3,
+    WARD_TYPE_Q5_0 = 6,
+    WARD_TYPE_Q5_1 = 7,
+    WARD_TYPE_Q8_0 = 8,
+    WARD_TYPE_Q8_1 = 9,
+    WARD_TYPE_Q2_K = 10,
+    WARD_TYPE_Q3_K = 11,
+    WARD_TYPE_Q4_K = 12,
+    WARD_TYPE_Q5_K = 13,
+    WARD_TYPE_Q6_K = 14,
+    WARD_TYPE_Q8_K = 15,
+    WARD_TYPE_IQ2_XXS = 16,
+    WARD_TYPE_IQ2_XS = 17,
+    WARD_TYPE_IQ3_XXS = 18,
+    WARD_TYPE_IQ1_S = 19,
+    WARD_TYPE_IQ4_NL = 20,
+    WARD_TYPE_IQ3_S = 21,
+    WARD_TYPE_IQ2_S = 22,
+    WARD_TYPE_IQ4_XS = 23,
+    WARD_TYPE_I8 = 24,
+    WARD_TYPE_I16 = 25,
+    WARD_TYPE_I32 = 26,
+    WARD_TYPE_I64 = 27,
+    WARD_TYPE_F64 = 28,
+    WARD_TYPE_IQ1_M = 29,
+    WARD_TYPE_BF16 = 30,
+    WARD_TYPE_TQ1_0 = 34,
+    WARD_TYPE_TQ2_0 = 35,
+    WARD_TYPE_COUNT = 36,
+} ward_type;
+
+/* Name of a type ("Q4_0"), or NULL for an id ward does not know. Static storage. */
+const char *ward_type_name(ward_type t);
+/* Parse a type name, case-insensitive ("q8_0", "F16"). Returns false if unknown. */
+bool ward_type_from_name(const char *name, ward_type *out);
+/* True when ward can compute with weights of this type. */
+bool ward_type_is_computable(ward_type t);
+
+/* ---------------------------------------------------------------------------------------------
+ * Model
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct ward_model ward_model;
+
+typedef struct ward_model_info {
+    const char *arch;   /* general.architecture, e.g. "llama"; valid while the model is open */
+    const char *name;   /* general.name or "" */
+    int32_t n_vocab;
+    int32_t n_ctx_train;
+    int32_t n_embd;
+    int32_t n_layer;
+    int32_t n_head;
+    int32_t n_head_kv;
+    int32_t n_ff;
+    uint64_t n_params;  /* number of weights */
+    uint64_t n_bytes;   /* bytes of weight data */
+    ward_type main_type; /* type of most weight bytes */
+} ward_model_info;
+
+/* Open a GGUF model: memory-maps the file and validates it. On failure *out is NULL and err
+ * (if non-NULL) says why. Close with ward_model_close(). */
+ward_status ward_model_open(const char *path, ward_model **out, ward_error *err);
+void ward_model_close(ward_model *model);
+/* Pointer valid while the model is open. */
+const ward_model_info *ward_model_get_info(const ward_model *model);
+
+/* ---------------------------------------------------------------------------------------------
+ * Tokenizer (the model's own)
+ * ------------------------------------------------------------------------------------------- */
+
+typedef int32_t ward_token;
+
+enum {
+    WARD_TOKENIZE_ADD_BOS = 1 << 0,       /* prepend BOS if the model uses one */
+    WARD_TOKENIZE_PARSE_SPECIAL = 1 << 1, /* turn control-token text such as "</s>" into control
+                                           * tokens; off for any text a user typed */
+};
+
+/* Tokenize len bytes of UTF-8 text. Writes at most cap ids to out and sets *n_out to the number
+ * of tokens the text needs; returns WARD_ERANGE when that exceeds cap (call again with a larger
+ * buffer). Invalid UTF-8 is tokenized byte by byte through byte-fallback tokens. */
+ward_status ward_tokenize(const ward_model *model, const char *text, size_t len, unsigned flags,
+                          ward_token *out, size_t cap, size_t *n_out);
+
+/* The bytes a token stands for ("▁the" gives " the", "<0x0A>" gives "\n"); control tokens give
+ * "" unless render_special. Writes at most cap bytes, sets *n_out to the full length and returns
+ * WARD_ERANGE when it does not fit. Bytes need not be valid UTF-8 on their own. */
+ward_status ward_token_to_bytes(const ward_model *model, ward_token tok, bool render_special,
+                                char *out, size_t cap, size_t *n_out);
+
+/* The token's text as stored in the vocabulary (e.g. "▁the"), or NULL if out of range.
+ * Valid while the model is open; not NUL-terminated, length in *len. */
+const char *ward_token_text(const ward_model *model, ward_token tok, size_t *len);
+
+ward_token ward_token_bos(const ward_model *model); /* -1 if none */
+ward_token ward_token_eos(const ward_model *model); /* -1 if none */
+/* True for tokens that end generation (EOS, EOT, ...). */
+bool ward_token_is_eog(const ward_model *model, ward_token tok);
+
+/* Streaming detokenizer: feed tokens, get back only complete UTF-8 characters. */
+typedef struct ward_detok ward_detok;
+ward_status ward_detok_open(const ward_model *model, ward_detok **out);
+void ward_detok_close(ward_detok *d);
+/* Append the text of tok. *text points at the newly complete characters (*len bytes), valid
+ * until the next call on d. Bytes that can never form valid UTF-8 come out as U+FFFD. */
+ward_status ward_detok_push(ward_detok *d, ward_token tok, const char **text, size_t *len);
+/* Whatever is still held back (an incomplete character at the end), as U+FFFD. */
+void ward_detok_flush(ward_detok *d, const char **text, size_t *len);
+
+/* ---------------------------------------------------------------------------------------------
+ * Context: KV caches, scratch and threads for evaluating a model
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct ward_context ward_context;
+
+typedef struct ward_context_params {
+    int32_t n_ctx;     /* positions per sequence; 0 = the model's training context (max 4096) */
+    int32_t n_seq;     /* sequences (KV caches) the context holds; 0 = 1 */
+    int32_t n_batch;   /* most tokens one ward_decode() call takes; 0 = 512 */
+    int32_t n_threads; /* 0 = number of online CPUs */
+} ward_context_params;
+
+ward_context_params ward_context_default_params(void);
+
+/* Allocate a context for model (which must outlive it). */
+ward_status ward_context_open(ward_model *model, const ward_context_params *params,
+                              ward_context **out, ward_error *err);
+void ward_context_close(ward_context *ctx);
+/* Message of the context's last failure. Valid until the next call on ctx. */
+const char *ward_context_errmsg(const ward_context *ctx);
+int32_t ward_context_n_ctx(const ward_context *ctx);
+/* Number of positions already in sequence seq's KV cache. */
+int32_t ward_context_seq_len(const ward_context *ctx, int32_t seq);
+/* Forget sequence seq (its next token is position 0). */
+ward_status ward_context_seq_clear(ward_context *ctx, int32_t seq);
+
+/* A batch: n tokens, each with the sequence it belongs to. Within one sequence, tokens must be in
+ * order and continue that sequence: the first has position ward_context_seq_len(seq). */
+typedef struct ward_batch {
+    int32_t n;
+    const ward_token *tokens; /* (n) */
+    const int32_t *seq;       /* (n) sequence ids in [0, n_seq); NULL = all 0 */
+    const bool *want_logits;  /* (n) NULL = only the last token of the batch */
+} ward_batch;
+
+/* Evaluate a batch: appends to the KV caches and computes logits where wanted. On error the
+ * caches are unchanged. */
+ward_status ward_decode(ward_context *ctx, const ward_batch *batch);
+/* Logits (n_vocab floats) of batch token i from the last ward_decode(), or NULL if not wanted.
+ * Valid until the next ward_decode() on ctx. */
+const float *ward_context_logits(const ward_context *ctx, int32_t i);
+
+/* ---------------------------------------------------------------------------------------------
+ * Sampling
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct ward_sampler ward_sampler;
+
+typedef struct ward_sampler_params {
+    float temperature;       /* <= 0: greedy (argmax), the other fields are then ignored */
+    int32_t top_k;           /* 0 = off */
+    float top_p;             /* 1.0 = off */
+    float min_p;             /* 0.0 = off */
+    float repeat_penalty;    /* 1.0 = off; divides positive logits, multiplies negative ones */
+    float presence_penalty;  /* 0.0 = off */
+    float frequency_penalty; /* 0.0 = off */
+    int32_t penalty_last_n;  /* how many recent tokens the penalties look at; 0 = off */
+    uint64_t seed;           /* same seed, same params, same logits: same tokens */
+} ward_sampler_params;
+
+ward_sampler_params ward_sampler_default_params(void);
+/* n_vocab: the size of the logit vectors that will be passed. */
+ward_status ward_sampler_open(const ward_sampler_params *params, int32_t n_vocab,
+                              ward_sampler **out, ward_error *err);
+void ward_sampler_close(ward_sampler *s);
+/* Choose a token from logits (n_vocab floats, not modified). */
+ward_token ward_sampler_sample(ward_sampler *s, const float *logits);
+/* Record a token in the penalty history (prompt tokens and each sampled token). */
+void ward_sampler_accept(ward_sampler *s, ward_token tok);
+void ward_sampler_reset(ward_sampler *s);
+
+/* ---------------------------------------------------------------------------------------------
+ * Random-weight models, for tests and benchmarks without downloads
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct ward_synth_params {
+    const char *arch;  /* "llama" */
+    int32_t n_vocab;   /* a synthetic byte-fallback vocabulary of this size (>= 259) */
+    int32_t n_embd, n_layer, n_head, n_head_kv, n_ff, n_ctx;
+    ward_type type;    /* type of the 2-D weight matrices; norms stay F32 */
+    bool tied_output;  /* no output.weight: logits use the embedding matrix */
+    uint64_t seed;
+} ward_synth_params;
+
+ward_synth_params ward_synth_default_params(void);
+ward_status ward_synth_write(const ward_synth_params *params, const char *path, ward_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* WARD_H */

@@ -1,0 +1,23 @@
+/* matmul.h: y = x · Wᵀ for a batch of activation rows, split across a thread pool.
+ *
+ * W is (n_rows, n_cols) of any computable type, rows contiguous (GGUF layout: ne[0] = n_cols).
+ * x is (n_tok, n_cols) float, y is (n_tok, n_rows) float. The activations are first converted
+ * once to W's vec_dot_type (e.g. Q8_0 blocks for Q4_0 weights), then each thread takes a slice
+ * of W's rows and computes them against every activation row, so each weight row is read from
+ * memory once per call however many tokens the batch has.
+ */
+#ifndef WARD_KERNELS_MATMUL_H
+#define WARD_KERNELS_MATMUL_H
+
+#include <stdint.h>
+
+#include "base/threadpool.h"
+#include "kernels/types.h"
+
+/* Bytes of scratch kern_matmul needs for activations of this shape (64-byte aligned buffer). */
+size_t kern_matmul_scratch_bytes(ward_type wtype, int64_t n_cols, int64_t n_tok);
+
+void kern_matmul(tp_pool *pool, ward_isa isa, ward_type wtype, const void *w, int64_t n_rows,
+                 int64_t n_cols, const float *x, int64_t n_tok, float *y, void *scratch);
+
+#endif

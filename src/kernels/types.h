@@ -1,0 +1,48 @@
+/* types.h: the tensor type table and the kernel function signatures.
+ *
+ * One const row per ward_type (= GGUF type id): its name, block geometry, and, for the types
+ * ward computes with, the kernels: to_float (dequantize a row), from_float (quantize a row of
+ * activations or weights), vec_dot (dot product of a weight row with an activation row already
+ * converted to vec_dot_type). Each kernel slot holds one pointer per ISA level; a NULL entry falls
+ * back to the next lower level and finally to the plain C _ref version, which every computable
+ * type has. Types ward only reads (K-quants, IQ*) have geometry but no kernels, so the GGUF
+ * reader can size every tensor and `ward inspect` can name it.
+ *
+ * Kernels take raw blocks and element counts; they know nothing of models, files or threads.
+ * n must be a multiple of the type's block_elems (asserted).
+ */
+#ifndef WARD_KERNELS_TYPES_H
+#define WARD_KERNELS_TYPES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/cpu.h"
+#include "ward.h"
+
+typedef void (*kern_to_float_fn)(const void *restrict src, float *restrict dst, int64_t n);
+typedef void (*kern_from_float_fn)(const float *restrict src, void *restrict dst, int64_t n);
+/* *out = sum over i < n of w[i] * x[i]; w of the row's type, x of its vec_dot_type. */
+typedef void (*kern_vec_dot_fn)(int64_t n, float *restrict out, const void *restrict w,
+                                const void *restrict x);
+
+typedef struct kern_type_row {
+    const char *name;       /* "Q4_0"; NULL for ids that GGUF does not define */
+    int64_t block_elems;    /* elements per block (1 for plain floats) */
+    size_t block_bytes;     /* bytes per block */
+    ward_type vec_dot_type; /* activations are converted to this type before vec_dot */
+    kern_to_float_fn to_float[WARD_ISA_COUNT];
+    kern_from_float_fn from_float[WARD_ISA_COUNT];
+    kern_vec_dot_fn vec_dot[WARD_ISA_COUNT];
+} kern_type_row;
+
+/* Row of type t, or NULL for an id with no name (unknown / removed GGUF ids). */
+const kern_type_row *kern_type(ward_type t);
+/* Bytes of a row of n elements; n % block_elems must be 0 (asserted). */
+size_t kern_row_bytes(ward_type t, int64_t n);
+/* The kernel for isa with fallback to lower levels; NULL if the type has no such kernel. */
+kern_to_float_fn kern_to_float(ward_type t, ward_isa isa);
+kern_from_float_fn kern_from_float(ward_type t, ward_isa isa);
+kern_vec_dot_fn kern_vec_dot(ward_type t, ward_isa isa);
+
+#endif
