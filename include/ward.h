@@ -185,6 +185,7 @@ typedef struct ward_context_params {
     int32_t n_seq;     /* sequences (KV caches) the context holds; 0 = 1 */
     int32_t n_batch;   /* most tokens one ward_decode() call takes; 0 = 512 */
     int32_t n_threads; /* 0 = number of online CPUs */
+    int32_t n_outputs; /* most tokens of one batch that may want logits; 0 = n_seq */
 } ward_context_params;
 
 ward_context_params ward_context_default_params(void);

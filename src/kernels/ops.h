@@ -1,0 +1,30 @@
+/* ops.h: the element-wise and per-row operations of a transformer layer, on float rows.
+ *
+ * Plain C written so the compiler can vectorize it; these are a small share of the time next to
+ * the matrix multiplications. Numerics follow the reference definitions the golden data was
+ * made with (sums of squares and softmax denominators accumulated in double).
+ */
+#ifndef WARD_KERNELS_OPS_H
+#define WARD_KERNELS_OPS_H
+
+#include <stdint.h>
+
+/* out = x / sqrt(mean(x^2) + eps) * w; out may alias x. */
+void ops_rmsnorm(float *out, const float *x, const float *w, int64_t n, float eps);
+/* In-place softmax over n values. */
+void ops_softmax(float *x, int64_t n);
+/* out[i] = silu(gate[i]) * up[i]; out may alias gate. */
+void ops_swiglu(float *out, const float *gate, const float *up, int64_t n);
+/* y[i] += x[i] */
+void ops_add(float *y, const float *x, int64_t n);
+/* y[i] += a * x[i] */
+void ops_axpy(float *y, float a, const float *x, int64_t n);
+
+/* Rotary embedding tables for one position: cos/sin of pos * base^(-2i/n_rot), i < n_rot/2. */
+void ops_rope_cache(float *cos_out, float *sin_out, int32_t pos, int32_t n_rot, float freq_base);
+/* Rotate the first n_rot dims of each of n_head heads (head_dim apart) in adjacent pairs
+ * (x[2i], x[2i+1]): the GGUF "normal" layout used by llama. */
+void ops_rope_pairs(float *x, int32_t n_head, int32_t head_dim, int32_t n_rot, const float *cos,
+                    const float *sin);
+
+#endif

@@ -1,0 +1,117 @@
+/* exec.c: allocation of the per-context forward-pass state: KV cache and scratch.
+ *
+ * Everything a forward pass touches besides the weights is allocated here once, sized by the
+ * context's n_seq, n_ctx and n_batch, so the decode loop never allocates. Sizes are computed in
+ * 64-bit with overflow checks because n_ctx and n_batch come from the user.
+ */
+#include <string.h>
+
+#include "base/error.h"
+#include "kernels/matmul.h"
+#include "kernels/types.h"
+#include "models/model.h"
+
+/* Largest activation-conversion scratch any weight of the model needs for n_batch rows. */
+static size_t act_scratch_bytes(const ward_model *m, int32_t n_batch) {
+    size_t best = 0;
+    const model_tensor *ws[] = {&m->output};
+    for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) {
+        size_t b = kern_matmul_scratch_bytes(ws[i]->type, ws[i]->n_cols, n_batch);
+        best = b > best ? b : best;
+    }
+    for (int32_t l = 0; l < m->hp.n_layer; l++) {
+        const model_layer *L = &m->layers[l];
+        const model_tensor *lw[] = {&L->wq, &L->wk, &L->wv, &L->wo,
+                                    &L->ffn_gate, &L->ffn_up, &L->ffn_down};
+        for (size_t i = 0; i < sizeof lw / sizeof lw[0]; i++) {
+            size_t b = kern_matmul_scratch_bytes(lw[i]->type, lw[i]->n_cols, n_batch);
+            best = b > best ? b : best;
+        }
+    }
+    return best;
+}
+
+/* Float counts of each scratch array, in the order model_scratch declares them. */
+static void scratch_sizes(const model_hparams *hp, int32_t n_batch, int32_t n_ctx,
+                          int32_t n_threads, uint64_t sizes[11]) {
+    const uint64_t nb = (uint64_t)n_batch, q_dim = (uint64_t)hp->n_head * hp->head_dim;
+    const uint64_t kv_dim = (uint64_t)hp->n_head_kv * hp->head_dim;
+    sizes[0] = nb * hp->n_embd;   /* x */
+    sizes[1] = nb * hp->n_embd;   /* xb */
+    sizes[2] = nb * q_dim;        /* q */
+    sizes[3] = nb * kv_dim;       /* k */
+    sizes[4] = nb * kv_dim;       /* v */
+    sizes[5] = nb * q_dim;        /* att */
+    sizes[6] = nb * hp->n_embd;   /* proj */
+    sizes[7] = nb * hp->n_ff;     /* ffn_a */
+    sizes[8] = nb * hp->n_ff;     /* ffn_b */
+    sizes[9] = nb * (hp->n_rot / 2) * 2; /* rope cos + sin */
+    sizes[10] = (uint64_t)n_threads * ((uint64_t)n_ctx + 2 * (uint64_t)hp->head_dim);
+}
+
+static uint64_t kv_elems(const model_hparams *hp, int32_t n_seq, int32_t n_ctx) {
+    return (uint64_t)n_seq * hp->n_layer * n_ctx * hp->n_head_kv * hp->head_dim;
+}
+
+size_t model_exec_bytes(const ward_model *m, int32_t n_seq, int32_t n_ctx, int32_t n_batch,
+                        int32_t n_threads) {
+    uint64_t sizes[11], total = 2 * kv_elems(&m->hp, n_seq, n_ctx) * sizeof(uint16_t);
+    scratch_sizes(&m->hp, n_batch, n_ctx, n_threads, sizes);
+    for (int i = 0; i < 11; i++) total += sizes[i] * sizeof(float);
+    return (size_t)total + act_scratch_bytes(m, n_batch);
+}
+
+ward_status model_exec_init(model_exec *ex, const ward_model *m, int32_t n_seq, int32_t n_ctx,
+                            int32_t n_batch, int32_t n_threads, ward_error *err) {
+    memset(ex, 0, sizeof *ex);
+    const model_hparams *hp = &m->hp;
+    ex->isa = cpu_isa_select();
+    ward_status st = tp_open(n_threads, &ex->pool, err);
+    if (st) return st;
+
+    model_kv *kv = &ex->kv;
+    kv->type = WARD_TYPE_F16;
+    kv->n_seq = n_seq;
+    kv->n_ctx = n_ctx;
+    kv->n_layer = hp->n_layer;
+    kv->kv_dim = hp->n_head_kv * hp->head_dim;
+    const uint64_t kv_n = kv_elems(hp, n_seq, n_ctx);
+    kv->k = ward_malloc_aligned(kv_n, sizeof(uint16_t));
+    kv->v = ward_malloc_aligned(kv_n, sizeof(uint16_t));
+    if (!kv->k || !kv->v) goto oom;
+
+    model_scratch *s = &ex->s;
+    s->n_batch = n_batch;
+    uint64_t sizes[11];
+    scratch_sizes(hp, n_batch, n_ctx, tp_n_threads(ex->pool), sizes);
+    float **arrays[11] = {&s->x, &s->xb, &s->q, &s->k, &s->v, &s->att,
+                          &s->proj, &s->ffn_a, &s->ffn_b, &s->rope_cos, &s->att_rows};
+    for (int i = 0; i < 11; i++)
+        if (!(*arrays[i] = ward_malloc_aligned(sizes[i], sizeof(float)))) goto oom;
+    s->rope_sin = s->rope_cos + (size_t)n_batch * (hp->n_rot / 2);
+    s->act_bytes = act_scratch_bytes(m, n_batch);
+    if (!(s->act = ward_malloc_aligned(s->act_bytes, 1))) goto oom;
+    return WARD_OK;
+oom:
+    model_exec_free(ex);
+    return WARD_FAIL(err, WARD_ENOMEM, "out of memory for KV cache and scratch (%zu bytes)",
+                     model_exec_bytes(m, n_seq, n_ctx, n_batch, n_threads));
+}
+
+void model_exec_free(model_exec *ex) {
+    model_scratch *s = &ex->s;
+    float *arrays[] = {s->x, s->xb, s->q, s->k, s->v, s->att,
+                       s->proj, s->ffn_a, s->ffn_b, s->rope_cos, s->att_rows};
+    for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++) ward_free_aligned(arrays[i]);
+    ward_free_aligned(s->act);
+    ward_free_aligned(ex->kv.k);
+    ward_free_aligned(ex->kv.v);
+    tp_close(ex->pool);
+    memset(ex, 0, sizeof *ex);
+}
+
+void *model_kv_at(const model_kv *kv, void *base, int32_t seq, int32_t layer, int32_t pos) {
+    const size_t elem = kv->type == WARD_TYPE_F16 ? 2 : 4;
+    const size_t row = ((size_t)seq * kv->n_layer + layer) * kv->n_ctx + pos;
+    return (char *)base + row * kv->kv_dim * elem;
+}

@@ -1,0 +1,196 @@
+/* llama.c: the llama architecture (RMSNorm, rotary attention with grouped-query heads, SwiGLU).
+ *
+ * llama_load() finds the tensors under llama.cpp's names (token_embd, blk.N.attn_q, ...);
+ * output.weight is optional (tied to token_embd when absent). llama_forward() runs a batch of
+ * tokens that may belong to different sequences: all matrix multiplications take the whole batch
+ * (each weight row read once per batch), attention is per token against its own sequence's KV
+ * cache, which already holds this batch's keys and values up to the token's position.
+ *
+ * Numerics follow the reference engine the golden logits came from: the KV cache is F16, and
+ * attention rounds queries and probabilities to F16 before its dot products, as a matrix
+ * multiplication with F16 operands does.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "kernels/fp16.h"
+#include "kernels/ops.h"
+#include "kernels/types.h"
+#include "models/model.h"
+
+/* ---------------------------------------------------------------------------------------------
+ * Loading
+ * ------------------------------------------------------------------------------------------- */
+
+static ward_status get_layer_tensor(const ward_model *m, int32_t l, const char *suffix,
+                                    int64_t n_cols, int64_t n_rows, model_tensor *out,
+                                    ward_error *err) {
+    char name[96];
+    snprintf(name, sizeof name, "blk.%d.%s.weight", (int)l, suffix);
+    return model_get_tensor(m, name, n_cols, n_rows, true, out, err);
+}
+
+ward_status llama_load(ward_model *m, ward_error *err) {
+    const model_hparams *hp = &m->hp;
+    const int64_t q_dim = (int64_t)hp->n_head * hp->head_dim;
+    const int64_t kv_dim = (int64_t)hp->n_head_kv * hp->head_dim;
+    ward_status st;
+    if ((st = model_get_tensor(m, "token_embd.weight", hp->n_embd, hp->n_vocab, true,
+                               &m->tok_embd, err)) ||
+        (st = model_get_tensor(m, "output_norm.weight", hp->n_embd, 1, true, &m->output_norm,
+                               err)) ||
+        (st = model_get_tensor(m, "output.weight", hp->n_embd, hp->n_vocab, false, &m->output,
+                               err)))
+        return st;
+    if (!m->output.data) m->output = m->tok_embd; /* tied embeddings */
+
+    m->layers = ward_calloc((size_t)hp->n_layer, sizeof *m->layers);
+    if (!m->layers) return WARD_FAIL(err, WARD_ENOMEM, "out of memory");
+    for (int32_t l = 0; l < hp->n_layer; l++) {
+        model_layer *L = &m->layers[l];
+        if ((st = get_layer_tensor(m, l, "attn_norm", hp->n_embd, 1, &L->attn_norm, err)) ||
+            (st = get_layer_tensor(m, l, "attn_q", hp->n_embd, q_dim, &L->wq, err)) ||
+            (st = get_layer_tensor(m, l, "attn_k", hp->n_embd, kv_dim, &L->wk, err)) ||
+            (st = get_layer_tensor(m, l, "attn_v", hp->n_embd, kv_dim, &L->wv, err)) ||
+            (st = get_layer_tensor(m, l, "attn_output", q_dim, hp->n_embd, &L->wo, err)) ||
+            (st = get_layer_tensor(m, l, "ffn_norm", hp->n_embd, 1, &L->ffn_norm, err)) ||
+            (st = get_layer_tensor(m, l, "ffn_gate", hp->n_embd, hp->n_ff, &L->ffn_gate, err)) ||
+            (st = get_layer_tensor(m, l, "ffn_up", hp->n_embd, hp->n_ff, &L->ffn_up, err)) ||
+            (st = get_layer_tensor(m, l, "ffn_down", hp->n_ff, hp->n_embd, &L->ffn_down, err)))
+            return st;
+    }
+    return WARD_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Attention: one job per (token, head), spread over the thread pool
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct attn_job {
+    const ward_model *m;
+    model_exec *ex;
+    const model_batch *b;
+    int32_t layer;
+} attn_job;
+
+/* out (head_dim) = softmax(q · K[0..n_pos) * scale) · V[0..n_pos) for one head. */
+static void attend_head(const attn_job *j, float *work, int32_t i, int32_t h) {
+    const model_hparams *hp = &j->m->hp;
+    const model_kv *kv = &j->ex->kv;
+    const int32_t hd = hp->head_dim, n_pos = j->b->pos[i] + 1, seq = j->b->seq[i];
+    const int32_t kv_off = (h / (hp->n_head / hp->n_head_kv)) * hd;
+    kern_vec_dot_fn dot_f16 = kern_vec_dot(WARD_TYPE_F16, j->ex->isa);
+    kern_from_float_fn to_f16 = kern_from_float(WARD_TYPE_F16, j->ex->isa);
+    kern_to_float_fn from_f16 = kern_to_float(WARD_TYPE_F16, j->ex->isa);
+
+    float *scores = work, *vrow = work + kv->n_ctx;
+    uint16_t *q16 = (uint16_t *)(vrow + hd);
+    float *out = j->ex->s.att + (size_t)i * hp->n_head * hd + (size_t)h * hd;
+    to_f16(j->ex->s.q + (size_t)i * hp->n_head * hd + (size_t)h * hd, q16, hd);
+
+    const float scale = 1.0f / sqrtf((float)hd);
+    for (int32_t t = 0; t < n_pos; t++) {
+        const uint16_t *k = (const uint16_t *)model_kv_at(kv, kv->k, seq, j->layer, t) + kv_off;
+        dot_f16(hd, &scores[t], k, q16);
+        scores[t] *= scale;
+    }
+    ops_softmax(scores, n_pos);
+
+    memset(out, 0, (size_t)hd * sizeof *out);
+    for (int32_t t = 0; t < n_pos; t++) {
+        const uint16_t *v = (const uint16_t *)model_kv_at(kv, kv->v, seq, j->layer, t) + kv_off;
+        from_f16(v, vrow, hd);
+        ops_axpy(out, fp16_to_fp32(fp32_to_fp16(scores[t])), vrow, hd);
+    }
+}
+
+static void attention_job(void *arg, int ith, int nth) {
+    const attn_job *j = arg;
+    const model_hparams *hp = &j->m->hp;
+    float *work = j->ex->s.att_rows + (size_t)ith * (j->ex->kv.n_ctx + 2 * hp->head_dim);
+    const int32_t n_tasks = j->b->n * hp->n_head;
+    for (int32_t task = ith; task < n_tasks; task += nth)
+        attend_head(j, work, task / hp->n_head, task % hp->n_head);
+}
+
+/* Write this batch's k and v rows into each token's sequence at its position. */
+static void kv_store(model_exec *ex, const model_batch *b, int32_t layer) {
+    const model_kv *kv = &ex->kv;
+    kern_from_float_fn to_f16 = kern_from_float(WARD_TYPE_F16, ex->isa);
+    for (int32_t i = 0; i < b->n; i++) {
+        to_f16(ex->s.k + (size_t)i * kv->kv_dim, model_kv_at(kv, kv->k, b->seq[i], layer, b->pos[i]),
+               kv->kv_dim);
+        to_f16(ex->s.v + (size_t)i * kv->kv_dim, model_kv_at(kv, kv->v, b->seq[i], layer, b->pos[i]),
+               kv->kv_dim);
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The forward pass
+ * ------------------------------------------------------------------------------------------- */
+
+static void embed_tokens(const ward_model *m, model_exec *ex, const model_batch *b) {
+    kern_to_float_fn to_float = kern_to_float(m->tok_embd.type, ex->isa);
+    const size_t row_bytes = kern_row_bytes(m->tok_embd.type, m->hp.n_embd);
+    for (int32_t i = 0; i < b->n; i++)
+        to_float((const char *)m->tok_embd.data + (size_t)b->tokens[i] * row_bytes,
+                 ex->s.x + (size_t)i * m->hp.n_embd, m->hp.n_embd);
+}
+
+static void rmsnorm_rows(float *out, const float *x, const model_tensor *w, int32_t n,
+                         int32_t dim, float eps) {
+    for (int32_t i = 0; i < n; i++)
+        ops_rmsnorm(out + (size_t)i * dim, x + (size_t)i * dim, w->data, dim, eps);
+}
+
+ward_status llama_forward(const ward_model *m, model_exec *ex, const model_batch *b) {
+    const model_hparams *hp = &m->hp;
+    model_scratch *s = &ex->s;
+    const int32_t n = b->n, dim = hp->n_embd, half_rot = hp->n_rot / 2;
+    const int32_t q_dim = hp->n_head * hp->head_dim, kv_dim = hp->n_head_kv * hp->head_dim;
+
+    /* token embeddings into the residual stream; rotary angles for each token's position */
+    embed_tokens(m, ex, b);
+    for (int32_t i = 0; i < n; i++)
+        ops_rope_cache(s->rope_cos + (size_t)i * half_rot, s->rope_sin + (size_t)i * half_rot,
+                       b->pos[i], hp->n_rot, hp->rope_freq_base);
+
+    for (int32_t l = 0; l < hp->n_layer; l++) {
+        const model_layer *L = &m->layers[l];
+
+        /* attention: norm, q/k/v projections, rotary on q and k, cache k and v */
+        rmsnorm_rows(s->xb, s->x, &L->attn_norm, n, dim, hp->norm_eps);
+        model_matmul(ex, &L->wq, s->xb, n, s->q);
+        model_matmul(ex, &L->wk, s->xb, n, s->k);
+        model_matmul(ex, &L->wv, s->xb, n, s->v);
+        for (int32_t i = 0; i < n; i++) {
+            const float *c = s->rope_cos + (size_t)i * half_rot, *sn = s->rope_sin + (size_t)i * half_rot;
+            ops_rope_pairs(s->q + (size_t)i * q_dim, hp->n_head, hp->head_dim, hp->n_rot, c, sn);
+            ops_rope_pairs(s->k + (size_t)i * kv_dim, hp->n_head_kv, hp->head_dim, hp->n_rot, c, sn);
+        }
+        kv_store(ex, b, l);
+
+        /* each token attends over its sequence's cache, then the output projection */
+        attn_job job = {.m = m, .ex = ex, .b = b, .layer = l};
+        tp_run(ex->pool, attention_job, &job);
+        model_matmul(ex, &L->wo, s->att, n, s->proj);
+        ops_add(s->x, s->proj, (int64_t)n * dim);
+
+        /* feed-forward: norm, SwiGLU, down projection, residual */
+        rmsnorm_rows(s->xb, s->x, &L->ffn_norm, n, dim, hp->norm_eps);
+        model_matmul(ex, &L->ffn_gate, s->xb, n, s->ffn_a);
+        model_matmul(ex, &L->ffn_up, s->xb, n, s->ffn_b);
+        ops_swiglu(s->ffn_a, s->ffn_a, s->ffn_b, (int64_t)n * hp->n_ff);
+        model_matmul(ex, &L->ffn_down, s->ffn_a, n, s->proj);
+        ops_add(s->x, s->proj, (int64_t)n * dim);
+    }
+
+    /* final norm of the tokens that want logits, then the output matrix */
+    for (int32_t j = 0; j < b->n_out; j++)
+        ops_rmsnorm(s->xb + (size_t)j * dim, s->x + (size_t)b->out_idx[j] * dim,
+                    m->output_norm.data, dim, hp->norm_eps);
+    model_matmul(ex, &m->output, s->xb, b->n_out, b->logits);
+    return WARD_OK;
+}

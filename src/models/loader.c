@@ -1,0 +1,212 @@
+/* loader.c: opening a model: GGUF file, hyper-parameters, tokenizer, architecture row.
+ *
+ * ward_model_open() parses the file (gguf_open validates its structure), reads the
+ * hyper-parameters under the architecture's key prefix ("llama.embedding_length"), checks them
+ * against each other and against sane limits, builds the tokenizer and lets the architecture's
+ * load() find its tensors with model_get_tensor(), which checks every shape and type. A model
+ * that passes is safe to run: the forward pass does no further checks on the file.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "kernels/matmul.h"
+#include "kernels/types.h"
+#include "models/model.h"
+
+/* The architecture table: one row per general.architecture ward runs. */
+static const model_arch arch_table[] = {
+    {.name = "llama", .load = llama_load, .forward = llama_forward},
+};
+
+const model_arch *model_arch_find(const char *name) {
+    for (size_t i = 0; i < sizeof arch_table / sizeof arch_table[0]; i++)
+        if (strcmp(arch_table[i].name, name) == 0) return &arch_table[i];
+    return NULL;
+}
+
+/* Hyper-parameter limits: far above any real model, low enough that sizes cannot overflow. */
+#define HP_MAX_EMBD (1 << 17)
+#define HP_MAX_LAYER 1024
+#define HP_MAX_HEAD 1024
+#define HP_MAX_FF (1 << 20)
+#define HP_MAX_VOCAB (1 << 22)
+#define HP_MAX_CTX (1 << 24)
+
+static ward_status get_hp(const gguf_file *g, const char *arch, const char *suffix, bool required,
+                          int32_t max, int32_t *out, ward_error *err) {
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", arch, suffix);
+    uint32_t v = (uint32_t)*out;
+    ward_status st = gguf_get_u32(g, key, required, &v, err);
+    if (st) return st;
+    if (v == 0 || v > (uint32_t)max)
+        return WARD_FAIL(err, WARD_EFORMAT, "%s = %u is out of range (1..%d)", key, v, max);
+    *out = (int32_t)v;
+    return WARD_OK;
+}
+
+static ward_status get_hp_f32(const gguf_file *g, const char *arch, const char *suffix,
+                              float *out, ward_error *err) {
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", arch, suffix);
+    ward_status st = gguf_get_f32(g, key, false, out, err);
+    if (st) return st;
+    if (!isfinite(*out) || *out <= 0)
+        return WARD_FAIL(err, WARD_EFORMAT, "%s = %g must be finite and positive", key,
+                         (double)*out);
+    return WARD_OK;
+}
+
+static ward_status read_hparams(ward_model *m, ward_error *err) {
+    const gguf_file *g = m->gguf;
+    const char *a = m->arch_name;
+    model_hparams *hp = &m->hp;
+    ward_status st;
+    hp->n_ctx_train = 2048;
+    if ((st = get_hp(g, a, "context_length", false, HP_MAX_CTX, &hp->n_ctx_train, err)) ||
+        (st = get_hp(g, a, "embedding_length", true, HP_MAX_EMBD, &hp->n_embd, err)) ||
+        (st = get_hp(g, a, "block_count", true, HP_MAX_LAYER, &hp->n_layer, err)) ||
+        (st = get_hp(g, a, "feed_forward_length", true, HP_MAX_FF, &hp->n_ff, err)) ||
+        (st = get_hp(g, a, "attention.head_count", true, HP_MAX_HEAD, &hp->n_head, err)))
+        return st;
+    hp->n_head_kv = hp->n_head;
+    if ((st = get_hp(g, a, "attention.head_count_kv", false, HP_MAX_HEAD, &hp->n_head_kv, err)))
+        return st;
+    if (hp->n_embd % hp->n_head != 0)
+        return WARD_FAIL(err, WARD_EFORMAT, "embedding length %d is not a multiple of %d heads",
+                         hp->n_embd, hp->n_head);
+    if (hp->n_head % hp->n_head_kv != 0)
+        return WARD_FAIL(err, WARD_EFORMAT, "%d heads do not divide into %d KV heads",
+                         hp->n_head, hp->n_head_kv);
+    hp->head_dim = hp->n_embd / hp->n_head;
+    hp->n_rot = hp->head_dim;
+    if ((st = get_hp(g, a, "rope.dimension_count", false, HP_MAX_EMBD, &hp->n_rot, err))) return st;
+    if (hp->n_rot > hp->head_dim || hp->n_rot % 2 != 0)
+        return WARD_FAIL(err, WARD_EFORMAT,
+                         "rope.dimension_count %d must be even and at most the head size %d",
+                         hp->n_rot, hp->head_dim);
+    hp->rope_freq_base = 10000.0f;
+    hp->norm_eps = 1e-5f;
+    if ((st = get_hp_f32(g, a, "rope.freq_base", &hp->rope_freq_base, err)) ||
+        (st = get_hp_f32(g, a, "attention.layer_norm_rms_epsilon", &hp->norm_eps, err)))
+        return st;
+    hp->n_vocab = tok_n_vocab(m->vocab);
+    if (hp->n_vocab > HP_MAX_VOCAB)
+        return WARD_FAIL(err, WARD_EFORMAT, "vocabulary of %d tokens is too large", hp->n_vocab);
+    return WARD_OK;
+}
+
+ward_status model_get_tensor(const ward_model *m, const char *name, int64_t n_cols,
+                             int64_t n_rows, bool required, model_tensor *out, ward_error *err) {
+    memset(out, 0, sizeof *out);
+    const gguf_tensor *t = gguf_find_tensor(m->gguf, name);
+    if (!t) {
+        if (!required) return WARD_OK;
+        return WARD_FAIL(err, WARD_EFORMAT, "tensor %s is missing", name);
+    }
+    const bool is_vector = n_rows == 1;
+    const uint32_t want_dims = is_vector ? 1 : 2;
+    if (t->n_dims != want_dims || t->ne[0] != n_cols || t->ne[1] != n_rows)
+        return WARD_FAIL(err, WARD_EFORMAT,
+                         "tensor %s has shape [%lld, %lld] (%u dims), expected [%lld, %lld]",
+                         name, (long long)t->ne[0], (long long)t->ne[1], t->n_dims,
+                         (long long)n_cols, (long long)n_rows);
+    if (is_vector && t->type != WARD_TYPE_F32)
+        return WARD_FAIL(err, WARD_EUNSUPPORTED, "tensor %s: type %s, vectors must be F32", name,
+                         ward_type_name(t->type));
+    if (!ward_type_is_computable(t->type))
+        return WARD_FAIL(err, WARD_EUNSUPPORTED, "tensor %s: type %s is not supported yet", name,
+                         ward_type_name(t->type));
+    out->data = t->data;
+    out->type = t->type;
+    out->n_cols = n_cols;
+    out->n_rows = n_rows;
+    return WARD_OK;
+}
+
+static void fill_info(ward_model *m) {
+    ward_model_info *in = &m->info;
+    const model_hparams *hp = &m->hp;
+    in->arch = m->arch_name;
+    in->name = m->name;
+    in->n_vocab = hp->n_vocab;
+    in->n_ctx_train = hp->n_ctx_train;
+    in->n_embd = hp->n_embd;
+    in->n_layer = hp->n_layer;
+    in->n_head = hp->n_head;
+    in->n_head_kv = hp->n_head_kv;
+    in->n_ff = hp->n_ff;
+    uint64_t type_bytes[WARD_TYPE_COUNT] = {0};
+    for (uint64_t i = 0; i < m->gguf->n_tensors; i++) {
+        const gguf_tensor *t = &m->gguf->tensors[i];
+        in->n_params += (uint64_t)(t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3]);
+        in->n_bytes += t->nbytes;
+        type_bytes[t->type] += t->nbytes;
+    }
+    in->main_type = WARD_TYPE_F32;
+    for (int t = 0; t < WARD_TYPE_COUNT; t++)
+        if (type_bytes[t] > type_bytes[in->main_type]) in->main_type = (ward_type)t;
+}
+
+static void copy_str(char *dst, size_t cap, gguf_str s) {
+    size_t n = s.len < cap - 1 ? (size_t)s.len : cap - 1;
+    memcpy(dst, s.ptr, n);
+    dst[n] = '\0';
+}
+
+static ward_status model_load(ward_model *m, ward_error *err) {
+    gguf_str s = {0};
+    ward_status st = gguf_get_str(m->gguf, "general.architecture", true, &s, err);
+    if (st) return st;
+    if (s.len >= sizeof m->arch_name || memchr(s.ptr, '\0', (size_t)s.len))
+        return WARD_FAIL(err, WARD_EFORMAT, "general.architecture is not a valid name");
+    copy_str(m->arch_name, sizeof m->arch_name, s);
+    m->arch = model_arch_find(m->arch_name);
+    if (!m->arch)
+        return WARD_FAIL(err, WARD_EUNSUPPORTED, "architecture \"%s\" is not supported",
+                         m->arch_name);
+    gguf_str name = {0};
+    if ((st = gguf_get_str(m->gguf, "general.name", false, &name, err))) return st;
+    copy_str(m->name, sizeof m->name, name);
+    if ((st = tok_vocab_from_gguf(m->gguf, &m->vocab, err))) return st;
+    if ((st = read_hparams(m, err))) return st;
+    if ((st = m->arch->load(m, err))) return st;
+    fill_info(m);
+    return WARD_OK;
+}
+
+ward_status ward_model_open(const char *path, ward_model **out, ward_error *err) {
+    *out = NULL;
+    ward_error_clear(err);
+    ward_model *m = ward_calloc(1, sizeof *m);
+    if (!m) return WARD_FAIL(err, WARD_ENOMEM, "%s: out of memory", path);
+    ward_status st = gguf_open(path, &m->gguf, err);
+    if (st) goto fail;
+    if ((st = model_load(m, err))) {
+        ward_error_prefix(err, path);
+        goto fail;
+    }
+    *out = m;
+    return WARD_OK;
+fail:
+    ward_model_close(m);
+    return st;
+}
+
+void ward_model_close(ward_model *m) {
+    if (!m) return;
+    ward_free(m->layers);
+    tok_vocab_free(m->vocab);
+    gguf_close(m->gguf);
+    ward_free(m);
+}
+
+const ward_model_info *ward_model_get_info(const ward_model *m) { return &m->info; }
+
+void model_matmul(model_exec *ex, const model_tensor *w, const float *x, int32_t n_tok,
+                  float *y) {
+    kern_matmul(ex->pool, ex->isa, w->type, w->data, w->n_rows, w->n_cols, x, n_tok, y,
+                ex->s.act);
+}

@@ -1,0 +1,131 @@
+/* model.h: what a loaded model is inside, and the forward-pass interface every architecture
+ * implements.
+ *
+ * A ward_model holds the parsed GGUF file (which owns the mapping), the tokenizer, the
+ * hyper-parameters (GGUF names: n_embd, n_head, ...) and model_tensor views into the mapping.
+ * Architectures are rows of a table keyed by general.architecture: load() finds and checks the
+ * tensors, forward() runs a batch. forward() gets everything that changes in a model_exec owned
+ * by the runtime context: thread pool, ISA level, KV cache and scratch, all allocated when the
+ * context was created, so a forward pass never allocates.
+ *
+ * KV cache layout: k and v are (n_seq, n_layer, n_ctx, kv_dim) in kv_type (F16 by default, as
+ * the reference engine keeps it), written in place at each token's position.
+ */
+#ifndef WARD_MODELS_MODEL_H
+#define WARD_MODELS_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/cpu.h"
+#include "base/threadpool.h"
+#include "formats/gguf.h"
+#include "tokenizer/tok.h"
+#include "ward.h"
+
+/* A weight: a (n_rows, n_cols) matrix or a vector (n_rows == 1), rows contiguous. */
+typedef struct model_tensor {
+    const void *data; /* into the mapping */
+    ward_type type;
+    int64_t n_cols, n_rows;
+} model_tensor;
+
+typedef struct model_hparams {
+    int32_t n_vocab, n_ctx_train, n_embd, n_layer, n_head, n_head_kv, n_ff;
+    int32_t head_dim; /* n_embd / n_head */
+    int32_t n_rot;    /* rotary dimensions per head (rope.dimension_count) */
+    float rope_freq_base;
+    float norm_eps;
+} model_hparams;
+
+typedef struct model_layer {
+    model_tensor attn_norm, wq, wk, wv, wo;
+    model_tensor ffn_norm, ffn_gate, ffn_up, ffn_down;
+} model_layer;
+
+typedef struct model_arch model_arch;
+
+struct ward_model {
+    gguf_file *gguf;
+    tok_vocab *vocab;
+    const model_arch *arch;
+    model_hparams hp;
+    model_tensor tok_embd, output_norm, output;
+    model_layer *layers; /* (n_layer) */
+    ward_model_info info;
+    char name[128]; /* general.name, NUL-terminated copy */
+    char arch_name[32];
+};
+
+typedef struct model_kv {
+    ward_type type; /* F16 or F32 */
+    int32_t n_seq, n_ctx, kv_dim, n_layer;
+    void *k, *v; /* (n_seq, n_layer, n_ctx, kv_dim) */
+} model_kv;
+
+/* Scratch for one forward pass of up to n_batch tokens. */
+typedef struct model_scratch {
+    int32_t n_batch;
+    float *x;       /* (n_batch, n_embd) residual stream */
+    float *xb;      /* (n_batch, n_embd) normed input / attention output */
+    float *q;       /* (n_batch, n_head * head_dim) */
+    float *k, *v;   /* (n_batch, kv_dim) this batch's keys and values before caching */
+    float *att;     /* (n_batch, n_head * head_dim) attention output */
+    float *proj;    /* (n_batch, n_embd) output of wo / ffn_down */
+    float *ffn_a, *ffn_b; /* (n_batch, n_ff) */
+    float *rope_cos, *rope_sin; /* (n_batch, n_rot / 2) */
+    float *att_rows; /* (n_threads, n_ctx + head_dim + head_dim) per-thread attention scratch */
+    void *act;      /* kern_matmul activation scratch (64-byte aligned) */
+    size_t act_bytes;
+} model_scratch;
+
+typedef struct model_exec {
+    tp_pool *pool;
+    ward_isa isa;
+    model_kv kv;
+    model_scratch s;
+} model_exec;
+
+/* One validated batch: tokens with their sequence and position; n_out of them want logits. */
+typedef struct model_batch {
+    int32_t n;
+    const int32_t *tokens, *seq, *pos; /* (n) */
+    int32_t n_out;
+    const int32_t *out_idx; /* (n_out) batch indices, ascending */
+    float *logits;          /* (n_out, n_vocab) written by forward */
+} model_batch;
+
+struct model_arch {
+    const char *name; /* general.architecture */
+    ward_status (*load)(ward_model *m, ward_error *err);
+    /* Never fails on a validated batch; returns a status for future backends. */
+    ward_status (*forward)(const ward_model *m, model_exec *ex, const model_batch *b);
+};
+
+/* Architecture row for general.architecture, or NULL if unsupported. */
+const model_arch *model_arch_find(const char *name);
+
+/* Find a weight by name and check its shape (n_rows == 1 for vectors: a 1-D tensor). Vectors
+ * must be F32; matrices must be of a computable type. Errors name the tensor. */
+ward_status model_get_tensor(const ward_model *m, const char *name, int64_t n_cols,
+                             int64_t n_rows, bool required, model_tensor *out, ward_error *err);
+
+/* y (n_tok, W.n_rows) = x (n_tok, W.n_cols) · Wᵀ, threaded. */
+void model_matmul(model_exec *ex, const model_tensor *w, const float *x, int32_t n_tok,
+                  float *y);
+
+/* Bytes of KV cache and scratch a context needs (for sizing and error messages). */
+size_t model_exec_bytes(const ward_model *m, int32_t n_seq, int32_t n_ctx, int32_t n_batch,
+                        int32_t n_threads);
+ward_status model_exec_init(model_exec *ex, const ward_model *m, int32_t n_seq, int32_t n_ctx,
+                            int32_t n_batch, int32_t n_threads, ward_error *err);
+void model_exec_free(model_exec *ex);
+
+/* Pointer to the start of (seq, layer) in a KV cache array, and the row bytes. */
+void *model_kv_at(const model_kv *kv, void *base, int32_t seq, int32_t layer, int32_t pos);
+
+/* The llama architecture's forward pass, shared by families that only differ in loading. */
+ward_status llama_forward(const ward_model *m, model_exec *ex, const model_batch *b);
+ward_status llama_load(ward_model *m, ward_error *err);
+
+#endif

@@ -1,0 +1,140 @@
+/* cli.c: option parsing and help from cli_opt tables (see cli.h). */
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cli_fail(const char *cmd, const char *fmt, ...) {
+    fprintf(stderr, "ward %s: ", cmd);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return 1;
+}
+
+static const char *kind_metavar(const cli_opt *o) {
+    if (o->metavar) return o->metavar;
+    switch (o->kind) {
+    case CLI_INT: case CLI_U64: return "N";
+    case CLI_FLOAT: return "X";
+    case CLI_STR: return "TEXT";
+    case CLI_FLAG: return "";
+    }
+    return "";
+}
+
+void cli_help(const cli_cmd *cmd, FILE *out) {
+    fprintf(out, "usage: ward %s %s\n\n%s\n\noptions:\n", cmd->name, cmd->synopsis, cmd->summary);
+    for (int i = 0; i < cmd->n_opts; i++) {
+        const cli_opt *o = &cmd->opts[i];
+        char left[64];
+        int n = o->short_name ? snprintf(left, sizeof left, "-%c, --%s", o->short_name, o->name)
+                              : snprintf(left, sizeof left, "    --%s", o->name);
+        if (o->kind != CLI_FLAG && n > 0 && (size_t)n < sizeof left)
+            snprintf(left + n, sizeof left - (size_t)n, " %s", kind_metavar(o));
+        fprintf(out, "  %-28s %s\n", left, o->help);
+    }
+    fprintf(out, "  %-28s %s\n", "-h, --help", "show this help and exit");
+    if (cmd->details) fprintf(out, "\n%s\n", cmd->details);
+}
+
+static const cli_opt *find_opt(const cli_cmd *cmd, const char *arg, size_t name_len) {
+    for (int i = 0; i < cmd->n_opts; i++) {
+        const cli_opt *o = &cmd->opts[i];
+        if (arg[1] != '-') {
+            if (name_len == 1 && o->short_name == arg[1]) return o;
+        } else if (strlen(o->name) == name_len && strncmp(o->name, arg + 2, name_len) == 0) {
+            return o;
+        }
+    }
+    return NULL;
+}
+
+static int set_value(const cli_cmd *cmd, const cli_opt *o, const char *val) {
+    char *end;
+    errno = 0;
+    double d = 0;
+    switch (o->kind) {
+    case CLI_FLAG: *(bool *)o->dst = true; return CLI_OK;
+    case CLI_STR: *(const char **)o->dst = val; return CLI_OK;
+    case CLI_INT: case CLI_U64: {
+        long long v = strtoll(val, &end, 10);
+        if (errno || end == val || *end) goto bad;
+        d = (double)v;
+        if (o->min != o->max && (d < o->min || d > o->max)) goto range;
+        if (o->kind == CLI_INT) {
+            if (v < INT32_MIN || v > INT32_MAX) goto range;
+            *(int32_t *)o->dst = (int32_t)v;
+        } else {
+            if (v < 0) goto range;
+            *(uint64_t *)o->dst = (uint64_t)v;
+        }
+        return CLI_OK;
+    }
+    case CLI_FLOAT:
+        d = strtod(val, &end);
+        if (errno || end == val || *end || !isfinite(d)) goto bad;
+        if (o->min != o->max && (d < o->min || d > o->max)) goto range;
+        *(float *)o->dst = (float)d;
+        return CLI_OK;
+    }
+bad:
+    cli_fail(cmd->name, "--%s: '%s' is not a valid %s", o->name, val,
+             o->kind == CLI_FLOAT ? "number" : "integer");
+    return CLI_ERROR;
+range:
+    cli_fail(cmd->name, "--%s: %s is out of range [%g, %g]", o->name, val, o->min, o->max);
+    return CLI_ERROR;
+}
+
+int cli_parse(const cli_cmd *cmd, int argc, char **argv, const char **positional, int *n_pos) {
+    *n_pos = 0;
+    bool only_positional = false;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (only_positional || arg[0] != '-' || arg[1] == '\0') {
+            if (*n_pos >= cmd->max_positional) {
+                cli_fail(cmd->name, "unexpected argument '%s' (see ward %s --help)", arg,
+                         cmd->name);
+                return CLI_ERROR;
+            }
+            positional[(*n_pos)++] = arg;
+            continue;
+        }
+        if (strcmp(arg, "--") == 0) {
+            only_positional = true;
+            continue;
+        }
+        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+            cli_help(cmd, stdout);
+            return CLI_HELP;
+        }
+        const char *eq = arg[1] == '-' ? strchr(arg, '=') : NULL;
+        size_t name_len = arg[1] == '-' ? (eq ? (size_t)(eq - arg - 2) : strlen(arg + 2))
+                                        : strlen(arg + 1);
+        const cli_opt *o = find_opt(cmd, arg, name_len);
+        if (!o) {
+            cli_fail(cmd->name, "unknown option '%s' (see ward %s --help)", arg, cmd->name);
+            return CLI_ERROR;
+        }
+        const char *val = NULL;
+        if (o->kind != CLI_FLAG) {
+            if (eq) val = eq + 1;
+            else if (i + 1 < argc) val = argv[++i];
+            else {
+                cli_fail(cmd->name, "option '%s' needs a value", arg);
+                return CLI_ERROR;
+            }
+        } else if (eq) {
+            cli_fail(cmd->name, "option --%s takes no value", o->name);
+            return CLI_ERROR;
+        }
+        if (set_value(cmd, o, val) != CLI_OK) return CLI_ERROR;
+    }
+    return CLI_OK;
+}

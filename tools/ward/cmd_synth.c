@@ -1,0 +1,47 @@
+/* cmd_synth.c: `ward synth`: write a random-weight model of a given shape and type. */
+#include <stdio.h>
+
+#include "cli.h"
+#include "ward.h"
+
+int cmd_synth(int argc, char **argv) {
+    ward_synth_params p = ward_synth_default_params();
+    const char *out = NULL, *type = "f32";
+    bool tied = false;
+    const cli_opt opts[] = {
+        {"output", 'o', CLI_STR, &out, "FILE", "where to write the GGUF file (required)", 0, 0},
+        {"arch", 0, CLI_STR, &p.arch, "NAME", "architecture (default llama; the only one so far)", 0, 0},
+        {"type", 0, CLI_STR, &type, "TYPE", "type of the weight matrices: f32 f16 bf16 q8_0 q4_0 (default f32)", 0, 0},
+        {"layers", 0, CLI_INT, &p.n_layer, "N", "transformer layers (default 2)", 1, 512},
+        {"embd", 0, CLI_INT, &p.n_embd, "N", "embedding size (default 256)", 1, 65536},
+        {"ff", 0, CLI_INT, &p.n_ff, "N", "feed-forward size (default 512)", 1, 262144},
+        {"heads", 0, CLI_INT, &p.n_head, "N", "attention heads (default 4)", 1, 1024},
+        {"kv-heads", 0, CLI_INT, &p.n_head_kv, "N", "key/value heads (default 2)", 1, 1024},
+        {"vocab", 0, CLI_INT, &p.n_vocab, "N", "vocabulary size, at least 259 (default 512)", 259, 1 << 20},
+        {"ctx", 0, CLI_INT, &p.n_ctx, "N", "training context length recorded in the file (default 2048)", 1, 1 << 24},
+        {"tied", 0, CLI_FLAG, &tied, NULL, "no output matrix: logits use the embedding matrix", 0, 0},
+        {"seed", 0, CLI_U64, &p.seed, "N", "random seed (default 1); same seed, same file", 0, 0},
+    };
+    const cli_cmd cmd = {"synth", "-o FILE [options]",
+                         "Write a random-weight model with llama.cpp's tensor names and metadata, "
+                         "for tests and benchmarks without downloads. Its output is noise.",
+                         NULL, opts, (int)(sizeof opts / sizeof opts[0]), 0};
+    const char *pos[1];
+    int n_pos, rc = cli_parse(&cmd, argc, argv, pos, &n_pos);
+    if (rc == CLI_HELP) return 0;
+    if (rc != CLI_OK) return 2;
+    if (!out) {
+        cli_fail("synth", "no output file given (-o FILE); see ward synth --help");
+        return 2;
+    }
+    if (!ward_type_from_name(type, &p.type)) {
+        cli_fail("synth", "unknown type '%s' (f32 f16 bf16 q8_0 q4_0)", type);
+        return 2;
+    }
+    p.tied_output = tied;
+    ward_error err;
+    if (ward_synth_write(&p, out, &err)) return cli_fail("synth", "%s", err.msg);
+    fprintf(stderr, "wrote %s: random %s model, %d layers, n_embd %d, n_ff %d, %s weights\n", out,
+            p.arch, p.n_layer, p.n_embd, p.n_ff, type);
+    return 0;
+}
