@@ -1,0 +1,139 @@
+/* test_cli.c: the ward command as a user runs it: exit codes, help, bad flags, and outputs
+ * checked against the reference data (greedy text, logits, token ids). */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "harness.h"
+
+/* Run a shell command; capture stdout (up to cap-1 bytes) and return the exit status. */
+static int run_cmd(const char *cmd, char *out, size_t cap) {
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int run_quiet(const char *fmt, const char *arg) {
+    char cmd[8192], out[65536];
+    snprintf(cmd, sizeof cmd, fmt, WARD_BINARY, arg);
+    return run_cmd(cmd, out, sizeof out);
+}
+
+static void test_usage_errors(void) {
+    static const char *const cmds[] = {"run", "inspect", "tokenize", "synth"};
+    for (size_t i = 0; i < 4; i++) {
+        CHECK(run_quiet("%s %s --help >/dev/null 2>&1", cmds[i]) == 0, "%s --help exits 0",
+              cmds[i]);
+        CHECK(run_quiet("%s %s --no-such-flag 2>/dev/null", cmds[i]) == 2,
+              "%s with an unknown flag exits 2", cmds[i]);
+    }
+    CHECK(run_quiet("%s %s 2>/dev/null", "frobnicate") == 2, "unknown command exits 2");
+    CHECK(run_quiet("%s %s >/dev/null", "--help") == 0, "ward --help exits 0");
+    CHECK(run_quiet("%s run -m x -n %s 2>/dev/null", "12x") == 2, "bad integer exits 2");
+    CHECK(run_quiet("%s run -m x --top-p %s 2>/dev/null", "2") == 2, "out-of-range value exits 2");
+    CHECK(run_quiet("%s run -m x -n %s 2>/dev/null", "") == 2, "empty value exits 2");
+    CHECK(run_quiet("%s run -m %s -p hi 2>/dev/null", "/nonexistent.gguf") == 1,
+          "missing model exits 1");
+    CHECK(run_quiet("%s synth -o /tmp/x.gguf --type %s 2>/dev/null", "q9_9") == 2,
+          "unknown type exits 2");
+    CHECK(run_quiet("%s synth -o /tmp/x.gguf --embd 100 --type %s 2>/dev/null", "q4_0") == 1,
+          "synth rejects shapes the type cannot hold");
+}
+
+/* `ward run --temp 0` prints the prompt and then exactly the reference's greedy text. */
+static void test_run_greedy(void) {
+    const char *jp = shared_path("golden/stories260K-once.json");
+    if (!jp) return;
+    size_t size;
+    char *text = read_file(jp, &size);
+    cJSON *j = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    if (!j) return;
+    const char *mp = shared_path("models/stories260K.gguf");
+    if (mp) {
+        const int n = cJSON_GetArraySize(cJSON_GetObjectItem(j, "greedy_tokens"));
+        const char *lf = test_tmp_path("logits.f32");
+        char cmd[8192], out[65536], expect[65536];
+        snprintf(cmd, sizeof cmd, "%s run -m %s -p 'Once upon a time' -n %d --temp 0 -t 2 "
+                 "--logits-out %s 2>/dev/null", WARD_BINARY, mp, n, lf);
+        CHECK(run_cmd(cmd, out, sizeof out) == 0, "ward run exits 0");
+        snprintf(expect, sizeof expect, "Once upon a time%s\n",
+                 cJSON_GetObjectItem(j, "greedy_text")->valuestring);
+        CHECK(strcmp(out, expect) == 0, "ward run greedy text:\n%s\nexpected:\n%s", out, expect);
+
+        size_t n_ours, n_ref;
+        float *ours = read_file(lf, &n_ours);
+        const char *rp = shared_path("golden/stories260K-once.logits.f32");
+        float *ref = rp ? read_file(rp, &n_ref) : NULL;
+        if (ours && ref) {
+            CHECK(n_ours == n_ref, "--logits-out size %zu, reference %zu", n_ours, n_ref);
+            float worst = 0;
+            for (size_t i = 0; n_ours == n_ref && i < n_ref / sizeof(float); i++)
+                worst = fmaxf(worst, fabsf(ours[i] - ref[i]));
+            /* same tolerance as test_golden's F32 cases (the 1e-3) */
+            CHECK(worst <= 1e-3f, "--logits-out differs from the reference by %g", (double)worst);
+        }
+        free(ours);
+        free(ref);
+        remove(lf);
+    }
+    cJSON_Delete(j);
+}
+
+static void test_tokenize_ids(void) {
+    const char *mp = shared_path("models/llama-2-tiny-random.gguf");
+    if (!mp) return;
+    char cmd[8192], out[4096];
+    /* the fever prompt's reference ids (golden/llama2-tiny-random-fever.json), BOS dropped */
+    snprintf(cmd, sizeof cmd, "%s tokenize -m %s --ids 'The patient has had a fever for 3 "
+             "days. 患者发热三天，伴咳嗽。'", WARD_BINARY, mp);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "tokenize exits 0");
+    CHECK(strcmp(out, "450 16500 756 750 263 1238 369 363 29871 29941 3841 29889 29871 233 133 "
+                      "166 30767 30910 234 134 176 30457 30408 30214 231 191 183 232 149 182 232 "
+                      "154 192 30267\n") == 0, "tokenize --ids: %s", out);
+    snprintf(cmd, sizeof cmd, "%s tokenize -m %s --ids --bos 'fever'", WARD_BINARY, mp);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0 && strncmp(out, "1 ", 2) == 0,
+          "--bos adds BOS: %s", out);
+}
+
+static void test_synth_inspect(void) {
+    char a[256], b[256], cmd[8192], out[65536];
+    snprintf(a, sizeof a, "%s", test_tmp_path("synth-a.gguf"));
+    snprintf(b, sizeof b, "%s", test_tmp_path("synth-b.gguf"));
+    static const char *const types[] = {"f32", "f16", "bf16", "q8_0", "q4_0"};
+    for (int i = 0; i < 5; i++) {
+        snprintf(cmd, sizeof cmd, "%s synth -o %s --type %s --seed 7 2>/dev/null && "
+                 "%s synth -o %s --type %s --seed 7 2>/dev/null && cmp -s %s %s",
+                 WARD_BINARY, a, types[i], WARD_BINARY, b, types[i], a, b);
+        CHECK(run_cmd(cmd, out, sizeof out) == 0, "synth %s is deterministic", types[i]);
+        snprintf(cmd, sizeof cmd, "%s run -m %s -p 'hello' -n 8 --temp 0 2>/dev/null",
+                 WARD_BINARY, a);
+        CHECK(run_cmd(cmd, out, sizeof out) == 0, "a synth %s model runs", types[i]);
+    }
+    snprintf(cmd, sizeof cmd, "%s synth -o %s --seed 8 2>/dev/null && ! cmp -s %s %s",
+             WARD_BINARY, b, a, b);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "another seed gives another model");
+    snprintf(cmd, sizeof cmd, "%s inspect %s", WARD_BINARY, a);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "inspect exits 0");
+    CHECK(strstr(out, "general.architecture") && strstr(out, "blk.1.ffn_down.weight") &&
+              strstr(out, "Q4_0"), "inspect shows metadata and tensors");
+    snprintf(cmd, sizeof cmd, "head -c 1000 %s > %s; %s inspect %s 2>&1", a, b, WARD_BINARY, b);
+    CHECK(run_cmd(cmd, out, sizeof out) == 1, "inspect of a truncated file exits 1");
+    CHECK(strstr(out, b) != NULL, "the error names the file: %s", out);
+    remove(a);
+    remove(b);
+}
+
+int main(void) {
+    test_usage_errors();
+    test_run_greedy();
+    test_tokenize_ids();
+    test_synth_inspect();
+    return test_summary();
+}
