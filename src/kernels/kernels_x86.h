@@ -1,0 +1,188 @@
+/* kernels_x86.h: 256-bit helpers and loop shapes shared by the x86 kernel files (*_avx2.c and
+ * *_avx512.c, all compiled with at least -mavx2 -mfma -mf16c). Include from nowhere else.
+ *
+ * Quantized kernels use one loop shape per operation, parameterized by a block decoder that
+ * turns a weight block into 32 signed bytes in element order (decode_q8_0_x86,
+ * decode_q4_0_x86) and, for vec_dot, by the int8 dot product the ISA offers (maddubs on AVX2,
+ * VNNI on AVX-512). The fp16 scale is read with F16C, which converts exactly like fp16.c.
+ */
+#ifndef WARD_KERNELS_X86_H
+#define WARD_KERNELS_X86_H
+
+#include <immintrin.h>
+
+#include "kernels/kernels_impl.h"
+
+/* ---------------------------------------------------------------------------------------------
+ * Horizontal reductions
+ * ------------------------------------------------------------------------------------------- */
+
+static inline float hsum_f32x8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+static inline float hmax_f32x8(__m256 v) {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+static inline __m256 abs_f32x8(__m256 v) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v); }
+
+static inline float fp16_to_fp32_x86(uint16_t h) { return _cvtsh_ss(h); }
+static inline uint16_t fp32_to_fp16_x86(float f) {
+    return (uint16_t)_cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * 8-float vectors, and loads/stores that convert each float type (F16 via F16C, round to
+ * nearest even like fp32_to_fp16; BF16 by shifting, and rounding like fp32_to_bf16 with
+ * integer ops, quiet NaNs included). The AVX-512 twins (f32x16_*) are in kernels_avx512.h.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef __m256 f32x8;
+static inline f32x8 f32x8_zero(void) { return _mm256_setzero_ps(); }
+static inline f32x8 f32x8_add(f32x8 a, f32x8 b) { return _mm256_add_ps(a, b); }
+static inline f32x8 f32x8_fmadd(f32x8 a, f32x8 b, f32x8 c) { return _mm256_fmadd_ps(a, b, c); }
+static inline float f32x8_hsum(f32x8 v) { return hsum_f32x8(v); }
+static inline f32x8 f32x8_loadu(const float *p) { return _mm256_loadu_ps(p); }
+static inline void f32x8_storeu(float *p, f32x8 v) { _mm256_storeu_ps(p, v); }
+
+static inline f32x8 f32x8_load_f32(const float *p) { return _mm256_loadu_ps(p); }
+static inline void f32x8_store_f32(float *p, f32x8 v) { _mm256_storeu_ps(p, v); }
+
+static inline f32x8 f32x8_load_f16(const uint16_t *p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+}
+static inline void f32x8_store_f16(uint16_t *p, f32x8 v) {
+    const __m128i h = _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    _mm_storeu_si128((__m128i *)p, h);
+}
+
+static inline f32x8 f32x8_load_bf16(const uint16_t *p) {
+    const __m256i u = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(u, 16));
+}
+static inline void f32x8_store_bf16(uint16_t *p, f32x8 v) {
+    const __m256i u = _mm256_castps_si256(v);
+    const __m256i odd = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+    const __m256i bias = _mm256_add_epi32(_mm256_set1_epi32(0x7fff), odd); /* ties to even */
+    const __m256i rounded = _mm256_srli_epi32(_mm256_add_epi32(u, bias), 16);
+    const __m256i quiet = _mm256_or_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(64));
+    const __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(u, _mm256_set1_epi32(0x7fffffff)),
+                                           _mm256_set1_epi32(0x7f800000));
+    const __m256i h = _mm256_blendv_epi8(rounded, quiet, nan); /* 8 x u16 in 32-bit lanes */
+    const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(h, h), 0x08);
+    _mm_storeu_si128((__m128i *)p, _mm256_castsi256_si128(packed));
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Loop shape for the float types (the _ref twin is FLOAT_TYPE_REF in float_types.c):
+ * convert W elements at a time, scalar tail; vec_dot keeps four accumulators in flight. vec is
+ * the vector family (f32x8, f32x16), W its width.
+ * ------------------------------------------------------------------------------------------- */
+
+#define KERN_FLOAT_X86(isa, name, elem_t, vec, W, to_f32, from_f32)                            \
+    void to_float_##name##_##isa(const void *restrict src, float *restrict dst, int64_t n) {   \
+        const elem_t *s = src;                                                                 \
+        int64_t i = 0;                                                                         \
+        for (; i + W <= n; i += W) vec##_storeu(dst + i, vec##_load_##name(s + i));            \
+        for (; i < n; i++) dst[i] = to_f32(s[i]);                                              \
+    }                                                                                          \
+    void from_float_##name##_##isa(const float *restrict src, void *restrict dst, int64_t n) { \
+        elem_t *d = dst;                                                                       \
+        int64_t i = 0;                                                                         \
+        for (; i + W <= n; i += W) vec##_store_##name(d + i, vec##_loadu(src + i));            \
+        for (; i < n; i++) d[i] = from_f32(src[i]);                                            \
+    }                                                                                          \
+    void vec_dot_##name##_##name##_##isa(int64_t n, float *restrict out,                       \
+                                         const void *restrict w, const void *restrict x) {     \
+        const elem_t *a = w, *b = x;                                                           \
+        vec acc[4] = {vec##_zero(), vec##_zero(), vec##_zero(), vec##_zero()};                 \
+        int64_t i = 0;                                                                         \
+        for (; i + 4 * W <= n; i += 4 * W)                                                     \
+            for (int k = 0; k < 4; k++)                                                        \
+                acc[k] = vec##_fmadd(vec##_load_##name(a + i + k * W),                         \
+                                     vec##_load_##name(b + i + k * W), acc[k]);                \
+        for (; i + W <= n; i += W)                                                             \
+            acc[0] = vec##_fmadd(vec##_load_##name(a + i), vec##_load_##name(b + i), acc[0]);  \
+        float sum = vec##_hsum(vec##_add(vec##_add(acc[0], acc[1]), vec##_add(acc[2], acc[3]))); \
+        for (; i < n; i++) sum += to_f32(a[i]) * to_f32(b[i]);                                 \
+        *out = sum;                                                                            \
+    }
+
+/* ---------------------------------------------------------------------------------------------
+ * Block decoders: 32 signed bytes in element order
+ * ------------------------------------------------------------------------------------------- */
+
+static inline __m256i decode_q8_0_x86(const block_q8_0 *b) {
+    return _mm256_loadu_si256((const __m256i *)b->qs);
+}
+
+/* Low nibbles are elements 0..15, high nibbles 16..31: mask, shift, then put the halves side by
+ * side and subtract the offset 8. */
+static inline __m256i decode_q4_0_x86(const block_q4_0 *b) {
+    const __m128i raw = _mm_loadu_si128((const __m128i *)b->qs);
+    const __m128i m4 = _mm_set1_epi8(0x0f);
+    const __m128i lo = _mm_and_si128(raw, m4), hi = _mm_and_si128(_mm_srli_epi16(raw, 4), m4);
+    return _mm256_sub_epi8(_mm256_set_m128i(hi, lo), _mm256_set1_epi8(8));
+}
+
+/* 8 partial sums of w[i] * x[i] over 32 signed bytes, as int32. maddubs multiplies unsigned by
+ * signed bytes, so w's sign moves onto x: |w| * (x * sign(w)). Exact as long as x has no -128
+ * (quantize_row_q8_0 writes [-127, 127]), so no pair sum overflows int16. */
+static inline __m256i dot_i8x32_avx2(__m256i w, __m256i x) {
+    const __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+    return _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Loop shapes for int8-decodable 32-element blocks (the _ref twin is KERN_QBLOCK_REF)
+ * ------------------------------------------------------------------------------------------- */
+
+/* Dequantize: q * d per element, the same single rounding as the reference. */
+#define KERN_QBLOCK_TO_FLOAT_X86(isa, wname, block_t, decode)                                  \
+    void to_float_##wname##_##isa(const void *restrict src, float *restrict dst, int64_t n) { \
+        assert(n % 32 == 0);                                                                  \
+        const block_t *b = src;                                                               \
+        for (int64_t i = 0; i < n / 32; i++) {                                                \
+            const __m256i q = decode(&b[i]);                                                  \
+            const __m256 d = _mm256_set1_ps(fp16_to_fp32_x86(b[i].d));                        \
+            const __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1); \
+            const __m128i part[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};   \
+            for (int k = 0; k < 4; k++) {                                                     \
+                const __m256 f = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(part[k]));           \
+                _mm256_storeu_ps(dst + i * 32 + k * 8, _mm256_mul_ps(f, d));                  \
+            }                                                                                 \
+        }                                                                                     \
+    }
+
+/* Dot with Q8_0 activations: per block an exact int32 dot (8 lanes), converted to float and
+ * scaled by d_w * d_x into one of two accumulators (two blocks in flight hide FMA latency). */
+#define KERN_QBLOCK_STEP_X86(acc, wb, xb, decode, dot)                                          \
+    acc = _mm256_fmadd_ps(                                                                     \
+        _mm256_set1_ps(fp16_to_fp32_x86((wb)->d) * fp16_to_fp32_x86((xb)->d)),                 \
+        _mm256_cvtepi32_ps(dot(decode(wb), _mm256_loadu_si256((const __m256i *)(xb)->qs))), acc)
+
+#define KERN_QBLOCK_VEC_DOT_X86(isa, wname, block_t, decode, dot)                              \
+    void vec_dot_##wname##_q8_0_##isa(int64_t n, float *restrict out, const void *restrict w,  \
+                                      const void *restrict x) {                                \
+        assert(n % 32 == 0);                                                                   \
+        const block_t *bw = w;                                                                 \
+        const block_q8_0 *bx = x;                                                              \
+        const int64_t nb = n / 32;                                                             \
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                         \
+        int64_t i = 0;                                                                         \
+        for (; i + 2 <= nb; i += 2) {                                                          \
+            KERN_QBLOCK_STEP_X86(acc0, &bw[i], &bx[i], decode, dot);                           \
+            KERN_QBLOCK_STEP_X86(acc1, &bw[i + 1], &bx[i + 1], decode, dot);                   \
+        }                                                                                      \
+        if (i < nb) KERN_QBLOCK_STEP_X86(acc0, &bw[i], &bx[i], decode, dot);                   \
+        *out = hsum_f32x8(_mm256_add_ps(acc0, acc1));                                          \
+    }
+
+#endif
