@@ -6,7 +6,17 @@
  * this same interface; callers never see which algorithm runs.
  *
  * Special tokens: text is tokenized as plain text unless TOK_PARSE_SPECIAL is given, so text a
- * user typed can never produce control tokens.
+ * user typed can never produce control tokens. As in llama.cpp, user-defined tokens (type 4) are
+ * matched in the text either way; control and unknown tokens only with TOK_PARSE_SPECIAL.
+ *
+ * Exactness: encode and token bytes reproduce llama.cpp (commit c392e50) id for id, including
+ * its loading quirks (empty texts renamed "[EMPTY_<id>]", "control-looking" tokens such as
+ * "<|im_end|>" forced to control, EOT/EOM/FIM detection by text, the Phi-3 rstrip rule). Where
+ * llama.cpp would crash or silently misread a hostile file, loading fails with WARD_EFORMAT:
+ * array lengths differ, a special token id is out of range (the value 0xFFFFFFFF / -1 means
+ * "unset" and keeps the default, as real files use it), duplicate texts, NaN scores, byte-typed
+ * tokens whose text is not "<0xXX>". Token texts need not be valid UTF-8 (llama.cpp does not
+ * require it and matching works on bytes).
  */
 #ifndef WARD_TOKENIZER_TOK_H
 #define WARD_TOKENIZER_TOK_H
@@ -39,7 +49,12 @@ void tok_vocab_free(tok_vocab *v);
 int32_t tok_n_vocab(const tok_vocab *v);
 int32_t tok_bos(const tok_vocab *v);       /* -1 if none */
 int32_t tok_eos(const tok_vocab *v);       /* -1 if none */
+int32_t tok_unk(const tok_vocab *v);       /* -1 if none */
 bool tok_add_bos(const tok_vocab *v);      /* tokenizer.ggml.add_bos_token (default true) */
+bool tok_add_eos(const tok_vocab *v);      /* tokenizer.ggml.add_eos_token (default false) */
+/* tokenizer.ggml.add_space_prefix (default true): encoding puts a space before the text at the
+ * start and after each special token, so a detokenizer may drop the first leading space. */
+bool tok_add_space_prefix(const tok_vocab *v);
 bool tok_is_eog(const tok_vocab *v, int32_t id);
 tok_attr tok_type(const tok_vocab *v, int32_t id);
 /* Vocabulary text of id ("▁the"), NULL if out of range; length in *len. */
@@ -47,12 +62,19 @@ const char *tok_text(const tok_vocab *v, int32_t id, size_t *len);
 
 enum { TOK_ADD_BOS = 1, TOK_PARSE_SPECIAL = 2 }; /* same bits as WARD_TOKENIZE_* */
 
-/* Encode len bytes. Writes at most cap ids, sets *n_out to the total; WARD_ERANGE if > cap.
- * WARD_ENOMEM on allocation failure. */
+/* Encode len bytes (any bytes; invalid UTF-8 goes through byte fallback). TOK_ADD_BOS is
+ * llama.cpp's add_special: BOS first if tok_add_bos(), EOS last if tok_add_eos(). Writes at
+ * most cap ids to out (out may be NULL when cap is 0), sets *n_out to the total and returns
+ * WARD_ERANGE if that is > cap. WARD_ENOMEM on allocation failure, WARD_EINVAL for a text too
+ * long for 32-bit indices (about 700 MB); *n_out is 0 after those. Thread-safe: v is only read. */
 ward_status tok_encode(const tok_vocab *v, const char *text, size_t len, unsigned flags,
                        int32_t *out, size_t cap, size_t *n_out);
 
-/* Bytes of one token (see ward_token_to_bytes in ward.h). */
+/* Bytes of one token, as llama.cpp's token_to_piece: normal tokens give their text with U+2581
+ * turned into spaces, byte tokens "<0xXX>" their byte, user-defined tokens their text as is,
+ * control and unknown tokens "" unless render_special (then their text), unused and undefined
+ * tokens "". Writes at most cap bytes, sets *n_out to the full length, WARD_ERANGE if it does
+ * not fit, WARD_EINVAL for an id out of range. */
 ward_status tok_token_bytes(const tok_vocab *v, int32_t id, bool render_special, char *out,
                             size_t cap, size_t *n_out);
 
