@@ -7,15 +7,19 @@
  * the reference's top-2 margin exceeds the tolerance (random models are chaotic: a tiny
  * difference flips near-ties, so only clear decisions are compared).
  *
- * Tolerances. The reference computed quantized matmuls with activations rounded to 8-bit blocks
- * and F16 matmuls with F16 activations; ward does the same, so what remains is the order of
- * floating-point summation (SIMD lanes, threads) and transcendental-function rounding, which
- * through a few layers gives differences of order 1e-5 relative to the logits. The trained
- * stories260K model has logits of magnitude ~10; the issue fixes 1e-3 absolute for F32. For
- * quantized weights, one activation landing on the other side of an 8-bit rounding boundary
- * moves a logit by up to ~d_x*|w| summed over a layer, so those cases get 1e-2 (Q8_0/F16) and
- * 2e-2 (Q4_0, BF16): still far below the top-2 margins that decide greedy tokens. The measured
- * maxima are printed on every run.
+ * Tolerances, and what was measured (max |difference|, logits of magnitude 5..16):
+ *   ward rounds operands where the reference engine does (8-bit Q8_0 blocks for activations of
+ *   quantized matmuls, F16/BF16 activations for F16/BF16 weights, F16 for the KV cache, the
+ *   attention query and the attention probabilities) and sums float dot products in the same
+ *   fixed order as its 8-lane kernels (kernels_impl.h). What remains is the order of the
+ *   per-block sums of quantized dots and libm's transcendental functions.
+ *   - F32: 1e-3, the issue's bound (measured 1.4e-4 for stories260K-once, where the
+ *     unpadded n_ff = 172 takes the reference through another kernel; ~3e-6 elsewhere).
+ *   - Q8_0, Q4_0, BF16: 1e-3 (measured 0 to 3e-6); the slack covers an activation whose
+ *     8-bit rounding flips on a last-bit difference upstream, moving a logit by ~1e-4.
+ *   - F16: 1e-2 (measured 0 for stories260K-ff192, 5.1e-3 for random-k256: 3e-4 relative,
+ *     below F16's 2^-11 relative step, from some rounding of random-k256's larger activations
+ *     that we have not pinned down; the argmax agrees at every position).
  */
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -38,13 +42,13 @@ static const golden_case cases[] = {
     {"stories260K-once", 1e-3f, GREEDY_FULL},
     {"stories260K-lily", 1e-3f, GREEDY_FULL},
     {"stories260K-ff192-F16-once", 1e-2f, GREEDY_FULL},
-    {"stories260K-ff192-Q8_0-once", 1e-2f, GREEDY_FULL},
-    {"stories260K-ff192-Q4_0-once", 2e-2f, GREEDY_ARGMAX_MARGIN},
+    {"stories260K-ff192-Q8_0-once", 1e-3f, GREEDY_FULL},
+    {"stories260K-ff192-Q4_0-once", 1e-3f, GREEDY_FULL},
     {"random-k256-F32-once", 1e-3f, GREEDY_ARGMAX_MARGIN},
     {"random-k256-F16-once", 1e-2f, GREEDY_ARGMAX_MARGIN},
-    {"random-k256-BF16-once", 2e-2f, GREEDY_ARGMAX_MARGIN},
-    {"random-k256-Q8_0-once", 1e-2f, GREEDY_ARGMAX_MARGIN},
-    {"random-k256-Q4_0-once", 2e-2f, GREEDY_ARGMAX_MARGIN},
+    {"random-k256-BF16-once", 1e-3f, GREEDY_ARGMAX_MARGIN},
+    {"random-k256-Q8_0-once", 1e-3f, GREEDY_ARGMAX_MARGIN},
+    {"random-k256-Q4_0-once", 1e-3f, GREEDY_ARGMAX_MARGIN},
     {"llama2-tiny-random-fever", 1e-3f, GREEDY_ARGMAX_MARGIN},
 };
 

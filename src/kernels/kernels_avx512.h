@@ -1,6 +1,6 @@
 /* kernels_avx512.h: AVX-512 helpers for the *_avx512.c kernel files (compiled with the AVX-512
  * F/BW/DQ/VL/VNNI/BF16 flags; include from nowhere else). Adds to kernels_x86.h the 16-float
- * vector family used by KERN_FLOAT_X86 and a VNNI int8 dot for KERN_QBLOCK_VEC_DOT_X86.
+ * vector family used by KERN_FLOAT_CONVERT_X86 and a VNNI int8 dot for KERN_QBLOCK_VEC_DOT_X86.
  */
 #ifndef WARD_KERNELS_AVX512_H
 #define WARD_KERNELS_AVX512_H

@@ -49,6 +49,25 @@ typedef struct block_q4_0 {
 static_assert(sizeof(block_q4_0) == 2 + QK4_0 / 2, "block_q4_0 must be 18 bytes");
 
 /* ---------------------------------------------------------------------------------------------
+ * Summation order of the float-type dots, the same on every ISA. Attention rounds operands to
+ * F16, which turns a last-bit difference in a score into a visible one, so a fixed order makes
+ * logits reproducible across CPUs; these are also the orders of the reference engine's 8-lane
+ * kernels, which keeps our logits within rounding of its golden data.
+ *   n % 8 == 0: element i goes to lane i % 8 (fused multiply-add in index order); the lanes
+ *     reduce as ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)).
+ *   otherwise: four 8-lane accumulators take 32 elements per step (accumulator j the elements
+ *     8j..8j+7 of the step), combine as (a0+a2)+(a1+a3) lane by lane, reduce as
+ *     ((l0+l4)+(l1+l5)) + ((l2+l6)+(l3+l7)), and the n % 32 tail is added by fused
+ *     multiply-add in index order.
+ * ------------------------------------------------------------------------------------------- */
+static inline float kern_sum_lanes8(const float l[8]) {
+    return ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]));
+}
+static inline float kern_sum_lanes8_pairs(const float l[8]) {
+    return ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]));
+}
+
+/* ---------------------------------------------------------------------------------------------
  * Reference loop shape for "32-element int8-decodable blocks": to_float and vec_dot with Q8_0
  * activations. decode(const block_t *, int8_t q[32]) unpacks the block and returns its scale.
  * ------------------------------------------------------------------------------------------- */
@@ -95,10 +114,11 @@ static_assert(sizeof(block_q4_0) == 2 + QK4_0 / 2, "block_q4_0 must be 18 bytes"
     KERN_DECLARE_VEC_DOT(wname, xname, isa)
 
 /* float types: float_types.c, float_types_avx2.c, float_types_avx512.c */
-KERN_DECLARE_ALL(f32, f32, ref) KERN_DECLARE_ALL(f32, f32, avx2) KERN_DECLARE_ALL(f32, f32, avx512)
-KERN_DECLARE_ALL(f16, f16, ref) KERN_DECLARE_ALL(f16, f16, avx2) KERN_DECLARE_ALL(f16, f16, avx512)
+#define KERN_DECLARE_CONVERT(wname, isa) KERN_DECLARE_TO_FLOAT(wname, isa) KERN_DECLARE_FROM_FLOAT(wname, isa)
+KERN_DECLARE_ALL(f32, f32, ref) KERN_DECLARE_ALL(f32, f32, avx2) KERN_DECLARE_CONVERT(f32, avx512)
+KERN_DECLARE_ALL(f16, f16, ref) KERN_DECLARE_ALL(f16, f16, avx2) KERN_DECLARE_CONVERT(f16, avx512)
 KERN_DECLARE_ALL(bf16, bf16, ref) KERN_DECLARE_ALL(bf16, bf16, avx2)
-KERN_DECLARE_ALL(bf16, bf16, avx512)
+KERN_DECLARE_CONVERT(bf16, avx512)
 /* Q8_0: q8_0.c, q8_0_avx2.c, q8_0_avx512.c (vec_dot only) */
 KERN_DECLARE_ALL(q8_0, q8_0, ref) KERN_DECLARE_ALL(q8_0, q8_0, avx2)
 KERN_DECLARE_VEC_DOT(q8_0, q8_0, avx512)
@@ -122,9 +142,11 @@ KERN_DECLARE_VEC_DOT(q4_0, q8_0, avx512)
     [id] = {.name = nm, .block_elems = 1, .block_bytes = sizeof(elem_t), .vec_dot_type = id,   \
             .to_float = KERN_ISAS_AVX512(to_float_##wname),                                    \
             .from_float = KERN_ISAS_AVX512(from_float_##wname),                                \
-            .vec_dot = KERN_ISAS_AVX512(vec_dot_##wname##_##wname)}
+            .vec_dot = KERN_ISAS_AVX2(vec_dot_##wname##_##wname)}
 
-/* Quantized rows: AVX-512 only has its own vec_dot (VNNI). */
+/* Float rows: the dot's summation order is 8 lanes on every ISA (see kern_sum_lanes8), so
+ * AVX-512 only brings its own conversions. Quantized rows: AVX-512 only has its own vec_dot
+ * (VNNI; integer sums are exact in any order). */
 #define KERN_ROW_QUANT(id, nm, block_t, wname)                                                 \
     [id] = {.name = nm, .block_elems = 32, .block_bytes = sizeof(block_t),                     \
             .vec_dot_type = WARD_TYPE_Q8_0,                                                    \

@@ -10,6 +10,7 @@
 #define WARD_KERNELS_X86_H
 
 #include <immintrin.h>
+#include <math.h>
 
 #include "kernels/kernels_impl.h"
 
@@ -22,6 +23,13 @@ static inline float hsum_f32x8(__m256 v) {
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
+}
+
+/* The other reduction order of kernels_impl.h: ((l0+l4)+(l1+l5)) + ((l2+l6)+(l3+l7)). */
+static inline float hsum_pairs_f32x8(__m256 v) {
+    const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    const __m128 h = _mm_hadd_ps(s, s);
+    return _mm_cvtss_f32(_mm_hadd_ps(h, h));
 }
 
 static inline float hmax_f32x8(__m256 v) {
@@ -81,12 +89,14 @@ static inline void f32x8_store_bf16(uint16_t *p, f32x8 v) {
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Loop shape for the float types (the _ref twin is FLOAT_TYPE_REF in float_types.c):
- * convert W elements at a time, scalar tail; vec_dot keeps four accumulators in flight. vec is
- * the vector family (f32x8, f32x16), W its width.
+ * Loop shapes for the float types (the _ref twin is FLOAT_TYPE_REF in float_types.c).
+ * Conversions go W elements at a time (vec = f32x8 or f32x16) with a scalar tail. The dot
+ * follows the fixed orders of kernels_impl.h on every ISA: one 8-float FMA accumulator
+ * (hsum_f32x8 reduces as kern_sum_lanes8), or four of them when n % 8 != 0 (hsum_pairs_f32x8
+ * reduces as kern_sum_lanes8_pairs).
  * ------------------------------------------------------------------------------------------- */
 
-#define KERN_FLOAT_X86(isa, name, elem_t, vec, W, to_f32, from_f32)                            \
+#define KERN_FLOAT_CONVERT_X86(isa, name, elem_t, vec, W, to_f32, from_f32)                    \
     void to_float_##name##_##isa(const void *restrict src, float *restrict dst, int64_t n) {   \
         const elem_t *s = src;                                                                 \
         int64_t i = 0;                                                                         \
@@ -98,20 +108,29 @@ static inline void f32x8_store_bf16(uint16_t *p, f32x8 v) {
         int64_t i = 0;                                                                         \
         for (; i + W <= n; i += W) vec##_store_##name(d + i, vec##_loadu(src + i));            \
         for (; i < n; i++) d[i] = from_f32(src[i]);                                            \
-    }                                                                                          \
+    }
+
+#define KERN_FLOAT_DOT_X86(isa, name, elem_t, to_f32)                                          \
     void vec_dot_##name##_##name##_##isa(int64_t n, float *restrict out,                       \
                                          const void *restrict w, const void *restrict x) {     \
         const elem_t *a = w, *b = x;                                                           \
-        vec acc[4] = {vec##_zero(), vec##_zero(), vec##_zero(), vec##_zero()};                 \
         int64_t i = 0;                                                                         \
-        for (; i + 4 * W <= n; i += 4 * W)                                                     \
-            for (int k = 0; k < 4; k++)                                                        \
-                acc[k] = vec##_fmadd(vec##_load_##name(a + i + k * W),                         \
-                                     vec##_load_##name(b + i + k * W), acc[k]);                \
-        for (; i + W <= n; i += W)                                                             \
-            acc[0] = vec##_fmadd(vec##_load_##name(a + i), vec##_load_##name(b + i), acc[0]);  \
-        float sum = vec##_hsum(vec##_add(vec##_add(acc[0], acc[1]), vec##_add(acc[2], acc[3]))); \
-        for (; i < n; i++) sum += to_f32(a[i]) * to_f32(b[i]);                                 \
+        float sum;                                                                             \
+        if (n % 8 == 0) {                                                                      \
+            f32x8 acc = f32x8_zero();                                                          \
+            for (; i < n; i += 8)                                                              \
+                acc = f32x8_fmadd(f32x8_load_##name(a + i), f32x8_load_##name(b + i), acc);    \
+            sum = f32x8_hsum(acc);                                                             \
+        } else {                                                                               \
+            f32x8 acc[4] = {f32x8_zero(), f32x8_zero(), f32x8_zero(), f32x8_zero()};           \
+            for (; i + 32 <= n; i += 32)                                                       \
+                for (int k = 0; k < 4; k++)                                                    \
+                    acc[k] = f32x8_fmadd(f32x8_load_##name(a + i + 8 * k),                     \
+                                         f32x8_load_##name(b + i + 8 * k), acc[k]);            \
+            sum = hsum_pairs_f32x8(                                                            \
+                f32x8_add(f32x8_add(acc[0], acc[2]), f32x8_add(acc[1], acc[3])));              \
+        }                                                                                      \
+        for (; i < n; i++) sum = fmaf(to_f32(a[i]), to_f32(b[i]), sum);                        \
         *out = sum;                                                                            \
     }
 

@@ -3,6 +3,8 @@
 
 #include <math.h>
 
+#include "kernels/kernels_impl.h"
+
 void ops_rmsnorm(float *out, const float *x, const float *w, int64_t n, float eps) {
     double sum = 0.0;
     for (int64_t i = 0; i < n; i++) sum += (double)x[i] * x[i];
@@ -58,5 +60,13 @@ void ops_rope_pairs(float *x, int32_t n_head, int32_t head_dim, int32_t n_rot, c
             v[2 * i] = a * cos[i] - b * sin[i];
             v[2 * i + 1] = a * sin[i] + b * cos[i];
         }
+    }
+}
+
+void ops_reduce_lanes8(float *out, const float *lanes, int64_t n) {
+    for (int64_t d = 0; d < n; d++) {
+        float l[8];
+        for (int k = 0; k < 8; k++) l[k] = lanes[k * n + d];
+        out[d] = kern_sum_lanes8(l);
     }
 }

@@ -20,6 +20,11 @@ void ops_add(float *y, const float *x, int64_t n);
 /* y[i] += a * x[i] */
 void ops_axpy(float *y, float a, const float *x, int64_t n);
 
+/* out[d] = the sum of lanes[0..8)[d] in the order of the float dots (kern_sum_lanes8 in
+ * kernels_impl.h); lanes is (8, n). With lane k holding the terms of positions k mod 8 this is
+ * a weighted sum in the same order as a dot product, on every ISA. */
+void ops_reduce_lanes8(float *out, const float *lanes, int64_t n);
+
 /* Rotary embedding tables for one position: cos/sin of pos * base^(-2i/n_rot), i < n_rot/2. */
 void ops_rope_cache(float *cos_out, float *sin_out, int32_t pos, int32_t n_rot, float freq_base);
 /* Rotate the first n_rot dims of each of n_head heads (head_dim apart) in adjacent pairs

@@ -46,7 +46,7 @@ static void scratch_sizes(const model_hparams *hp, int32_t n_batch, int32_t n_ct
     sizes[7] = nb * hp->n_ff;     /* ffn_a */
     sizes[8] = nb * hp->n_ff;     /* ffn_b */
     sizes[9] = nb * (hp->n_rot / 2) * 2; /* rope cos + sin */
-    sizes[10] = (uint64_t)n_threads * ((uint64_t)n_ctx + 2 * (uint64_t)hp->head_dim);
+    sizes[10] = (uint64_t)n_threads * MODEL_ATT_ROW_FLOATS(n_ctx, hp->head_dim);
 }
 
 static uint64_t kv_elems(const model_hparams *hp, int32_t n_seq, int32_t n_ctx) {

@@ -75,41 +75,45 @@ typedef struct attn_job {
     int32_t layer;
 } attn_job;
 
-/* out (head_dim) = softmax(q · K[0..n_pos) * scale) · V[0..n_pos) for one head. */
+/* out (head_dim) = softmax(q · K[0..n_pos) * scale) · V[0..n_pos) for one head. q and the
+ * probabilities are rounded to F16 like the cached K and V, so every product is exact in float
+ * and only the summation rounds; both sums use the float dots' fixed 8-lane order, so the
+ * result is the same on every CPU. */
 static void attend_head(const attn_job *j, float *work, int32_t i, int32_t h) {
     const model_hparams *hp = &j->m->hp;
     const model_kv *kv = &j->ex->kv;
     const int32_t hd = hp->head_dim, n_pos = j->b->pos[i] + 1, seq = j->b->seq[i];
     const int32_t kv_off = (h / (hp->n_head / hp->n_head_kv)) * hd;
-    kern_vec_dot_fn dot_f16 = kern_vec_dot(WARD_TYPE_F16, j->ex->isa);
     kern_from_float_fn to_f16 = kern_from_float(WARD_TYPE_F16, j->ex->isa);
     kern_to_float_fn from_f16 = kern_to_float(WARD_TYPE_F16, j->ex->isa);
+    kern_vec_dot_fn dot = kern_vec_dot(WARD_TYPE_F32, j->ex->isa);
 
-    float *scores = work, *vrow = work + kv->n_ctx;
-    uint16_t *q16 = (uint16_t *)(vrow + hd);
+    float *scores = work, *row = work + kv->n_ctx, *q = row + hd, *lanes = q + hd;
     float *out = j->ex->s.att + (size_t)i * hp->n_head * hd + (size_t)h * hd;
+    uint16_t *q16 = (uint16_t *)out; /* out is free until the end: borrow it for q in F16 */
     to_f16(j->ex->s.q + (size_t)i * hp->n_head * hd + (size_t)h * hd, q16, hd);
+    from_f16(q16, q, hd);
 
     const float scale = 1.0f / sqrtf((float)hd);
     for (int32_t t = 0; t < n_pos; t++) {
-        const uint16_t *k = (const uint16_t *)model_kv_at(kv, kv->k, seq, j->layer, t) + kv_off;
-        dot_f16(hd, &scores[t], k, q16);
+        from_f16((const uint16_t *)model_kv_at(kv, kv->k, seq, j->layer, t) + kv_off, row, hd);
+        dot(hd, &scores[t], row, q);
         scores[t] *= scale;
     }
     ops_softmax(scores, n_pos);
 
-    memset(out, 0, (size_t)hd * sizeof *out);
+    memset(lanes, 0, 8 * (size_t)hd * sizeof *lanes);
     for (int32_t t = 0; t < n_pos; t++) {
-        const uint16_t *v = (const uint16_t *)model_kv_at(kv, kv->v, seq, j->layer, t) + kv_off;
-        from_f16(v, vrow, hd);
-        ops_axpy(out, fp16_to_fp32(fp32_to_fp16(scores[t])), vrow, hd);
+        from_f16((const uint16_t *)model_kv_at(kv, kv->v, seq, j->layer, t) + kv_off, row, hd);
+        ops_axpy(lanes + (size_t)(t % 8) * hd, fp16_to_fp32(fp32_to_fp16(scores[t])), row, hd);
     }
+    ops_reduce_lanes8(out, lanes, hd);
 }
 
 static void attention_job(void *arg, int ith, int nth) {
     const attn_job *j = arg;
     const model_hparams *hp = &j->m->hp;
-    float *work = j->ex->s.att_rows + (size_t)ith * (j->ex->kv.n_ctx + 2 * hp->head_dim);
+    float *work = j->ex->s.att_rows + (size_t)ith * MODEL_ATT_ROW_FLOATS(j->ex->kv.n_ctx, hp->head_dim);
     const int32_t n_tasks = j->b->n * hp->n_head;
     for (int32_t task = ith; task < n_tasks; task += nth)
         attend_head(j, work, task / hp->n_head, task % hp->n_head);

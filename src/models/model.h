@@ -63,6 +63,10 @@ typedef struct model_kv {
     void *k, *v; /* (n_seq, n_layer, n_ctx, kv_dim) */
 } model_kv;
 
+/* Per-thread attention scratch: scores (n_ctx), a K/V row and q (head_dim each), and 8 lane
+ * accumulators for the weighted sum of V (8 * head_dim). */
+#define MODEL_ATT_ROW_FLOATS(n_ctx, head_dim) ((size_t)(n_ctx) + 10 * (size_t)(head_dim))
+
 /* Scratch for one forward pass of up to n_batch tokens. */
 typedef struct model_scratch {
     int32_t n_batch;
@@ -74,7 +78,7 @@ typedef struct model_scratch {
     float *proj;    /* (n_batch, n_embd) output of wo / ffn_down */
     float *ffn_a, *ffn_b; /* (n_batch, n_ff) */
     float *rope_cos, *rope_sin; /* (n_batch, n_rot / 2) */
-    float *att_rows; /* (n_threads, n_ctx + head_dim + head_dim) per-thread attention scratch */
+    float *att_rows; /* (n_threads, MODEL_ATT_ROW_FLOATS) per-thread attention scratch */
     void *act;      /* kern_matmul activation scratch (64-byte aligned) */
     size_t act_bytes;
 } model_scratch;
