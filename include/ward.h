@@ -236,15 +236,21 @@ typedef struct ward_sampler_params {
     uint64_t seed;           /* same seed, same params, same logits: same tokens */
 } ward_sampler_params;
 
+/* temperature 0.8, top_k 40, top_p 0.95, min_p 0.05, penalties off (repeat 1, presence and
+ * frequency 0) over the last 64 tokens, seed 0. */
 ward_sampler_params ward_sampler_default_params(void);
-/* n_vocab: the size of the logit vectors that will be passed. */
+/* n_vocab: the size of the logit vectors that will be passed; params NULL = the defaults.
+ * Out-of-range parameters give WARD_EINVAL (with temperature <= 0 the rest are not checked).
+ * All buffers are allocated here: sampling never allocates. */
 ward_status ward_sampler_open(const ward_sampler_params *params, int32_t n_vocab,
                               ward_sampler **out, ward_error *err);
 void ward_sampler_close(ward_sampler *s);
-/* Choose a token from logits (n_vocab floats, not modified). */
+/* Choose a token from logits (n_vocab floats, not modified; NaN counts as -infinity). */
 ward_token ward_sampler_sample(ward_sampler *s, const float *logits);
-/* Record a token in the penalty history (prompt tokens and each sampled token). */
+/* Record a token in the penalty history (prompt tokens and each sampled token); ids outside
+ * [0, n_vocab) are ignored. */
 void ward_sampler_accept(ward_sampler *s, ward_token tok);
+/* Forget the history and reseed: a reset sampler repeats its sequence. */
 void ward_sampler_reset(ward_sampler *s);
 
 /* ---------------------------------------------------------------------------------------------
