@@ -101,6 +101,7 @@ static int generate(ward_context *ctx, const ward_model *m, ward_sampler *smp, w
     ward_detok_flush(dt, &text, &len);
     fwrite(text, 1, len, stdout);
     fputc('\n', stdout);
+    fflush(stdout); /* before the timing line on stderr */
     return 0;
 }
 
