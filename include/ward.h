@@ -164,6 +164,45 @@ ward_token ward_token_eos(const ward_model *model); /* -1 if none */
 /* True for tokens that end generation (EOS, EOT, ...). */
 bool ward_token_is_eog(const ward_model *model, ward_token tok);
 
+/* Text in pieces, each saying whether control-token text in it may become control tokens.
+ * Chat templates produce these: the template's own markers allow special tokens, the user's
+ * content never does. Pieces are tokenized as if concatenated (no boundary effects). */
+typedef struct ward_text_span {
+    const char *text;
+    size_t len;
+    bool allow_special;
+} ward_text_span;
+
+/* Like ward_tokenize over the concatenation of spans; WARD_TOKENIZE_PARSE_SPECIAL is ignored
+ * (each span says). */
+ward_status ward_tokenize_spans(const ward_model *model, const ward_text_span *spans,
+                                size_t n_spans, unsigned flags, ward_token *out, size_t cap,
+                                size_t *n_out);
+
+/* ---------------------------------------------------------------------------------------------
+ * Standalone tokenizers: the files models ship besides GGUF
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct ward_tokenizer ward_tokenizer;
+
+/* Open a tokenizer from a GGUF file (model or vocab-only), a HuggingFace tokenizer.json, a
+ * SentencePiece tokenizer.model, a tiktoken rank file (*.tiktoken), or a directory holding one
+ * of these (tokenizer.json preferred). */
+ward_status ward_tokenizer_open(const char *path, ward_tokenizer **out, ward_error *err);
+void ward_tokenizer_close(ward_tokenizer *t);
+/* The tokenizer of a model; valid while the model is open. */
+const ward_tokenizer *ward_model_tokenizer(const ward_model *model);
+int32_t ward_tokenizer_n_vocab(const ward_tokenizer *t);
+/* Same contracts as ward_tokenize / ward_tokenize_spans / ward_token_to_bytes above. */
+ward_status ward_tokenizer_encode(const ward_tokenizer *t, const char *text, size_t len,
+                                  unsigned flags, ward_token *out, size_t cap, size_t *n_out);
+ward_status ward_tokenizer_encode_spans(const ward_tokenizer *t, const ward_text_span *spans,
+                                        size_t n_spans, unsigned flags, ward_token *out,
+                                        size_t cap, size_t *n_out);
+ward_status ward_tokenizer_token_bytes(const ward_tokenizer *t, ward_token tok,
+                                       bool render_special, char *out, size_t cap,
+                                       size_t *n_out);
+
 /* Streaming detokenizer: feed tokens, get back only complete UTF-8 characters. */
 typedef struct ward_detok ward_detok;
 ward_status ward_detok_open(const ward_model *model, ward_detok **out);
@@ -201,6 +240,9 @@ int32_t ward_context_n_ctx(const ward_context *ctx);
 int32_t ward_context_seq_len(const ward_context *ctx, int32_t seq);
 /* Forget sequence seq (its next token is position 0). */
 ward_status ward_context_seq_clear(ward_context *ctx, int32_t seq);
+/* Keep only the first n positions of sequence seq (n <= its length): the next token continues
+ * at position n. Lets a chat reuse the cached part of a conversation. */
+ward_status ward_context_seq_truncate(ward_context *ctx, int32_t seq, int32_t n);
 
 /* A batch: n tokens, each with the sequence it belongs to. Within one sequence, tokens must be in
  * order and continue that sequence: the first has position ward_context_seq_len(seq). */
@@ -252,6 +294,34 @@ ward_token ward_sampler_sample(ward_sampler *s, const float *logits);
 void ward_sampler_accept(ward_sampler *s, ward_token tok);
 /* Forget the history and reseed: a reset sampler repeats its sequence. */
 void ward_sampler_reset(ward_sampler *s);
+
+/* ---------------------------------------------------------------------------------------------
+ * Chat templates
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct ward_chat_message {
+    const char *role;    /* "system", "user" or "assistant" */
+    const char *content; /* UTF-8; never parsed for control tokens */
+} ward_chat_message;
+
+typedef struct ward_chat_template ward_chat_template; /* built in, static storage */
+
+/* Names of the built-in templates, NULL-terminated: "chatml", "llama2", "llama3", "chatglm3",
+ * "glm4", "baichuan2". */
+const char *const *ward_chat_template_names(void);
+/* The template for a model: by name if name is non-NULL, else recognised from the GGUF
+ * tokenizer.chat_template text, else from the architecture. WARD_EUNSUPPORTED (naming the
+ * choices) if none fits. */
+ward_status ward_chat_template_for_model(const ward_model *model, const char *name,
+                                         const ward_chat_template **out, ward_error *err);
+const char *ward_chat_template_name(const ward_chat_template *tmpl);
+/* Render messages (and, if add_assistant, the opening of the assistant's reply) as spans:
+ * the template's markers allow special tokens, message contents do not. *spans (n_spans) and
+ * the text they point into are valid until ward_chat_spans_free(). */
+ward_status ward_chat_render(const ward_chat_template *tmpl, const ward_chat_message *msgs,
+                             size_t n_msgs, bool add_assistant, ward_text_span **spans,
+                             size_t *n_spans);
+void ward_chat_spans_free(ward_text_span *spans);
 
 /* ---------------------------------------------------------------------------------------------
  * Random-weight models, for tests and benchmarks without downloads

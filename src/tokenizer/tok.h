@@ -41,6 +41,46 @@ typedef enum tok_attr {
 
 typedef struct tok_vocab tok_vocab;
 
+/* ---------------------------------------------------------------------------------------------
+ * A tokenizer described independently of the file it came from. Each loader (GGUF, tiktoken,
+ * tokenizer.json, SentencePiece .model) fills a tok_desc; tok_vocab_build() validates it and
+ * builds the indexed, immutable tok_vocab every encoder uses. Pointers are borrowed for the
+ * duration of the build call only.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef enum tok_algo {
+    TOK_ALGO_SPM = 0, /* SentencePiece: merge by score, byte fallback */
+    TOK_ALGO_BPE = 1, /* byte-level BPE: pre-tokenizer regexes, merge by rank */
+} tok_algo;
+
+typedef struct tok_desc {
+    tok_algo algo;
+    int32_t n_vocab;
+    const char *const *texts;  /* (n_vocab) token texts as the source stores them */
+    const uint32_t *text_lens; /* (n_vocab) */
+    /* BPE: normal tokens' texts use GPT-2's byte-to-unicode alphabet ("Ġthe") and decode to
+     * raw bytes; false: texts are the raw bytes already (tiktoken). */
+    bool byte_level;
+    const float *scores;  /* (n_vocab) SPM scores; NULL for BPE */
+    const int32_t *types; /* (n_vocab) tok_attr values; NULL = all normal */
+    /* BPE merges in priority order ("left right", in the texts' alphabet), or n_merges == 0:
+     * the rank of a pair is the id of the token it makes (tiktoken). */
+    uint64_t n_merges;
+    const char *const *merges;
+    const uint32_t *merge_lens;
+    /* BPE pre-tokenizer: PCRE2 patterns (UTF, UCP) applied in turn, each splitting the pieces
+     * the previous one made; n_pre == 0: the whole text is one piece. */
+    int32_t n_pre;
+    const char *const *pre_regexes;
+    bool ignore_merges; /* a piece that is itself a token is emitted whole (Llama 3) */
+    bool nfc;           /* normalize input to Unicode NFC first (Qwen2's tokenizer.json) */
+    int32_t bos, eos, unk, pad, eot, eom; /* -1 = none */
+    bool add_bos, add_eos, add_space_prefix;
+    const char *name; /* general.name or "" (a few vocab rules depend on it) */
+} tok_desc;
+
+ward_status tok_vocab_build(const tok_desc *d, tok_vocab **out, ward_error *err);
+
 /* Build the vocabulary from a GGUF file's tokenizer.ggml.* keys. The vocab copies what it needs
  * (it does not point into g). */
 ward_status tok_vocab_from_gguf(const gguf_file *g, tok_vocab **out, ward_error *err);
