@@ -81,6 +81,29 @@ typedef struct tok_desc {
 
 ward_status tok_vocab_build(const tok_desc *d, tok_vocab **out, ward_error *err);
 
+/* Loaders for the files models ship besides GGUF; each fills a tok_desc and builds. Messages
+ * start with the path. */
+/* tiktoken rank file ("base64 rank" lines). pre: pre-tokenizer name ("qwen2", "llama-bpe"),
+ * NULL = recognise the file (Qwen's 151643 ranks, Llama 3's 128000); the model family's special
+ * tokens are appended after the ranks. */
+ward_status tok_load_tiktoken(const char *path, const char *pre, tok_vocab **out,
+                              ward_error *err);
+/* HuggingFace tokenizer.json (BPE model; ByteLevel / Split pre-tokenizers; NFC normalizer;
+ * added tokens). */
+ward_status tok_load_hf_json(const char *path, tok_vocab **out, ward_error *err);
+/* SentencePiece tokenizer.model (protobuf ModelProto). */
+ward_status tok_load_spm_model(const char *path, tok_vocab **out, ward_error *err);
+
+/* Pieces of text with their own permission to match special tokens (ward_text_span). */
+typedef struct tok_span {
+    const char *text;
+    size_t len;
+    bool allow_special;
+} tok_span;
+/* tok_encode over the concatenation of spans; TOK_PARSE_SPECIAL is ignored (spans say). */
+ward_status tok_encode_spans(const tok_vocab *v, const tok_span *spans, size_t n_spans,
+                             unsigned flags, int32_t *out, size_t cap, size_t *n_out);
+
 /* Build the vocabulary from a GGUF file's tokenizer.ggml.* keys. The vocab copies what it needs
  * (it does not point into g). */
 ward_status tok_vocab_from_gguf(const gguf_file *g, tok_vocab **out, ward_error *err);
