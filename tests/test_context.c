@@ -94,6 +94,13 @@ static void test_batched_sequences(ward_model *m, int nv) {
     float d = max_diff(ward_context_logits(c, N_A - 1), ref_a + (size_t)(N_A - 1) * nv, nv);
     CHECK(d <= 1e-5f, "replayed sequence differs by %g", (double)d);
     CHECK(ward_context_logits(c, 0) == NULL, "only the last token has logits by default");
+
+    /* truncating to 2 and replaying the rest equals the full one-by-one run */
+    CHECK(ward_context_seq_truncate(c, 0, 2) == WARD_OK, "truncate");
+    ward_batch rest = {.n = N_A - 2, .tokens = seq_a + 2};
+    CHECK(ward_decode(c, &rest) == WARD_OK, "replay after truncate");
+    d = max_diff(ward_context_logits(c, N_A - 3), ref_a + (size_t)(N_A - 1) * nv, nv);
+    CHECK(d <= 1e-5f, "truncated and replayed sequence differs by %g", (double)d);
     ward_context_close(c);
 }
 
@@ -122,6 +129,10 @@ static void test_batch_errors(ward_model *m, int nv) {
     CHECK(ward_decode(c, &one) == WARD_ERANGE, "full context rejected");
     CHECK(ward_context_seq_len(c, 0) == 8, "full context unchanged");
     CHECK(ward_context_seq_clear(c, 5) == WARD_EINVAL, "clear of a bad sequence rejected");
+    CHECK(ward_context_seq_truncate(c, 0, 9) == WARD_EINVAL, "truncate past the end rejected");
+    CHECK(ward_context_seq_truncate(c, 0, -1) == WARD_EINVAL, "negative truncate rejected");
+    CHECK(ward_context_seq_truncate(c, 0, 3) == WARD_OK && ward_context_seq_len(c, 0) == 3,
+          "truncate keeps 3");
     ward_context_close(c);
 
     ward_context_params p = ward_context_default_params();

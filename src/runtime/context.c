@@ -115,6 +115,18 @@ ward_status ward_context_seq_clear(ward_context *c, int32_t seq) {
     return WARD_OK;
 }
 
+ward_status ward_context_seq_truncate(ward_context *c, int32_t seq, int32_t n) {
+    ward_error_clear(&c->err);
+    if (seq < 0 || seq >= c->n_seq)
+        return WARD_FAIL(&c->err, WARD_EINVAL, "sequence %d out of range (0..%d)", seq,
+                         c->n_seq - 1);
+    if (n < 0 || n > c->seq_len[seq])
+        return WARD_FAIL(&c->err, WARD_EINVAL, "cannot keep %d positions of sequence %d, which "
+                         "has %d", n, seq, c->seq_len[seq]);
+    c->seq_len[seq] = n; /* positions >= n are overwritten by the next tokens */
+    return WARD_OK;
+}
+
 /* Check every token of the batch and assign positions; changes nothing outside the batch
  * arrays, so a rejected batch leaves the caches as they were. */
 static ward_status prepare_batch(ward_context *c, const ward_batch *b, model_batch *mb) {
