@@ -22,6 +22,7 @@
 #include "formats/gguf.h"
 #include "harness.h"
 #include "tokenizer/tok.h"
+#include "vectors.h"
 
 #define SPM_MARK "\xe2\x96\x81" /* U+2581 */
 
@@ -108,70 +109,32 @@ static void check_encoding(const tok_vocab *v, const char *s, size_t len, unsign
 
 static void test_vectors(const char *vocab_rel, bool roundtrip) {
     tok_vocab *v = load_shared_vocab(vocab_rel);
-    char rel[256];
-    snprintf(rel, sizeof rel, "%s.inp", vocab_rel);
-    const char *p = shared_path(rel);
-    size_t inp_len = 0, out_len = 0;
-    char *inp = p ? read_file(p, &inp_len) : NULL;
-    snprintf(rel, sizeof rel, "%s.out", vocab_rel);
-    p = shared_path(rel);
-    char *outs = p ? read_file(p, &out_len) : NULL;
-    if (!v || !inp || !outs) goto done;
-
-    const char *sep = "\n__ggml_vocab_test__\n";
-    size_t sep_len = strlen(sep), pos = 0, n_cases = 0, n_ok = 0;
-    char *line = outs;
-    while (pos < inp_len) {
-        /* next input, as test-tokenizer-0's read_tests() */
-        char *next = memmem(inp + pos, inp_len - pos, sep, sep_len);
-        size_t end = next ? (size_t)(next - inp) : inp_len;
-        const char *s = inp + pos;
-        size_t len = end - pos;
-        pos = next ? end + sep_len : inp_len;
-
-        /* its line of expected ids */
-        if (!line || !*line) {
-            CHECK(false, "%s: more inputs than output lines", vocab_rel);
-            break;
-        }
-        char *nl = strchr(line, '\n');
-        if (nl) *nl = '\0';
-        int32_t want[1024];
-        size_t n_want = 0;
-        for (char *q = line, *e; n_want < 1024; q = e) {
-            long id = strtol(q, &e, 10);
-            if (e == q) break;
-            want[n_want++] = (int32_t)id;
-        }
-        line = nl ? nl + 1 : NULL;
-
+    vector_set tv;
+    if (!vectors_read(vocab_rel, &tv) || !v) goto done;
+    size_t n_ok = 0;
+    for (size_t i = 0; i < tv.n; i++) {
+        const test_vector *c = &tv.cases[i];
         size_t n;
-        int32_t *got = encode(v, s, len, 0, &n);
-        bool ok = same_ids(got, n, want, n_want);
-        CHECK(ok, "%s case %zu: \"%.*s\" differs", vocab_rel, n_cases, (int)len, s);
+        int32_t *got = encode(v, c->text, c->len, 0, &n);
+        bool ok = same_ids(got, n, c->ids, c->n_ids);
+        CHECK(ok, "%s case %zu: \"%.*s\" differs", vocab_rel, i, (int)c->len, c->text);
         if (!ok) {
-            print_ids("want", want, n_want);
+            print_ids("want", c->ids, c->n_ids);
             print_ids("got ", got, n);
         }
         n_ok += ok;
-        if (roundtrip && len > 0) { /* byte fallback makes every text decodable */
+        if (roundtrip && c->len > 0) { /* byte fallback makes every text decodable */
             size_t dlen;
             char *text = decode(v, got, n, false, &dlen);
-            CHECK(dlen == len + 1 && text[0] == ' ' && memcmp(text + 1, s, len) == 0,
-                  "%s case %zu: decode(encode(x)) != \" \" + x", vocab_rel, n_cases);
+            CHECK(dlen == c->len + 1 && text[0] == ' ' && memcmp(text + 1, c->text, c->len) == 0,
+                  "%s case %zu: decode(encode(x)) != \" \" + x", vocab_rel, i);
             free(text);
         }
         free(got);
-        n_cases++;
     }
-    /* the baichuan .out ends with an extra empty line (llama.cpp's reader would reject it) */
-    while (line && (*line == '\n' || *line == ' ')) line++;
-    CHECK(!line || !*line, "%s: more output lines than inputs", vocab_rel);
-    printf("%s: %zu/%zu vectors identical\n", vocab_rel, n_ok, n_cases);
-    CHECK(n_cases >= 30, "%s: only %zu vectors read", vocab_rel, n_cases);
+    printf("%s: %zu/%zu vectors identical\n", vocab_rel, n_ok, tv.n);
 done:
-    free(inp);
-    free(outs);
+    vectors_free(&tv);
     tok_vocab_free(v);
 }
 
