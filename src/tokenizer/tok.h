@@ -141,4 +141,12 @@ ward_status tok_encode(const tok_vocab *v, const char *text, size_t len, unsigne
 ward_status tok_token_bytes(const tok_vocab *v, int32_t id, bool render_special, char *out,
                             size_t cap, size_t *n_out);
 
+/* The two loaders above from memory (fuzzing, files already read): data need not be
+ * NUL-terminated and is only borrowed for the call. Messages start with "tokenizer.json" /
+ * "tokenizer.model" instead of a path. config (NULL when config_len is 0) is the text of the
+ * tokenizer_config.json that sits beside a tokenizer.json, if any. */
+ward_status tok_parse_hf_json(const char *data, size_t len, const char *config, size_t config_len,
+                              tok_vocab **out, ward_error *err);
+ward_status tok_parse_spm_model(const void *data, size_t len, tok_vocab **out, ward_error *err);
+
 #endif
