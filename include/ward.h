@@ -11,7 +11,7 @@
  *
  * Errors
  *   Functions that can fail return ward_status (WARD_OK == 0). Constructors write a message into
- *   a caller-supplied ward_error; handles keep the message of their last failure, read with
+ *   a caller-supplied ward_error; a context keeps the message of its last failure, read with
  *   ward_context_errmsg(). The library never prints, exits or aborts.
  *
  * Ownership
@@ -230,7 +230,7 @@ typedef struct ward_context_params {
 ward_context_params ward_context_default_params(void);
 
 /* Allocate a context for model (which must outlive it). */
-ward_status ward_context_open(ward_model *model, const ward_context_params *params,
+ward_status ward_context_open(const ward_model *model, const ward_context_params *params,
                               ward_context **out, ward_error *err);
 void ward_context_close(ward_context *ctx);
 /* Message of the context's last failure. Valid until the next call on ctx. */
@@ -256,8 +256,9 @@ typedef struct ward_batch {
 /* Evaluate a batch: appends to the KV caches and computes logits where wanted. On error the
  * caches are unchanged. */
 ward_status ward_decode(ward_context *ctx, const ward_batch *batch);
-/* Logits (n_vocab floats) of batch token i from the last ward_decode(), or NULL if not wanted.
- * Valid until the next ward_decode() on ctx. */
+/* Logits (n_vocab floats) of batch token i of the last successful ward_decode(), or NULL if
+ * that token did not want logits, i is outside that batch, or the last decode failed. Valid
+ * until the next ward_decode() on ctx. */
 const float *ward_context_logits(const ward_context *ctx, int32_t i);
 
 /* ---------------------------------------------------------------------------------------------

@@ -123,6 +123,15 @@ static void test_batch_errors(ward_model *m, int nv) {
     ward_batch many_out = {.n = 3, .tokens = toks, .want_logits = all};
     CHECK(ward_decode(c, &many_out) == WARD_ERANGE, "more logits than n_outputs rejected");
     CHECK(ward_context_seq_len(c, 0) == 0, "rejected batches change nothing");
+    bool two[2] = {true, true};
+    ward_batch b2 = {.n = 2, .tokens = toks, .want_logits = two};
+    CHECK(ward_decode(c, &b2) == WARD_OK && ward_context_logits(c, 1) != NULL, "two logits");
+    ward_batch b1 = {.n = 1, .tokens = toks};
+    CHECK(ward_decode(c, &b1) == WARD_OK && ward_context_logits(c, 0) != NULL, "one logit");
+    CHECK(ward_context_logits(c, 1) == NULL, "no stale logits past the last batch");
+    CHECK(ward_decode(c, &bad_tok) == WARD_EINVAL && ward_context_logits(c, 0) == NULL,
+          "no logits after a failed decode");
+    CHECK(ward_context_seq_clear(c, 0) == WARD_OK, "clear");
     for (int i = 0; i < 4; i++) CHECK(ward_decode(c, &b) == WARD_OK, "fill context");
     CHECK(ward_context_seq_len(c, 0) == 8, "context holds 8");
     ward_batch one = {.n = 1, .tokens = toks};

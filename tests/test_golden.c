@@ -7,19 +7,24 @@
  * the reference's top-2 margin exceeds the tolerance (random models are chaotic: a tiny
  * difference flips near-ties, so only clear decisions are compared).
  *
- * Tolerances, and what was measured (max |difference|, logits of magnitude 5..16):
- *   ward rounds operands where the reference engine does (8-bit Q8_0 blocks for activations of
- *   quantized matmuls, F16/BF16 activations for F16/BF16 weights, F16 for the KV cache, the
- *   attention query and the attention probabilities) and sums float dot products in the same
- *   fixed order as its 8-lane kernels (kernels_impl.h). What remains is the order of the
- *   per-block sums of quantized dots and libm's transcendental functions.
- *   - F32: 1e-3, the issue's bound (measured 1.4e-4 for stories260K-once, where the
- *     unpadded n_ff = 172 takes the reference through another kernel; ~3e-6 elsewhere).
- *   - Q8_0, Q4_0, BF16: 1e-3 (measured 0 to 3e-6); the slack covers an activation whose
+ * Tolerances, and what was measured (max |difference|, logits of magnitude 5..100). The golden
+ * data came from an AVX2 build of llama.cpp c392e50 (an AVX2 build run here reproduces it to the
+ * bit; an AVX-512 build of the same commit differs from it by up to 2.5e-2). ward rounds operands
+ * where that engine does (Q8_0 blocks for activations of quantized matmuls, F16/BF16 activations
+ * for F16/BF16 weights, F16 for the KV cache, the attention query and probabilities), sums float
+ * dot products in its 8-lane order (kernels_impl.h) and fuses rotary multiply-adds as it does;
+ * dumping its intermediate tensors shows ours identical or within an ulp. What remains is
+ * libm's expf against its vectorized exp in SiLU and softmax (about 1 ulp).
+ *   - F32: 1e-3, the issue's bound (measured 1.4e-4 for stories260K-once, whose unpadded
+ *     n_ff = 172 takes the reference through another kernel; at most 1.1e-5 elsewhere).
+ *   - Q8_0, Q4_0, BF16: 1e-3 (measured 0 to 8e-6); the slack covers an activation whose
  *     8-bit rounding flips on a last-bit difference upstream, moving a logit by ~1e-4.
- *   - F16: 1e-2 (measured 0 for stories260K-ff192, 5.1e-3 for random-k256: 3e-4 relative,
- *     below F16's 2^-11 relative step, from some rounding of random-k256's larger activations
- *     that we have not pinned down; the argmax agrees at every position).
+ *   - F16: 1e-3 for the trained stories260K-ff192 (measured 0); 3e-2 for the random models
+ *     (measured 5.1e-3 random-k256, 1.6e-2 random-qwen2).
+ *     The input of the down projection is rounded to F16 (relative step 2^-11); a 1-ulp SiLU
+ *     difference occasionally lands on the other side of a rounding boundary, which random
+ *     weights with activations up to ~10 amplify to ~1e-2 in the logits. The bound is that of
+ *     the reference engine against itself across ISAs (2.5e-2 above); argmax must still agree.
  */
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -27,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/cpu.h"
 #include "harness.h"
 #include "ward.h"
 
@@ -41,15 +47,19 @@ typedef struct golden_case {
 static const golden_case cases[] = {
     {"stories260K-once", 1e-3f, GREEDY_FULL},
     {"stories260K-lily", 1e-3f, GREEDY_FULL},
-    {"stories260K-ff192-F16-once", 1e-2f, GREEDY_FULL},
+    {"stories260K-ff192-F16-once", 1e-3f, GREEDY_FULL}, /* trained, small activations */
     {"stories260K-ff192-Q8_0-once", 1e-3f, GREEDY_FULL},
     {"stories260K-ff192-Q4_0-once", 1e-3f, GREEDY_FULL},
     {"random-k256-F32-once", 1e-3f, GREEDY_ARGMAX_MARGIN},
-    {"random-k256-F16-once", 1e-2f, GREEDY_ARGMAX_MARGIN},
+    {"random-k256-F16-once", 3e-2f, GREEDY_ARGMAX_MARGIN},
     {"random-k256-BF16-once", 1e-3f, GREEDY_ARGMAX_MARGIN},
     {"random-k256-Q8_0-once", 1e-3f, GREEDY_ARGMAX_MARGIN},
     {"random-k256-Q4_0-once", 1e-3f, GREEDY_ARGMAX_MARGIN},
     {"llama2-tiny-random-fever", 1e-3f, GREEDY_ARGMAX_MARGIN},
+    {"random-qwen2-F32-once", 1e-3f, GREEDY_ARGMAX_MARGIN},
+    {"random-qwen2-F16-once", 3e-2f, GREEDY_ARGMAX_MARGIN},
+    {"random-qwen2-Q8_0-once", 1e-3f, GREEDY_ARGMAX_MARGIN},
+    {"random-qwen2-Q4_0-once", 1e-3f, GREEDY_ARGMAX_MARGIN},
 };
 
 static int32_t *json_ints(const cJSON *arr, int *n) {
@@ -186,7 +196,17 @@ done:
     cJSON_Delete(j);
 }
 
+/* Every case at every ISA level this CPU has (the level is read when a context opens). */
 int main(void) {
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i]);
+    const ward_isa top = cpu_isa_detect();
+    for (int isa = WARD_ISA_REF; isa < WARD_ISA_COUNT; isa++) {
+        if (isa > (int)top) {
+            printf("ISA %s: not run, this CPU lacks it\n", cpu_isa_name((ward_isa)isa));
+            continue;
+        }
+        printf("ISA %s:\n", cpu_isa_name((ward_isa)isa));
+        setenv("WARD_ISA", cpu_isa_name((ward_isa)isa), 1);
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i]);
+    }
     return test_summary();
 }

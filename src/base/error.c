@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,7 +99,7 @@ void ward_free(void *p) { free(p); }
 
 void *ward_malloc_aligned(size_t n, size_t size) {
     size_t bytes;
-    if (__builtin_mul_overflow(n, size, &bytes)) return NULL;
+    if (__builtin_mul_overflow(n, size, &bytes) || bytes > SIZE_MAX - 63) return NULL;
     if (alloc_should_fail()) return NULL;
     bytes = (bytes + 63) & ~(size_t)63;
     return aligned_alloc(64, bytes ? bytes : 64);

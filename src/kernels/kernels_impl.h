@@ -68,7 +68,10 @@ static inline float kern_sum_lanes8_pairs(const float l[8]) {
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Reference loop shape for "32-element int8-decodable blocks": to_float and vec_dot with Q8_0
+ * Reference loop shape for "32-element int8-decodable blocks". The dot's order, the same on
+ * every ISA: per block, eight exact int32 sums of four consecutive products (elements 4k..4k+3
+ * in lane k, as maddubs+madd or VNNI produce them), each multiplied by d_w * d_x into float lane
+ * k with a fused multiply-add, block after block; the lanes reduce as kern_sum_lanes8.: to_float and vec_dot with Q8_0
  * activations. decode(const block_t *, int8_t q[32]) unpacks the block and returns its scale.
  * ------------------------------------------------------------------------------------------- */
 
@@ -87,15 +90,17 @@ static inline float kern_sum_lanes8_pairs(const float l[8]) {
         assert(n % 32 == 0);                                                                   \
         const block_t *bw = w;                                                                 \
         const block_q8_0 *bx = x;                                                              \
-        float sum = 0.0f;                                                                      \
+        float lanes[8] = {0};                                                                  \
         for (int64_t i = 0; i < n / 32; i++) {                                                 \
             int8_t q[32];                                                                      \
-            const float d = decode(&bw[i], q);                                                 \
-            int32_t sumi = 0;                                                                  \
-            for (int j = 0; j < 32; j++) sumi += (int32_t)q[j] * bx[i].qs[j];                  \
-            sum += (float)sumi * (d * fp16_to_fp32(bx[i].d));                                  \
+            const float d = decode(&bw[i], q) * fp16_to_fp32(bx[i].d);                         \
+            for (int k = 0; k < 8; k++) {                                                      \
+                int32_t sumi = 0;                                                              \
+                for (int j = 4 * k; j < 4 * k + 4; j++) sumi += (int32_t)q[j] * bx[i].qs[j];   \
+                lanes[k] = fmaf(d, (float)sumi, lanes[k]);                                     \
+            }                                                                                  \
         }                                                                                      \
-        *out = sum;                                                                            \
+        *out = kern_sum_lanes8(lanes);                                                         \
     }
 
 /* ---------------------------------------------------------------------------------------------

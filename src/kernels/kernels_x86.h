@@ -180,28 +180,22 @@ static inline __m256i dot_i8x32_avx2(__m256i w, __m256i x) {
         }                                                                                     \
     }
 
-/* Dot with Q8_0 activations: per block an exact int32 dot (8 lanes), converted to float and
- * scaled by d_w * d_x into one of two accumulators (two blocks in flight hide FMA latency). */
-#define KERN_QBLOCK_STEP_X86(acc, wb, xb, decode, dot)                                          \
-    acc = _mm256_fmadd_ps(                                                                     \
-        _mm256_set1_ps(fp16_to_fp32_x86((wb)->d) * fp16_to_fp32_x86((xb)->d)),                 \
-        _mm256_cvtepi32_ps(dot(decode(wb), _mm256_loadu_si256((const __m256i *)(xb)->qs))), acc)
-
+/* Dot with Q8_0 activations in the order of kernels_impl.h: per block the exact int32 lane
+ * sums, scaled by d_w * d_x into one float accumulator (a single chain keeps the order fixed;
+ * the GEMM work will interleave rows for latency instead). */
 #define KERN_QBLOCK_VEC_DOT_X86(isa, wname, block_t, decode, dot)                              \
     void vec_dot_##wname##_q8_0_##isa(int64_t n, float *restrict out, const void *restrict w,  \
                                       const void *restrict x) {                                \
         assert(n % 32 == 0);                                                                   \
         const block_t *bw = w;                                                                 \
         const block_q8_0 *bx = x;                                                              \
-        const int64_t nb = n / 32;                                                             \
-        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                         \
-        int64_t i = 0;                                                                         \
-        for (; i + 2 <= nb; i += 2) {                                                          \
-            KERN_QBLOCK_STEP_X86(acc0, &bw[i], &bx[i], decode, dot);                           \
-            KERN_QBLOCK_STEP_X86(acc1, &bw[i + 1], &bx[i + 1], decode, dot);                   \
+        __m256 acc = _mm256_setzero_ps();                                                      \
+        for (int64_t i = 0; i < n / 32; i++) {                                                 \
+            const __m256 d = _mm256_set1_ps(fp16_to_fp32_x86(bw[i].d) * fp16_to_fp32_x86(bx[i].d)); \
+            const __m256i p = dot(decode(&bw[i]), _mm256_loadu_si256((const __m256i *)bx[i].qs)); \
+            acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);                              \
         }                                                                                      \
-        if (i < nb) KERN_QBLOCK_STEP_X86(acc0, &bw[i], &bx[i], decode, dot);                   \
-        *out = hsum_f32x8(_mm256_add_ps(acc0, acc1));                                          \
+        *out = hsum_f32x8(acc);                                                                \
     }
 
 #endif

@@ -1,4 +1,9 @@
-/* ops.c: see ops.h. */
+/* ops.c: the per-row operations of a transformer layer (see ops.h).
+ *
+ * Plain C, vectorized by the compiler; called by the models' forward passes, one row at a time.
+ * Numerics follow the reference engine where its rounding is visible downstream: sums of
+ * squares and softmax denominators in double, rotary angles by repeated multiplication, and
+ * explicit fused multiply-adds where it contracts them (C11 mode does not contract for us). */
 #include "kernels/ops.h"
 
 #include <math.h>
@@ -51,16 +56,30 @@ void ops_rope_cache(float *cos_out, float *sin_out, int32_t pos, int32_t n_rot, 
     }
 }
 
-void ops_rope_pairs(float *x, int32_t n_head, int32_t head_dim, int32_t n_rot, const float *cos,
-                    const float *sin) {
+/* Rotate pairs (v[i * step], v[i * step + gap]) of every head by the angles of pair i. */
+static void rope_rotate(float *x, int32_t n_head, int32_t head_dim, int32_t n_rot, int32_t step,
+                        int32_t gap, const float *cos, const float *sin) {
     for (int32_t h = 0; h < n_head; h++) {
         float *v = x + (int64_t)h * head_dim;
         for (int32_t i = 0; i < n_rot / 2; i++) {
-            const float a = v[2 * i], b = v[2 * i + 1];
-            v[2 * i] = a * cos[i] - b * sin[i];
-            v[2 * i + 1] = a * sin[i] + b * cos[i];
+            float *a = &v[i * step], *b = a + gap;
+            const float x0 = *a, x1 = *b;
+            /* one fused multiply-add each, in the reference engine's order: the rotated
+             * values are bit-identical to its own, so attention's F16 roundings agree */
+            *a = fmaf(x0, cos[i], -(x1 * sin[i]));
+            *b = fmaf(x0, sin[i], x1 * cos[i]);
         }
     }
+}
+
+void ops_rope_pairs(float *x, int32_t n_head, int32_t head_dim, int32_t n_rot, const float *cos,
+                    const float *sin) {
+    rope_rotate(x, n_head, head_dim, n_rot, 2, 1, cos, sin);
+}
+
+void ops_rope_halves(float *x, int32_t n_head, int32_t head_dim, int32_t n_rot, const float *cos,
+                     const float *sin) {
+    rope_rotate(x, n_head, head_dim, n_rot, 1, n_rot / 2, cos, sin);
 }
 
 void ops_reduce_lanes8(float *out, const float *lanes, int64_t n) {

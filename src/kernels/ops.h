@@ -31,5 +31,9 @@ void ops_rope_cache(float *cos_out, float *sin_out, int32_t pos, int32_t n_rot, 
  * (x[2i], x[2i+1]): the GGUF "normal" layout used by llama. */
 void ops_rope_pairs(float *x, int32_t n_head, int32_t head_dim, int32_t n_rot, const float *cos,
                     const float *sin);
+/* The same rotation on the pairs (x[i], x[i + n_rot/2]): the "NeoX" layout of Qwen2 and GPT-NeoX
+ * checkpoints, whose q/k rows are not permuted at conversion. */
+void ops_rope_halves(float *x, int32_t n_head, int32_t head_dim, int32_t n_rot, const float *cos,
+                     const float *sin);
 
 #endif

@@ -1,8 +1,9 @@
 /* exec.c: allocation of the per-context forward-pass state: KV cache and scratch.
  *
  * Everything a forward pass touches besides the weights is allocated here once, sized by the
- * context's n_seq, n_ctx and n_batch, so the decode loop never allocates. Sizes are computed in
- * 64-bit with overflow checks because n_ctx and n_batch come from the user.
+ * context's n_seq, n_ctx and n_batch, so the decode loop never allocates. The context checks
+ * model_exec_bytes() (64-bit, overflow-checked: n_ctx and n_batch come from the user) before
+ * anything is allocated here.
  */
 #include <string.h>
 
@@ -53,12 +54,21 @@ static uint64_t kv_elems(const model_hparams *hp, int32_t n_seq, int32_t n_ctx) 
     return (uint64_t)n_seq * hp->n_layer * n_ctx * hp->n_head_kv * hp->head_dim;
 }
 
-size_t model_exec_bytes(const ward_model *m, int32_t n_seq, int32_t n_ctx, int32_t n_batch,
-                        int32_t n_threads) {
-    uint64_t sizes[11], total = 2 * kv_elems(&m->hp, n_seq, n_ctx) * sizeof(uint16_t);
-    scratch_sizes(&m->hp, n_batch, n_ctx, n_threads, sizes);
-    for (int i = 0; i < 11; i++) total += sizes[i] * sizeof(float);
-    return (size_t)total + act_scratch_bytes(m, n_batch);
+bool model_exec_bytes(const ward_model *m, int32_t n_seq, int32_t n_ctx, int32_t n_batch,
+                      int32_t n_threads, uint64_t *bytes) {
+    /* each factor is bounded by the loader's and the context's limits; only products can
+     * overflow, so multiply with checks */
+    const model_hparams *hp = &m->hp;
+    uint64_t kv = 1, total, sizes[11];
+    const uint64_t kv_factors[] = {(uint64_t)n_seq, (uint64_t)hp->n_layer, (uint64_t)n_ctx,
+                                   (uint64_t)hp->n_head_kv * hp->head_dim, 2 * sizeof(uint16_t)};
+    for (size_t i = 0; i < sizeof kv_factors / sizeof kv_factors[0]; i++)
+        if (!ward_mul_u64(kv, kv_factors[i], &kv)) return false;
+    total = kv;
+    scratch_sizes(hp, n_batch, n_ctx, n_threads, sizes);
+    for (int i = 0; i < 11; i++)
+        if (!ward_add_u64(total, sizes[i] * sizeof(float), &total)) return false;
+    return ward_add_u64(total, act_scratch_bytes(m, n_batch), bytes);
 }
 
 ward_status model_exec_init(model_exec *ex, const ward_model *m, int32_t n_seq, int32_t n_ctx,
@@ -75,9 +85,9 @@ ward_status model_exec_init(model_exec *ex, const ward_model *m, int32_t n_seq, 
     kv->n_ctx = n_ctx;
     kv->n_layer = hp->n_layer;
     kv->kv_dim = hp->n_head_kv * hp->head_dim;
-    const uint64_t kv_n = kv_elems(hp, n_seq, n_ctx);
-    kv->k = ward_malloc_aligned(kv_n, sizeof(uint16_t));
-    kv->v = ward_malloc_aligned(kv_n, sizeof(uint16_t));
+    const uint64_t kv_rows = kv_elems(hp, n_seq, n_ctx) / (uint64_t)kv->kv_dim;
+    kv->k = ward_malloc_aligned(kv_rows, kern_row_bytes(kv->type, kv->kv_dim));
+    kv->v = ward_malloc_aligned(kv_rows, kern_row_bytes(kv->type, kv->kv_dim));
     if (!kv->k || !kv->v) goto oom;
 
     model_scratch *s = &ex->s;
@@ -94,8 +104,10 @@ ward_status model_exec_init(model_exec *ex, const ward_model *m, int32_t n_seq, 
     return WARD_OK;
 oom:
     model_exec_free(ex);
-    return WARD_FAIL(err, WARD_ENOMEM, "out of memory for KV cache and scratch (%zu bytes)",
-                     model_exec_bytes(m, n_seq, n_ctx, n_batch, n_threads));
+    uint64_t bytes = 0;
+    model_exec_bytes(m, n_seq, n_ctx, n_batch, n_threads, &bytes);
+    return WARD_FAIL(err, WARD_ENOMEM, "out of memory for KV cache and scratch (%llu bytes)",
+                     (unsigned long long)bytes);
 }
 
 void model_exec_free(model_exec *ex) {
@@ -111,7 +123,6 @@ void model_exec_free(model_exec *ex) {
 }
 
 void *model_kv_at(const model_kv *kv, void *base, int32_t seq, int32_t layer, int32_t pos) {
-    const size_t elem = kv->type == WARD_TYPE_F16 ? 2 : 4;
     const size_t row = ((size_t)seq * kv->n_layer + layer) * kv->n_ctx + pos;
-    return (char *)base + row * kv->kv_dim * elem;
+    return (char *)base + row * kern_row_bytes(kv->type, kv->kv_dim);
 }

@@ -1,4 +1,5 @@
-/* llama.c: the llama architecture (RMSNorm, rotary attention with grouped-query heads, SwiGLU).
+/* llama.c: the llama architecture (RMSNorm, rotary attention with grouped-query heads, SwiGLU),
+ * and qwen2, which adds q/k/v biases and rotates (x[i], x[i + n_rot/2]) pairs.
  *
  * llama_load() finds the tensors under llama.cpp's names (token_embd, blk.N.attn_q, ...);
  * output.weight is optional (tied to token_embd when absent). llama_forward() runs a batch of
@@ -24,12 +25,34 @@
  * Loading
  * ------------------------------------------------------------------------------------------- */
 
+/* blk.<l>.<suffix>.<kind>, kind "weight" or "bias" */
 static ward_status get_layer_tensor(const ward_model *m, int32_t l, const char *suffix,
-                                    int64_t n_cols, int64_t n_rows, model_tensor *out,
-                                    ward_error *err) {
+                                    const char *kind, int64_t n_cols, int64_t n_rows,
+                                    model_tensor *out, ward_error *err) {
     char name[96];
-    snprintf(name, sizeof name, "blk.%d.%s.weight", (int)l, suffix);
+    snprintf(name, sizeof name, "blk.%d.%s.%s", (int)l, suffix, kind);
     return model_get_tensor(m, name, n_cols, n_rows, true, out, err);
+}
+
+static ward_status load_qkv_biases(ward_model *m, ward_error *err) {
+    const model_hparams *hp = &m->hp;
+    const int64_t q_dim = (int64_t)hp->n_head * hp->head_dim;
+    const int64_t kv_dim = (int64_t)hp->n_head_kv * hp->head_dim;
+    ward_status st;
+    for (int32_t l = 0; l < hp->n_layer; l++) {
+        model_layer *L = &m->layers[l];
+        if ((st = get_layer_tensor(m, l, "attn_q", "bias", q_dim, 1, &L->bq, err)) ||
+            (st = get_layer_tensor(m, l, "attn_k", "bias", kv_dim, 1, &L->bk, err)) ||
+            (st = get_layer_tensor(m, l, "attn_v", "bias", kv_dim, 1, &L->bv, err)))
+            return st;
+    }
+    return WARD_OK;
+}
+
+ward_status qwen2_load(ward_model *m, ward_error *err) {
+    m->hp.rope_halves = true;
+    ward_status st = llama_load(m, err);
+    return st ? st : load_qkv_biases(m, err);
 }
 
 ward_status llama_load(ward_model *m, ward_error *err) {
@@ -50,15 +73,15 @@ ward_status llama_load(ward_model *m, ward_error *err) {
     if (!m->layers) return WARD_FAIL(err, WARD_ENOMEM, "out of memory");
     for (int32_t l = 0; l < hp->n_layer; l++) {
         model_layer *L = &m->layers[l];
-        if ((st = get_layer_tensor(m, l, "attn_norm", hp->n_embd, 1, &L->attn_norm, err)) ||
-            (st = get_layer_tensor(m, l, "attn_q", hp->n_embd, q_dim, &L->wq, err)) ||
-            (st = get_layer_tensor(m, l, "attn_k", hp->n_embd, kv_dim, &L->wk, err)) ||
-            (st = get_layer_tensor(m, l, "attn_v", hp->n_embd, kv_dim, &L->wv, err)) ||
-            (st = get_layer_tensor(m, l, "attn_output", q_dim, hp->n_embd, &L->wo, err)) ||
-            (st = get_layer_tensor(m, l, "ffn_norm", hp->n_embd, 1, &L->ffn_norm, err)) ||
-            (st = get_layer_tensor(m, l, "ffn_gate", hp->n_embd, hp->n_ff, &L->ffn_gate, err)) ||
-            (st = get_layer_tensor(m, l, "ffn_up", hp->n_embd, hp->n_ff, &L->ffn_up, err)) ||
-            (st = get_layer_tensor(m, l, "ffn_down", hp->n_ff, hp->n_embd, &L->ffn_down, err)))
+        if ((st = get_layer_tensor(m, l, "attn_norm", "weight", hp->n_embd, 1, &L->attn_norm, err)) ||
+            (st = get_layer_tensor(m, l, "attn_q", "weight", hp->n_embd, q_dim, &L->wq, err)) ||
+            (st = get_layer_tensor(m, l, "attn_k", "weight", hp->n_embd, kv_dim, &L->wk, err)) ||
+            (st = get_layer_tensor(m, l, "attn_v", "weight", hp->n_embd, kv_dim, &L->wv, err)) ||
+            (st = get_layer_tensor(m, l, "attn_output", "weight", q_dim, hp->n_embd, &L->wo, err)) ||
+            (st = get_layer_tensor(m, l, "ffn_norm", "weight", hp->n_embd, 1, &L->ffn_norm, err)) ||
+            (st = get_layer_tensor(m, l, "ffn_gate", "weight", hp->n_embd, hp->n_ff, &L->ffn_gate, err)) ||
+            (st = get_layer_tensor(m, l, "ffn_up", "weight", hp->n_embd, hp->n_ff, &L->ffn_up, err)) ||
+            (st = get_layer_tensor(m, l, "ffn_down", "weight", hp->n_ff, hp->n_embd, &L->ffn_down, err)))
             return st;
     }
     return WARD_OK;
@@ -143,6 +166,12 @@ static void embed_tokens(const ward_model *m, model_exec *ex, const model_batch 
                  ex->s.x + (size_t)i * m->hp.n_embd, m->hp.n_embd);
 }
 
+/* y (n, dim) += bias (dim) on every row, if the layer has that bias */
+static void add_bias_rows(float *y, const model_tensor *bias, int32_t n, int64_t dim) {
+    if (!bias->data) return;
+    for (int32_t i = 0; i < n; i++) ops_add(y + (size_t)i * dim, bias->data, dim);
+}
+
 static void rmsnorm_rows(float *out, const float *x, const model_tensor *w, int32_t n,
                          int32_t dim, float eps) {
     for (int32_t i = 0; i < n; i++)
@@ -169,10 +198,15 @@ ward_status llama_forward(const ward_model *m, model_exec *ex, const model_batch
         model_matmul(ex, &L->wq, s->xb, n, s->q);
         model_matmul(ex, &L->wk, s->xb, n, s->k);
         model_matmul(ex, &L->wv, s->xb, n, s->v);
+        add_bias_rows(s->q, &L->bq, n, q_dim);
+        add_bias_rows(s->k, &L->bk, n, kv_dim);
+        add_bias_rows(s->v, &L->bv, n, kv_dim);
+        void (*rope)(float *, int32_t, int32_t, int32_t, const float *, const float *) =
+            hp->rope_halves ? ops_rope_halves : ops_rope_pairs;
         for (int32_t i = 0; i < n; i++) {
             const float *c = s->rope_cos + (size_t)i * half_rot, *sn = s->rope_sin + (size_t)i * half_rot;
-            ops_rope_pairs(s->q + (size_t)i * q_dim, hp->n_head, hp->head_dim, hp->n_rot, c, sn);
-            ops_rope_pairs(s->k + (size_t)i * kv_dim, hp->n_head_kv, hp->head_dim, hp->n_rot, c, sn);
+            rope(s->q + (size_t)i * q_dim, hp->n_head, hp->head_dim, hp->n_rot, c, sn);
+            rope(s->k + (size_t)i * kv_dim, hp->n_head_kv, hp->head_dim, hp->n_rot, c, sn);
         }
         kv_store(ex, b, l);
 

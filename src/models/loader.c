@@ -18,6 +18,7 @@
 /* The architecture table: one row per general.architecture ward runs. */
 static const model_arch arch_table[] = {
     {.name = "llama", .load = llama_load, .forward = llama_forward},
+    {.name = "qwen2", .load = qwen2_load, .forward = llama_forward},
 };
 
 const model_arch *model_arch_find(const char *name) {

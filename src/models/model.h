@@ -36,10 +36,12 @@ typedef struct model_hparams {
     int32_t n_rot;    /* rotary dimensions per head (rope.dimension_count) */
     float rope_freq_base;
     float norm_eps;
+    bool rope_halves; /* rotate (x[i], x[i + n_rot/2]) instead of adjacent pairs */
 } model_hparams;
 
 typedef struct model_layer {
     model_tensor attn_norm, wq, wk, wv, wo;
+    model_tensor bq, bk, bv; /* biases, or data == NULL */
     model_tensor ffn_norm, ffn_gate, ffn_up, ffn_down;
 } model_layer;
 
@@ -58,7 +60,7 @@ struct ward_model {
 };
 
 typedef struct model_kv {
-    ward_type type; /* F16 or F32 */
+    ward_type type; /* F16 (a Q8_0 option is planned) */
     int32_t n_seq, n_ctx, kv_dim, n_layer;
     void *k, *v; /* (n_seq, n_layer, n_ctx, kv_dim) */
 } model_kv;
@@ -118,18 +120,20 @@ ward_status model_get_tensor(const ward_model *m, const char *name, int64_t n_co
 void model_matmul(model_exec *ex, const model_tensor *w, const float *x, int32_t n_tok,
                   float *y);
 
-/* Bytes of KV cache and scratch a context needs (for sizing and error messages). */
-size_t model_exec_bytes(const ward_model *m, int32_t n_seq, int32_t n_ctx, int32_t n_batch,
-                        int32_t n_threads);
+/* Bytes of KV cache and scratch a context needs; false if that overflows 64 bits. */
+bool model_exec_bytes(const ward_model *m, int32_t n_seq, int32_t n_ctx, int32_t n_batch,
+                      int32_t n_threads, uint64_t *bytes);
 ward_status model_exec_init(model_exec *ex, const ward_model *m, int32_t n_seq, int32_t n_ctx,
                             int32_t n_batch, int32_t n_threads, ward_error *err);
 void model_exec_free(model_exec *ex);
 
-/* Pointer to the start of (seq, layer) in a KV cache array, and the row bytes. */
+/* Pointer to the row of position pos of (seq, layer) in a KV cache array (k or v). */
 void *model_kv_at(const model_kv *kv, void *base, int32_t seq, int32_t layer, int32_t pos);
 
-/* The llama architecture's forward pass, shared by families that only differ in loading. */
+/* The llama architecture's forward pass, shared by families that only differ in loading:
+ * llama, and qwen2 (q/k/v biases, NeoX rotary, usually tied embeddings). */
 ward_status llama_forward(const ward_model *m, model_exec *ex, const model_batch *b);
 ward_status llama_load(ward_model *m, ward_error *err);
+ward_status qwen2_load(ward_model *m, ward_error *err);
 
 #endif

@@ -23,6 +23,7 @@ struct ward_context {
     int32_t *out_idx;  /* (n_out_max) batch indices that want logits */
     int32_t *out_row;  /* (n_batch) logits row of each batch index, or -1 */
     float *logits;     /* (n_out_max, n_vocab) */
+    int32_t n_last;    /* tokens of the last successful batch (0 after a failed one) */
     ward_error err;
 };
 
@@ -39,7 +40,7 @@ static ward_status check_params(const ward_model *m, const ward_context_params *
     if (!out->n_ctx) out->n_ctx = m->hp.n_ctx_train < 4096 ? m->hp.n_ctx_train : 4096;
     if (!out->n_seq) out->n_seq = 1;
     if (!out->n_batch) out->n_batch = 512;
-    if (!out->n_threads) out->n_threads = tp_default_threads();
+    if (!out->n_threads) out->n_threads = tp_default_threads() < 512 ? tp_default_threads() : 512;
     if (!out->n_outputs) out->n_outputs = out->n_seq;
     if (out->n_outputs > out->n_batch) out->n_outputs = out->n_batch;
     if (out->n_ctx > (1 << 24) || out->n_seq > 4096 || out->n_batch > (1 << 16) ||
@@ -48,10 +49,15 @@ static ward_status check_params(const ward_model *m, const ward_context_params *
                          "context too large: n_ctx %d (max 16M), n_seq %d (max 4096), n_batch %d "
                          "(max 65536), threads %d (max 512)",
                          out->n_ctx, out->n_seq, out->n_batch, out->n_threads);
+    uint64_t bytes;
+    if (!model_exec_bytes(m, out->n_seq, out->n_ctx, out->n_batch, out->n_threads, &bytes))
+        return WARD_FAIL(err, WARD_EINVAL, "context too large: KV cache and scratch for %d "
+                         "sequences of %d positions do not fit in 64 bits", out->n_seq,
+                         out->n_ctx);
     return WARD_OK;
 }
 
-ward_status ward_context_open(ward_model *model, const ward_context_params *params,
+ward_status ward_context_open(const ward_model *model, const ward_context_params *params,
                               ward_context **out, ward_error *err) {
     *out = NULL;
     ward_error_clear(err);
@@ -170,15 +176,17 @@ static ward_status prepare_batch(ward_context *c, const ward_batch *b, model_bat
 
 ward_status ward_decode(ward_context *c, const ward_batch *b) {
     ward_error_clear(&c->err);
+    c->n_last = 0; /* the previous batch's logits are gone whatever happens */
     model_batch mb;
     ward_status st = prepare_batch(c, b, &mb);
     if (st) return st;
     if ((st = c->model->arch->forward(c->model, &c->ex, &mb))) return st;
     memcpy(c->seq_len, c->seq_next, (size_t)c->n_seq * sizeof *c->seq_len);
+    c->n_last = b->n;
     return WARD_OK;
 }
 
 const float *ward_context_logits(const ward_context *c, int32_t i) {
-    if (i < 0 || i >= c->n_batch || c->out_row[i] < 0) return NULL;
+    if (i < 0 || i >= c->n_last || c->out_row[i] < 0) return NULL;
     return c->logits + (size_t)c->out_row[i] * c->model->hp.n_vocab;
 }
