@@ -5,9 +5,10 @@
 #
 # The seed dir (fuzz/<target>/, committed) is copied to a temporary working corpus, so a run never
 # grows the repository; whole real GGUF files from SHARED_DIR up to 1 MB are added to it (they
-# may not be copied into the repository). 1 MB still takes in a 32000-token vocab and most quant
-# types, and runs about twice as fast as 2 MB: each run copies its input, and the parse itself
-# only reads the header. A crash input is saved into the seed dir as
+# may not be copied into the repository), with a mode byte in front for a target whose input
+# starts with one (the table below; fuzz_gguf takes them as they are). 1 MB still takes in a
+# 32000-token vocab and most quant types, and runs about twice as fast as 2 MB: each run copies
+# its input, and the parse itself only reads the header. A crash input is saved into the seed dir as
 # regression-<sha1>, where the next run (and ctest) replays it. Exit status: 0 when no crash was
 # found, 1 when one was, 2 on bad usage. Prints one summary line.
 set -u
@@ -25,12 +26,19 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/ward-fuzz-$name.XXXXXX") || exit 2
 trap 'rm -rf "$work"' EXIT INT TERM
 mkdir "$work/corpus" "$work/artifacts"
 cp "$seeds"/* "$work/corpus/" 2>/dev/null
-find "$shared/models" "$shared/tokenizers" -maxdepth 1 -name '*.gguf' -size -1025k \
-    -exec cp {} "$work/corpus/" \; 2>/dev/null
+# Mode byte that makes a target read its input as a whole GGUF file ("" = none).
+case $name in
+fuzz_tokenizer) prefix=g ;; # 'g': the rest is a vocabulary GGUF (see fuzz_tokenizer.c)
+*) prefix= ;;
+esac
+find "$shared/models" "$shared/tokenizers" -maxdepth 1 -name '*.gguf' -size -1025k 2>/dev/null |
+    while read -r f; do
+        { printf '%s' "$prefix"; cat "$f"; } >"$work/corpus/$(basename "$f")"
+    done
 n_seeds=$(ls "$work/corpus" | wc -l)
 
-# max_len covers the largest seed; libFuzzer would truncate longer inputs.
-"$bin" "$work/corpus" -max_total_time="$secs" -max_len=1048576 -rss_limit_mb=2048 \
+# max_len covers the largest seed (1 MB and a mode byte); libFuzzer would truncate longer ones.
+"$bin" "$work/corpus" -max_total_time="$secs" -max_len=1048592 -rss_limit_mb=2048 \
     -timeout=10 -artifact_prefix="$work/artifacts/" -print_final_stats=1 >"$work/log" 2>&1
 rc=$?
 
