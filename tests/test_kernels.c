@@ -418,6 +418,27 @@ static void test_quant_special(ward_isa isa) {
  * Matmul against a double-precision reference
  * ------------------------------------------------------------------------------------------- */
 
+/* Non-finite rows (a hostile model, or activations that overflowed) quantize without undefined
+ * conversions (UBSan would stop here), identically on every ISA, and never to -128. */
+static void test_quant_nonfinite(ward_type t, ward_isa isa) {
+    const kern_type_row *row = kern_type(t);
+    if (row->block_elems != 32) return;
+    float x[64];
+    uint64_t rng = 7;
+    fill_random(x, 64, &rng);
+    x[3] = NAN, x[17] = INFINITY, x[40] = -INFINITY, x[50] = NAN; /* both blocks */
+    uint8_t a[2 * 64], b[2 * 64];
+    memset(a, 0, sizeof a), memset(b, 0, sizeof b);
+    row->from_float[WARD_ISA_REF](x, a, 64);
+    kern_from_float(t, isa)(x, b, 64);
+    CHECK(memcmp(a, b, row->block_bytes * 2) == 0, "%s from_float %s: non-finite rows differ",
+          row->name, cpu_isa_name(isa));
+    if (t != WARD_TYPE_Q8_0) return;
+    for (int blk = 0; blk < 2; blk++)
+        for (int j = 0; j < 32; j++)
+            CHECK((int8_t)a[blk * row->block_bytes + 2 + j] != -128, "Q8_0 non-finite: -128");
+}
+
 static void test_matmul(ward_type t, ward_isa isa, tp_pool *pools[2]) {
     const kern_type_row *row = kern_type(t), *xrow = kern_type(row->vec_dot_type);
     static const int64_t shapes[][2] = {{37, 96}, {5, 4096 + 32}}; /* n_rows, n_cols */
@@ -508,6 +529,7 @@ int main(void) {
         test_quant_special((ward_isa)isa);
         for (size_t ti = 0; ti < N_TYPE_CASES; ti++) {
             test_type_isa(type_cases[ti].t, (ward_isa)isa);
+            test_quant_nonfinite(type_cases[ti].t, (ward_isa)isa);
             if (pools[0] && pools[1]) test_matmul(type_cases[ti].t, (ward_isa)isa, pools);
         }
     }

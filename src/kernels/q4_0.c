@@ -22,6 +22,13 @@ static inline float decode_q4_0(const block_q4_0 *b, int8_t q[32]) {
 
 KERN_QBLOCK_REF(q4_0, block_q4_0, decode_q4_0)
 
+/* Truncation of v into [0, 15]. Finite inputs give v in [0.5, 16.5]; NaN (from a hostile,
+ * non-finite row) goes to 0 like the SIMD version's max with 0, instead of an undefined
+ * float-to-int conversion. */
+static inline int q4_clamp(float v) {
+    return v >= 0.0f ? (v < 15.0f ? (int)v : 15) : 0;
+}
+
 void from_float_q4_0_ref(const float *restrict src, void *restrict dst, int64_t n) {
     assert(n % QK4_0 == 0);
     block_q4_0 *y = dst;
@@ -39,8 +46,7 @@ void from_float_q4_0_ref(const float *restrict src, void *restrict dst, int64_t 
         y[i].d = fp32_to_fp16(d);
         for (int j = 0; j < QK4_0 / 2; j++) {
             const float x0 = x[j] * id, x1 = x[j + 16] * id; /* separate: never fused */
-            const int lo = (int8_t)(x0 + 8.5f), hi = (int8_t)(x1 + 8.5f);
-            y[i].qs[j] = (uint8_t)((lo < 15 ? lo : 15) | (hi < 15 ? hi : 15) << 4);
+            y[i].qs[j] = (uint8_t)(q4_clamp(x0 + 8.5f) | q4_clamp(x1 + 8.5f) << 4);
         }
     }
 }

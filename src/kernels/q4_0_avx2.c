@@ -39,9 +39,10 @@ void from_float_q4_0_avx2(const float *restrict src, void *restrict dst, int64_t
         const __m256 vid = _mm256_set1_ps(id);
         __m256i q[4];
         for (int k = 0; k < 4; k++)
-            q[k] = _mm256_min_epi32(
-                _mm256_cvttps_epi32(_mm256_add_ps(_mm256_mul_ps(v[k], vid), _mm256_set1_ps(8.5f))),
-                _mm256_set1_epi32(15));
+            q[k] = _mm256_cvttps_epi32(_mm256_min_ps(   /* [0, 15] as q4_clamp; NaN -> 0 */
+                _mm256_max_ps(_mm256_add_ps(_mm256_mul_ps(v[k], vid), _mm256_set1_ps(8.5f)),
+                              _mm256_setzero_ps()),
+                _mm256_set1_ps(15.0f)));
         /* byte j = q[j] | q[j + 16] << 4: elements 0..7 pair with 16..23, 8..15 with 24..31 */
         const __m256i c0 = _mm256_or_si256(q[0], _mm256_slli_epi32(q[2], 4));
         const __m256i c1 = _mm256_or_si256(q[1], _mm256_slli_epi32(q[3], 4));

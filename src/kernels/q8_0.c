@@ -18,6 +18,13 @@ static inline float decode_q8_0(const block_q8_0 *b, int8_t q[32]) {
 
 KERN_QBLOCK_REF(q8_0, block_q8_0, decode_q8_0)
 
+/* Finite inputs give |v| <= 127 already; a NaN or infinite row (hostile weights) must not
+ * reach an out-of-range float-to-int conversion (undefined), nor make -128, which the SIMD
+ * dots exclude. NaN goes to -127, as the SIMD clamp (max with -127 first) does. */
+static inline int8_t q8_clamp(float v) {
+    return (int8_t)(v >= -127.0f ? (v <= 127.0f ? v : 127.0f) : -127.0f);
+}
+
 void from_float_q8_0_ref(const float *restrict src, void *restrict dst, int64_t n) {
     assert(n % QK8_0 == 0);
     block_q8_0 *y = dst;
@@ -28,6 +35,6 @@ void from_float_q8_0_ref(const float *restrict src, void *restrict dst, int64_t 
         const float d = amax / 127.0f;
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
         y[i].d = fp32_to_fp16(d);
-        for (int j = 0; j < QK8_0; j++) y[i].qs[j] = (int8_t)roundf(x[j] * id);
+        for (int j = 0; j < QK8_0; j++) y[i].qs[j] = q8_clamp(roundf(x[j] * id));
     }
 }

@@ -37,7 +37,9 @@ void from_float_q8_0_avx2(const float *restrict src, void *restrict dst, int64_t
         const __m256 vid = _mm256_set1_ps(id);
         __m256i q[4];
         for (int k = 0; k < 4; k++)
-            q[k] = _mm256_cvtps_epi32(roundf_avx2(_mm256_mul_ps(v[k], vid)));
+            q[k] = _mm256_cvtps_epi32(_mm256_min_ps( /* [-127, 127] as q8_clamp; NaN -> -127 */
+                _mm256_max_ps(roundf_avx2(_mm256_mul_ps(v[k], vid)), _mm256_set1_ps(-127.0f)),
+                _mm256_set1_ps(127.0f)));
         /* packs work within 128-bit lanes: the bytes come out as 4-element groups in the order
          * 0 2 4 6 1 3 5 7 (group g = elements 4g..4g+3); one dword permute restores it */
         const __m256i p16 = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]),
