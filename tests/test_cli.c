@@ -38,6 +38,9 @@ static void test_usage_errors(void) {
     CHECK(run_quiet("%s run -m x -n %s 2>/dev/null", "12x") == 2, "bad integer exits 2");
     CHECK(run_quiet("%s run -m x --top-p %s 2>/dev/null", "2") == 2, "out-of-range value exits 2");
     CHECK(run_quiet("%s run -m x -n %s 2>/dev/null", "") == 2, "empty value exits 2");
+    CHECK(run_quiet("%s run -m x --seed %s 2>/dev/null", "-1") == 2, "negative seed exits 2");
+    CHECK(run_quiet("%s synth -o /dev/null --vocab 300 --seed %s 2>/dev/null",
+                    "18446744073709551615") == 0, "the largest 64-bit seed is accepted");
     CHECK(run_quiet("%s run -m %s -p hi 2>/dev/null", "/nonexistent.gguf") == 1,
           "missing model exits 1");
     CHECK(run_quiet("%s synth -o /tmp/x.gguf --type %s 2>/dev/null", "q9_9") == 2,

@@ -133,6 +133,8 @@ static const edit edits[] = {
     {.key = "tokenizer.ggml.model", .type = GGUF_VT_STR, .str = "bert", .expect = "bert",
      .code = WARD_EUNSUPPORTED},
     {.retype = "blk.0.attn_q.weight", .expect = "blk.0.attn_q.weight", .code = WARD_EFORMAT},
+    {.key = "llama.rope.scaling.type", .type = GGUF_VT_STR, .str = "yarn", .expect = "yarn",
+     .code = WARD_EUNSUPPORTED},
 };
 
 static void test_edits(const char *src) {

@@ -1,4 +1,10 @@
-/* cpu.c: CPUID-based detection of the kernel ISA level (see cpu.h). */
+/* cpu.c: CPUID-based detection of the kernel ISA level (see cpu.h).
+ *
+ * A level needs both the instructions (CPUID leaf 1 and 7) and the operating system's support
+ * for saving the registers they use (XCR0 via XGETBV): AVX2 needs YMM state, AVX-512 also the
+ * opmask and ZMM state. The AVX-512 level asks for F/BW/DQ/VL and VNNI (the int8 dots use
+ * it); BF16 is not required until a kernel uses it. Detection is pure: callers keep the
+ * result (a context reads it once when it opens). */
 #include "base/cpu.h"
 
 #include <stdint.h>
@@ -25,11 +31,8 @@ ward_isa cpu_isa_detect(void) {
     if (!((b >> 5) & 1)) return WARD_ISA_REF; /* AVX2 */
     int avx512f = (b >> 16) & 1, dq = (b >> 17) & 1, bw = (b >> 30) & 1, vl = (b >> 31) & 1;
     int vnni = (c >> 11) & 1;
-    unsigned a1 = 0, b1, c1, d1;
-    __get_cpuid_count(7, 1, &a1, &b1, &c1, &d1);
-    int bf16 = (a1 >> 5) & 1;
     int os512 = (xcr0 & 0xe6) == 0xe6; /* opmask, ZMM_Hi256, Hi16_ZMM */
-    if (avx512f && dq && bw && vl && vnni && bf16 && os512) return WARD_ISA_AVX512;
+    if (avx512f && dq && bw && vl && vnni && os512) return WARD_ISA_AVX512;
     return WARD_ISA_AVX2;
 }
 #else

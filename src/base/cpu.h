@@ -12,7 +12,7 @@
 typedef enum ward_isa {
     WARD_ISA_REF = 0,   /* plain C */
     WARD_ISA_AVX2 = 1,  /* AVX2 + FMA + F16C */
-    WARD_ISA_AVX512 = 2, /* AVX-512 F/BW/DQ/VL + VNNI + BF16 */
+    WARD_ISA_AVX512 = 2, /* AVX-512 F/BW/DQ/VL + VNNI */
     WARD_ISA_COUNT
 } ward_isa;
 

@@ -93,6 +93,17 @@ static ward_status read_hparams(ward_model *m, ward_error *err) {
     if ((st = get_hp_f32(g, a, "rope.freq_base", &hp->rope_freq_base, err)) ||
         (st = get_hp_f32(g, a, "attention.layer_norm_rms_epsilon", &hp->norm_eps, err)))
         return st;
+    /* context extension (linear, YaRN, Llama 3.1 frequency factors) changes the rotary angles:
+     * refuse it rather than run the model wrong */
+    char key[128];
+    snprintf(key, sizeof key, "%s.rope.scaling.type", a);
+    gguf_str scaling = {0};
+    if ((st = gguf_get_str(g, key, false, &scaling, err))) return st;
+    if ((scaling.len && !(scaling.len == 4 && memcmp(scaling.ptr, "none", 4) == 0)) ||
+        gguf_find_tensor(g, "rope_freqs.weight"))
+        return WARD_FAIL(err, WARD_EUNSUPPORTED, "RoPE scaling (%.*s) is not supported yet",
+                         scaling.len ? (int)(scaling.len < 32 ? scaling.len : 32) : 14,
+                         scaling.len ? scaling.ptr : "rope_freqs.weight");
     hp->n_vocab = tok_n_vocab(m->vocab);
     if (hp->n_vocab > HP_MAX_VOCAB)
         return WARD_FAIL(err, WARD_EFORMAT, "vocabulary of %d tokens is too large", hp->n_vocab);

@@ -62,18 +62,21 @@ static int set_value(const cli_cmd *cmd, const cli_opt *o, const char *val) {
     switch (o->kind) {
     case CLI_FLAG: *(bool *)o->dst = true; return CLI_OK;
     case CLI_STR: *(const char **)o->dst = val; return CLI_OK;
-    case CLI_INT: case CLI_U64: {
+    case CLI_INT: {
         long long v = strtoll(val, &end, 10);
         if (errno || end == val || *end) goto bad;
         d = (double)v;
         if (o->min != o->max && (d < o->min || d > o->max)) goto range;
-        if (o->kind == CLI_INT) {
-            if (v < INT32_MIN || v > INT32_MAX) goto range;
-            *(int32_t *)o->dst = (int32_t)v;
-        } else {
-            if (v < 0) goto range;
-            *(uint64_t *)o->dst = (uint64_t)v;
-        }
+        if (v < INT32_MIN || v > INT32_MAX) goto range;
+        *(int32_t *)o->dst = (int32_t)v;
+        return CLI_OK;
+    }
+    case CLI_U64: {
+        while (*val == ' ') val++;
+        if (*val == '-') goto bad; /* strtoull would wrap it */
+        unsigned long long v = strtoull(val, &end, 10);
+        if (errno || end == val || *end) goto bad;
+        *(uint64_t *)o->dst = (uint64_t)v;
         return CLI_OK;
     }
     case CLI_FLOAT:
@@ -85,7 +88,8 @@ static int set_value(const cli_cmd *cmd, const cli_opt *o, const char *val) {
     }
 bad:
     cli_fail(cmd->name, "--%s: '%s' is not a valid %s", o->name, val,
-             o->kind == CLI_FLOAT ? "number" : "integer");
+             o->kind == CLI_FLOAT ? "number"
+             : o->kind == CLI_U64 ? "unsigned integer" : "integer");
     return CLI_ERROR;
 range:
     cli_fail(cmd->name, "--%s: %s is out of range [%g, %g]", o->name, val, o->min, o->max);
