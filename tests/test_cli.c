@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "harness.h"
@@ -41,6 +42,10 @@ static void test_usage_errors(void) {
     CHECK(run_quiet("%s run -m x --seed %s 2>/dev/null", "-1") == 2, "negative seed exits 2");
     CHECK(run_quiet("%s synth -o /dev/null --vocab 300 --seed %s 2>/dev/null",
                     "18446744073709551615") == 0, "the largest 64-bit seed is accepted");
+    {
+        struct stat st;
+        CHECK(stat("/dev/null", &st) == 0 && S_ISCHR(st.st_mode), "/dev/null is still a device");
+    }
     CHECK(run_quiet("%s run -m %s -p hi 2>/dev/null", "/nonexistent.gguf") == 1,
           "missing model exits 1");
     CHECK(run_quiet("%s synth -o /tmp/x.gguf --type %s 2>/dev/null", "q9_9") == 2,

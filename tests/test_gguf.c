@@ -649,7 +649,37 @@ static void test_oom(void) {
     unlink(path);
 }
 
+/* An abandoned write keeps the old file and leaves no "<path>.part"; a finished one replaces it. */
+static void test_writer_replaces_atomically(void) {
+    char path[256], part[300];
+    snprintf(path, sizeof path, "%s", test_tmp_path("atomic.gguf"));
+    snprintf(part, sizeof part, "%s.part", path);
+    FILE *f = fopen(path, "wb");
+    fputs("old", f);
+    fclose(f);
+    gguf_writer *w = NULL;
+    ward_error err;
+    CHECK(gguf_writer_open(path, &w, &err) == WARD_OK, "open over an existing file");
+    gguf_writer_set_u32(w, "a", 1);
+    gguf_writer_close(w); /* abandon */
+    size_t n = 0;
+    char *old = read_file(path, &n);
+    CHECK(old && n == 3 && memcmp(old, "old", 3) == 0, "abandoned write keeps the old file");
+    free(old);
+    CHECK(access(part, F_OK) != 0, "abandoned write leaves no .part file");
+    CHECK(gguf_writer_open(path, &w, &err) == WARD_OK, "open again");
+    gguf_writer_set_u32(w, "a", 1);
+    CHECK(gguf_writer_write_header(w) == WARD_OK && gguf_writer_finish(w, &err) == WARD_OK,
+          "finish");
+    gguf_file *g = NULL;
+    CHECK(gguf_open(path, &g, &err) == WARD_OK && gguf_find(g, "a"), "finished file replaced it");
+    gguf_close(g);
+    CHECK(access(part, F_OK) != 0, "no .part file after finish");
+    remove(path);
+}
+
 int main(void) {
+    test_writer_replaces_atomically();
     test_real_files();
     test_stories_facts();
     test_q4_0_facts();

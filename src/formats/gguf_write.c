@@ -12,12 +12,15 @@
  * the header is one loop over (key, type, bytes). Offsets are assigned when the header is written
  * because general.alignment may be set after tensors are declared. The whole header is built in
  * memory and written at once; tensor data is streamed through stdio, so the writer never holds
- * the model. The file is created by gguf_writer_open() and removed unless gguf_writer_finish()
- * succeeds. Every failure leaves its message in w->err (gguf_writer_errmsg()).
+ * the model. Data goes to "<path>.part", renamed over path only when gguf_writer_finish()
+ * succeeds, so a failed write (full disk, a bad tensor) neither leaves a truncated model nor
+ * destroys an older file of the same name; a path that exists and is not a regular file (a
+ * pipe, /dev/null) is written directly. Every failure leaves its message in w->err (gguf_writer_errmsg()).
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <string.h>
 
 #include "base/error.h"
@@ -94,8 +97,9 @@ typedef struct wtensor {
 } wtensor;
 
 struct gguf_writer {
-    char *path;
-    FILE *f; /* NULL once closed */
+    char *path;     /* the final name, used in messages */
+    char *tmp_path; /* where the data goes until finish, or NULL when written directly */
+    FILE *f;        /* NULL once closed */
     ward_error err;
     wkv *kv; /* (n_kv) of (cap_kv) */
     size_t n_kv, cap_kv;
@@ -125,16 +129,31 @@ static void *reserve(void *arr, size_t *cap, size_t n, size_t elem) {
     return p;
 }
 
+/* "<path>.part" for regular files and new paths; NULL (write directly) for anything else. */
+static bool make_tmp_path(const char *path, char **tmp) {
+    struct stat st;
+    *tmp = NULL;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) return true;
+    const size_t n = strlen(path);
+    if (!(*tmp = ward_malloc(n + sizeof ".part"))) return false;
+    memcpy(*tmp, path, n);
+    memcpy(*tmp + n, ".part", sizeof ".part");
+    return true;
+}
+
 ward_status gguf_writer_open(const char *path, gguf_writer **out, ward_error *err) {
     *out = NULL;
     gguf_writer *w = ward_calloc(1, sizeof *w);
-    if (!w || !(w->path = dup_str(path))) {
+    if (!w || !(w->path = dup_str(path)) || !make_tmp_path(path, &w->tmp_path)) {
+        if (w) ward_free(w->path);
         ward_free(w);
         return WARD_FAIL(err, WARD_ENOMEM, "%s: no memory for a GGUF writer", path);
     }
-    w->f = fopen(path, "wb");
+    w->f = fopen(w->tmp_path ? w->tmp_path : path, "wb");
     if (!w->f) {
-        ward_status s = WARD_FAIL(err, WARD_EIO, "%s: %s", path, strerror(errno));
+        ward_status s = WARD_FAIL(err, WARD_EIO, "%s: %s", w->tmp_path ? w->tmp_path : path,
+                                  strerror(errno));
+        ward_free(w->tmp_path);
         ward_free(w->path);
         ward_free(w);
         return s;
@@ -153,13 +172,14 @@ static void writer_free(gguf_writer *w) {
     ward_free(w->kv);
     ward_free(w->tensors);
     ward_free(w->path);
+    ward_free(w->tmp_path);
     ward_free(w);
 }
 
 void gguf_writer_close(gguf_writer *w) {
     if (!w) return;
     if (w->f) fclose(w->f);
-    remove(w->path);
+    if (w->tmp_path) remove(w->tmp_path);
     writer_free(w);
 }
 
@@ -402,6 +422,9 @@ ward_status gguf_writer_finish(gguf_writer *w, ward_error *err) {
         w->f = NULL;
         if (rc != 0)
             s = WARD_FAIL(&w->err, WARD_EIO, "%s: close failed: %s", w->path, strerror(errno));
+        else if (w->tmp_path && rename(w->tmp_path, w->path) != 0)
+            s = WARD_FAIL(&w->err, WARD_EIO, "%s: rename from %s failed: %s", w->path,
+                          w->tmp_path, strerror(errno));
     }
     if (s != WARD_OK) {
         if (err) *err = w->err;
