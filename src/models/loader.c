@@ -183,6 +183,7 @@ static ward_status model_load(ward_model *m, ward_error *err) {
     if ((st = gguf_get_str(m->gguf, "general.name", false, &name, err))) return st;
     copy_str(m->name, sizeof m->name, name);
     if ((st = tok_vocab_from_gguf(m->gguf, &m->vocab, err))) return st;
+    m->tokenizer = (ward_tokenizer){m->vocab, false};
     if ((st = read_hparams(m, err))) return st;
     if ((st = m->arch->load(m, err))) return st;
     fill_info(m);

@@ -50,6 +50,7 @@ typedef struct model_arch model_arch;
 struct ward_model {
     gguf_file *gguf;
     tok_vocab *vocab;
+    ward_tokenizer tokenizer; /* wraps vocab (not owned): ward_model_tokenizer() */
     const model_arch *arch;
     model_hparams hp;
     model_tensor tok_embd, output_norm, output;

@@ -1,27 +1,18 @@
-/* spm.c: SentencePiece ("llama") encoding and token bytes, id for id as llama.cpp (c392e50).
+/* spm.c: SentencePiece ("llama") encoding of one run of plain text, id for id as llama.cpp
+ * (c392e50). The special-token partition, BOS/EOS and the space-prefix decision are special.c's.
  *
- * Encoding (tok_encode), as llama_vocab::impl::tokenize for LLAMA_VOCAB_TYPE_SPM:
- *   1. Partition: for each special token, longest text first, every raw fragment is split at
- *      each leftmost non-overlapping occurrence of its text (tokenizer_st_partition). Control
- *      and unknown tokens take part only with TOK_PARSE_SPECIAL; user-defined ones always.
- *   2. BOS (if asked for and the vocab adds it). Then each fragment: a special token is emitted
- *      as is; a raw run gets a space in front when add_space_prefix and it starts the text or
- *      follows a special token, its spaces become U+2581, and it goes through step 3.
- *   3. SPM on one run (llm_tokenizer_spm_session): split into UTF-8 characters (the length
+ * Encoding (tok_spm_encode_run), as llama_vocab::impl::tokenize for LLAMA_VOCAB_TYPE_SPM:
+ *   1. The run gets a space in front when the caller says so; its spaces become U+2581.
+ *   2. SPM on the run (llm_tokenizer_spm_session): split into UTF-8 characters (the length
  *      comes from the lead byte alone, so invalid UTF-8 makes odd but deterministic symbols);
  *      a max-heap of adjacent pairs whose concatenation is a vocab token, highest score first,
  *      ties to the leftmost; pop, skip stale pairs, merge, push the two new neighbours' pairs.
  *      Each final symbol is its token, or byte-fallback tokens for each of its bytes.
  *      (llama.cpp's rev_merge re-segmentation never fires: a merged symbol is always a token.)
- *   4. EOS if asked for and the vocab adds it.
  * Every pair's text is contiguous in the escaped run, so lookups never copy. Scratch memory is
  * allocated per run and freed before returning; the vocab is only read (thread-safe).
- *
- * The special-token partition is not SPM-specific; it moves to its own file when a second
- * algorithm (byte-level BPE) arrives.
  */
 #include <assert.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "base/error.h"
@@ -29,18 +20,6 @@
 
 /* Runs longer than this would overflow 32-bit symbol offsets after escaping (x3 + prefix). */
 #define SPM_MAX_RUN ((size_t)(INT32_MAX - 3) / 3)
-
-/* Where ids go: the first cap to out, n counts them all. */
-typedef struct tok_sink {
-    int32_t *out;
-    size_t cap;
-    size_t n;
-} tok_sink;
-
-static void sink_push(tok_sink *s, int32_t id) {
-    if (s->n < s->cap) s->out[s->n] = id;
-    s->n++;
-}
 
 /* ---------------------------------------------------------------------------------------------
  * SPM on one run of plain text
@@ -118,8 +97,8 @@ static uint32_t utf8_len(uint8_t c) {
     return len[c >> 4];
 }
 
-static ward_status spm_encode_run(const tok_vocab *v, const char *text, size_t len,
-                                  bool space_prefix, tok_sink *sink) {
+ward_status tok_spm_encode_run(const tok_vocab *v, const char *text, size_t len,
+                               bool space_prefix, tok_sink *sink) {
     assert(len > 0);
     if (len > SPM_MAX_RUN) return WARD_FAIL(NULL, WARD_EINVAL, "tokenizer: text too long");
 
@@ -174,160 +153,15 @@ static ward_status spm_encode_run(const tok_vocab *v, const char *text, size_t l
         const spm_symbol *s = &r.sym[i];
         int32_t id = tok_lookup(v, buf + s->off, s->n);
         if (id >= 0) {
-            sink_push(sink, id);
+            tok_sink_push(sink, id);
             continue;
         }
         for (uint32_t j = 0; j < s->n; j++)
-            sink_push(sink, v->byte_token[(uint8_t)buf[s->off + j]]);
+            tok_sink_push(sink, v->byte_token[(uint8_t)buf[s->off + j]]);
     }
 done:
     ward_free(buf);
     ward_free(r.sym);
     ward_free(r.heap);
     return rc;
-}
-
-/* ---------------------------------------------------------------------------------------------
- * Special-token partition
- * ------------------------------------------------------------------------------------------- */
-
-typedef struct tok_frag {
-    size_t off, len; /* raw text [off, off + len) when id < 0 */
-    int32_t id;      /* a special token, or -1 */
-} tok_frag;
-
-typedef struct frag_list {
-    tok_frag *a;
-    size_t n, cap;
-} frag_list;
-
-static ward_status frag_push(frag_list *l, size_t off, size_t len, int32_t id) {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 8;
-        tok_frag *a = ward_realloc(l->a, cap * sizeof *a);
-        if (!a) return WARD_FAIL(NULL, WARD_ENOMEM, "tokenizer: no memory for fragments");
-        l->a = a, l->cap = cap;
-    }
-    l->a[l->n++] = (tok_frag){off, len, id};
-    return WARD_OK;
-}
-
-static bool is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); } /* C isspace */
-
-/* out = in with every raw fragment split at each occurrence of token id's text. */
-static ward_status split_on(const tok_vocab *v, const char *text, int32_t id,
-                            const frag_list *in, frag_list *out) {
-    const tok_entry *e = &v->tokens[id];
-    const char *needle = v->text + e->off;
-    ward_status rc = WARD_OK;
-    out->n = 0;
-    for (size_t i = 0; i < in->n && rc == WARD_OK; i++) {
-        tok_frag f = in->a[i];
-        if (f.id >= 0) {
-            rc = frag_push(out, f.off, f.len, f.id);
-            continue;
-        }
-        size_t off = f.off, len = f.len;
-        while (rc == WARD_OK && len >= e->len) {
-            const char *m = memmem(text + off, len, needle, e->len);
-            if (!m) break;
-            size_t pos = (size_t)(m - text), end = pos + e->len;
-            if (pos > off) rc = frag_push(out, off, pos - off, -1);
-            if (rc == WARD_OK) rc = frag_push(out, 0, 0, id);
-            len = off + len - end;
-            off = end;
-            if (e->flags & TOK_F_RSTRIP)
-                while (len > 0 && is_space(text[off])) off++, len--;
-        }
-        if (rc == WARD_OK && len > 0) rc = frag_push(out, off, len, -1);
-    }
-    return rc;
-}
-
-/* ---------------------------------------------------------------------------------------------
- * Public
- * ------------------------------------------------------------------------------------------- */
-
-ward_status tok_encode(const tok_vocab *v, const char *text, size_t len, unsigned flags,
-                       int32_t *out, size_t cap, size_t *n_out) {
-    assert(v && n_out && (text || len == 0) && (out || cap == 0));
-    *n_out = 0;
-    tok_sink sink = {out, cap, 0};
-    frag_list frags = {0}, spare = {0};
-    ward_status rc = WARD_OK;
-
-    if (len > 0) { /* llama.cpp: empty text has no fragment, hence no space prefix either */
-        rc = frag_push(&frags, 0, len, -1);
-        for (int32_t i = 0; i < v->n_special && rc == WARD_OK; i++) {
-            int32_t id = v->special[i];
-            uint8_t t = v->tokens[id].type;
-            if (!(flags & TOK_PARSE_SPECIAL) && (t == TOK_TYPE_CONTROL || t == TOK_TYPE_UNKNOWN))
-                continue;
-            rc = split_on(v, text, id, &frags, &spare);
-            frag_list tmp = frags;
-            frags = spare, spare = tmp;
-        }
-    }
-
-    bool add_special = flags & TOK_ADD_BOS;
-    if (rc == WARD_OK && add_special && v->add_bos && v->bos >= 0) sink_push(&sink, v->bos);
-    bool prev_special = true; /* the text start counts as "after a special token" */
-    for (size_t i = 0; i < frags.n && rc == WARD_OK; i++) {
-        const tok_frag *f = &frags.a[i];
-        if (f->id >= 0) {
-            sink_push(&sink, f->id);
-            prev_special = true;
-            continue;
-        }
-        rc = spm_encode_run(v, text + f->off, f->len, v->add_space_prefix && prev_special, &sink);
-        prev_special = false;
-    }
-    if (rc == WARD_OK && add_special && v->add_eos && v->eos >= 0) sink_push(&sink, v->eos);
-
-    ward_free(frags.a);
-    ward_free(spare.a);
-    if (rc != WARD_OK) return rc;
-    *n_out = sink.n;
-    return sink.n > cap ? WARD_ERANGE : WARD_OK;
-}
-
-static ward_status bytes_out(const char *s, size_t n, char *out, size_t cap, size_t *n_out) {
-    if (cap > 0) memcpy(out, s, n < cap ? n : cap);
-    *n_out = n;
-    return n > cap ? WARD_ERANGE : WARD_OK;
-}
-
-ward_status tok_token_bytes(const tok_vocab *v, int32_t id, bool render_special, char *out,
-                            size_t cap, size_t *n_out) {
-    assert(v && n_out && (out || cap == 0));
-    *n_out = 0;
-    if (id < 0 || id >= v->n_vocab) return WARD_FAIL(NULL, WARD_EINVAL, "no token %d", id);
-    const tok_entry *e = &v->tokens[id];
-    const char *s = v->text + e->off;
-    switch ((tok_attr)e->type) {
-    case TOK_TYPE_CONTROL:
-    case TOK_TYPE_UNKNOWN:
-        return render_special ? bytes_out(s, e->len, out, cap, n_out) : WARD_OK;
-    case TOK_TYPE_USER_DEFINED:
-        return bytes_out(s, e->len, out, cap, n_out);
-    case TOK_TYPE_BYTE: { /* text validated as "<0xXX>" at load */
-        char hex[3] = {s[3], s[4], 0};
-        char byte = (char)strtol(hex, NULL, 16);
-        return bytes_out(&byte, 1, out, cap, n_out);
-    }
-    case TOK_TYPE_NORMAL: { /* U+2581 -> ' ' */
-        size_t n = 0;
-        for (uint32_t i = 0; i < e->len; n++) {
-            bool mark = i + 3 <= e->len && memcmp(s + i, "\xe2\x96\x81", 3) == 0;
-            if (n < cap) out[n] = mark ? ' ' : s[i];
-            i += mark ? 3 : 1;
-        }
-        *n_out = n;
-        return n > cap ? WARD_ERANGE : WARD_OK;
-    }
-    case TOK_TYPE_UNDEFINED:
-    case TOK_TYPE_UNUSED:
-        break;
-    }
-    return WARD_OK;
 }

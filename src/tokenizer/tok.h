@@ -1,9 +1,10 @@
 /* tok.h: the tokenizer interface (vocabulary, encode, token bytes).
  *
- * One tok_vocab per model, read-only after loading, so many threads may encode at once. The
- * algorithm is chosen by tokenizer.ggml.model: "llama" = SentencePiece (scores, byte fallback).
- * Later issues add "gpt2" (byte-level BPE) and other sources (tokenizer.json, tiktoken) behind
- * this same interface; callers never see which algorithm runs.
+ * One tok_vocab per model, read-only after loading, so many threads may encode at once. Two
+ * algorithms: SentencePiece (tokenizer.ggml.model "llama": scores, byte fallback; spm.c) and
+ * byte-level BPE ("gpt2", tiktoken files, byte-level tokenizer.json: pre-tokenizer regexes,
+ * merge ranks; bpe.c). Every source fills a tok_desc for tok_vocab_build(); special.c splits
+ * off special tokens and drives both algorithms; callers never see which algorithm runs.
  *
  * Special tokens: text is tokenized as plain text unless TOK_PARSE_SPECIAL is given, so text a
  * user typed can never produce control tokens. As in llama.cpp, user-defined tokens (type 4) are
@@ -77,6 +78,9 @@ typedef struct tok_desc {
     int32_t bos, eos, unk, pad, eot, eom; /* -1 = none */
     bool add_bos, add_eos, add_space_prefix;
     const char *name; /* general.name or "" (a few vocab rules depend on it) */
+    /* GGUF fill-in-the-middle ids (pre, suf, mid, pad, rep, sep; -1 = unset), or NULL: unset
+     * ids are found by text as llama.cpp does; pad/rep/sep end generation. */
+    const int32_t *fim;
 } tok_desc;
 
 ward_status tok_vocab_build(const tok_desc *d, tok_vocab **out, ward_error *err);
@@ -104,8 +108,15 @@ typedef struct tok_span {
 ward_status tok_encode_spans(const tok_vocab *v, const tok_span *spans, size_t n_spans,
                              unsigned flags, int32_t *out, size_t cap, size_t *n_out);
 
-/* Build the vocabulary from a GGUF file's tokenizer.ggml.* keys. The vocab copies what it needs
- * (it does not point into g). */
+/* The public ward_tokenizer (ward.h): a vocab, owned (ward_tokenizer_open) or a model's. */
+struct ward_tokenizer {
+    tok_vocab *vocab;
+    bool owned;
+};
+
+/* Build the vocabulary from a GGUF file's tokenizer.ggml.* keys ("llama": SentencePiece,
+ * "gpt2": byte-level BPE with tokenizer.ggml.merges and tokenizer.ggml.pre; vocab_gguf.c). The
+ * vocab copies what it needs (it does not point into g). */
 ward_status tok_vocab_from_gguf(const gguf_file *g, tok_vocab **out, ward_error *err);
 void tok_vocab_free(tok_vocab *v);
 
