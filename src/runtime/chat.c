@@ -1,24 +1,18 @@
 /* chat.c: the built-in chat templates: choosing one for a model and rendering a conversation as
  * text spans (see ward.h, "Chat templates").
  *
- * A template is one row of templates[]: its name, the substrings that identify it in a GGUF
- * tokenizer.chat_template (all must occur; the same test llama.cpp's llm_chat_detect_template
- * makes), the architectures that default to it, and how it renders. Most formats are turn
- * formats described by data (turn_format: text before the first message, a marker opening
- * each role, one closing each message, the generation prompt, a default system message,
- * whether contents are trimmed or empty messages left out), rendered by render_turns(). Llama 2
- * folds the system message into the first user turn and strips across the fold, so it has its
- * own function. Each row says which published template it reproduces.
- *
- * Output follows the model's own template rendered with its bos_token as text: a BOS marker
- * ("<s>", "<|begin_of_text|>") is part of the spans, so callers tokenize without
- * WARD_TOKENIZE_ADD_BOS. Markers are spans with allow_special; message contents and default
- * system messages are spans without, so nothing a user types becomes a control token.
- *
- * Memory: ward_chat_render() runs the renderer twice, first counting spans and bytes, then
- * writing into one block, the span array followed by a copy of all text: the caller frees one
- * pointer and the messages need not outlive the spans. Trimming (Python's str.strip, which
- * jinja's trim also is) only shortens spans, so the counts are upper bounds.
+ * One row of templates[] per template: name, the substrings that identify it in a GGUF
+ * tokenizer.chat_template (all must occur, as in llama.cpp's llm_chat_detect_template), the
+ * architectures that default to it, and its renderer. Turn formats are data (turn_format:
+ * text before the first message, a marker opening each role, one closing each message, the
+ * generation prompt, a default system message, trimming, skipping empty messages) rendered by
+ * render_turns(); Llama 2 folds the system message into the first user turn, so it has its own
+ * function. Each format follows the model's published template with bos_token as text, so
+ * callers tokenize without WARD_TOKENIZE_ADD_BOS. Markers are spans with allow_special;
+ * contents (and default system messages) are spans without.
+ * Memory: ward_chat_render() renders twice, first counting spans and bytes, then writing one
+ * block: the span array followed by a copy of all text. Trimming (Python's str.strip, which
+ * jinja's trim is) only shortens spans, so the counts are upper bounds.
  */
 #include <assert.h>
 #include <stdint.h>
@@ -155,7 +149,8 @@ static ward_status render_turns(renderer *r, const turn_format *f, const ward_ch
     if (f->default_system && (n == 0 || role_of(msgs[0].role) != ROLE_SYSTEM))
         turn(r, f, ROLE_SYSTEM, f->default_system);
     for (size_t i = 0; i < n; i++)
-        if (!f->skip_empty || msgs[i].content[0]) turn(r, f, role_of(msgs[i].role), msgs[i].content);
+        if (!f->skip_empty || msgs[i].content[0])
+            turn(r, f, role_of(msgs[i].role), msgs[i].content);
     if (add_assistant) mark(r, f->gen);
     return WARD_OK;
 }

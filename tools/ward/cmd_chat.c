@@ -1,24 +1,18 @@
 /* cmd_chat.c: `ward chat`: an interactive conversation with a model, kept in the KV cache.
  *
- * Each turn appends the user's line to the conversation, renders the whole conversation with
- * the chat template (ward_chat_render), tokenizes it (ward_tokenize_spans: template markers may
- * become control tokens, message text never does) and compares the tokens with those already in
- * sequence 0's KV cache: the cache is cut to the common prefix (ward_context_seq_truncate) and
- * only the rest is evaluated, so earlier turns are not computed again. The answer streams
- * through the detokenizer until an end-of-generation token, the template's end marker, -n
- * tokens, a full context or Ctrl-C, and joins the conversation as the assistant's message.
- *
- * The end marker is learnt from the template: the first non-blank marker text after an
- * assistant message ("<|im_end|>", "</s>", "<|eot_id|>", GLM's next "<|user|>"). It is matched
- * as a token's vocabulary text (a real control token) and in the streamed text (a vocabulary
- * without it spells it out); text that may be the start of it is held back until decided.
- *
- * Ctrl-C: a SIGINT handler, installed without SA_RESTART, sets `interrupted`, the command's one
- * global (a handler can reach nothing else). An answer checks it after every token and stops; at
- * the prompt the wait for input (ppoll, SIGINT unblocked only inside it) returns and the program
- * exits. The prompt "> " is printed only
- * when stdin is a terminal, so scripts can pipe a conversation in. Answers go to stdout, status
- * lines ("[...]") to stderr.
+ * Each turn adds the user's line, renders the whole conversation (ward_chat_render), tokenizes
+ * it (ward_tokenize_spans: markers may become control tokens, message text never does), cuts
+ * sequence 0's KV cache to the prefix it shares with those tokens (ward_context_seq_truncate)
+ * and evaluates only the rest. The answer streams through the detokenizer until an
+ * end-of-generation token, the template's end marker, -n tokens, a full context or Ctrl-C, and
+ * joins the conversation. The end marker is learnt from the template (the first non-blank
+ * marker after an assistant message: "<|im_end|>", "</s>", GLM's "<|user|>") and matched as a
+ * token's vocabulary text and in the streamed text, holding back what may be its start.
+ * Ctrl-C: the SIGINT handler (no SA_RESTART) sets `interrupted`, the command's one global (a
+ * handler reaches nothing else); answers check it per token, the prompt's wait for input
+ * (ppoll, SIGINT unblocked only inside it) returns and the program exits. The prompt "> " is
+ * printed only when stdin is a terminal, so scripts can pipe lines in; answers go to stdout,
+ * status lines ("[...]") to stderr.
  */
 #include <errno.h>
 #include <poll.h>
@@ -463,16 +457,16 @@ int cmd_chat(int argc, char **argv) {
         snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
                  n == ward_chat_template_names() ? "" : ", ", *n);
     snprintf(details, sizeof details,
-             "Type a message and press Enter; the answer streams back. Commands: /reset starts a "
-             "new conversation (keeping --system), /exit quits (so does end of input). Ctrl-C "
+             "Type a message and press Enter; the answer streams back. Commands: /reset starts a\n"
+             "new conversation (keeping --system), /exit quits, as does the end of input. Ctrl-C\n"
              "stops an answer; at the prompt it quits.\n\n"
-             "The conversation stays in the KV cache: each turn evaluates only the tokens the "
-             "cache does not hold yet. When the context is full, /reset or restart with a larger "
-             "-c.\n\n"
-             "Chat templates: %s. Without --chat-template, the model's tokenizer.chat_template "
-             "decides, else its architecture.\n\n"
-             "With stdin not a terminal there is no prompt, so a script can pipe lines in; "
-             "answers go to stdout, one line per answer end, and status lines to stderr.",
+             "The conversation stays in the KV cache: a turn evaluates only the tokens the cache\n"
+             "does not hold yet. When the context is full, /reset or restart with a larger -c.\n\n"
+             "Chat templates: %s.\n"
+             "Without --chat-template the model's tokenizer.chat_template decides, else its\n"
+             "architecture.\n\n"
+             "When stdin is not a terminal there is no prompt, so a script can pipe lines in;\n"
+             "answers go to stdout, each ending with a newline, status lines to stderr.",
              names);
     const cli_cmd cmd = {"chat", "-m MODEL [options]",
                          "Chat with a model: interactive, streaming, keeps the conversation.",
