@@ -361,7 +361,7 @@ static void test_hostile_tiktoken(void) {
 /* A small gpt2 vocab: bytes a, b, c (+ their merges), Ġ = space, and the given merges. */
 static ward_status load_gpt2(const char *const *merges, int n_merges, const char *pre,
                              tok_vocab **v, ward_error *err) {
-    const char *texts[] = {"a",        "b",  "c", "ab", "abc", "\xc4\xa0", "\xc4\xa0\x61",
+    const char *texts[] = {"a", "b", "c", "ab", "abc", "\xc4\xa0", "\xc4\xa0\x61",
                            "<|endoftext|>"};
     int32_t types[] = {1, 1, 1, 1, 1, 1, 1, 3};
     const char *path = test_tmp_path("gpt2.gguf");
