@@ -202,6 +202,8 @@ ward_status ward_tokenizer_encode_spans(const ward_tokenizer *t, const ward_text
 ward_status ward_tokenizer_token_bytes(const ward_tokenizer *t, ward_token tok,
                                        bool render_special, char *out, size_t cap,
                                        size_t *n_out);
+/* As ward_token_text: the vocabulary entry ("▁the"; byte-level BPE entries as raw bytes). */
+const char *ward_tokenizer_token_text(const ward_tokenizer *t, ward_token tok, size_t *len);
 
 /* Streaming detokenizer: feed tokens, get back only complete UTF-8 characters. */
 typedef struct ward_detok ward_detok;

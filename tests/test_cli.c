@@ -108,6 +108,23 @@ static void test_tokenize_ids(void) {
     snprintf(cmd, sizeof cmd, "%s tokenize -m %s --ids --bos 'fever'", WARD_BINARY, mp);
     CHECK(run_cmd(cmd, out, sizeof out) == 0 && strncmp(out, "1 ", 2) == 0,
           "--bos adds BOS: %s", out);
+
+    /* the same from a vocab-only GGUF, the SentencePiece model file and a tiktoken file */
+    static const struct { const char *opt, *rel, *text, *ids; } srcs[] = {
+        {"-m", "tokenizers/ggml-vocab-llama-spm.gguf", "Hello world", "15043 3186\n"},
+        {"--tokenizer", "tokenizers/llama2-sentencepiece.model", "Hello world", "15043 3186\n"},
+        {"--tokenizer", "tokenizers/qwen.tiktoken", "Hello world", "9707 1879\n"},
+    };
+    for (size_t i = 0; i < sizeof srcs / sizeof srcs[0]; i++) {
+        const char *p = shared_path(srcs[i].rel);
+        if (!p) continue;
+        snprintf(cmd, sizeof cmd, "%s tokenize %s %s --ids '%s'", WARD_BINARY, srcs[i].opt, p,
+                 srcs[i].text);
+        CHECK(run_cmd(cmd, out, sizeof out) == 0 && strcmp(out, srcs[i].ids) == 0,
+              "tokenize %s %s: %s", srcs[i].opt, srcs[i].rel, out);
+    }
+    snprintf(cmd, sizeof cmd, "%s tokenize -m %s --tokenizer %s x 2>/dev/null", WARD_BINARY, mp, mp);
+    CHECK(run_cmd(cmd, out, sizeof out) == 2, "-m and --tokenizer together exit 2");
 }
 
 static void test_synth_inspect(void) {

@@ -186,6 +186,10 @@ ward_status ward_tokenizer_token_bytes(const ward_tokenizer *t, ward_token tok,
     return tok_token_bytes(t->vocab, tok, render_special, out, cap, n_out);
 }
 
+const char *ward_tokenizer_token_text(const ward_tokenizer *t, ward_token tok, size_t *len) {
+    return tok_text(t->vocab, tok, len);
+}
+
 ward_status ward_tokenize_spans(const ward_model *model, const ward_text_span *spans,
                                 size_t n_spans, unsigned flags, ward_token *out, size_t cap,
                                 size_t *n_out) {
