@@ -164,7 +164,7 @@ static void fill_info(ward_model *m) {
 
 static void copy_str(char *dst, size_t cap, gguf_str s) {
     size_t n = s.len < cap - 1 ? (size_t)s.len : cap - 1;
-    memcpy(dst, s.ptr, n);
+    if (n) memcpy(dst, s.ptr, n); /* an absent key has ptr == NULL */
     dst[n] = '\0';
 }
 
@@ -190,21 +190,30 @@ static ward_status model_load(ward_model *m, ward_error *err) {
     return WARD_OK;
 }
 
-ward_status ward_model_open(const char *path, ward_model **out, ward_error *err) {
+ward_status model_open_gguf(gguf_file *g, ward_model **out, ward_error *err) {
     *out = NULL;
-    ward_error_clear(err);
     ward_model *m = ward_calloc(1, sizeof *m);
-    if (!m) return WARD_FAIL(err, WARD_ENOMEM, "%s: out of memory", path);
-    ward_status st = gguf_open(path, &m->gguf, err);
-    if (st) goto fail;
-    if ((st = model_load(m, err))) {
-        ward_error_prefix(err, path);
-        goto fail;
+    if (!m) {
+        gguf_close(g);
+        return WARD_FAIL(err, WARD_ENOMEM, "out of memory");
+    }
+    m->gguf = g;
+    ward_status st = model_load(m, err);
+    if (st) {
+        ward_model_close(m);
+        return st;
     }
     *out = m;
     return WARD_OK;
-fail:
-    ward_model_close(m);
+}
+
+ward_status ward_model_open(const char *path, ward_model **out, ward_error *err) {
+    *out = NULL;
+    ward_error_clear(err);
+    gguf_file *g;
+    ward_status st = gguf_open(path, &g, err);
+    if (st) return st;
+    if ((st = model_open_gguf(g, out, err))) ward_error_prefix(err, path);
     return st;
 }
 

@@ -109,6 +109,10 @@ struct model_arch {
     ward_status (*forward)(const ward_model *m, model_exec *ex, const model_batch *b);
 };
 
+/* Make a model of a parsed GGUF file, which it takes over (closed on failure too). What
+ * ward_model_open() does after mapping the file; fuzzers call it on a blob. */
+ward_status model_open_gguf(gguf_file *g, ward_model **out, ward_error *err);
+
 /* Architecture row for general.architecture, or NULL if unsupported. */
 const model_arch *model_arch_find(const char *name);
 
