@@ -327,6 +327,25 @@ ward_status ward_chat_render(const ward_chat_template *tmpl, const ward_chat_mes
 void ward_chat_spans_free(ward_text_span *spans);
 
 /* ---------------------------------------------------------------------------------------------
+ * Quantization of a GGUF model
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct ward_quantize_params {
+    ward_type type;    /* type of the weight matrices (norms and small tensors stay as they are) */
+    int32_t n_threads; /* 0 = all cores */
+    /* called after each tensor with bytes of input done and in all; may be NULL */
+    void (*progress)(void *user, int64_t done, int64_t total);
+    void *user;
+} ward_quantize_params;
+
+ward_quantize_params ward_quantize_default_params(void); /* Q8_0 */
+/* Read the GGUF model at in (F32/F16/BF16 weights) and write it to out with every weight
+ * matrix in params->type, as llama.cpp's quantizer does with --pure. out appears only when
+ * complete. */
+ward_status ward_quantize(const char *in, const char *out, const ward_quantize_params *params,
+                          ward_error *err);
+
+/* ---------------------------------------------------------------------------------------------
  * Random-weight models, for tests and benchmarks without downloads
  * ------------------------------------------------------------------------------------------- */
 

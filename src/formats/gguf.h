@@ -165,6 +165,9 @@ ward_status gguf_writer_set_arr(gguf_writer *w, const char *key, gguf_vtype elem
                                 const void *data, uint64_t n);
 ward_status gguf_writer_set_arr_str(gguf_writer *w, const char *key, const char *const *strs,
                                     uint64_t n);
+/* Copy a key/value read by gguf_parse (of any type, arrays included), replacing an earlier
+ * value of the same key in place. */
+ward_status gguf_writer_copy_kv(gguf_writer *w, const gguf_kv *kv);
 /* Declare a tensor (ne[0] innermost); data is written later, in declaration order. */
 ward_status gguf_writer_add_tensor(gguf_writer *w, const char *name, ward_type type,
                                    uint32_t n_dims, const int64_t *ne);

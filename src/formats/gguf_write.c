@@ -299,6 +299,47 @@ ward_status gguf_writer_set_arr_str(gguf_writer *w, const char *key, const char 
     return set_encoded(w, key, GGUF_VT_ARR, &b);
 }
 
+static void put_gstr(bytes *b, gguf_str s) {
+    put_u64(b, s.len);
+    put(b, s.ptr, (size_t)s.len);
+}
+
+/* A scalar's little-endian bytes from the reader's widened value. */
+static void put_scalar(bytes *b, const gguf_kv *kv) {
+    const size_t size = gguf_vtype_size(kv->type);
+    if (kv->type == GGUF_VT_F32) {
+        const float f = (float)kv->val.f64; /* exact: it was a float */
+        put(b, &f, sizeof f);
+    } else if (kv->type == GGUF_VT_F64) {
+        put(b, &kv->val.f64, sizeof kv->val.f64);
+    } else { /* integers and bool: the low bytes of the (sign- or zero-) extended value */
+        put(b, &kv->val.u64, size);
+    }
+}
+
+ward_status gguf_writer_copy_kv(gguf_writer *w, const gguf_kv *kv) {
+    char *key = ward_malloc((size_t)kv->key.len + 1);
+    if (!key) return WARD_FAIL(&w->err, WARD_ENOMEM, "no memory for a key");
+    memcpy(key, kv->key.ptr, (size_t)kv->key.len);
+    key[kv->key.len] = '\0';
+    bytes b = {0};
+    if (kv->type == GGUF_VT_STR) {
+        put_gstr(&b, kv->val.str);
+    } else if (kv->type == GGUF_VT_ARR) {
+        put_u32(&b, kv->val.arr.type);
+        put_u64(&b, kv->val.arr.n);
+        if (kv->val.arr.type == GGUF_VT_STR)
+            for (uint64_t i = 0; i < kv->val.arr.n; i++) put_gstr(&b, kv->val.arr.strs[i]);
+        else /* the reader checked n * size against the file */
+            put(&b, kv->val.arr.data, (size_t)(kv->val.arr.n * gguf_vtype_size(kv->val.arr.type)));
+    } else {
+        put_scalar(&b, kv);
+    }
+    ward_status s = set_encoded(w, key, kv->type, &b);
+    ward_free(key);
+    return s;
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Tensors
  * ------------------------------------------------------------------------------------------- */
