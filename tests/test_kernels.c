@@ -31,27 +31,50 @@
 static const double U = 0x1p-24; /* float unit roundoff */
 
 /* One row per computable type: how far dequant(quant(x)) may be from x, as
- * rel * |x| + abs + of_amax * (largest magnitude in x's block).
+ * rel * |x| + abs + of_amax * (largest magnitude in x's block), and where raw random weight
+ * blocks keep their fp16 scales (byte offsets, -1: none), so they can be set to sane values.
+ * min_off: offset of the fp16 minimum of types dotted with Q8_1 (see vec_dot_tolerance).
  *   F16 / BF16: half an ulp, 2^-11 / 2^-8 relative; F16 subnormals are 2^-24 apart (2^-25).
  *   Q8_0: step d = amax / 127; rounding errs by d / 2, and storing d as fp16 (relative error
  *         2^-11) moves q * d by up to 127 * 2^-11 * d more: 0.57 d.
- *   Q4_0: step d = amax / 8; rounding errs by d / 2, except that +8 d clamps to 7 d (error up
- *         to d); fp16 d adds 8 * 2^-11 * d: 1.005 d. */
+ *   Q4_0, Q5_0: step d = amax / 8 (16); rounding errs by d / 2, except that +8 d (+16 d) clamps
+ *         to 7 d (15 d), error up to d; fp16 d adds 8 (16) * 2^-11 * d: 1.005 d (1.008 d).
+ *   Q4_1, Q5_1: step d = (max - min) / 15 (31) <= 2 amax / 15 (31); error d / 2, fp16 d adds
+ *         15 (31) * 2^-11 d, fp16 m adds 2^-11 amax: 0.069 amax (0.034 amax).
+ *   Q4_K, Q5_K, Q6_K (amax of the 256-element super-block): each element is requantized against
+ *         its quantized group scale dl <= (63.5 / 63) * largest fitted scale, which the searches
+ *         keep near 2 amax / (nmax - 1) (Q4_K, Q5_K) or amax / 31.5 (Q6_K); the error is
+ *         dl / 2 plus the minimum's 6-bit rounding (<= dmin / 2 <= amax / 126), and a clamp at
+ *         the top level can add one more step. Bounds: one full step, 2 amax / 14 (Q4_K),
+ *         2 amax / 30 (Q5_K), amax / 31 (Q6_K); measured worst cases are printed.
+ *   Q2_K, Q3_K: no quantizer here (weights only come from files). */
 static const struct type_case {
     ward_type t;
     double rel, abs, of_amax;
+    int f16_off[2], min_off;
 } type_cases[] = {
-    {WARD_TYPE_F32, 0.0, 0.0, 0.0},
-    {WARD_TYPE_F16, 0x1p-11, 0x1p-25, 0.0},
-    {WARD_TYPE_BF16, 0x1p-8, 0.0, 0.0},
-    {WARD_TYPE_Q8_0, 0.0, 0.0, 0.57 / 127},
-    {WARD_TYPE_Q4_0, 0.0, 0.0, 1.005 / 8},
+    {WARD_TYPE_F32, 0.0, 0.0, 0.0, {-1, -1}, -1},
+    {WARD_TYPE_F16, 0x1p-11, 0x1p-25, 0.0, {-1, -1}, -1},
+    {WARD_TYPE_BF16, 0x1p-8, 0.0, 0.0, {-1, -1}, -1},
+    {WARD_TYPE_Q8_0, 0.0, 0.0, 0.57 / 127, {0, -1}, -1},
+    {WARD_TYPE_Q4_0, 0.0, 0.0, 1.005 / 8, {0, -1}, -1},
+    {WARD_TYPE_Q4_1, 0.0, 0.0, 0.069, {0, 2}, 2},
+    {WARD_TYPE_Q5_0, 0.0, 0.0, 1.008 / 16, {0, -1}, -1},
+    {WARD_TYPE_Q5_1, 0.0, 0.0, 0.034, {0, 2}, 2},
+    {WARD_TYPE_Q2_K, 0.0, 0.0, 0.0, {80, 82}, -1},
+    {WARD_TYPE_Q3_K, 0.0, 0.0, 0.0, {108, -1}, -1},
+    {WARD_TYPE_Q4_K, 0.0, 0.0, 2.0 / 14, {0, 2}, -1},
+    {WARD_TYPE_Q5_K, 0.0, 0.0, 2.0 / 30, {0, 2}, -1},
+    {WARD_TYPE_Q6_K, 0.0, 0.0, 1.0 / 31, {208, -1}, -1},
 };
 #define N_TYPE_CASES (sizeof type_cases / sizeof type_cases[0])
 
-/* Lengths that are multiples of the block but not of any vector width (8, 16, 32 floats or
- * 2 blocks), plus, for float types, lengths that leave scalar tails. */
-static const int64_t block_lengths[] = {32, 96, 160, 4096 + 32};
+static const struct type_case *find_case(ward_type t);
+
+/* Lengths in blocks that are not multiples of any vector width (8, 16, 32 floats or 2 blocks):
+ * 32, 96, 160, 4128 elements for 32-element blocks, 256, 768, 1280, 33024 for K-quants; plus,
+ * for float types, lengths that leave scalar tails. */
+static const int64_t block_counts[] = {1, 3, 5, 129};
 static const int64_t float_lengths[] = {1, 7, 32, 33, 96, 160, 1000, 4096 + 32};
 
 static bool is_float_type(ward_type t) { return kern_type(t)->block_elems == 1; }
@@ -103,22 +126,54 @@ static double vec_dot_tolerance(ward_type t, int64_t n, double s_abs) {
     return k * U * s_abs + 1e-30;
 }
 
+static const struct type_case *find_case(ward_type t) {
+    for (size_t i = 0; i < N_TYPE_CASES; i++)
+        if (type_cases[i].t == t) return &type_cases[i];
+    return NULL;
+}
+
+/* Q8_1 activations bring an error of their own: s = fp16(d * sum(q)) replaces the exact sum in
+ * m * s, off by up to 2^-11 |s| <= 2^-11 sum |x| per block (plus a float rounding). Returns
+ * sum over blocks of |m| * sum |x| * 2^-10 (0 for other types). */
+static double min_tolerance(ward_type t, const void *w, const float *xf, int64_t n) {
+    const struct type_case *tc = find_case(t);
+    if (!tc || tc->min_off < 0) return 0.0;
+    const kern_type_row *row = kern_type(t);
+    double tol = 0.0;
+    for (int64_t b = 0; b < n / row->block_elems; b++) {
+        uint16_t m;
+        memcpy(&m, (const uint8_t *)w + (size_t)b * row->block_bytes + tc->min_off, 2);
+        double sx = 0.0;
+        for (int64_t j = 0; j < row->block_elems; j++) sx += fabs(xf[b * row->block_elems + j]);
+        tol += fabs(fp16_to_fp32(m)) * sx * 0x1p-10;
+    }
+    return tol;
+}
+
 /* A row of type t from random floats, converted by the reference (so every ISA sees the same
  * bytes). For quantized weight rows, random raw quant bytes are used instead, with a random
  * finite scale: that covers every nibble / byte value, including -128 in Q8_0 weights. */
 static void make_row(ward_type t, int64_t n, void *dst, bool raw_quant, uint64_t *rng) {
     const kern_type_row *row = kern_type(t);
-    float *tmp = xmalloc((size_t)n * sizeof(float));
-    fill_random(tmp, n, rng);
-    row->from_float[WARD_ISA_REF](tmp, dst, n);
-    free(tmp);
-    if (!raw_quant || row->block_elems == 1) return;
+    if (row->from_float[WARD_ISA_REF]) {
+        float *tmp = xmalloc((size_t)n * sizeof(float));
+        fill_random(tmp, n, rng);
+        row->from_float[WARD_ISA_REF](tmp, dst, n);
+        free(tmp);
+        if (!raw_quant || row->block_elems == 1) return;
+    }
+    /* raw blocks (always for types without a quantizer); the minimum gets a random sign */
+    const struct type_case *tc = find_case(t);
     uint8_t *b = dst;
     for (int64_t i = 0; i < n / row->block_elems; i++) {
         uint8_t *blk = b + (size_t)i * row->block_bytes;
-        for (size_t j = 2; j < row->block_bytes; j++) blk[j] = (uint8_t)test_rand_u64(rng);
-        const uint16_t d = fp32_to_fp16(ldexpf(fabsf(test_rand_f32(rng)) + 0.01f, -7));
-        memcpy(blk, &d, 2);
+        for (size_t j = 0; j < row->block_bytes; j++) blk[j] = (uint8_t)test_rand_u64(rng);
+        for (int k = 0; k < 2; k++) {
+            if (tc->f16_off[k] < 0) continue;
+            const float v = ldexpf(fabsf(test_rand_f32(rng)) + 0.01f, -7);
+            const uint16_t h = fp32_to_fp16(k == 1 && (test_rand_u64(rng) & 1) ? -v : v);
+            memcpy(blk + tc->f16_off[k], &h, 2);
+        }
     }
 }
 
@@ -281,12 +336,11 @@ static void test_type_isa(ward_type t, ward_isa isa) {
     const kern_type_row *row = kern_type(t);
     const kern_type_row *xrow = kern_type(row->vec_dot_type);
     const bool flt = is_float_type(t);
-    const int64_t *lens = flt ? float_lengths : block_lengths;
     const size_t n_lens = flt ? sizeof float_lengths / sizeof float_lengths[0]
-                              : sizeof block_lengths / sizeof block_lengths[0];
+                              : sizeof block_counts / sizeof block_counts[0];
     uint64_t rng = 1000 + (uint64_t)t;
     for (size_t li = 0; li < n_lens; li++) {
-        const int64_t n = lens[li];
+        const int64_t n = flt ? float_lengths[li] : block_counts[li] * row->block_elems;
         const size_t wb = kern_row_bytes(t, n), xb = kern_row_bytes(row->vec_dot_type, n);
         void *w = xmalloc(wb), *x = xmalloc(xb), *qa = xmalloc(wb), *qb = xmalloc(wb);
         float *src = xmalloc((size_t)n * 4), *xf = xmalloc((size_t)n * 4);
@@ -303,11 +357,13 @@ static void test_type_isa(ward_type t, ward_isa isa) {
 
         /* from_float: the same bytes as the reference */
         fill_random(src, n, &rng);
-        row->from_float[WARD_ISA_REF](src, qa, n);
-        kern_from_float(t, isa)(src, qb, n);
-        d = first_diff(qa, qb, wb);
-        CHECK(d < 0, "%s from_float %s n=%lld: byte %lld differs", row->name, cpu_isa_name(isa),
-              (long long)n, (long long)d);
+        if (row->from_float[WARD_ISA_REF]) {
+            row->from_float[WARD_ISA_REF](src, qa, n);
+            kern_from_float(t, isa)(src, qb, n);
+            d = first_diff(qa, qb, wb);
+            CHECK(d < 0, "%s from_float %s n=%lld: byte %lld differs", row->name,
+                  cpu_isa_name(isa), (long long)n, (long long)d);
+        }
 
         /* vec_dot: raw weights, activations as the runtime makes them */
         fill_random(src, n, &rng);
@@ -317,7 +373,7 @@ static void test_type_isa(ward_type t, ward_isa isa) {
         row->vec_dot[WARD_ISA_REF](n, &ref, w, x);
         kern_vec_dot(t, isa)(n, &got, w, x);
         const double s_abs = abs_dot(fa, xf, n);
-        const double tol = vec_dot_tolerance(t, n, s_abs);
+        const double tol = vec_dot_tolerance(t, n, s_abs) + min_tolerance(t, w, xf, n);
         /* every type sums in one fixed order on every ISA (kernels_impl.h): bit for bit */
         CHECK(got == ref, "%s vec_dot %s n=%lld: %.9g, ref %.9g: the summation order differs",
               row->name, cpu_isa_name(isa), (long long)n, got, ref);
@@ -341,7 +397,8 @@ static void test_type_isa(ward_type t, ward_isa isa) {
 
 static void test_quant_error(const struct type_case *tc) {
     const kern_type_row *row = kern_type(tc->t);
-    const int64_t n = 4096 + 32, be = row->block_elems > 1 ? row->block_elems : 32;
+    if (!row->from_float[WARD_ISA_REF]) return;
+    const int64_t be = row->block_elems > 1 ? row->block_elems : 32, n = 129 * be;
     float *x = xmalloc((size_t)n * 4), *y = xmalloc((size_t)n * 4);
     void *q = xmalloc(kern_row_bytes(tc->t, n));
     uint64_t rng = 77;
@@ -422,26 +479,79 @@ static void test_quant_special(ward_isa isa) {
  * conversions (UBSan would stop here), identically on every ISA, and never to -128. */
 static void test_quant_nonfinite(ward_type t, ward_isa isa) {
     const kern_type_row *row = kern_type(t);
-    if (row->block_elems != 32) return;
-    float x[64];
+    if (row->block_elems == 1 || !row->from_float[WARD_ISA_REF]) return;
+    const int64_t be = row->block_elems, n = 2 * be;
+    float *x = xmalloc((size_t)n * 4);
     uint64_t rng = 7;
-    fill_random(x, 64, &rng);
-    x[3] = NAN, x[17] = INFINITY, x[40] = -INFINITY, x[50] = NAN; /* both blocks */
-    uint8_t a[2 * 64], b[2 * 64];
-    memset(a, 0, sizeof a), memset(b, 0, sizeof b);
-    row->from_float[WARD_ISA_REF](x, a, 64);
-    kern_from_float(t, isa)(x, b, 64);
-    CHECK(memcmp(a, b, row->block_bytes * 2) == 0, "%s from_float %s: non-finite rows differ",
-          row->name, cpu_isa_name(isa));
-    if (t != WARD_TYPE_Q8_0) return;
-    for (int blk = 0; blk < 2; blk++)
-        for (int j = 0; j < 32; j++)
-            CHECK((int8_t)a[blk * row->block_bytes + 2 + j] != -128, "Q8_0 non-finite: -128");
+    fill_random(x, n, &rng);
+    x[3] = NAN, x[17] = INFINITY, x[be + 8] = -INFINITY, x[be + 18] = NAN; /* both blocks */
+    const size_t nb = kern_row_bytes(t, n);
+    uint8_t *a = xmalloc(nb), *b = xmalloc(nb);
+    memset(a, 0, nb), memset(b, 0, nb);
+    row->from_float[WARD_ISA_REF](x, a, n);
+    kern_from_float(t, isa)(x, b, n);
+    CHECK(memcmp(a, b, nb) == 0, "%s from_float %s: non-finite rows differ", row->name,
+          cpu_isa_name(isa));
+    if (t == WARD_TYPE_Q8_0)
+        for (int blk = 0; blk < 2; blk++)
+            for (int j = 0; j < 32; j++)
+                CHECK((int8_t)a[blk * row->block_bytes + 2 + j] != -128, "Q8_0 non-finite: -128");
+    free(x), free(a), free(b);
+}
+
+/* The activation types Q8_1 and Q8_K (plain C only): their extra fields (s, bsums), scale
+ * rules, and no -128 even for non-finite rows. */
+static void test_activation_types(void) {
+    enum { N = 2 * 256 };
+    float x[N];
+    uint64_t rng = 99;
+    fill_random(x, N, &rng);
+    x[5] = -3.0f; /* the largest magnitude of the first Q8_K block, negative */
+    for (int j = 0; j < 256; j++)
+        if (j != 5 && fabsf(x[j]) >= 3.0f) x[j] = 1.0f;
+    x[256 + 7] = NAN, x[256 + 9] = INFINITY;
+
+    static uint8_t q1[N / 32 * 36], qk[2 * 292];
+    kern_type(WARD_TYPE_Q8_1)->from_float[WARD_ISA_REF](x, q1, N);
+    int bad_s = 0, bad_128 = 0;
+    for (int b = 0; b < N / 32; b++) {
+        const uint8_t *blk = q1 + b * 36;
+        uint16_t d, s;
+        memcpy(&d, blk, 2), memcpy(&s, blk + 2, 2);
+        int sum = 0;
+        for (int j = 0; j < 32; j++) sum += (int8_t)blk[4 + j], bad_128 += (int8_t)blk[4 + j] == -128;
+        /* s rounds sum * d with the float d, which the block keeps only as fp16 */
+        const double want = sum * (double)fp16_to_fp32(d), got = fp16_to_fp32(s);
+        bad_s += isfinite(want) && !(fabs(got - want) <= 0x1p-10 * fabs(want));
+    }
+    CHECK(bad_s == 0, "Q8_1: s != d * sum(q) in %d blocks", bad_s);
+    CHECK(bad_128 == 0, "Q8_1: -128 in the quants");
+
+    kern_type(WARD_TYPE_Q8_K)->from_float[WARD_ISA_REF](x, qk, N);
+    float d;
+    memcpy(&d, qk, 4);
+    CHECK(d == 1.0f / (-127.0f / -3.0f), "Q8_K: d = 1 / (-127 / max), got %g", d);
+    CHECK((int8_t)qk[4 + 5] == -127, "Q8_K: the largest magnitude maps to -127");
+    for (int b = 0; b < 2; b++) {
+        const uint8_t *blk = qk + b * 292;
+        for (int g = 0; g < 16; g++) {
+            int sum = 0;
+            for (int l = 0; l < 16; l++) {
+                sum += (int8_t)blk[4 + 16 * g + l];
+                bad_128 += (int8_t)blk[4 + 16 * g + l] == -128;
+            }
+            int16_t bs;
+            memcpy(&bs, blk + 260 + 2 * g, 2);
+            CHECK(bs == sum, "Q8_K block %d: bsums[%d] = %d, want %d", b, g, bs, sum);
+        }
+    }
+    CHECK(bad_128 == 0, "Q8_K: -128 in the quants");
 }
 
 static void test_matmul(ward_type t, ward_isa isa, tp_pool *pools[2]) {
     const kern_type_row *row = kern_type(t), *xrow = kern_type(row->vec_dot_type);
-    static const int64_t shapes[][2] = {{37, 96}, {5, 4096 + 32}}; /* n_rows, n_cols */
+    const int64_t be = row->block_elems > 1 ? row->block_elems : 32;
+    const int64_t shapes[][2] = {{37, 3 * be}, {5, 129 * be}}; /* n_rows, n_cols */
     static const int64_t n_toks[] = {1, 3, 17};
     uint64_t rng = 500 + (uint64_t)t;
     for (size_t si = 0; si < 2; si++) {
@@ -478,7 +588,8 @@ static void test_matmul(ward_type t, ward_isa isa, tp_pool *pools[2]) {
                         for (int64_t c = 0; c < n_cols; c++)
                             want += (double)wf[r * n_cols + c] * xf[k * n_cols + c];
                         const double s_abs = abs_dot(wf + r * n_cols, xf + k * n_cols, n_cols);
-                        const double tol = vec_dot_tolerance(t, n_cols, s_abs);
+                        const double tol = vec_dot_tolerance(t, n_cols, s_abs) +
+                                           min_tolerance(t, w + (size_t)r * wrb, xf + k * n_cols, n_cols);
                         const float got = y[k * n_rows + r];
                         if (!(fabs(got - want) <= tol)) {
                             if (!bad)
@@ -517,6 +628,7 @@ int main(void) {
 
     test_fp16_exhaustive();
     test_fp16_rounding();
+    test_activation_types();
     for (size_t ti = 0; ti < N_TYPE_CASES; ti++) test_quant_error(&type_cases[ti]);
 
     tp_pool *pools[2] = {NULL, NULL};

@@ -10,9 +10,27 @@
  *   block_q4_0 (18 bytes, 32 elements)
  *     0   d       fp16 scale
  *     2   qs[16]  nibbles: x[j] = ((qs[j] & 15) - 8) * d, x[j + 16] = ((qs[j] >> 4) - 8) * d
+ *   block_q4_1 (20 bytes): 0 d, 2 m (fp16), 4 qs[16] nibbles as Q4_0: x = q * d + m, q in 0..15
+ *   block_q5_0 (22 bytes): 0 d, 2 qh[4] (bit j = 5th bit of element j), 6 qs[16] low nibbles as
+ *     Q4_0: x = (q - 16) * d, q in 0..31
+ *   block_q5_1 (24 bytes): 0 d, 2 m, 4 qh[4], 8 qs[16]: x = q * d + m
+ *   block_q8_1 (36 bytes): 0 d, 2 s = fp16(d * sum(qs)), 4 qs[32] int8: x = qs * d
  *
- * F32, F16 and BF16 rows are plain arrays (block_elems = 1). Q4_0 and Q8_0 weights are dotted
- * with Q8_0 activations; float types with activations of their own type.
+ * K-quants: super-blocks of 256 elements in 16 groups of 16 (Q4_K/Q5_K scales cover two groups).
+ * x = d * sc[g] * q - dmin * mn[g] for the element's group g (kquants.h unpacks sc, mn, q):
+ *   block_q2_K (84 bytes):  0 scales[16] (low nibble sc, high nibble mn), 16 qs[64] (2 bits:
+ *     element 128h + 32s + l in bits 2s of qs[32h + l]), 80 d, 82 dmin
+ *   block_q3_K (110 bytes): 0 hmask[32] (bit c of hmask[l]: element 32c + l has q >= 0), 32
+ *     qs[64] (2 low bits as Q2_K), 96 scales[12] (16 x 6 bits, sc = v - 32), 108 d; q in -4..3
+ *   block_q4_K (144 bytes): 0 d, 2 dmin, 4 scales[12] (8 x 6-bit sc and mn), 16 qs[128] (element
+ *     64h + l low nibble of qs[32h + l], 64h + 32 + l high nibble)
+ *   block_q5_K (176 bytes): as Q4_K, then 16 qh[32] (bit c of qh[l]: 5th bit of 32c + l), 48 qs
+ *   block_q6_K (210 bytes): 0 ql[128], 128 qh[64], 192 scales[16] (int8), 208 d; q in -32..31
+ *   block_q8_K (292 bytes): 0 d (float), 4 qs[256] int8, 260 bsums[16] (int16 sums of 16 qs)
+ *
+ * F32, F16 and BF16 rows are plain arrays (block_elems = 1). Q4_0, Q5_0 and Q8_0 weights are
+ * dotted with Q8_0 activations, Q4_1 and Q5_1 with Q8_1, K-quants with Q8_K (the reference
+ * engine's pairs); float types with activations of their own type.
  *
  * Kernel names: op, weight type, activation type, ISA (vec_dot_q4_0_q8_0_avx2); _ref is the
  * plain C version every SIMD variant must match (to_float and from_float bit for bit, vec_dot
@@ -25,6 +43,7 @@
 
 #include <assert.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "kernels/fp16.h"
 #include "kernels/types.h"
@@ -47,6 +66,89 @@ typedef struct block_q4_0 {
     uint8_t qs[QK4_0 / 2];  /* element j in the low nibble of qs[j], j+16 in the high nibble */
 } block_q4_0;
 static_assert(sizeof(block_q4_0) == 2 + QK4_0 / 2, "block_q4_0 must be 18 bytes");
+
+typedef struct block_q4_1 {
+    uint16_t d, m;      /* fp16 scale and minimum */
+    uint8_t qs[16];     /* as block_q4_0 */
+} block_q4_1;
+static_assert(sizeof(block_q4_1) == 20, "block_q4_1 must be 20 bytes");
+
+typedef struct block_q5_0 {
+    uint16_t d;
+    uint8_t qh[4];      /* little-endian uint32: bit j is bit 4 of element j */
+    uint8_t qs[16];     /* low nibbles, as block_q4_0 */
+} block_q5_0;
+static_assert(sizeof(block_q5_0) == 22, "block_q5_0 must be 22 bytes");
+
+typedef struct block_q5_1 {
+    uint16_t d, m;
+    uint8_t qh[4];
+    uint8_t qs[16];
+} block_q5_1;
+static_assert(sizeof(block_q5_1) == 24, "block_q5_1 must be 24 bytes");
+
+typedef struct block_q8_1 {
+    uint16_t d, s;      /* fp16 scale, fp16 of d * sum(qs) */
+    int8_t qs[32];      /* [-127, 127] */
+} block_q8_1;
+static_assert(sizeof(block_q8_1) == 36, "block_q8_1 must be 36 bytes");
+
+#define QK_K 256
+
+typedef struct block_q2_K {
+    uint8_t scales[16]; /* low nibble: scale, high nibble: min, per 16 elements */
+    uint8_t qs[64];
+    uint16_t d, dmin;
+} block_q2_K;
+static_assert(sizeof(block_q2_K) == 84, "block_q2_K must be 84 bytes");
+
+typedef struct block_q3_K {
+    uint8_t hmask[32];
+    uint8_t qs[64];
+    uint8_t scales[12];
+    uint16_t d;
+} block_q3_K;
+static_assert(sizeof(block_q3_K) == 110, "block_q3_K must be 110 bytes");
+
+typedef struct block_q4_K {
+    uint16_t d, dmin;
+    uint8_t scales[12]; /* 6-bit scale and min of each 32 elements (kq_scale_min_k4) */
+    uint8_t qs[128];
+} block_q4_K;
+static_assert(sizeof(block_q4_K) == 144, "block_q4_K must be 144 bytes");
+
+typedef struct block_q5_K {
+    uint16_t d, dmin;
+    uint8_t scales[12];
+    uint8_t qh[32];
+    uint8_t qs[128];
+} block_q5_K;
+static_assert(sizeof(block_q5_K) == 176, "block_q5_K must be 176 bytes");
+
+typedef struct block_q6_K {
+    uint8_t ql[128];
+    uint8_t qh[64];
+    int8_t scales[16];
+    uint16_t d;
+} block_q6_K;
+static_assert(sizeof(block_q6_K) == 210, "block_q6_K must be 210 bytes");
+
+typedef struct block_q8_K {
+    float d;
+    int8_t qs[QK_K];    /* [-127, 127] */
+    int16_t bsums[16];
+} block_q8_K;
+static_assert(sizeof(block_q8_K) == 292, "block_q8_K must be 292 bytes");
+
+/* Round to nearest, ties to even, as the reference engine's quantizers do (adding 1.5 * 2^23
+ * moves the integer part into the mantissa); |f| < 2^22, else garbage but no undefined
+ * behaviour. */
+static inline int kern_nearest_int(float f) {
+    const float v = f + 12582912.0f;
+    uint32_t u;
+    memcpy(&u, &v, 4);
+    return (int)(u & 0x007fffff) - 0x00400000;
+}
 
 /* ---------------------------------------------------------------------------------------------
  * Summation order of the float-type dots, the same on every ISA. Attention rounds operands to
@@ -103,6 +205,45 @@ static inline float kern_sum_lanes8_pairs(const float l[8]) {
         *out = kern_sum_lanes8(lanes);                                                         \
     }
 
+/* The same shape for blocks with a minimum (x = q * d + m; Q4_1, Q5_1), dotted with Q8_1
+ * activations, whose s = fp16(d_x * sum(q_x)) carries the minimum's share: per block the lanes
+ * as above, and a scalar m * s summed by fused multiply-add; the result is
+ * kern_sum_lanes8(lanes) + that sum. decode(const block_t *, int8_t q[32], float *m) returns d;
+ * to_float is q * d + m, rounded twice like the reference (no fused multiply-add). */
+#define KERN_QBLOCK_MIN_REF(wname, block_t, decode)                                            \
+    void to_float_##wname##_ref(const void *restrict src, float *restrict dst, int64_t n) {   \
+        assert(n % 32 == 0);                                                                   \
+        const block_t *b = src;                                                                \
+        for (int64_t i = 0; i < n / 32; i++) {                                                 \
+            int8_t q[32];                                                                      \
+            float m;                                                                           \
+            const float d = decode(&b[i], q, &m);                                              \
+            for (int j = 0; j < 32; j++) {                                                     \
+                const float qd = (float)q[j] * d;                                              \
+                dst[i * 32 + j] = qd + m;                                                      \
+            }                                                                                  \
+        }                                                                                      \
+    }                                                                                          \
+    void vec_dot_##wname##_q8_1_ref(int64_t n, float *restrict out, const void *restrict w,   \
+                                    const void *restrict x) {                                  \
+        assert(n % 32 == 0);                                                                   \
+        const block_t *bw = w;                                                                 \
+        const block_q8_1 *bx = x;                                                              \
+        float lanes[8] = {0}, summs = 0.0f;                                                    \
+        for (int64_t i = 0; i < n / 32; i++) {                                                 \
+            int8_t q[32];                                                                      \
+            float m;                                                                           \
+            const float d = decode(&bw[i], q, &m) * fp16_to_fp32(bx[i].d);                     \
+            summs = fmaf(m, fp16_to_fp32(bx[i].s), summs);                                     \
+            for (int k = 0; k < 8; k++) {                                                      \
+                int32_t sumi = 0;                                                              \
+                for (int j = 4 * k; j < 4 * k + 4; j++) sumi += (int32_t)q[j] * bx[i].qs[j];   \
+                lanes[k] = fmaf(d, (float)sumi, lanes[k]);                                     \
+            }                                                                                  \
+        }                                                                                      \
+        *out = kern_sum_lanes8(lanes) + summs;                                                 \
+    }
+
 /* ---------------------------------------------------------------------------------------------
  * Declarations: one set per type, ISA variants beside their _ref
  * ------------------------------------------------------------------------------------------- */
@@ -130,6 +271,24 @@ KERN_DECLARE_VEC_DOT(q8_0, q8_0, avx512)
 /* Q4_0: q4_0.c, q4_0_avx2.c, q4_0_avx512.c (vec_dot only) */
 KERN_DECLARE_ALL(q4_0, q8_0, ref) KERN_DECLARE_ALL(q4_0, q8_0, avx2)
 KERN_DECLARE_VEC_DOT(q4_0, q8_0, avx512)
+/* Q4_1: q4_1.c, q4_1_avx2.c; Q5_0, Q5_1: q5.c, q5_avx2.c; Q8_1 (activations only): q8_1.c */
+KERN_DECLARE_ALL(q4_1, q8_1, ref) KERN_DECLARE_TO_FLOAT(q4_1, avx2)
+KERN_DECLARE_VEC_DOT(q4_1, q8_1, avx2)
+KERN_DECLARE_ALL(q5_0, q8_0, ref) KERN_DECLARE_TO_FLOAT(q5_0, avx2)
+KERN_DECLARE_VEC_DOT(q5_0, q8_0, avx2)
+KERN_DECLARE_ALL(q5_1, q8_1, ref) KERN_DECLARE_TO_FLOAT(q5_1, avx2)
+KERN_DECLARE_VEC_DOT(q5_1, q8_1, avx2)
+KERN_DECLARE_CONVERT(q8_1, ref)
+/* K-quants: kquants.c (to_float, vec_dot), kquants_quantize.c (from_float of Q4_K, Q5_K, Q6_K),
+ * kquants_avx2.c (vec_dot); Q8_K (activations only): q8_k.c */
+#define KERN_DECLARE_KQUANT(wname) \
+    KERN_DECLARE_TO_FLOAT(wname, ref) KERN_DECLARE_VEC_DOT(wname, q8_K, ref) \
+    KERN_DECLARE_VEC_DOT(wname, q8_K, avx2)
+KERN_DECLARE_KQUANT(q2_K) KERN_DECLARE_KQUANT(q3_K) KERN_DECLARE_KQUANT(q4_K)
+KERN_DECLARE_KQUANT(q5_K) KERN_DECLARE_KQUANT(q6_K)
+KERN_DECLARE_FROM_FLOAT(q4_K, ref) KERN_DECLARE_FROM_FLOAT(q5_K, ref)
+KERN_DECLARE_FROM_FLOAT(q6_K, ref)
+KERN_DECLARE_CONVERT(q8_K, ref)
 
 /* ---------------------------------------------------------------------------------------------
  * Table rows (used by types.c). A missing ISA slot falls back to the next lower level.
@@ -160,5 +319,38 @@ KERN_DECLARE_VEC_DOT(q4_0, q8_0, avx512)
             .vec_dot = KERN_ISAS_AVX512(vec_dot_##wname##_q8_0)}
 #define KERN_ROW_Q8_0 KERN_ROW_QUANT(WARD_TYPE_Q8_0, "Q8_0", block_q8_0, q8_0)
 #define KERN_ROW_Q4_0 KERN_ROW_QUANT(WARD_TYPE_Q4_0, "Q4_0", block_q4_0, q4_0)
+
+/* Rows whose from_float is plain C only (weight quantizers, run once per model; activation
+ * types whose quantization is a small share of a matmul). */
+#define KERN_ROW_QBLOCK(id, nm, block_t, wname, xid, xname)                                    \
+    [id] = {.name = nm, .block_elems = 32, .block_bytes = sizeof(block_t), .vec_dot_type = xid, \
+            .to_float = KERN_ISAS_AVX2(to_float_##wname),                                      \
+            .from_float = {[WARD_ISA_REF] = from_float_##wname##_ref},                         \
+            .vec_dot = KERN_ISAS_AVX2(vec_dot_##wname##_##xname)}
+#define KERN_ROW_Q4_1 KERN_ROW_QBLOCK(WARD_TYPE_Q4_1, "Q4_1", block_q4_1, q4_1, WARD_TYPE_Q8_1, q8_1)
+#define KERN_ROW_Q5_0 KERN_ROW_QBLOCK(WARD_TYPE_Q5_0, "Q5_0", block_q5_0, q5_0, WARD_TYPE_Q8_0, q8_0)
+#define KERN_ROW_Q5_1 KERN_ROW_QBLOCK(WARD_TYPE_Q5_1, "Q5_1", block_q5_1, q5_1, WARD_TYPE_Q8_1, q8_1)
+
+/* Activation-only rows: no vec_dot of their own (not computable as weights). */
+#define KERN_ROW_ACT(id, nm, elems, block_t, wname)                                            \
+    [id] = {.name = nm, .block_elems = elems, .block_bytes = sizeof(block_t), .vec_dot_type = id, \
+            .to_float = {[WARD_ISA_REF] = to_float_##wname##_ref},                             \
+            .from_float = {[WARD_ISA_REF] = from_float_##wname##_ref}}
+#define KERN_ROW_Q8_1 KERN_ROW_ACT(WARD_TYPE_Q8_1, "Q8_1", 32, block_q8_1, q8_1)
+#define KERN_ROW_Q8_K KERN_ROW_ACT(WARD_TYPE_Q8_K, "Q8_K", QK_K, block_q8_K, q8_K)
+
+/* K-quant rows; from_float is NULL for Q2_K and Q3_K (ward reads and computes them but does
+ * not make them). */
+#define KERN_ROW_KQUANT(id, nm, block_t, wname, from)                                          \
+    [id] = {.name = nm, .block_elems = QK_K, .block_bytes = sizeof(block_t),                   \
+            .vec_dot_type = WARD_TYPE_Q8_K, .to_float = {[WARD_ISA_REF] = to_float_##wname##_ref}, \
+            .from_float = {[WARD_ISA_REF] = from},                                             \
+            .vec_dot = KERN_ISAS_AVX2(vec_dot_##wname##_q8_K)}
+#define KERN_ROWS_KQUANT                                                                        \
+    KERN_ROW_KQUANT(WARD_TYPE_Q2_K, "Q2_K", block_q2_K, q2_K, NULL),                            \
+    KERN_ROW_KQUANT(WARD_TYPE_Q3_K, "Q3_K", block_q3_K, q3_K, NULL),                            \
+    KERN_ROW_KQUANT(WARD_TYPE_Q4_K, "Q4_K", block_q4_K, q4_K, from_float_q4_K_ref),             \
+    KERN_ROW_KQUANT(WARD_TYPE_Q5_K, "Q5_K", block_q5_K, q5_K, from_float_q5_K_ref),             \
+    KERN_ROW_KQUANT(WARD_TYPE_Q6_K, "Q6_K", block_q6_K, q6_K, from_float_q6_K_ref)
 
 #endif

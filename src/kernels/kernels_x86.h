@@ -11,6 +11,7 @@
 
 #include <immintrin.h>
 #include <math.h>
+#include <string.h>
 
 #include "kernels/kernels_impl.h"
 
@@ -143,12 +144,37 @@ static inline __m256i decode_q8_0_x86(const block_q8_0 *b) {
 }
 
 /* Low nibbles are elements 0..15, high nibbles 16..31: mask, shift, then put the halves side by
- * side and subtract the offset 8. */
-static inline __m256i decode_q4_0_x86(const block_q4_0 *b) {
-    const __m128i raw = _mm_loadu_si128((const __m128i *)b->qs);
+ * side (values 0..15). */
+static inline __m256i nibbles_x86(const uint8_t qs[16]) {
+    const __m128i raw = _mm_loadu_si128((const __m128i *)qs);
     const __m128i m4 = _mm_set1_epi8(0x0f);
     const __m128i lo = _mm_and_si128(raw, m4), hi = _mm_and_si128(_mm_srli_epi16(raw, 4), m4);
-    return _mm256_sub_epi8(_mm256_set_m128i(hi, lo), _mm256_set1_epi8(8));
+    return _mm256_set_m128i(hi, lo);
+}
+
+/* Fifth bits of Q5_0/Q5_1 as 0x10 in byte j when bit j of the little-endian mask is set: each
+ * byte gets its mask byte (j / 8) by a shuffle within both 128-bit halves, then tests bit j % 8. */
+static inline __m256i fifth_bits_x86(const uint8_t qh[4]) {
+    uint32_t h;
+    memcpy(&h, qh, 4);
+    const __m256i sel = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                         2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i bit = _mm256_set1_epi64x(0x8040201008040201);
+    const __m256i rep = _mm256_shuffle_epi8(_mm256_set1_epi32((int)h), sel);
+    const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(rep, bit), bit);
+    return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
+}
+
+static inline __m256i decode_q4_0_x86(const block_q4_0 *b) {
+    return _mm256_sub_epi8(nibbles_x86(b->qs), _mm256_set1_epi8(8));
+}
+static inline __m256i decode_q4_1_x86(const block_q4_1 *b) { return nibbles_x86(b->qs); }
+static inline __m256i decode_q5_0_x86(const block_q5_0 *b) {
+    const __m256i q = _mm256_or_si256(nibbles_x86(b->qs), fifth_bits_x86(b->qh));
+    return _mm256_sub_epi8(q, _mm256_set1_epi8(16));
+}
+static inline __m256i decode_q5_1_x86(const block_q5_1 *b) {
+    return _mm256_or_si256(nibbles_x86(b->qs), fifth_bits_x86(b->qh));
 }
 
 /* 8 partial sums of w[i] * x[i] over 32 signed bytes, as int32. maddubs multiplies unsigned by
@@ -163,22 +189,37 @@ static inline __m256i dot_i8x32_avx2(__m256i w, __m256i x) {
  * Loop shapes for int8-decodable 32-element blocks (the _ref twin is KERN_QBLOCK_REF)
  * ------------------------------------------------------------------------------------------- */
 
-/* Dequantize: q * d per element, the same single rounding as the reference. */
-#define KERN_QBLOCK_TO_FLOAT_X86(isa, wname, block_t, decode)                                  \
+/* 32 signed bytes as four vectors of 8 floats, in element order. */
+static inline void i8x32_to_f32_x86(__m256i q, __m256 f[4]) {
+    const __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
+    const __m128i part[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
+    for (int k = 0; k < 4; k++) f[k] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(part[k]));
+}
+
+/* Dequantize: q * d per element (plus m for blocks with a minimum: MIN_EXPR is 0 or 1), the same
+ * roundings as the reference: a multiply, then an add, never fused. */
+#define KERN_QBLOCK_TO_FLOAT_X86_(isa, wname, block_t, decode, HAS_MIN, min_of)                \
     void to_float_##wname##_##isa(const void *restrict src, float *restrict dst, int64_t n) { \
         assert(n % 32 == 0);                                                                  \
         const block_t *b = src;                                                               \
         for (int64_t i = 0; i < n / 32; i++) {                                                \
-            const __m256i q = decode(&b[i]);                                                  \
+            __m256 f[4];                                                                      \
+            i8x32_to_f32_x86(decode(&b[i]), f);                                               \
             const __m256 d = _mm256_set1_ps(fp16_to_fp32_x86(b[i].d));                        \
-            const __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1); \
-            const __m128i part[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};   \
+            const __m256 m = _mm256_set1_ps(HAS_MIN ? fp16_to_fp32_x86(min_of(&b[i])) : 0.0f); \
             for (int k = 0; k < 4; k++) {                                                     \
-                const __m256 f = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(part[k]));           \
-                _mm256_storeu_ps(dst + i * 32 + k * 8, _mm256_mul_ps(f, d));                  \
+                __m256 v = _mm256_mul_ps(f[k], d);                                            \
+                if (HAS_MIN) v = _mm256_add_ps(v, m);                                         \
+                _mm256_storeu_ps(dst + i * 32 + k * 8, v);                                    \
             }                                                                                 \
         }                                                                                     \
     }
+#define KERN_QBLOCK_NO_MIN(b) 0
+#define KERN_QBLOCK_MIN_FIELD(b) ((b)->m)
+#define KERN_QBLOCK_TO_FLOAT_X86(isa, wname, block_t, decode) \
+    KERN_QBLOCK_TO_FLOAT_X86_(isa, wname, block_t, decode, 0, KERN_QBLOCK_NO_MIN)
+#define KERN_QBLOCK_MIN_TO_FLOAT_X86(isa, wname, block_t, decode) \
+    KERN_QBLOCK_TO_FLOAT_X86_(isa, wname, block_t, decode, 1, KERN_QBLOCK_MIN_FIELD)
 
 /* Dot with Q8_0 activations in the order of kernels_impl.h: per block the exact int32 lane
  * sums, scaled by d_w * d_x into one float accumulator (a single chain keeps the order fixed;
@@ -196,6 +237,25 @@ static inline __m256i dot_i8x32_avx2(__m256i w, __m256i x) {
             acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);                              \
         }                                                                                      \
         *out = hsum_f32x8(acc);                                                                \
+    }
+
+/* Dot with Q8_1 activations for blocks with a minimum, in the order of KERN_QBLOCK_MIN_REF: the
+ * lanes as above, and m * s summed by a scalar fused multiply-add. */
+#define KERN_QBLOCK_MIN_VEC_DOT_X86(isa, wname, block_t, decode, dot)                          \
+    void vec_dot_##wname##_q8_1_##isa(int64_t n, float *restrict out, const void *restrict w,  \
+                                      const void *restrict x) {                                \
+        assert(n % 32 == 0);                                                                   \
+        const block_t *bw = w;                                                                 \
+        const block_q8_1 *bx = x;                                                              \
+        __m256 acc = _mm256_setzero_ps();                                                      \
+        float summs = 0.0f;                                                                    \
+        for (int64_t i = 0; i < n / 32; i++) {                                                 \
+            summs = fmaf(fp16_to_fp32_x86(bw[i].m), fp16_to_fp32_x86(bx[i].s), summs);         \
+            const __m256 d = _mm256_set1_ps(fp16_to_fp32_x86(bw[i].d) * fp16_to_fp32_x86(bx[i].d)); \
+            const __m256i p = dot(decode(&bw[i]), _mm256_loadu_si256((const __m256i *)bx[i].qs)); \
+            acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);                              \
+        }                                                                                      \
+        *out = hsum_f32x8(acc) + summs;                                                        \
     }
 
 #endif

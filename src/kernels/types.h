@@ -5,7 +5,7 @@
  * activations or weights), vec_dot (dot product of a weight row with an activation row already
  * converted to vec_dot_type). Each kernel slot holds one pointer per ISA level; a NULL entry falls
  * back to the next lower level and finally to the plain C _ref version, which every computable
- * type has. Types ward only reads (K-quants, IQ*) have geometry but no kernels, so the GGUF
+ * type has. Types ward only reads (IQ*, TQ*, integers) have geometry but no kernels, so the GGUF
  * reader can size every tensor and `ward inspect` can name it.
  *
  * Kernels take raw blocks and element counts; they know nothing of models, files or threads.
