@@ -252,7 +252,7 @@ static ward_status read_vocab(hf_state *s, const cJSON *model, const cJSON *adde
     if (entries > HF_MAX_VOCAB)
         return WARD_FAIL(err, WARD_EFORMAT, "%llu tokens is too many",
                          (unsigned long long)entries);
-    int32_t limit = (int32_t)entries, id, max_id = -1;
+    int32_t limit = (int32_t)entries, id = -1, max_id = -1;
     const cJSON *j;
     cJSON_ArrayForEach(j, vocab) {
         if (!json_id(j, limit, &id))
@@ -630,7 +630,7 @@ static ward_status read_post(hf_state *s, const cJSON *p, int depth, ward_error 
             seen_seq = true;
             continue;
         }
-        int32_t id;
+        int32_t id = -1; /* set by template_special on success; gcc cannot tell */
         if ((rc = template_special(s, p, item, &id, err)) != WARD_OK) return rc;
         if (!seen_seq) s->bos = id, s->add_bos = true, n_before++;
         else s->eos = id, s->add_eos = true, n_after++;
