@@ -81,7 +81,8 @@ typedef struct hf_config {
     int32_t n_eos, eos[HF_MAX_TOKEN_IDS]; /* eos_token_id likewise */
 } hf_config;
 
-/* Parse config.json text (len bytes). Every id is checked against n_vocab. */
+/* Parse config.json text (len bytes; no NUL needed). Every id is checked against n_vocab. On
+ * failure *out holds whatever was read before the bad key; do not use it. */
 ward_status hf_config_parse(const char *json, size_t len, hf_config *out, ward_error *err);
 /* Lay generation_config.json over cfg: bos_token_id / eos_token_id, when present and not null,
  * replace cfg's. Other keys (sampling defaults) are ignored. cfg must come from
