@@ -132,7 +132,7 @@ static ward_status get_int(const cJSON *root, const char *key, bool required, in
         if (required) return WARD_FAIL(err, WARD_EFORMAT, CONFIG ": %s: missing", key);
         return WARD_OK;
     }
-    int64_t v;
+    int64_t v = 0; /* set on success; gcc -O3 cannot see that */
     TRY(hf_json_int(j, CONFIG, key, min, INT32_MAX, &v, err));
     *out = (int32_t)v;
     return WARD_OK;
@@ -191,7 +191,7 @@ static ward_status get_ids(const cJSON *root, const char *what, const char *key,
         if (k == HF_MAX_TOKEN_IDS)
             return WARD_FAIL(err, WARD_EUNSUPPORTED, "%s: %s: more than %d ids", what, key,
                              HF_MAX_TOKEN_IDS);
-        int64_t v;
+        int64_t v = 0; /* set on success; gcc -O3 cannot see that */
         TRY(hf_json_int(one, what, key, 0, (int64_t)n_vocab - 1, &v, err));
         ids[k++] = (int32_t)v;
     }

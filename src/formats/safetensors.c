@@ -15,6 +15,7 @@
  */
 #include "formats/safetensors.h"
 
+#include <assert.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -189,7 +190,7 @@ static ward_status parse_shape(const cJSON *j, st_tensor *t, ward_error *err) {
         if (n_dims == ST_MAX_DIMS)
             return WARD_FAIL(err, WARD_EUNSUPPORTED, "shape: more than %d dimensions",
                              ST_MAX_DIMS);
-        int64_t v;
+        int64_t v = 0; /* set on success; gcc -O3 cannot see that */
         char key[16];
         snprintf(key, sizeof key, "shape[%" PRIu32 "]", n_dims);
         TRY(hf_json_int(d, NULL, key, 0, HF_JSON_MAX_INT, &v, err));
@@ -213,7 +214,7 @@ static ward_status parse_offsets(const st_file *f, const cJSON *j, st_tensor *t,
     const cJSON *b = j->child, *e = b ? b->next : NULL;
     if (!b || !e || e->next)
         return WARD_FAIL(err, WARD_EFORMAT, "data_offsets: expected [begin, end]");
-    int64_t begin, end;
+    int64_t begin = 0, end = 0;
     TRY(hf_json_int(b, NULL, "data_offsets[0]", 0, HF_JSON_MAX_INT, &begin, err));
     TRY(hf_json_int(e, NULL, "data_offsets[1]", 0, HF_JSON_MAX_INT, &end, err));
     if (begin > end)
@@ -382,7 +383,10 @@ const st_tensor *st_find(const st_reader *r, const char *name) {
     return hit ? *hit : NULL;
 }
 
-const st_tensor *st_tensor_at(const st_reader *r, uint64_t i) { return r->by_name[i]; }
+const st_tensor *st_tensor_at(const st_reader *r, uint64_t i) {
+    assert(i < r->n_tensors);
+    return r->by_name[i];
+}
 
 const char *st_metadata(const st_reader *r, uint32_t file, const char *key) {
     if (file >= r->n_files || !r->files[file].metadata) return NULL;
