@@ -8,30 +8,22 @@
  * difference flips near-ties, so only clear decisions are compared).
  *
  * Tolerances, and what was measured (max |difference|, logits of magnitude 5..100). The golden
- * data came from an AVX2 build of llama.cpp c392e50 (an AVX2 build run here reproduces it to the
+ * data came from an AVX2 build of llama.cpp c392e50 (such a build run here reproduces it to the
  * bit; an AVX-512 build of the same commit differs from it by up to 2.5e-2). ward rounds operands
- * where that engine does (Q8_0 blocks for activations of quantized matmuls, F16/BF16 activations
- * for F16/BF16 weights, F16 for the KV cache, the attention query and probabilities), sums float
- * dot products in its 8-lane order (kernels_impl.h) and fuses rotary multiply-adds as it does;
- * dumping its intermediate tensors shows ours identical or within an ulp. What remains is
- * libm's expf against its vectorized exp in SiLU and softmax (about 1 ulp).
- *   - F32: 1e-3, the issue's bound (measured 1.4e-4 for stories260K-once, whose unpadded
- *     n_ff = 172 takes the reference through another kernel; at most 1.1e-5 elsewhere).
- *   - Q8_0, Q4_0, BF16: 1e-3 (measured 0 to 8e-6); the slack covers an activation whose
- *     8-bit rounding flips on a last-bit difference upstream, moving a logit by ~1e-4.
- *   - Q4_1, Q5_0, Q5_1 (stories260K-ff192) and Q2_K, Q3_K_M, Q4_K_M, Q5_K_M, Q6_K (random-k256;
- *     --pure, so every matrix is of that type): 1e-3, the same reasoning (measured 0 for all
- *     but Q4_K_M, 3.8e-6, at every ISA). Q4_1's greedy run is only checked for clear argmaxes:
- *     from position 30 of its continuation on, ward's logits move ~0.2 from the reference's and
- *     a near-tie at token 52 (margin 2e-3 there) flips. Every Q4_1 matmul of that run, fed the
- *     reference's own inputs, reproduces its outputs bit for bit, so the cause is outside the
- *     kernels (an element-wise op at that position; to be found with the dumped tensors).
- *   - F16: 1e-3 for the trained stories260K-ff192 (measured 0); 3e-2 for the random models
- *     (measured 5.1e-3 random-k256, 1.6e-2 random-qwen2).
- *     The input of the down projection is rounded to F16 (relative step 2^-11); a 1-ulp SiLU
- *     difference occasionally lands on the other side of a rounding boundary, which random
- *     weights with activations up to ~10 amplify to ~1e-2 in the logits. The bound is that of
- *     the reference engine against itself across ISAs (2.5e-2 above); argmax must still agree.
+ * where that engine does (Q8_0/Q8_1/Q8_K blocks for activations of quantized matmuls, F16/BF16
+ * activations for F16/BF16 weights, F16 for the KV cache, the attention query and
+ * probabilities), sums every dot product in its 8-lane order (kernels_impl.h), fuses rotary
+ * multiply-adds as it does, and computes softmax and SiLU with the same vector exp (ops.c).
+ * Dumps of its intermediate tensors agree with ours to the bit; so do the logits of 18 of the
+ * 23 cases, at every ISA.
+ *   - 1e-3 for every case: the issue's bound for F32, and ~10^3 times what remains elsewhere.
+ *     Measured: 2.5e-4 for stories260K-once (its unpadded n_ff = 172 takes the reference's
+ *     down projection through a 32-element kernel whose order we follow only approximately),
+ *     1.8e-5 stories260K-lily, 2e-6 to 8e-6 for Q4_0 (its activation quantizer differs from the
+ *     reference's in rare ties), 0 for all the others. The slack covers an activation whose
+ *     8-bit or F16 rounding flips on a last-bit difference upstream (~1e-4 in the logits).
+ *   - Greedy continuations: in full for the trained stories260K models (stable over hundreds
+ *     of tokens); argmax at clear positions for the random ones (chaotic, see above).
  */
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -57,11 +49,11 @@ static const golden_case cases[] = {
     {"stories260K-ff192-F16-once", 1e-3f, GREEDY_FULL}, /* trained, small activations */
     {"stories260K-ff192-Q8_0-once", 1e-3f, GREEDY_FULL},
     {"stories260K-ff192-Q4_0-once", 1e-3f, GREEDY_FULL},
-    {"stories260K-ff192-Q4_1-once", 1e-3f, GREEDY_ARGMAX_MARGIN}, /* see the header */
+    {"stories260K-ff192-Q4_1-once", 1e-3f, GREEDY_FULL},
     {"stories260K-ff192-Q5_0-once", 1e-3f, GREEDY_FULL},
     {"stories260K-ff192-Q5_1-once", 1e-3f, GREEDY_FULL},
     {"random-k256-F32-once", 1e-3f, GREEDY_ARGMAX_MARGIN},
-    {"random-k256-F16-once", 3e-2f, GREEDY_ARGMAX_MARGIN},
+    {"random-k256-F16-once", 1e-3f, GREEDY_ARGMAX_MARGIN},
     {"random-k256-BF16-once", 1e-3f, GREEDY_ARGMAX_MARGIN},
     {"random-k256-Q8_0-once", 1e-3f, GREEDY_ARGMAX_MARGIN},
     {"random-k256-Q4_0-once", 1e-3f, GREEDY_ARGMAX_MARGIN},
@@ -72,7 +64,7 @@ static const golden_case cases[] = {
     {"random-k256-Q6_K-once", 1e-3f, GREEDY_ARGMAX_MARGIN},
     {"llama2-tiny-random-fever", 1e-3f, GREEDY_ARGMAX_MARGIN},
     {"random-qwen2-F32-once", 1e-3f, GREEDY_ARGMAX_MARGIN},
-    {"random-qwen2-F16-once", 3e-2f, GREEDY_ARGMAX_MARGIN},
+    {"random-qwen2-F16-once", 1e-3f, GREEDY_ARGMAX_MARGIN},
     {"random-qwen2-Q8_0-once", 1e-3f, GREEDY_ARGMAX_MARGIN},
     {"random-qwen2-Q4_0-once", 1e-3f, GREEDY_ARGMAX_MARGIN},
 };

@@ -10,30 +10,59 @@
 
 #include "kernels/kernels_impl.h"
 
+static inline uint32_t fp_bits(float f) { return fp32_to_bits(f); }
+static inline float fp_from_bits(uint32_t u) { return fp32_from_bits(u); }
+
 void ops_rmsnorm(float *out, const float *x, const float *w, int64_t n, float eps) {
     double sum = 0.0;
-    for (int64_t i = 0; i < n; i++) sum += (double)x[i] * x[i];
+    for (int64_t i = 0; i < n; i++) sum += (double)(x[i] * x[i]); /* float squares, double sum */
     const float scale = 1.0f / sqrtf((float)(sum / (double)n) + eps);
     for (int64_t i = 0; i < n; i++) out[i] = x[i] * scale * w[i];
 }
 
+/* e^x by range reduction (x = n ln2 + b, |b| <= ln2/2, n rounded with the 1.5 * 2^23 trick) and
+ * a degree-5 polynomial, within about 1 ulp; huge |n| goes through two scale factors so the
+ * result under- or overflows cleanly. This is the formulation (constants and operation order)
+ * of the reference engine's 8-wide vector exp, used by its softmax and SiLU; computing it the
+ * same way here, with explicit fused multiply-adds, makes those results identical to its own. */
+static float exp_poly(float x) {
+    const float r = 0x1.8p23f;
+    const float z = fmaf(x, 0x1.715476p+0f, r), n = z - r;
+    const float b = fmaf(-n, 0x1.7f7d1cp-20f, fmaf(-n, 0x1.62e4p-1f, x));
+    const uint32_t e = fp_bits(z) << 23;
+    const float k = fp_from_bits(e + fp_bits(1.0f));
+    const float u = b * b;
+    const float j = fmaf(fmaf(fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u,
+                              fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
+                         u, 0x1.ffffecp-1f * b);
+    if (!(fabsf(n) > 126.0f)) return fmaf(j, k, k);
+    const uint32_t g = n <= 0.0f ? 0x82000000u : 0u;
+    const float s1 = fp_from_bits(g + 0x7f000000u), s2 = fp_from_bits(e - g);
+    if (fabsf(n) > 192.0f) return s1 * s1;
+    return fmaf(s2, j, s2) * s1;
+}
+
+/* The reference computes softmax and SiLU 8 elements at a time with exp_poly and finishes a row
+ * with libm's expf; we follow the same split (blocks aligned to the row's start). */
 void ops_softmax(float *x, int64_t n) {
     float max = -INFINITY;
     for (int64_t i = 0; i < n; i++) max = x[i] > max ? x[i] : max;
+    /* each full or partial block of 8 is summed as one 8-lane vector (the reference's masked
+     * tail is zeros, which add nothing), blocks added in double */
     double sum = 0.0;
-    for (int64_t i = 0; i < n; i++) {
-        x[i] = expf(x[i] - max);
-        sum += x[i];
+    for (int64_t i = 0; i < n; i += 8) {
+        float lanes[8] = {0};
+        for (int64_t k = 0; k < 8 && i + k < n; k++) lanes[k] = x[i + k] = exp_poly(x[i + k] - max);
+        sum += kern_sum_lanes8(lanes);
     }
     const float inv = (float)(1.0 / sum);
     for (int64_t i = 0; i < n; i++) x[i] *= inv;
 }
 
 void ops_swiglu(float *out, const float *gate, const float *up, int64_t n) {
-    for (int64_t i = 0; i < n; i++) {
-        const float g = gate[i];
-        out[i] = g / (1.0f + expf(-g)) * up[i];
-    }
+    const int64_t n8 = n - n % 8; /* whole blocks of 8 */
+    for (int64_t i = 0; i < n8; i++) out[i] = gate[i] / (1.0f + exp_poly(0.0f - gate[i])) * up[i];
+    for (int64_t i = n8; i < n; i++) out[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
 }
 
 void ops_add(float *y, const float *x, int64_t n) {

@@ -11,9 +11,10 @@
 
 /* out = x / sqrt(mean(x^2) + eps) * w; out may alias x. */
 void ops_rmsnorm(float *out, const float *x, const float *w, int64_t n, float eps);
-/* In-place softmax over n values. */
+/* In-place softmax over n values (the attention row of one query). */
 void ops_softmax(float *x, int64_t n);
-/* out[i] = silu(gate[i]) * up[i]; out may alias gate. */
+/* out[i] = silu(gate[i]) * up[i] over one row of n (the vector exp runs in blocks of 8 from the
+ * row's start, as the reference's); out may alias gate. */
 void ops_swiglu(float *out, const float *gate, const float *up, int64_t n);
 /* y[i] += x[i] */
 void ops_add(float *y, const float *x, int64_t n);

@@ -220,7 +220,9 @@ ward_status llama_forward(const ward_model *m, model_exec *ex, const model_batch
         rmsnorm_rows(s->xb, s->x, &L->ffn_norm, n, dim, hp->norm_eps);
         model_matmul(ex, &L->ffn_gate, s->xb, n, s->ffn_a);
         model_matmul(ex, &L->ffn_up, s->xb, n, s->ffn_b);
-        ops_swiglu(s->ffn_a, s->ffn_a, s->ffn_b, (int64_t)n * hp->n_ff);
+        for (int32_t i = 0; i < n; i++)
+            ops_swiglu(s->ffn_a + (size_t)i * hp->n_ff, s->ffn_a + (size_t)i * hp->n_ff,
+                       s->ffn_b + (size_t)i * hp->n_ff, hp->n_ff);
         model_matmul(ex, &L->ffn_down, s->ffn_a, n, s->proj);
         ops_add(s->x, s->proj, (int64_t)n * dim);
     }
