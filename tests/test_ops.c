@@ -1,0 +1,107 @@
+/* test_ops.c: the per-row operations of src/kernels/ops.c against direct double-precision
+ * formulas: softmax (including the vector exp it uses, over the whole float range), SwiGLU on
+ * rows whose length is and is not a multiple of 8, RMSNorm, and both rotary layouts (a rotation
+ * keeps each pair's length; halves and pairs agree after permuting the dimensions). */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "harness.h"
+#include "kernels/ops.h"
+
+/* softmax of a row whose values span the exp range: every probability within a few ulp of the
+ * double formula, the sum 1 within float rounding; -inf entries get exactly 0. */
+static void test_softmax(void) {
+    uint64_t rng = 11;
+    for (int n = 1; n <= 70; n += 3) {
+        float x[80];
+        double ref[80], max = -INFINITY, sum = 0;
+        for (int i = 0; i < n; i++) x[i] = 40.0f * test_rand_f32(&rng);
+        if (n > 4) x[2] = -INFINITY;
+        for (int i = 0; i < n; i++) max = x[i] > max ? x[i] : max;
+        /* the argument x - max is rounded to float as softmax computes it; exp is the part
+         * under test */
+        for (int i = 0; i < n; i++) sum += ref[i] = exp((double)(float)(x[i] - (float)max));
+        ops_softmax(x, n);
+        double worst = 0, total = 0;
+        for (int i = 0; i < n; i++) {
+            const double want = ref[i] / sum;
+            if (want > 1e-30) worst = fmax(worst, fabs(x[i] - want) / want);
+            total += x[i];
+        }
+        /* exp within ~1 ulp, the sum and the 1/sum scale each round once: < 1e-6 relative */
+        CHECK(worst < 1e-6, "softmax n=%d: worst relative error %g", n, worst);
+        CHECK(fabs(total - 1.0) < 1e-5, "softmax n=%d sums to %.9f", n, total);
+        if (n > 4) CHECK(x[2] == 0.0f, "softmax of -inf is 0");
+    }
+    float big[9] = {0, -100, -200, -300, 80, 88, -87, 1e-8f, -1e-8f};
+    ops_softmax(big, 9);
+    CHECK(big[3] == 0.0f && big[2] == 0.0f && big[5] > 0.99f, "extreme inputs under/overflow cleanly");
+}
+
+static void test_swiglu(void) {
+    uint64_t rng = 12;
+    for (int n = 1; n <= 41; n += 4) { /* blocks of 8 and tails */
+        float g[48], u[48], out[48];
+        for (int i = 0; i < n; i++) g[i] = 12 * test_rand_f32(&rng), u[i] = test_rand_f32(&rng);
+        ops_swiglu(out, g, u, n);
+        double worst = 0;
+        for (int i = 0; i < n; i++) {
+            const double want = g[i] / (1.0 + exp(-(double)g[i])) * u[i];
+            worst = fmax(worst, fabs(out[i] - want) / fmax(fabs(want), 1e-6));
+        }
+        CHECK(worst < 2e-6, "swiglu n=%d: worst relative error %g", n, worst);
+    }
+}
+
+static void test_rmsnorm(void) {
+    float x[37], w[37], out[37];
+    uint64_t rng = 13;
+    double ss = 0;
+    for (int i = 0; i < 37; i++) x[i] = test_rand_f32(&rng), w[i] = 1 + test_rand_f32(&rng), ss += (double)x[i] * x[i];
+    ops_rmsnorm(out, x, w, 37, 1e-5f);
+    const double scale = 1 / sqrt(ss / 37 + 1e-5);
+    double worst = 0;
+    for (int i = 0; i < 37; i++) worst = fmax(worst, fabs(out[i] - x[i] * scale * w[i]));
+    CHECK(worst < 1e-5, "rmsnorm: worst error %g", worst);
+}
+
+static void test_rope(void) {
+    enum { HD = 16, ROT = 12, HEADS = 2 };
+    float c[ROT / 2], s[ROT / 2], pairs[HEADS * HD], halves[HEADS * HD], orig[HEADS * HD];
+    uint64_t rng = 14;
+    for (int i = 0; i < HEADS * HD; i++) orig[i] = test_rand_f32(&rng);
+    ops_rope_cache(c, s, 7, ROT, 10000.0f);
+    /* halves layout = pairs layout with dimension i*2 <-> i and i*2+1 <-> i + ROT/2 */
+    for (int h = 0; h < HEADS; h++)
+        for (int i = 0; i < HD; i++) {
+            const int j = i < ROT ? (i % 2 ? i / 2 + ROT / 2 : i / 2) : i;
+            pairs[h * HD + i] = orig[h * HD + i];
+            halves[h * HD + j] = orig[h * HD + i];
+        }
+    ops_rope_pairs(pairs, HEADS, HD, ROT, c, s);
+    ops_rope_halves(halves, HEADS, HD, ROT, c, s);
+    bool same = true, norm_kept = true;
+    for (int h = 0; h < HEADS; h++)
+        for (int i = 0; i < HD; i++) {
+            const int j = i < ROT ? (i % 2 ? i / 2 + ROT / 2 : i / 2) : i;
+            same &= pairs[h * HD + i] == halves[h * HD + j];
+        }
+    for (int h = 0; h < HEADS; h++)
+        for (int i = 0; i < ROT; i += 2) {
+            const float *a = orig + h * HD + i, *b = pairs + h * HD + i;
+            norm_kept &= fabsf(hypotf(a[0], a[1]) - hypotf(b[0], b[1])) < 1e-6f;
+        }
+    for (int i = ROT; i < HD; i++) same &= pairs[i] == orig[i]; /* unrotated dims untouched */
+    CHECK(same, "rope: halves and pairs layouts agree after permutation");
+    CHECK(norm_kept, "rope: rotation keeps pair lengths");
+    CHECK(fabsf(c[0] - cosf(7.0f)) < 1e-6f && fabsf(s[0] - sinf(7.0f)) < 1e-6f, "rope angle 0");
+}
+
+int main(void) {
+    test_softmax();
+    test_swiglu();
+    test_rmsnorm();
+    test_rope();
+    return test_summary();
+}
