@@ -330,18 +330,27 @@ void ward_chat_spans_free(ward_text_span *spans);
  * Quantization of a GGUF model
  * ------------------------------------------------------------------------------------------- */
 
+/* A quantization recipe, named as llama.cpp's file types: "f32", "f16", "bf16", "q8_0",
+ * "q4_0", "q4_1", "q5_0", "q5_1", "q4_k_m", "q5_k_m", "q6_k". Static storage. */
+typedef struct ward_ftype ward_ftype;
+const ward_ftype *ward_ftype_from_name(const char *name); /* case-insensitive; NULL if unknown */
+const char *ward_ftype_name(const ward_ftype *ftype);
+const char *const *ward_ftype_names(void);               /* NULL-terminated */
+
 typedef struct ward_quantize_params {
-    ward_type type;    /* type of the weight matrices (norms and small tensors stay as they are) */
+    const ward_ftype *ftype; /* the recipe */
+    bool pure;         /* every weight matrix in the recipe's base type (llama.cpp's --pure);
+                        * else the output matrix gets Q6_K and the _M recipes raise some
+                        * attn_v / ffn_down layers, as llama.cpp does */
     int32_t n_threads; /* 0 = all cores */
     /* called after each tensor with bytes of input done and in all; may be NULL */
     void (*progress)(void *user, int64_t done, int64_t total);
     void *user;
 } ward_quantize_params;
 
-ward_quantize_params ward_quantize_default_params(void); /* Q8_0 */
-/* Read the GGUF model at in (F32/F16/BF16 weights) and write it to out with every weight
- * matrix in params->type, as llama.cpp's quantizer does with --pure. out appears only when
- * complete. */
+ward_quantize_params ward_quantize_default_params(void); /* q8_0, not pure */
+/* Read the GGUF model at in (F32/F16/BF16 weights) and write it to out quantized by the
+ * recipe, as llama.cpp's quantizer does. out appears only when complete. */
 ward_status ward_quantize(const char *in, const char *out, const ward_quantize_params *params,
                           ward_error *err);
 

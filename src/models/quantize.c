@@ -1,12 +1,12 @@
 /* quantize.c: rewrite a GGUF model with its weight matrices in another tensor type.
  *
- * The output is what llama.cpp's quantizer writes for the same request, byte for byte where our
- * quantizers match its reference ones (Q8_0, Q4_0): all metadata copied in order, then
+ * The output is what llama.cpp's quantizer writes for the same request, byte for byte (our
+ * quantizers are its reference ones): all metadata copied in order, then
  * general.quantization_version and general.file_type moved to the end with their new values;
  * tensors ordered by layer, then by name (non-layer tensors first); data aligned as the source.
  * Which tensors are quantized follows the same rule: names ending in "weight" with at least two
- * dimensions, except norms and the small or position-like tensors listed below. Everything else
- * is copied unchanged.
+ * dimensions, except norms and the small or position-like tensors listed below; which type each
+ * gets follows the recipe (quantize.h). Everything else is copied unchanged.
  *
  * Tensors are converted one at a time (dequantize a row to float, quantize it), rows split over
  * a thread pool, so memory stays at one tensor's worth; progress is reported per tensor.
@@ -19,6 +19,7 @@
 #include "base/threadpool.h"
 #include "formats/gguf.h"
 #include "kernels/types.h"
+#include "models/quantize.h"
 #include "ward.h"
 
 /* 2-D weights that stay as they are: small or precision-critical (same list as llama.cpp). */
@@ -29,19 +30,37 @@ static const char *const keep_substrings[] = {
 };
 static const char *const keep_names[] = {"position_embd.weight", "token_types.weight"};
 
-/* general.file_type values (llama.cpp's llama_ftype) of the types a whole model can be in. */
-static const struct {
-    ward_type type;
-    uint32_t file_type;
-} file_types[] = {
-    {WARD_TYPE_F32, 0},   {WARD_TYPE_F16, 1},   {WARD_TYPE_Q4_0, 2},  {WARD_TYPE_Q4_1, 3},
-    {WARD_TYPE_Q8_0, 7},  {WARD_TYPE_Q5_0, 8},  {WARD_TYPE_Q5_1, 9},  {WARD_TYPE_Q2_K, 10},
-    {WARD_TYPE_Q3_K, 12}, {WARD_TYPE_Q4_K, 15}, {WARD_TYPE_Q5_K, 17}, {WARD_TYPE_Q6_K, 18},
-    {WARD_TYPE_BF16, 32},
+/* The recipes, named and numbered as llama.cpp's file types. */
+static const ward_ftype ftypes[] = {
+    {"f32", 0, WARD_TYPE_F32, false},     {"f16", 1, WARD_TYPE_F16, false},
+    {"bf16", 32, WARD_TYPE_BF16, false},  {"q8_0", 7, WARD_TYPE_Q8_0, false},
+    {"q4_0", 2, WARD_TYPE_Q4_0, false},   {"q4_1", 3, WARD_TYPE_Q4_1, false},
+    {"q5_0", 8, WARD_TYPE_Q5_0, false},   {"q5_1", 9, WARD_TYPE_Q5_1, false},
+    {"q4_k_m", 15, WARD_TYPE_Q4_K, true}, {"q5_k_m", 17, WARD_TYPE_Q5_K, true},
+    {"q6_k", 18, WARD_TYPE_Q6_K, false},
 };
+#define N_FTYPES (sizeof ftypes / sizeof ftypes[0])
+
+const ward_ftype *ward_ftype_from_name(const char *name) {
+    for (size_t i = 0; i < N_FTYPES; i++) {
+        size_t k = 0;
+        while (ftypes[i].name[k] && (ftypes[i].name[k] | 0x20) == (name[k] | 0x20)) k++;
+        if (!ftypes[i].name[k] && !name[k]) return &ftypes[i];
+    }
+    return NULL;
+}
+
+const char *ward_ftype_name(const ward_ftype *f) { return f->name; }
+
+const char *const *ward_ftype_names(void) {
+    static const char *const names[N_FTYPES + 1] = {
+        "f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k_m", "q5_k_m", "q6_k",
+        NULL};
+    return names;
+}
 
 ward_quantize_params ward_quantize_default_params(void) {
-    return (ward_quantize_params){.type = WARD_TYPE_Q8_0};
+    return (ward_quantize_params){.ftype = &ftypes[3]}; /* q8_0 */
 }
 
 static bool ends_with(const char *s, size_t n, const char *suffix) {
@@ -56,10 +75,8 @@ static bool contains(const char *s, size_t n, const char *needle) {
     return false;
 }
 
-static bool should_quantize(const gguf_tensor *t) {
-    const char *name = t->name.ptr;
-    const size_t n = (size_t)t->name.len;
-    if (!ends_with(name, n, "weight") || t->n_dims < 2) return false;
+bool quant_should_quantize(const char *name, size_t n, uint32_t n_dims) {
+    if (!ends_with(name, n, "weight") || n_dims < 2) return false;
     for (size_t i = 0; i < sizeof keep_substrings / sizeof *keep_substrings; i++)
         if (contains(name, n, keep_substrings[i])) return false;
     for (size_t i = 0; i < sizeof keep_names / sizeof *keep_names; i++)
@@ -67,16 +84,76 @@ static bool should_quantize(const gguf_tensor *t) {
     return true;
 }
 
+/* --- the _M rules --------------------------------------------------------------------------- */
+
+static bool name_is(const char *name, size_t len, const char *s) {
+    return len == strlen(s) && memcmp(name, s, len) == 0;
+}
+
+/* Layer number of "blk.N. ..." or -1. */
+static long name_layer(const char *name, size_t len);
+
+void quant_plan_count(quant_plan *p, const char *name, size_t len) {
+    p->has_output |= name_is(name, len, "output.weight");
+    p->n_attn_v += contains(name, len, "attn_v.weight");
+    p->n_ffn_down += contains(name, len, "ffn_down");
+}
+
+/* The first and last eighth of the layers, and every third between. */
+static bool use_more_bits(long i, long n) {
+    return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2;
+}
+
+/* The output matrix (the embedding when it is tied) gets Q6_K, or Q8_0 when the base type is
+ * Q8_0 or does not fit its rows. The _M recipes also raise attn_v and ffn_down of some layers. */
+static ward_type rules(const quant_plan *p, const char *name, size_t len, int64_t ne0) {
+    const ward_type base = p->ftype->base;
+    if (name_is(name, len, "output.weight") ||
+        (!p->has_output && name_is(name, len, "token_embd.weight"))) {
+        if (ne0 % kern_type(base)->block_elems != 0 || base == WARD_TYPE_Q8_0)
+            return WARD_TYPE_Q8_0;
+        return WARD_TYPE_Q6_K;
+    }
+    if (!p->ftype->k_m_rules) return base;
+    const long layer = name_layer(name, len);
+    if ((contains(name, len, "attn_v.weight") && use_more_bits(layer, p->n_attn_v)) ||
+        (contains(name, len, "ffn_down") && use_more_bits(layer, p->n_ffn_down)))
+        return WARD_TYPE_Q6_K;
+    return base;
+}
+
+/* A K-quant needs rows in multiples of 256; llama.cpp's replacements otherwise. */
+static ward_type fallback(ward_type t, int64_t ne0) {
+    static const struct { ward_type from, to; } subst[] = {
+        {WARD_TYPE_Q4_K, WARD_TYPE_Q5_0}, {WARD_TYPE_Q5_K, WARD_TYPE_Q5_1},
+        {WARD_TYPE_Q6_K, WARD_TYPE_Q8_0},
+    };
+    if (ne0 % kern_type(t)->block_elems == 0) return t;
+    for (size_t i = 0; i < sizeof subst / sizeof *subst; i++)
+        if (subst[i].from == t) t = subst[i].to;
+    return ne0 % kern_type(t)->block_elems == 0 ? t : WARD_TYPE_F16;
+}
+
+ward_type quant_tensor_type(const quant_plan *p, const char *name, size_t len, uint32_t n_dims,
+                            int64_t ne0, ward_type src) {
+    if (!quant_should_quantize(name, len, n_dims)) return src;
+    const ward_type base = p->ftype->base;
+    if (p->pure || kern_type(base)->block_elems == 1) return base; /* float recipes: as is */
+    return fallback(rules(p, name, len, ne0), ne0);
+}
+
 /* --- order: by layer ("blk.N."; -1 for the rest), then by name ------------------------------ */
 
-static long tensor_layer(gguf_str name) {
-    if (name.len < 5 || memcmp(name.ptr, "blk.", 4) != 0) return -1;
+static long name_layer(const char *name, size_t len) {
+    if (len < 5 || memcmp(name, "blk.", 4) != 0) return -1;
     long layer = 0;
     size_t i = 4;
-    for (; i < name.len && name.ptr[i] >= '0' && name.ptr[i] <= '9' && layer < 1000000; i++)
-        layer = layer * 10 + (name.ptr[i] - '0');
-    return i > 4 && i < name.len && name.ptr[i] == '.' ? layer : -1;
+    for (; i < len && name[i] >= '0' && name[i] <= '9' && layer < 1000000; i++)
+        layer = layer * 10 + (name[i] - '0');
+    return i > 4 && i < len && name[i] == '.' ? layer : -1;
 }
+
+static long tensor_layer(gguf_str name) { return name_layer(name.ptr, (size_t)name.len); }
 
 static int cmp_tensors(const void *pa, const void *pb) {
     const gguf_tensor *a = *(const gguf_tensor *const *)pa, *b = *(const gguf_tensor *const *)pb;
@@ -111,12 +188,17 @@ static void convert_rows(void *arg, int ith, int nth) {
     }
 }
 
-/* Check that t can become type; sets *to the type it will have in the output. */
-static ward_status plan_tensor(const gguf_tensor *t, ward_type type, ward_type *to,
+/* Decide t's type in the output (*to) and check that it can be converted. */
+static ward_status plan_tensor(const quant_plan *plan, const gguf_tensor *t, ward_type *to,
                                ward_error *err) {
+    const ward_type type = quant_tensor_type(plan, t->name.ptr, (size_t)t->name.len, t->n_dims,
+                                             t->ne[0], t->type);
     *to = t->type;
-    if (!should_quantize(t) || t->type == type) return WARD_OK;
+    if (type == t->type) return WARD_OK;
     const kern_type_row *row = kern_type(type);
+    if (!kern_from_float(type, WARD_ISA_REF))
+        return WARD_FAIL(err, WARD_EUNSUPPORTED, "tensor %.*s: ward cannot write %s yet",
+                         (int)t->name.len, t->name.ptr, row->name);
     if (t->ne[0] % row->block_elems != 0)
         return WARD_FAIL(err, WARD_EUNSUPPORTED, "tensor %.*s: rows of %lld values do not divide "
                          "into %s blocks of %lld", (int)t->name.len, t->name.ptr,
@@ -195,10 +277,13 @@ static ward_status plan(quant_state *q, const ward_quantize_params *p, ward_erro
     if (!q->order || !q->to) return WARD_FAIL(err, WARD_ENOMEM, "out of memory");
     for (uint64_t i = 0; i < n; i++) q->order[i] = &q->in->tensors[i];
     qsort(q->order, n, sizeof *q->order, cmp_tensors);
+    quant_plan qp = {.ftype = p->ftype, .pure = p->pure};
+    for (uint64_t i = 0; i < n; i++)
+        quant_plan_count(&qp, q->order[i]->name.ptr, (size_t)q->order[i]->name.len);
     size_t buf_bytes = 0, row_floats = 0;
     for (uint64_t i = 0; i < n; i++) {
         const gguf_tensor *t = q->order[i];
-        ward_status st = plan_tensor(t, p->type, &q->to[i], err);
+        ward_status st = plan_tensor(&qp, t, &q->to[i], err);
         if (st) return st;
         const int64_t ne[4] = {t->ne[0], t->ne[1], t->ne[2], t->ne[3]};
         char name[256];
@@ -236,16 +321,11 @@ static ward_status quantize(quant_state *q, const char *out, const ward_quantize
 ward_status ward_quantize(const char *in, const char *out, const ward_quantize_params *p,
                           ward_error *err) {
     ward_error_clear(err);
-    uint32_t file_type = UINT32_MAX;
-    for (size_t i = 0; i < sizeof file_types / sizeof *file_types; i++)
-        if (file_types[i].type == p->type) file_type = file_types[i].file_type;
-    if (file_type == UINT32_MAX || !kern_from_float(p->type, WARD_ISA_REF))
-        return WARD_FAIL(err, WARD_EUNSUPPORTED, "quantize: cannot write %s weights",
-                         ward_type_name(p->type) ? ward_type_name(p->type) : "unknown-type");
+    if (!p->ftype) return WARD_FAIL(err, WARD_EINVAL, "quantize: no recipe given");
     quant_state q = {0};
     ward_status st = gguf_open(in, &q.in, err);
     if (st) return st;
-    if ((st = quantize(&q, out, p, file_type, err))) ward_error_prefix(err, in);
+    if ((st = quantize(&q, out, p, p->ftype->file_type, err))) ward_error_prefix(err, in);
     gguf_writer_close(q.w);
     ward_free(q.order);
     ward_free(q.to);
