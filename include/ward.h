@@ -124,9 +124,29 @@ typedef struct ward_model_info {
     ward_type main_type; /* type of most weight bytes */
 } ward_model_info;
 
-/* Open a GGUF model: memory-maps the file and validates it. On failure *out is NULL and err
+/* Open a model: a GGUF file (memory-mapped and validated), or a HuggingFace checkpoint
+ * directory (config.json, *.safetensors, tokenizer.model or tokenizer.json), converted in
+ * memory with its weights in the checkpoint's own float type. On failure *out is NULL and err
  * (if non-NULL) says why. Close with ward_model_close(). */
 ward_status ward_model_open(const char *path, ward_model **out, ward_error *err);
+
+typedef struct ward_ftype ward_ftype; /* a quantization recipe, see "Quantization" below */
+
+typedef struct ward_model_params {
+    /* HuggingFace directories: the recipe the weights are converted to while loading (e.g.
+     * ward_ftype_from_name("q4_0")), tensor by tensor, so memory stays near the final model
+     * size; NULL = the checkpoint's own float type. Must be NULL for GGUF files. */
+    const ward_ftype *ftype;
+    bool pure;         /* as in ward_quantize_params */
+    int32_t n_threads; /* for the conversion; 0 = all cores */
+    void (*progress)(void *user, int64_t done, int64_t total); /* bytes read; may be NULL */
+    void *user;
+} ward_model_params;
+
+ward_model_params ward_model_default_params(void); /* all zero: no conversion recipe */
+/* ward_model_open with parameters (NULL = the defaults). */
+ward_status ward_model_open_ex(const char *path, const ward_model_params *params,
+                               ward_model **out, ward_error *err);
 void ward_model_close(ward_model *model);
 /* Pointer valid while the model is open. */
 const ward_model_info *ward_model_get_info(const ward_model *model);
@@ -353,6 +373,29 @@ ward_quantize_params ward_quantize_default_params(void); /* q8_0, not pure */
  * recipe, as llama.cpp's quantizer does. out appears only when complete. */
 ward_status ward_quantize(const char *in, const char *out, const ward_quantize_params *params,
                           ward_error *err);
+
+/* ---------------------------------------------------------------------------------------------
+ * Conversion of a HuggingFace checkpoint to GGUF
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct ward_convert_params {
+    const ward_ftype *ftype; /* NULL = the checkpoint's own float type (F32, F16 or BF16) */
+    bool pure;               /* as in ward_quantize_params */
+    int32_t n_threads;       /* 0 = all cores */
+    /* called after each tensor with bytes of input done and in all; may be NULL */
+    void (*progress)(void *user, int64_t done, int64_t total);
+    void *user;
+} ward_convert_params;
+
+ward_convert_params ward_convert_default_params(void); /* checkpoint's type, all cores */
+/* Convert the HuggingFace checkpoint in directory hf_dir (LlamaForCausalLM or
+ * Qwen2ForCausalLM: config.json, model.safetensors or a sharded index with F32/F16/BF16
+ * tensors, tokenizer.model or tokenizer.json) into the GGUF file out, with the metadata,
+ * tensor names and layout llama.cpp's convert_hf_to_gguf.py writes, matrices in the recipe's
+ * types (as ward_quantize chooses them). Streams tensor by tensor; out appears only when
+ * complete. */
+ward_status ward_convert(const char *hf_dir, const char *out, const ward_convert_params *params,
+                         ward_error *err);
 
 /* ---------------------------------------------------------------------------------------------
  * Random-weight models, for tests and benchmarks without downloads

@@ -146,6 +146,11 @@ typedef struct gguf_writer gguf_writer;
 
 /* Creates (truncates) path now, so an unwritable path fails here. Writes version 3. */
 ward_status gguf_writer_open(const char *path, gguf_writer **out, ward_error *err);
+/* A writer whose file is built in memory (what names it in messages): after
+ * gguf_writer_write_header() it holds one allocation of the file's exact final size, and
+ * gguf_writer_finish_memory() hands it over. */
+ward_status gguf_writer_open_memory(const char *what, gguf_writer **out, ward_error *err);
+bool gguf_writer_is_memory(const gguf_writer *w);
 /* Abandon: closes and removes the file, frees w (NULL is a no-op). After gguf_writer_finish()
  * there is nothing left to close. */
 void gguf_writer_close(gguf_writer *w);
@@ -165,6 +170,9 @@ ward_status gguf_writer_set_arr(gguf_writer *w, const char *key, gguf_vtype elem
                                 const void *data, uint64_t n);
 ward_status gguf_writer_set_arr_str(gguf_writer *w, const char *key, const char *const *strs,
                                     uint64_t n);
+/* Strings given with their lengths (they may hold any bytes). */
+ward_status gguf_writer_set_arr_strn(gguf_writer *w, const char *key, const char *const *strs,
+                                     const uint32_t *lens, uint64_t n);
 /* Copy a key/value read by gguf_parse (of any type, arrays included), replacing an earlier
  * value of the same key in place. */
 ward_status gguf_writer_copy_kv(gguf_writer *w, const gguf_kv *kv);
@@ -175,6 +183,15 @@ ward_status gguf_writer_add_tensor(gguf_writer *w, const char *name, ward_type t
 ward_status gguf_writer_write_header(gguf_writer *w);
 /* Write the data of the next declared tensor (exactly its nbytes), with alignment padding. */
 ward_status gguf_writer_write_tensor(gguf_writer *w, const void *data, size_t nbytes);
+/* Memory writers only: the place (nbytes, 32-byte aligned in a 64-byte aligned buffer) where
+ * the next tensor's data goes, for the caller to fill before the buffer is handed over; counts
+ * as writing it. */
+ward_status gguf_writer_next_tensor(gguf_writer *w, size_t nbytes, void **dst);
+/* Memory writers: instead of gguf_writer_finish(). On success *data (*size bytes, the whole
+ * GGUF file) belongs to the caller, who frees it with ward_free_aligned(); w is freed in every
+ * case. */
+ward_status gguf_writer_finish_memory(gguf_writer *w, void **data, size_t *size,
+                                      ward_error *err);
 /* Flush and close successfully; fails if some tensor's data was not written. Frees w in every
  * case; on failure the file is removed and err says why. */
 ward_status gguf_writer_finish(gguf_writer *w, ward_error *err);

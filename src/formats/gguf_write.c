@@ -16,7 +16,12 @@
  * succeeds, so a failed write (full disk, a bad tensor) neither leaves a truncated model nor
  * destroys an older file of the same name; a path that exists and is not a regular file (a
  * pipe, /dev/null) is written directly. Every failure leaves its message in w->err (gguf_writer_errmsg()).
+ * Memory sink (gguf_writer_open_memory): once the header is written every size is known, so the
+ * whole file is allocated once at its exact final size (64-byte aligned); tensor data is copied
+ * in, or produced in place through gguf_writer_next_tensor(), and gguf_writer_finish_memory()
+ * hands the buffer over. Loading a converted model this way costs one model's worth of memory.
  */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -109,7 +114,10 @@ struct gguf_writer {
     bool header_written;
     uint64_t data_start;
     size_t next_tensor; /* the next tensor whose data is due */
-    uint64_t pos;       /* bytes written to f so far */
+    uint64_t pos;       /* bytes written to f (or mem) so far */
+    bool memory;        /* a memory sink: no file; mem is allocated by write_header */
+    uint8_t *mem;       /* (mem_size) the whole file, for a memory sink */
+    uint64_t mem_size;
 };
 
 static char *dup_str(const char *s) {
@@ -163,7 +171,21 @@ ward_status gguf_writer_open(const char *path, gguf_writer **out, ward_error *er
     return WARD_OK;
 }
 
+ward_status gguf_writer_open_memory(const char *what, gguf_writer **out, ward_error *err) {
+    *out = NULL;
+    gguf_writer *w = ward_calloc(1, sizeof *w);
+    if (!w || !(w->path = dup_str(what))) {
+        ward_free(w);
+        return WARD_FAIL(err, WARD_ENOMEM, "%s: no memory for a GGUF writer", what);
+    }
+    w->memory = true;
+    w->alignment = GGUF_DEFAULT_ALIGNMENT;
+    *out = w;
+    return WARD_OK;
+}
+
 static void writer_free(gguf_writer *w) {
+    ward_free_aligned(w->mem);
     for (size_t i = 0; i < w->n_kv; i++) {
         ward_free(w->kv[i].key);
         ward_free(w->kv[i].val.p);
@@ -299,6 +321,18 @@ ward_status gguf_writer_set_arr_str(gguf_writer *w, const char *key, const char 
     return set_encoded(w, key, GGUF_VT_ARR, &b);
 }
 
+ward_status gguf_writer_set_arr_strn(gguf_writer *w, const char *key, const char *const *strs,
+                                     const uint32_t *lens, uint64_t n) {
+    bytes b = {0};
+    put_u32(&b, GGUF_VT_STR);
+    put_u64(&b, n);
+    for (uint64_t i = 0; i < n; i++) {
+        put_u64(&b, lens[i]);
+        put(&b, strs[i], lens[i]);
+    }
+    return set_encoded(w, key, GGUF_VT_ARR, &b);
+}
+
 static void put_gstr(bytes *b, gguf_str s) {
     put_u64(b, s.len);
     put(b, s.ptr, (size_t)s.len);
@@ -376,6 +410,12 @@ ward_status gguf_writer_add_tensor(gguf_writer *w, const char *name, ward_type t
 static uint64_t align_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 
 static ward_status write_bytes(gguf_writer *w, const void *p, size_t n) {
+    if (w->memory) { /* write_header sized mem for everything that follows */
+        assert(w->pos <= w->mem_size && n <= w->mem_size - w->pos);
+        if (n) memcpy(w->mem + w->pos, p, n);
+        w->pos += n;
+        return WARD_OK;
+    }
     if (n && fwrite(p, 1, n, w->f) != n)
         return WARD_FAIL(&w->err, WARD_EIO, "%s: write failed: %s", w->path, strerror(errno));
     w->pos += n;
@@ -415,6 +455,22 @@ static void encode_header(const gguf_writer *w, bytes *h) {
     put_zeros(h, align_up(h->len, w->alignment) - h->len);
 }
 
+/* The memory sink's one allocation: the header (header_len bytes, padded) and the data. */
+static ward_status alloc_memory(gguf_writer *w, size_t header_len) {
+    uint64_t size = header_len;
+    if (w->n_tensors) {
+        const wtensor *last = &w->tensors[w->n_tensors - 1];
+        if (!ward_add_u64(size, last->offset + last->nbytes, &size) || size > SIZE_MAX)
+            return WARD_FAIL(&w->err, WARD_ENOMEM, "%s: model too large for memory", w->path);
+    }
+    w->mem = ward_malloc_aligned((size_t)(size ? size : 1), 1);
+    if (!w->mem)
+        return WARD_FAIL(&w->err, WARD_ENOMEM, "%s: no memory for %" PRIu64 " bytes of model",
+                         w->path, size);
+    w->mem_size = size;
+    return WARD_OK;
+}
+
 ward_status gguf_writer_write_header(gguf_writer *w) {
     if (w->header_written)
         return WARD_FAIL(&w->err, WARD_EINVAL, "%s: header written twice", w->path);
@@ -424,7 +480,9 @@ ward_status gguf_writer_write_header(gguf_writer *w) {
     encode_header(w, &h);
     ward_status s = h.oom ? WARD_FAIL(&w->err, WARD_ENOMEM, "%s: no memory for the header",
                                       w->path)
-                          : write_bytes(w, h.p, h.len);
+                          : WARD_OK;
+    if (s == WARD_OK && w->memory) s = alloc_memory(w, h.len);
+    if (s == WARD_OK) s = write_bytes(w, h.p, h.len);
     ward_free(h.p);
     if (s != WARD_OK) return s;
     w->data_start = w->pos;
@@ -432,7 +490,8 @@ ward_status gguf_writer_write_header(gguf_writer *w) {
     return WARD_OK;
 }
 
-ward_status gguf_writer_write_tensor(gguf_writer *w, const void *data, size_t nbytes) {
+/* Check that the next tensor is due with nbytes of data and pad up to its offset. */
+static ward_status start_tensor(gguf_writer *w, size_t nbytes) {
     if (!w->header_written || w->next_tensor >= w->n_tensors)
         return WARD_FAIL(&w->err, WARD_EINVAL, "%s: no tensor data is due (%s)", w->path,
                          w->header_written ? "all written" : "header not written");
@@ -447,17 +506,62 @@ ward_status gguf_writer_write_tensor(gguf_writer *w, const void *data, size_t nb
         ward_status s = write_bytes(w, zeros, (size_t)k);
         if (s != WARD_OK) return s;
     }
-    ward_status s = write_bytes(w, data, nbytes);
+    return WARD_OK;
+}
+
+ward_status gguf_writer_write_tensor(gguf_writer *w, const void *data, size_t nbytes) {
+    ward_status s = start_tensor(w, nbytes);
+    if (s == WARD_OK) s = write_bytes(w, data, nbytes);
     if (s == WARD_OK) w->next_tensor++;
     return s;
 }
 
-ward_status gguf_writer_finish(gguf_writer *w, ward_error *err) {
-    ward_status s = WARD_OK;
+ward_status gguf_writer_next_tensor(gguf_writer *w, size_t nbytes, void **dst) {
+    *dst = NULL;
+    if (!w->memory)
+        return WARD_FAIL(&w->err, WARD_EINVAL, "%s: tensor data can be produced in place only "
+                         "in a memory writer", w->path);
+    ward_status s = start_tensor(w, nbytes);
+    if (s != WARD_OK) return s;
+    *dst = w->mem + w->pos;
+    w->pos += nbytes;
+    w->next_tensor++;
+    return WARD_OK;
+}
+
+bool gguf_writer_is_memory(const gguf_writer *w) { return w->memory; }
+
+static ward_status check_finished(gguf_writer *w) {
     if (!w->header_written || w->next_tensor < w->n_tensors)
-        s = WARD_FAIL(&w->err, WARD_EINVAL, "%s: unfinished: %zu of %zu tensors written%s",
-                      w->path, w->next_tensor, w->n_tensors,
-                      w->header_written ? "" : ", header not written");
+        return WARD_FAIL(&w->err, WARD_EINVAL, "%s: unfinished: %zu of %zu tensors written%s",
+                         w->path, w->next_tensor, w->n_tensors,
+                         w->header_written ? "" : ", header not written");
+    return WARD_OK;
+}
+
+ward_status gguf_writer_finish_memory(gguf_writer *w, void **data, size_t *size,
+                                      ward_error *err) {
+    *data = NULL;
+    *size = 0;
+    ward_status s = w->memory ? check_finished(w)
+                              : WARD_FAIL(&w->err, WARD_EINVAL, "%s: not a memory writer",
+                                          w->path);
+    if (s != WARD_OK) {
+        if (err) *err = w->err;
+        gguf_writer_close(w);
+        return s;
+    }
+    *data = w->mem;
+    *size = (size_t)w->mem_size;
+    w->mem = NULL;
+    writer_free(w);
+    return WARD_OK;
+}
+
+ward_status gguf_writer_finish(gguf_writer *w, ward_error *err) {
+    ward_status s = w->memory ? WARD_FAIL(&w->err, WARD_EINVAL, "%s: a memory writer ends with "
+                                          "gguf_writer_finish_memory", w->path)
+                              : check_finished(w);
     if (s == WARD_OK) {
         int rc = fclose(w->f); /* flushes: a full disk shows up here */
         w->f = NULL;

@@ -13,6 +13,7 @@
 #include "base/error.h"
 #include "kernels/matmul.h"
 #include "kernels/types.h"
+#include "models/hf_model.h"
 #include "models/model.h"
 
 /* The architecture table: one row per general.architecture ward runs. */
@@ -207,9 +208,30 @@ ward_status model_open_gguf(gguf_file *g, ward_model **out, ward_error *err) {
     return WARD_OK;
 }
 
+ward_model_params ward_model_default_params(void) { return (ward_model_params){0}; }
+
+ward_status ward_model_open_ex(const char *path, const ward_model_params *params,
+                               ward_model **out, ward_error *err) {
+    *out = NULL;
+    ward_error_clear(err);
+    const ward_model_params p = params ? *params : ward_model_default_params();
+    if (hf_is_checkpoint_dir(path)) {
+        const ward_convert_params cp = {.ftype = p.ftype, .pure = p.pure,
+                                        .n_threads = p.n_threads, .progress = p.progress,
+                                        .user = p.user};
+        return hf_model_open(path, &cp, out, err);
+    }
+    if (p.ftype)
+        return WARD_FAIL(err, WARD_EUNSUPPORTED, "%s: load-time quantization needs a "
+                         "HuggingFace checkpoint directory (quantize a GGUF file with ward "
+                         "quantize)", path);
+    return ward_model_open(path, out, err);
+}
+
 ward_status ward_model_open(const char *path, ward_model **out, ward_error *err) {
     *out = NULL;
     ward_error_clear(err);
+    if (hf_is_checkpoint_dir(path)) return ward_model_open_ex(path, NULL, out, err);
     gguf_file *g;
     ward_status st = gguf_open(path, &g, err);
     if (st) return st;
@@ -222,6 +244,7 @@ void ward_model_close(ward_model *m) {
     ward_free(m->layers);
     tok_vocab_free(m->vocab);
     gguf_close(m->gguf);
+    ward_free_aligned(m->blob);
     ward_free(m);
 }
 

@@ -57,6 +57,8 @@ struct ward_model {
     model_layer *layers; /* (n_layer) */
     ward_model_info info;
     char name[128]; /* general.name, NUL-terminated copy */
+    void *blob;     /* the GGUF image gguf points into when built in memory (HF directories;
+                     * ward_free_aligned), else NULL: the gguf_file owns its mapping */
     char arch_name[32];
 };
 

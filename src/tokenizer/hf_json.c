@@ -683,7 +683,7 @@ static bool is_byte_text(const char *t, uint32_t len) {
 }
 
 static ward_status read_model(hf_state *s, const cJSON *root, const cJSON *cfg,
-                              tok_vocab **out, ward_error *err) {
+                              tok_desc_fn fn, void *user, ward_error *err) {
     if (!cJSON_IsObject(root))
         return WARD_FAIL(err, WARD_EFORMAT, "the top level is %s, expected an object",
                          json_type(root));
@@ -770,12 +770,12 @@ static ward_status read_model(hf_state *s, const cJSON *root, const cJSON *cfg,
         .add_space_prefix = spm && s->prepend,
         .name = "",
     };
-    return tok_vocab_build(&d, out, err);
+    return fn(&d, user, err);
 }
 
 /* Messages without a file prefix; the public functions add one. */
 static ward_status parse_all(const char *data, size_t len, const char *config, size_t config_len,
-                             tok_vocab **out, ward_error *err) {
+                             tok_desc_fn fn, void *user, ward_error *err) {
     if (len > HF_MAX_FILE || config_len > HF_MAX_FILE)
         return WARD_FAIL(err, WARD_EFORMAT, "%zu bytes is more than the %zu MB limit",
                          len > HF_MAX_FILE ? len : config_len, HF_MAX_FILE >> 20);
@@ -784,7 +784,7 @@ static ward_status parse_all(const char *data, size_t len, const char *config, s
     ward_status rc = json_parse(data, len, "JSON", &root, err);
     if (rc == WARD_OK && config)
         rc = json_parse(config, config_len, "tokenizer_config.json", &cfg, err);
-    if (rc == WARD_OK) rc = read_model(&s, root, cfg, out, err);
+    if (rc == WARD_OK) rc = read_model(&s, root, cfg, fn, user, err);
     hf_state_free(&s);
     cJSON_Delete(root);
     cJSON_Delete(cfg);
@@ -795,10 +795,22 @@ static ward_status parse_all(const char *data, size_t len, const char *config, s
  * Public
  * ------------------------------------------------------------------------------------------- */
 
+static ward_status build(const tok_desc *d, void *out, ward_error *err) {
+    return tok_vocab_build(d, out, err);
+}
+
+ward_status tok_parse_hf_json_desc(const char *data, size_t len, const char *config,
+                                   size_t config_len, tok_desc_fn fn, void *user,
+                                   ward_error *err) {
+    ward_status rc = parse_all(data, len, config, config_len, fn, user, err);
+    if (rc != WARD_OK) ward_error_prefix(err, "tokenizer.json");
+    return rc;
+}
+
 ward_status tok_parse_hf_json(const char *data, size_t len, const char *config, size_t config_len,
                               tok_vocab **out, ward_error *err) {
     *out = NULL;
-    ward_status rc = parse_all(data, len, config, config_len, out, err);
+    ward_status rc = parse_all(data, len, config, config_len, build, out, err);
     if (rc != WARD_OK) ward_error_prefix(err, "tokenizer.json");
     return rc;
 }
@@ -824,7 +836,7 @@ ward_status tok_load_hf_json(const char *path, tok_vocab **out, ward_error *err)
     if (have_cfg && (rc = ward_filemap_open(cfg_path, &cfg, err)) != WARD_OK) goto done;
 
     rc = parse_all(map.data, map.size, have_cfg ? (cfg.data ? cfg.data : "") : NULL, cfg.size,
-                   out, err);
+                   build, out, err);
     if (rc != WARD_OK) ward_error_prefix(err, path);
 done:
     ward_free(cfg_path);

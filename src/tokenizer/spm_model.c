@@ -230,7 +230,7 @@ static ward_status check_id(const char *what, int32_t id, int32_t n, ward_error 
 }
 
 /* Messages without a file prefix; the public functions add one. */
-static ward_status parse_model(const uint8_t *data, size_t len, tok_vocab **out,
+static ward_status parse_model(const uint8_t *data, size_t len, tok_desc_fn fn, void *user,
                                ward_error *err) {
     if (len > SPM_MAX_FILE)
         return WARD_FAIL(err, WARD_EFORMAT, "%zu bytes is more than the %zu MB limit", len,
@@ -310,7 +310,7 @@ static ward_status parse_model(const uint8_t *data, size_t len, tok_vocab **out,
         .add_bos = true, .add_eos = false, .add_space_prefix = s.add_dummy_prefix,
         .name = "",
     };
-    rc = tok_vocab_build(&d, out, err);
+    rc = fn(&d, user, err);
 done:
     ward_free(texts);
     ward_free(lens);
@@ -323,9 +323,20 @@ done:
  * Public
  * ------------------------------------------------------------------------------------------- */
 
+static ward_status build(const tok_desc *d, void *out, ward_error *err) {
+    return tok_vocab_build(d, out, err);
+}
+
+ward_status tok_parse_spm_model_desc(const void *data, size_t len, tok_desc_fn fn, void *user,
+                                     ward_error *err) {
+    ward_status rc = parse_model(data, len, fn, user, err);
+    if (rc != WARD_OK) ward_error_prefix(err, "tokenizer.model");
+    return rc;
+}
+
 ward_status tok_parse_spm_model(const void *data, size_t len, tok_vocab **out, ward_error *err) {
     *out = NULL;
-    ward_status rc = parse_model(data, len, out, err);
+    ward_status rc = parse_model(data, len, build, out, err);
     if (rc != WARD_OK) ward_error_prefix(err, "tokenizer.model");
     return rc;
 }
@@ -335,7 +346,7 @@ ward_status tok_load_spm_model(const char *path, tok_vocab **out, ward_error *er
     ward_filemap map = {0};
     ward_status rc = ward_filemap_open(path, &map, err);
     if (rc != WARD_OK) return rc; /* the message names the path */
-    rc = parse_model(map.data, map.size, out, err);
+    rc = parse_model(map.data, map.size, build, out, err);
     if (rc != WARD_OK) ward_error_prefix(err, path);
     ward_filemap_close(&map);
     return rc;

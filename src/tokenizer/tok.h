@@ -85,6 +85,10 @@ typedef struct tok_desc {
 
 ward_status tok_vocab_build(const tok_desc *d, tok_vocab **out, ward_error *err);
 
+/* What a loader does with the tok_desc it filled (borrowed for the call only): the plain
+ * loaders build a vocab; vocab_export.c writes GGUF keys from it. */
+typedef ward_status (*tok_desc_fn)(const tok_desc *d, void *user, ward_error *err);
+
 /* Loaders for the files models ship besides GGUF; each fills a tok_desc and builds. Messages
  * start with the path. */
 /* tiktoken rank file ("base64 rank" lines). pre: pre-tokenizer name ("qwen2", "llama-bpe"),
@@ -159,5 +163,35 @@ ward_status tok_token_bytes(const tok_vocab *v, int32_t id, bool render_special,
 ward_status tok_parse_hf_json(const char *data, size_t len, const char *config, size_t config_len,
                               tok_vocab **out, ward_error *err);
 ward_status tok_parse_spm_model(const void *data, size_t len, tok_vocab **out, ward_error *err);
+/* The same two parses handing their tok_desc to fn instead of building (messages as above). */
+ward_status tok_parse_hf_json_desc(const char *data, size_t len, const char *config,
+                                   size_t config_len, tok_desc_fn fn, void *user,
+                                   ward_error *err);
+ward_status tok_parse_spm_model_desc(const void *data, size_t len, tok_desc_fn fn, void *user,
+                                     ward_error *err);
+
+/* ---------------------------------------------------------------------------------------------
+ * Export: a tokenizer as GGUF tokenizer.ggml.* keys, as llama.cpp's HF converter writes them
+ * (vocab_export.c)
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct tok_export_opts {
+    int32_t n_vocab;       /* pad with "[PAD<id>]" unused tokens up to this many; 0 = as is */
+    int32_t bos, eos;      /* override the tokenizer's own ids when >= 0 (config.json) */
+    const char *pre_hint;  /* BPE: pre-tokenizer name tried first ("qwen2"), or NULL */
+    bool prefer_spm;       /* a directory with both: tokenizer.model before tokenizer.json */
+} tok_export_opts;
+
+/* Write the keys of d into w. SentencePiece descs become model "llama" (texts, scores, types);
+ * byte-level BPE ones "gpt2" with merges and the tokenizer.ggml.pre name whose pre-tokenizer
+ * encodes a probe text as d's own does. tiktoken-style descs (raw-byte texts, ranks for
+ * merges) are WARD_EUNSUPPORTED. */
+ward_status tok_export_desc(const tok_desc *d, const tok_export_opts *o, gguf_writer *w,
+                            ward_error *err);
+/* The tokenizer files of a HuggingFace directory (tokenizer.model or tokenizer.json, with
+ * tokenizer_config.json: add_bos_token, add_eos_token, chat_template) into w. Messages name the
+ * file. */
+ward_status tok_export_dir(const char *dir, const tok_export_opts *o, gguf_writer *w,
+                           ward_error *err);
 
 #endif

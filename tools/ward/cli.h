@@ -50,5 +50,13 @@ int cmd_synth(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 int cmd_perplexity(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
+
+struct ward_model;
+/* Open a model for cmd (a GGUF file or a HuggingFace directory), converted to the recipe quant
+ * (NULL: none) while loading. Returns 0, or the exit code after printing the error (2 for an
+ * unknown recipe). */
+int cli_open_model(const char *cmd, const char *path, const char *quant, int32_t n_threads,
+                   struct ward_model **out);
 
 #endif

@@ -34,7 +34,7 @@ static void on_sigint(int sig) {
 }
 
 typedef struct chat_opts {
-    const char *model, *system, *tmpl_name;
+    const char *model, *system, *tmpl_name, *quant;
     int32_t n_predict, n_threads, n_ctx, n_batch;
     bool verbose, ignore_eos;
     ward_sampler_params sp;
@@ -371,10 +371,8 @@ static int chat(const chat_opts *o) {
     chat_state st = {.o = o};
     ward_error err;
     int rc = 1;
-    if (ward_model_open(o->model, &st.m, &err)) {
-        cli_fail("chat", "%s", err.msg);
-        goto done;
-    }
+    if ((rc = cli_open_model("chat", o->model, o->quant, o->n_threads, &st.m))) goto done;
+    rc = 1;
     if (ward_chat_template_for_model(st.m, o->tmpl_name, &st.tmpl, &err)) {
         cli_fail("chat", "%s (see --chat-template)", err.msg);
         goto done;
@@ -433,7 +431,8 @@ static bool known_template(const char *name) {
 int cmd_chat(int argc, char **argv) {
     chat_opts o = {.n_predict = 512, .n_batch = 512, .sp = ward_sampler_default_params()};
     const cli_opt opts[] = {
-        {"model", 'm', CLI_STR, &o.model, "FILE", "GGUF model to chat with (required)", 0, 0},
+        {"model", 'm', CLI_STR, &o.model, "FILE", "GGUF model or HuggingFace directory to chat with (required)", 0, 0},
+        {"quant", 0, CLI_STR, &o.quant, "TYPE", "HuggingFace directory: convert the weights to TYPE while loading (q8_0, q4_0, ...)", 0, 0},
         {"system", 0, CLI_STR, &o.system, "TEXT", "system message opening the conversation (kept by /reset)", 0, 0},
         {"chat-template", 0, CLI_STR, &o.tmpl_name, "NAME", "chat template (default: the model's; see below)", 0, 0},
         {"n-predict", 'n', CLI_INT, &o.n_predict, "N", "most tokens per answer (default 512)", 1, 1 << 24},

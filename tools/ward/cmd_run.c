@@ -15,7 +15,7 @@
 #include "ward.h"
 
 typedef struct run_opts {
-    const char *model, *prompt, *logits_out;
+    const char *model, *prompt, *logits_out, *quant;
     int32_t n_predict, n_threads, n_ctx, n_batch;
     bool no_bos, ignore_eos, special;
     ward_sampler_params sp;
@@ -115,10 +115,8 @@ static int run(const run_opts *o) {
     FILE *lf = NULL;
     size_t n_prompt = 0;
     int rc = 1;
-    if (ward_model_open(o->model, &m, &err)) {
-        cli_fail("run", "%s", err.msg);
-        goto done;
-    }
+    if ((rc = cli_open_model("run", o->model, o->quant, o->n_threads, &m))) goto done;
+    rc = 1;
     if ((rc = tokenize_prompt(m, o, &toks, &n_prompt))) goto done;
     rc = 1;
     ward_context_params cp = ward_context_default_params();
@@ -170,7 +168,8 @@ done:
 int cmd_run(int argc, char **argv) {
     run_opts o = {.prompt = "", .n_predict = 128, .n_batch = 512, .sp = ward_sampler_default_params()};
     const cli_opt opts[] = {
-        {"model", 'm', CLI_STR, &o.model, "FILE", "GGUF model to run (required)", 0, 0},
+        {"model", 'm', CLI_STR, &o.model, "FILE", "GGUF model or HuggingFace directory to run (required)", 0, 0},
+        {"quant", 0, CLI_STR, &o.quant, "TYPE", "HuggingFace directory: convert the weights to TYPE while loading (q8_0, q4_0, ...)", 0, 0},
         {"prompt", 'p', CLI_STR, &o.prompt, "TEXT", "prompt text (default: empty, BOS only)", 0, 0},
         {"n-predict", 'n', CLI_INT, &o.n_predict, "N", "tokens to generate (default 128)", 0, 1 << 24},
         {"threads", 't', CLI_INT, &o.n_threads, "N", "threads (default: all cores)", 0, 512},
