@@ -72,11 +72,15 @@ static void conv_free(hf_conv *c) {
     ward_free(c->buf);
 }
 
-bool hf_is_checkpoint_dir(const char *path) {
+bool hf_is_dir(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static bool has_config(const char *dir) {
     struct stat st;
     char cfg[4096];
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) return false;
-    int n = snprintf(cfg, sizeof cfg, "%s/config.json", path);
+    int n = snprintf(cfg, sizeof cfg, "%s/config.json", dir);
     return n > 0 && (size_t)n < sizeof cfg && stat(cfg, &st) == 0;
 }
 
@@ -460,10 +464,8 @@ ward_status hf_convert(const char *dir, gguf_writer *w, const ward_convert_param
 ward_convert_params ward_convert_default_params(void) { return (ward_convert_params){0}; }
 
 static ward_status check_dir(const char *dir, ward_error *err) {
-    struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return WARD_FAIL(err, WARD_EIO, "%s: not a directory", dir);
-    if (!hf_is_checkpoint_dir(dir))
+    if (!hf_is_dir(dir)) return WARD_FAIL(err, WARD_EIO, "%s: not a directory", dir);
+    if (!has_config(dir))
         return WARD_FAIL(err, WARD_EINVAL,
                          "%s: no config.json (not a HuggingFace checkpoint directory)", dir);
     return WARD_OK;

@@ -13,8 +13,8 @@
 #include "formats/gguf.h"
 #include "ward.h"
 
-/* True when path is a directory holding a config.json. */
-bool hf_is_checkpoint_dir(const char *path);
+/* True when path is a directory (ward_model_open treats it as a HuggingFace checkpoint). */
+bool hf_is_dir(const char *path);
 
 /* Convert the checkpoint in dir into w, a fresh writer: metadata, tensor table, header and
  * every tensor's data. The caller then finishes (or closes) w. Messages name the file or

@@ -1,5 +1,8 @@
 /* loader.c: opening a model: GGUF file, hyper-parameters, tokenizer, architecture row.
  *
+ * A directory is a HuggingFace checkpoint: hf_model.c converts it into an in-memory GGUF image
+ * (quantized by ward_model_params.ftype if given), which then loads exactly like a file.
+ *
  * ward_model_open() parses the file (gguf_open validates its structure), reads the
  * hyper-parameters under the architecture's key prefix ("llama.embedding_length"), checks them
  * against each other and against sane limits, builds the tokenizer and lets the architecture's
@@ -215,7 +218,7 @@ ward_status ward_model_open_ex(const char *path, const ward_model_params *params
     *out = NULL;
     ward_error_clear(err);
     const ward_model_params p = params ? *params : ward_model_default_params();
-    if (hf_is_checkpoint_dir(path)) {
+    if (hf_is_dir(path)) {
         const ward_convert_params cp = {.ftype = p.ftype, .pure = p.pure,
                                         .n_threads = p.n_threads, .progress = p.progress,
                                         .user = p.user};
@@ -231,7 +234,7 @@ ward_status ward_model_open_ex(const char *path, const ward_model_params *params
 ward_status ward_model_open(const char *path, ward_model **out, ward_error *err) {
     *out = NULL;
     ward_error_clear(err);
-    if (hf_is_checkpoint_dir(path)) return ward_model_open_ex(path, NULL, out, err);
+    if (hf_is_dir(path)) return ward_model_open_ex(path, NULL, out, err);
     gguf_file *g;
     ward_status st = gguf_open(path, &g, err);
     if (st) return st;
