@@ -25,6 +25,7 @@
 #include "formats/gguf.h"
 #include "formats/hf_config.h"
 #include "harness.h"
+#include "tokenizer/tok.h"
 #include "ward.h"
 
 /* ---------------------------------------------------------------------------------------------
@@ -536,6 +537,60 @@ static void test_bad_inputs(void) {
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * tokenizer.json export: the GGUF keys give a vocabulary that encodes as the file does
+ * ------------------------------------------------------------------------------------------- */
+
+static void test_export_json(const char *rel, const char *want_model, const char *want_pre) {
+    const char *p = shared_path(rel);
+    if (!p) return;
+    char dir[1024], json[1100];
+    snprintf(dir, sizeof dir, "%s", p);
+    snprintf(json, sizeof json, "%s/tokenizer.json", dir);
+    gguf_writer *w = NULL;
+    gguf_file *g = NULL;
+    tok_vocab *a = NULL, *b = NULL;
+    void *blob = NULL;
+    size_t size = 0;
+    ward_error err;
+    tok_export_opts o = {.bos = -1, .eos = -1};
+    if (gguf_writer_open_memory("vocab", &w, &err) || tok_export_dir(dir, &o, w, &err) ||
+        gguf_writer_write_header(w) || gguf_writer_finish_memory(w, &blob, &size, &err) ||
+        gguf_parse(blob, size, &g, &err) || tok_vocab_from_gguf(g, &a, &err) ||
+        tok_load_hf_json(json, &b, &err)) {
+        CHECK(false, "%s: %s", rel, w ? gguf_writer_errmsg(w) : err.msg);
+        if (!blob) gguf_writer_close(w);
+        goto done;
+    }
+    gguf_str model = {0}, pre = {0};
+    gguf_get_str(g, "tokenizer.ggml.model", true, &model, &err);
+    gguf_get_str(g, "tokenizer.ggml.pre", true, &pre, &err);
+    CHECK(model.len == strlen(want_model) && !memcmp(model.ptr, want_model, model.len) &&
+              pre.len == strlen(want_pre) && !memcmp(pre.ptr, want_pre, pre.len),
+          "%s: model \"%.*s\" pre \"%.*s\"", rel, (int)model.len, model.ptr, (int)pre.len,
+          pre.ptr);
+    static const char *const texts[] = {
+        "Hello world! It's 2024, isn't it?  Spaces   and\ttabs\n\nnew lines.",
+        ("\xe4\xbd\xa0\xe5\xa5\xbd\xef\xbc\x8c\xe4\xb8\x96\xe7\x95\x8c\xe3\x80\x82"
+         "\xe4\xbb\x8a\xe5\xa4\xa9\xe5\xa4\xa9\xe6\xb0\x94\xe5\xbe\x88\xe5\xa5\xbd 123456"),
+        "code: for (int i = 0; i < n; i++) { x += y[i]; } // done \xf0\x9f\x9a\x80",
+    };
+    CHECK(tok_n_vocab(a) == tok_n_vocab(b), "%s: vocabulary size", rel);
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+        int32_t x[512], y[512];
+        size_t nx = 0, ny = 0;
+        tok_encode(a, texts[i], strlen(texts[i]), TOK_ADD_BOS, x, 512, &nx);
+        tok_encode(b, texts[i], strlen(texts[i]), TOK_ADD_BOS, y, 512, &ny);
+        CHECK(nx == ny && !memcmp(x, y, nx * sizeof *x), "%s: text %zu encodes differently",
+              rel, i);
+    }
+done:
+    tok_vocab_free(a);
+    tok_vocab_free(b);
+    gguf_close(g);
+    ward_free_aligned(blob);
+}
+
+/* ---------------------------------------------------------------------------------------------
  * OOM
  * ------------------------------------------------------------------------------------------- */
 
@@ -570,6 +625,8 @@ int main(void) {
     test_convert_f32();
     test_roundtrip_and_quantized();
     test_bad_inputs();
+    test_export_json("tokenizers/minimind", "gpt2", "gpt-2");
+    test_export_json("tokenizers/minicpm3", "llama", "default");
     test_oom();
     return test_summary();
 }
