@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/error.h"
@@ -591,6 +592,44 @@ done:
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * The ward command: convert, run --quant
+ * ------------------------------------------------------------------------------------------- */
+
+/* Exit status of cmd; its stdout (stderr too if asked in cmd) into out. */
+static int run_cmd(const char *cmd, char *out, size_t cap) {
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_cli(void) {
+    const char *p = shared_path("models/hf/stories260K");
+    if (!p) return;
+    char dir[1024], cmd[4096], out[8192], gguf[256];
+    snprintf(dir, sizeof dir, "%s", p);
+    snprintf(gguf, sizeof gguf, "%s", test_tmp_path("cli.gguf"));
+    snprintf(cmd, sizeof cmd, "%s convert %s -o %s --type f16 -t 2 2>&1", WARD_BINARY, dir, gguf);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0 && strstr(out, "100%") && access(gguf, F_OK) == 0,
+          "ward convert: %s", out);
+    remove(gguf);
+    snprintf(cmd, sizeof cmd, "%s run -m %s --quant f16 -p 'Once upon a time' -n 12 --temp 0 "
+             "2>/dev/null", WARD_BINARY, dir);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0 &&
+              strstr(out, "Once upon a time, there was a little girl named Lily."),
+          "ward run --quant f16 on a directory: %s", out);
+    snprintf(cmd, sizeof cmd, "%s run -m %s --quant q9_9 -p x 2>&1", WARD_BINARY, dir);
+    CHECK(run_cmd(cmd, out, sizeof out) == 2 && strstr(out, "q9_9"), "unknown --quant: %s", out);
+    snprintf(cmd, sizeof cmd, "%s convert %s 2>&1", WARD_BINARY, dir);
+    CHECK(run_cmd(cmd, out, sizeof out) == 2, "convert without -o: %s", out);
+    snprintf(cmd, sizeof cmd, "%s convert /nonexistent-dir -o %s 2>&1", WARD_BINARY, gguf);
+    CHECK(run_cmd(cmd, out, sizeof out) == 1 && strstr(out, "/nonexistent-dir"),
+          "convert of a missing directory: %s", out);
+}
+
+/* ---------------------------------------------------------------------------------------------
  * OOM
  * ------------------------------------------------------------------------------------------- */
 
@@ -627,6 +666,7 @@ int main(void) {
     test_bad_inputs();
     test_export_json("tokenizers/minimind", "gpt2", "gpt-2");
     test_export_json("tokenizers/minicpm3", "llama", "default");
+    test_cli();
     test_oom();
     return test_summary();
 }

@@ -234,8 +234,7 @@ static bool is_file(const char *path) {
 
 /* add_bos_token, add_eos_token, chat_template (a string, or a list of {name, template} whose
  * "default" entry is taken) from tokenizer_config.json. */
-static ward_status read_config(const char *path, const char *text, size_t len, export_ctx *c,
-                               ward_error *err) {
+static ward_status read_config(const char *text, size_t len, export_ctx *c, ward_error *err) {
     cJSON *root = NULL;
     ward_status rc = hf_json_parse(text, len, "tokenizer_config.json", &root, err);
     if (rc != WARD_OK) return rc;
@@ -254,7 +253,6 @@ static ward_status read_config(const char *path, const char *text, size_t len, e
     if (cJSON_IsString(t) &&
         (rc = gguf_writer_set_str(c->w, "tokenizer.chat_template", t->valuestring)))
         rc = WARD_FAIL(err, rc, "%s", gguf_writer_errmsg(c->w));
-    (void)path;
     cJSON_Delete(root);
     return rc;
 }
@@ -277,7 +275,7 @@ ward_status tok_export_dir(const char *dir, const tok_export_opts *o, gguf_write
     ward_status rc = WARD_OK;
     if (is_file(config)) {
         if ((rc = ward_filemap_open(config, &cfg, err)) == WARD_OK)
-            rc = read_config(config, cfg.data, cfg.size, &c, err);
+            rc = read_config(cfg.data, cfg.size, &c, err);
         if (rc != WARD_OK) {
             ward_error_prefix(err, dir);
             goto done;
