@@ -548,6 +548,31 @@ static void test_activation_types(void) {
     CHECK(bad_128 == 0, "Q8_K: -128 in the quants");
 }
 
+/* The activation quantizers: same bytes on every ISA; the rule differs from the weight rule
+ * exactly on ties (x * 127/amax landing on k + 0.5 rounds to even, not away from zero). */
+static void test_act_quantizers(ward_isa isa) {
+    static const ward_type wtypes[] = {WARD_TYPE_Q8_0, WARD_TYPE_Q5_0, WARD_TYPE_Q4_1};
+    for (size_t i = 0; i < sizeof wtypes / sizeof *wtypes; i++) {
+        const ward_type xt = kern_type(wtypes[i])->vec_dot_type;
+        float x[64];
+        uint64_t rng = 900 + i;
+        fill_random(x, 64, &rng);
+        x[0] = 127.0f, x[1] = 2.5f, x[2] = -0.5f; /* amax 127: id 1, ties at 2.5 and -0.5 */
+        uint8_t a[2 * 64], b[2 * 64], w[2 * 64];
+        const size_t bytes = kern_row_bytes(xt, 64);
+        kern_act_from_float(wtypes[i], WARD_ISA_REF)(x, a, 64);
+        kern_act_from_float(wtypes[i], isa)(x, b, 64);
+        kern_from_float(xt, WARD_ISA_REF)(x, w, 64);
+        CHECK(memcmp(a, b, bytes) == 0, "%s activations %s: bytes differ from ref",
+              ward_type_name(wtypes[i]), cpu_isa_name(isa));
+        const int8_t *qa = (const int8_t *)(a + 2), *qw = (const int8_t *)(w + 2);
+        if (xt == WARD_TYPE_Q8_1) qa += 2, qw += 2; /* after d and s */
+        CHECK(qa[1] == 2 && qw[1] == 3 && qa[2] == 0 && qw[2] == -1,
+              "%s: ties to even for activations (%d, %d), away from zero for weights (%d, %d)",
+              ward_type_name(wtypes[i]), qa[1], qa[2], qw[1], qw[2]);
+    }
+}
+
 static void test_matmul(ward_type t, ward_isa isa, tp_pool *pools[2]) {
     const kern_type_row *row = kern_type(t), *xrow = kern_type(row->vec_dot_type);
     const int64_t be = row->block_elems > 1 ? row->block_elems : 32;
@@ -571,9 +596,10 @@ static void test_matmul(ward_type t, ward_isa isa, tp_pool *pools[2]) {
             float *y = xmalloc((size_t)(n_tok * n_rows) * 4);
             uint8_t *xq = xmalloc(xrb);
             fill_random(x, n_tok * n_cols, &rng);
-            /* what the activations become after conversion to vec_dot_type */
+            /* what the activations become after conversion to vec_dot_type (by this weight
+             * type's activation quantizer) */
             for (int64_t k = 0; k < n_tok; k++) {
-                xrow->from_float[WARD_ISA_REF](x + k * n_cols, xq, n_cols);
+                kern_act_from_float(t, WARD_ISA_REF)(x + k * n_cols, xq, n_cols);
                 xrow->to_float[WARD_ISA_REF](xq, xf + k * n_cols, n_cols);
             }
             const size_t sb = kern_matmul_scratch_bytes(t, n_cols, n_tok);
@@ -639,6 +665,7 @@ int main(void) {
     for (int isa = 0; isa <= (int)isa_max; isa++) {
         test_float_conversions_simd((ward_isa)isa);
         test_quant_special((ward_isa)isa);
+        test_act_quantizers((ward_isa)isa);
         for (size_t ti = 0; ti < N_TYPE_CASES; ti++) {
             test_type_isa(type_cases[ti].t, (ward_isa)isa);
             test_quant_nonfinite(type_cases[ti].t, (ward_isa)isa);

@@ -265,6 +265,11 @@ KERN_DECLARE_ALL(f32, f32, ref) KERN_DECLARE_ALL(f32, f32, avx2) KERN_DECLARE_CO
 KERN_DECLARE_ALL(f16, f16, ref) KERN_DECLARE_ALL(f16, f16, avx2) KERN_DECLARE_CONVERT(f16, avx512)
 KERN_DECLARE_ALL(bf16, bf16, ref) KERN_DECLARE_ALL(bf16, bf16, avx2)
 KERN_DECLARE_CONVERT(bf16, avx512)
+/* The Q8 block quantizer shared by Q8_0 and Q8_1 (q8_0.c): weight or activation rule. */
+float kern_q8_block_ref(const float *x, int8_t q[32], bool act, int32_t *sum);
+void act_from_float_q8_0_ref(const float *restrict src, void *restrict dst, int64_t n);
+void act_from_float_q8_0_avx2(const float *restrict src, void *restrict dst, int64_t n);
+void act_from_float_q8_1_ref(const float *restrict src, void *restrict dst, int64_t n);
 /* Q8_0: q8_0.c, q8_0_avx2.c, q8_0_avx512.c (vec_dot only) */
 KERN_DECLARE_ALL(q8_0, q8_0, ref) KERN_DECLARE_ALL(q8_0, q8_0, avx2)
 KERN_DECLARE_VEC_DOT(q8_0, q8_0, avx512)
@@ -317,19 +322,28 @@ KERN_DECLARE_CONVERT(q8_K, ref)
             .to_float = KERN_ISAS_AVX2(to_float_##wname),                                      \
             .from_float = KERN_ISAS_AVX2(from_float_##wname),                                  \
             .vec_dot = KERN_ISAS_AVX512(vec_dot_##wname##_q8_0)}
-#define KERN_ROW_Q8_0 KERN_ROW_QUANT(WARD_TYPE_Q8_0, "Q8_0", block_q8_0, q8_0)
+#define KERN_ROW_Q8_0                                                                          \
+    [WARD_TYPE_Q8_0] = {.name = "Q8_0", .block_elems = 32, .block_bytes = sizeof(block_q8_0),  \
+                        .vec_dot_type = WARD_TYPE_Q8_0,                                        \
+                        .to_float = KERN_ISAS_AVX2(to_float_q8_0),                             \
+                        .from_float = KERN_ISAS_AVX2(from_float_q8_0),                         \
+                        .act_from_float = KERN_ISAS_AVX2(act_from_float_q8_0),                 \
+                        .vec_dot = KERN_ISAS_AVX512(vec_dot_q8_0_q8_0)}
 #define KERN_ROW_Q4_0 KERN_ROW_QUANT(WARD_TYPE_Q4_0, "Q4_0", block_q4_0, q4_0)
 
 /* Rows whose from_float is plain C only (weight quantizers, run once per model; activation
  * types whose quantization is a small share of a matmul). */
-#define KERN_ROW_QBLOCK(id, nm, block_t, wname, xid, xname)                                    \
+#define KERN_ROW_QBLOCK(id, nm, block_t, wname, xid, xname, act)                               \
     [id] = {.name = nm, .block_elems = 32, .block_bytes = sizeof(block_t), .vec_dot_type = xid, \
             .to_float = KERN_ISAS_AVX2(to_float_##wname),                                      \
             .from_float = {[WARD_ISA_REF] = from_float_##wname##_ref},                         \
+            .act_from_float = act,                                                             \
             .vec_dot = KERN_ISAS_AVX2(vec_dot_##wname##_##xname)}
-#define KERN_ROW_Q4_1 KERN_ROW_QBLOCK(WARD_TYPE_Q4_1, "Q4_1", block_q4_1, q4_1, WARD_TYPE_Q8_1, q8_1)
-#define KERN_ROW_Q5_0 KERN_ROW_QBLOCK(WARD_TYPE_Q5_0, "Q5_0", block_q5_0, q5_0, WARD_TYPE_Q8_0, q8_0)
-#define KERN_ROW_Q5_1 KERN_ROW_QBLOCK(WARD_TYPE_Q5_1, "Q5_1", block_q5_1, q5_1, WARD_TYPE_Q8_1, q8_1)
+#define KERN_ACT_Q8_0 KERN_ISAS_AVX2(act_from_float_q8_0)
+#define KERN_ACT_Q8_1 {[WARD_ISA_REF] = act_from_float_q8_1_ref}
+#define KERN_ROW_Q4_1 KERN_ROW_QBLOCK(WARD_TYPE_Q4_1, "Q4_1", block_q4_1, q4_1, WARD_TYPE_Q8_1, q8_1, KERN_ACT_Q8_1)
+#define KERN_ROW_Q5_0 KERN_ROW_QBLOCK(WARD_TYPE_Q5_0, "Q5_0", block_q5_0, q5_0, WARD_TYPE_Q8_0, q8_0, KERN_ACT_Q8_0)
+#define KERN_ROW_Q5_1 KERN_ROW_QBLOCK(WARD_TYPE_Q5_1, "Q5_1", block_q5_1, q5_1, WARD_TYPE_Q8_1, q8_1, KERN_ACT_Q8_1)
 
 /* Activation-only rows: no vec_dot of their own (not computable as weights). */
 #define KERN_ROW_ACT(id, nm, elems, block_t, wname)                                            \

@@ -52,7 +52,7 @@ void kern_matmul(tp_pool *pool, ward_isa isa, ward_type wtype, const void *w, in
     const uint8_t *xq = (const uint8_t *)x;
     size_t x_row_bytes = (size_t)n_cols * sizeof(float);
     if (xtype != WARD_TYPE_F32) {
-        const kern_from_float_fn from_float = kern_from_float(xtype, isa);
+        const kern_from_float_fn from_float = kern_act_from_float(wtype, isa);
         x_row_bytes = kern_row_bytes(xtype, n_cols);
         assert(scratch || n_tok == 0);
         for (int64_t t = 0; t < n_tok; t++)

@@ -25,16 +25,34 @@ static inline int8_t q8_clamp(float v) {
     return (int8_t)(v >= -127.0f ? (v <= 127.0f ? v : 127.0f) : -127.0f);
 }
 
-void from_float_q8_0_ref(const float *restrict src, void *restrict dst, int64_t n) {
+/* One block of 32: d = amax / 127 and q = round(x * id). The weight rule (llama.cpp's
+ * quantize_row_q8_0_ref): id = 1 / d, ties away from zero. The activation rule (its matmuls'
+ * vector quantizer): id = 127 / amax, ties to even. Returns d; sum of q in *sum. */
+float kern_q8_block_ref(const float *x, int8_t q[32], bool act, int32_t *sum) {
+    float amax = 0.0f;
+    for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(x[j]));
+    const float d = amax / 127.0f;
+    const float id = act ? (amax != 0.0f ? 127.0f / amax : 0.0f) : (d != 0.0f ? 1.0f / d : 0.0f);
+    *sum = 0;
+    for (int j = 0; j < 32; j++) {
+        q[j] = q8_clamp(act ? rintf(x[j] * id) : roundf(x[j] * id));
+        *sum += q[j];
+    }
+    return d;
+}
+
+static void quantize_q8_0(const float *restrict src, void *restrict dst, int64_t n, bool act) {
     assert(n % QK8_0 == 0);
     block_q8_0 *y = dst;
-    for (int64_t i = 0; i < n / QK8_0; i++) {
-        const float *x = src + i * QK8_0;
-        float amax = 0.0f;
-        for (int j = 0; j < QK8_0; j++) amax = fmaxf(amax, fabsf(x[j]));
-        const float d = amax / 127.0f;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;
-        y[i].d = fp32_to_fp16(d);
-        for (int j = 0; j < QK8_0; j++) y[i].qs[j] = q8_clamp(roundf(x[j] * id));
-    }
+    int32_t sum;
+    for (int64_t i = 0; i < n / QK8_0; i++)
+        y[i].d = fp32_to_fp16(kern_q8_block_ref(src + i * QK8_0, y[i].qs, act, &sum));
+}
+
+void from_float_q8_0_ref(const float *restrict src, void *restrict dst, int64_t n) {
+    quantize_q8_0(src, dst, n, false);
+}
+
+void act_from_float_q8_0_ref(const float *restrict src, void *restrict dst, int64_t n) {
+    quantize_q8_0(src, dst, n, true);
 }

@@ -11,28 +11,24 @@
 
 #include "kernels/kernels_impl.h"
 
-/* As q8_0.c: finite inputs are in [-127, 127] already; NaN goes to -127, never -128. */
-static inline int8_t q8_1_clamp(float v) {
-    return (int8_t)(v >= -127.0f ? (v <= 127.0f ? v : 127.0f) : -127.0f);
-}
-
-void from_float_q8_1_ref(const float *restrict src, void *restrict dst, int64_t n) {
+/* The Q8_0 block quantizer (q8_0.c) with the weight or activation rule, plus s. */
+static void quantize_q8_1(const float *restrict src, void *restrict dst, int64_t n, bool act) {
     assert(n % 32 == 0);
     block_q8_1 *y = dst;
     for (int64_t i = 0; i < n / 32; i++) {
-        const float *x = src + i * 32;
-        float amax = 0.0f;
-        for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(x[j]));
-        const float d = amax / 127.0f;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        int32_t sum;
+        const float d = kern_q8_block_ref(src + i * 32, y[i].qs, act, &sum);
         y[i].d = fp32_to_fp16(d);
-        int sum = 0;
-        for (int j = 0; j < 32; j++) {
-            y[i].qs[j] = q8_1_clamp(roundf(x[j] * id));
-            sum += y[i].qs[j];
-        }
         y[i].s = fp32_to_fp16((float)sum * d);
     }
+}
+
+void from_float_q8_1_ref(const float *restrict src, void *restrict dst, int64_t n) {
+    quantize_q8_1(src, dst, n, false);
+}
+
+void act_from_float_q8_1_ref(const float *restrict src, void *restrict dst, int64_t n) {
+    quantize_q8_1(src, dst, n, true);
 }
 
 void to_float_q8_1_ref(const void *restrict src, float *restrict dst, int64_t n) {

@@ -61,6 +61,11 @@ size_t kern_row_bytes(ward_type t, int64_t n) {
 
 kern_to_float_fn kern_to_float(ward_type t, ward_isa isa) { PICK(to_float); }
 kern_from_float_fn kern_from_float(ward_type t, ward_isa isa) { PICK(from_float); }
+static kern_from_float_fn pick_act(ward_type t, ward_isa isa) { PICK(act_from_float); }
+kern_from_float_fn kern_act_from_float(ward_type t, ward_isa isa) {
+    kern_from_float_fn f = pick_act(t, isa);
+    return f ? f : kern_from_float(kern_type(t)->vec_dot_type, isa);
+}
 kern_vec_dot_fn kern_vec_dot(ward_type t, ward_isa isa) { PICK(vec_dot); }
 
 const char *ward_type_name(ward_type t) {

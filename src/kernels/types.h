@@ -33,6 +33,12 @@ typedef struct kern_type_row {
     ward_type vec_dot_type; /* activations are converted to this type before vec_dot */
     kern_to_float_fn to_float[WARD_ISA_COUNT];
     kern_from_float_fn from_float[WARD_ISA_COUNT];
+    /* how a matmul with weights of this type quantizes its activations (into vec_dot_type),
+     * when that differs from vec_dot_type's from_float (the weight quantizer, which must match
+     * llama.cpp's reference quantizer byte for byte): the reference engine's matmuls for
+     * Q8_0, Q5_0, Q4_1 and Q5_1 weights scale activations by 127/amax and round half to even;
+     * its repacked Q4_0 and K-quant paths use the reference rule */
+    kern_from_float_fn act_from_float[WARD_ISA_COUNT];
     kern_vec_dot_fn vec_dot[WARD_ISA_COUNT];
 } kern_type_row;
 
@@ -43,6 +49,9 @@ size_t kern_row_bytes(ward_type t, int64_t n);
 /* The kernel for isa with fallback to lower levels; NULL if the type has no such kernel. */
 kern_to_float_fn kern_to_float(ward_type t, ward_isa isa);
 kern_from_float_fn kern_from_float(ward_type t, ward_isa isa);
+/* The activation quantizer of a matmul with weights of type t: its act_from_float, else its
+ * vec_dot_type's from_float. */
+kern_from_float_fn kern_act_from_float(ward_type t, ward_isa isa);
 kern_vec_dot_fn kern_vec_dot(ward_type t, ward_isa isa);
 
 #endif

@@ -22,7 +22,7 @@ static size_t act_scratch_bytes(const ward_model *m, int32_t n_batch) {
     }
     for (int32_t l = 0; l < m->hp.n_layer; l++) {
         const model_layer *L = &m->layers[l];
-        const model_tensor *lw[] = {&L->wq, &L->wk, &L->wv, &L->wo,
+        const model_tensor *lw[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo,
                                     &L->ffn_gate, &L->ffn_up, &L->ffn_down};
         for (size_t i = 0; i < sizeof lw / sizeof lw[0]; i++) {
             size_t b = kern_matmul_scratch_bytes(lw[i]->type, lw[i]->n_cols, n_batch);
@@ -32,9 +32,10 @@ static size_t act_scratch_bytes(const ward_model *m, int32_t n_batch) {
     return best;
 }
 
-/* Float counts of each scratch array, in the order model_scratch declares them. */
+/* Float counts of each scratch array, in the order of the arrays list in model_exec_init(). */
+#define N_SCRATCH 12
 static void scratch_sizes(const model_hparams *hp, int32_t n_batch, int32_t n_ctx,
-                          int32_t n_threads, uint64_t sizes[11]) {
+                          int32_t n_threads, uint64_t sizes[N_SCRATCH]) {
     const uint64_t nb = (uint64_t)n_batch, q_dim = (uint64_t)hp->n_head * hp->head_dim;
     const uint64_t kv_dim = (uint64_t)hp->n_head_kv * hp->head_dim;
     sizes[0] = nb * hp->n_embd;   /* x */
@@ -44,10 +45,11 @@ static void scratch_sizes(const model_hparams *hp, int32_t n_batch, int32_t n_ct
     sizes[4] = nb * kv_dim;       /* v */
     sizes[5] = nb * q_dim;        /* att */
     sizes[6] = nb * hp->n_embd;   /* proj */
-    sizes[7] = nb * hp->n_ff;     /* ffn_a */
+    sizes[7] = nb * 2 * (uint64_t)hp->n_ff; /* ffn_a: gate|up when fused */
     sizes[8] = nb * hp->n_ff;     /* ffn_b */
     sizes[9] = nb * (hp->n_rot / 2) * 2; /* rope cos + sin */
     sizes[10] = (uint64_t)n_threads * MODEL_ATT_ROW_FLOATS(n_ctx, hp->head_dim);
+    sizes[11] = nb * (q_dim + 2 * kv_dim); /* qkv */
 }
 
 static uint64_t kv_elems(const model_hparams *hp, int32_t n_seq, int32_t n_ctx) {
@@ -59,14 +61,14 @@ bool model_exec_bytes(const ward_model *m, int32_t n_seq, int32_t n_ctx, int32_t
     /* each factor is bounded by the loader's and the context's limits; only products can
      * overflow, so multiply with checks */
     const model_hparams *hp = &m->hp;
-    uint64_t kv = 1, total, sizes[11];
+    uint64_t kv = 1, total, sizes[N_SCRATCH];
     const uint64_t kv_factors[] = {(uint64_t)n_seq, (uint64_t)hp->n_layer, (uint64_t)n_ctx,
                                    (uint64_t)hp->n_head_kv * hp->head_dim, 2 * sizeof(uint16_t)};
     for (size_t i = 0; i < sizeof kv_factors / sizeof kv_factors[0]; i++)
         if (!ward_mul_u64(kv, kv_factors[i], &kv)) return false;
     total = kv;
     scratch_sizes(hp, n_batch, n_ctx, n_threads, sizes);
-    for (int i = 0; i < 11; i++)
+    for (int i = 0; i < N_SCRATCH; i++)
         if (!ward_add_u64(total, sizes[i] * sizeof(float), &total)) return false;
     return ward_add_u64(total, act_scratch_bytes(m, n_batch), bytes);
 }
@@ -92,11 +94,11 @@ ward_status model_exec_init(model_exec *ex, const ward_model *m, int32_t n_seq, 
 
     model_scratch *s = &ex->s;
     s->n_batch = n_batch;
-    uint64_t sizes[11];
+    uint64_t sizes[N_SCRATCH];
     scratch_sizes(hp, n_batch, n_ctx, tp_n_threads(ex->pool), sizes);
-    float **arrays[11] = {&s->x, &s->xb, &s->q, &s->k, &s->v, &s->att,
-                          &s->proj, &s->ffn_a, &s->ffn_b, &s->rope_cos, &s->att_rows};
-    for (int i = 0; i < 11; i++)
+    float **arrays[N_SCRATCH] = {&s->x, &s->xb, &s->q, &s->k, &s->v, &s->att,
+                          &s->proj, &s->ffn_a, &s->ffn_b, &s->rope_cos, &s->att_rows, &s->qkv};
+    for (int i = 0; i < N_SCRATCH; i++)
         if (!(*arrays[i] = ward_malloc_aligned(sizes[i], sizeof(float)))) goto oom;
     s->rope_sin = s->rope_cos + (size_t)n_batch * (hp->n_rot / 2);
     s->act_bytes = act_scratch_bytes(m, n_batch);
@@ -113,7 +115,7 @@ oom:
 void model_exec_free(model_exec *ex) {
     model_scratch *s = &ex->s;
     float *arrays[] = {s->x, s->xb, s->q, s->k, s->v, s->att,
-                       s->proj, s->ffn_a, s->ffn_b, s->rope_cos, s->att_rows};
+                       s->proj, s->ffn_a, s->ffn_b, s->rope_cos, s->att_rows, s->qkv};
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++) ward_free_aligned(arrays[i]);
     ward_free_aligned(s->act);
     ward_free_aligned(ex->kv.k);

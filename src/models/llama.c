@@ -49,16 +49,9 @@ static ward_status load_qkv_biases(ward_model *m, ward_error *err) {
     return WARD_OK;
 }
 
-ward_status qwen2_load(ward_model *m, ward_error *err) {
-    m->hp.rope_halves = true;
-    ward_status st = llama_load(m, err);
-    return st ? st : load_qkv_biases(m, err);
-}
-
-ward_status llama_load(ward_model *m, ward_error *err) {
+/* Embeddings, the final norm and the output matrix (tied to the embeddings when absent). */
+static ward_status load_common(ward_model *m, ward_error *err) {
     const model_hparams *hp = &m->hp;
-    const int64_t q_dim = (int64_t)hp->n_head * hp->head_dim;
-    const int64_t kv_dim = (int64_t)hp->n_head_kv * hp->head_dim;
     ward_status st;
     if ((st = model_get_tensor(m, "token_embd.weight", hp->n_embd, hp->n_vocab, true,
                                &m->tok_embd, err)) ||
@@ -68,23 +61,84 @@ ward_status llama_load(ward_model *m, ward_error *err) {
                                err)))
         return st;
     if (!m->output.data) m->output = m->tok_embd; /* tied embeddings */
-
     m->layers = ward_calloc((size_t)hp->n_layer, sizeof *m->layers);
-    if (!m->layers) return WARD_FAIL(err, WARD_ENOMEM, "out of memory");
-    for (int32_t l = 0; l < hp->n_layer; l++) {
-        model_layer *L = &m->layers[l];
-        if ((st = get_layer_tensor(m, l, "attn_norm", "weight", hp->n_embd, 1, &L->attn_norm, err)) ||
-            (st = get_layer_tensor(m, l, "attn_q", "weight", hp->n_embd, q_dim, &L->wq, err)) ||
-            (st = get_layer_tensor(m, l, "attn_k", "weight", hp->n_embd, kv_dim, &L->wk, err)) ||
-            (st = get_layer_tensor(m, l, "attn_v", "weight", hp->n_embd, kv_dim, &L->wv, err)) ||
-            (st = get_layer_tensor(m, l, "attn_output", "weight", q_dim, hp->n_embd, &L->wo, err)) ||
-            (st = get_layer_tensor(m, l, "ffn_norm", "weight", hp->n_embd, 1, &L->ffn_norm, err)) ||
-            (st = get_layer_tensor(m, l, "ffn_gate", "weight", hp->n_embd, hp->n_ff, &L->ffn_gate, err)) ||
-            (st = get_layer_tensor(m, l, "ffn_up", "weight", hp->n_embd, hp->n_ff, &L->ffn_up, err)) ||
-            (st = get_layer_tensor(m, l, "ffn_down", "weight", hp->n_ff, hp->n_embd, &L->ffn_down, err)))
-            return st;
-    }
+    return m->layers ? WARD_OK : WARD_FAIL(err, WARD_ENOMEM, "out of memory");
+}
+
+/* Attention: separate q, k, v or one fused q|k|v with its bias; then the output projection. */
+static ward_status load_attention(const ward_model *m, int32_t l, bool fused, model_layer *L,
+                                  ward_error *err) {
+    const model_hparams *hp = &m->hp;
+    const int64_t q_dim = (int64_t)hp->n_head * hp->head_dim;
+    const int64_t kv_dim = (int64_t)hp->n_head_kv * hp->head_dim;
+    ward_status st;
+    if ((st = get_layer_tensor(m, l, "attn_norm", "weight", hp->n_embd, 1, &L->attn_norm, err)) ||
+        (st = get_layer_tensor(m, l, "attn_output", "weight", q_dim, hp->n_embd, &L->wo, err)))
+        return st;
+    if (fused)
+        return (st = get_layer_tensor(m, l, "attn_qkv", "weight", hp->n_embd, q_dim + 2 * kv_dim,
+                                      &L->wqkv, err))
+                   ? st
+                   : get_layer_tensor(m, l, "attn_qkv", "bias", q_dim + 2 * kv_dim, 1, &L->bqkv,
+                                      err);
+    if ((st = get_layer_tensor(m, l, "attn_q", "weight", hp->n_embd, q_dim, &L->wq, err)) ||
+        (st = get_layer_tensor(m, l, "attn_k", "weight", hp->n_embd, kv_dim, &L->wk, err)) ||
+        (st = get_layer_tensor(m, l, "attn_v", "weight", hp->n_embd, kv_dim, &L->wv, err)))
+        return st;
     return WARD_OK;
+}
+
+/* Feed-forward: gate and up (or both in ffn_up when hp->ffn_fused), down. */
+static ward_status load_ffn(const ward_model *m, int32_t l, model_layer *L, ward_error *err) {
+    const model_hparams *hp = &m->hp;
+    ward_status st;
+    if ((st = get_layer_tensor(m, l, "ffn_norm", "weight", hp->n_embd, 1, &L->ffn_norm, err)) ||
+        (st = get_layer_tensor(m, l, "ffn_down", "weight", hp->n_ff, hp->n_embd, &L->ffn_down,
+                               err)))
+        return st;
+    if (hp->ffn_fused)
+        return get_layer_tensor(m, l, "ffn_up", "weight", hp->n_embd, 2 * (int64_t)hp->n_ff,
+                                &L->ffn_up, err);
+    if ((st = get_layer_tensor(m, l, "ffn_gate", "weight", hp->n_embd, hp->n_ff, &L->ffn_gate,
+                               err)) ||
+        (st = get_layer_tensor(m, l, "ffn_up", "weight", hp->n_embd, hp->n_ff, &L->ffn_up, err)))
+        return st;
+    return WARD_OK;
+}
+
+static ward_status load_layers(ward_model *m, bool fused_qkv, ward_error *err) {
+    ward_status st = load_common(m, err);
+    for (int32_t l = 0; !st && l < m->hp.n_layer; l++)
+        if (!(st = load_attention(m, l, fused_qkv, &m->layers[l], err)))
+            st = load_ffn(m, l, &m->layers[l], err);
+    return st;
+}
+
+ward_status llama_load(ward_model *m, ward_error *err) { return load_layers(m, false, err); }
+
+ward_status qwen2_load(ward_model *m, ward_error *err) {
+    m->hp.rope_halves = true;
+    ward_status st = load_layers(m, false, err);
+    return st ? st : load_qkv_biases(m, err);
+}
+
+ward_status chatglm_load(ward_model *m, ward_error *err) {
+    m->hp.ffn_fused = true;
+    return load_layers(m, true, err);
+}
+
+/* llama.cpp tells the two Baichuan generations apart by depth: 32 layers is Baichuan-7B
+ * (rotary), 40 is Baichuan-13B (ALiBi, maximum bias 8); files of other depths are refused
+ * there, so they are here, rather than guessed. */
+ward_status baichuan_load(ward_model *m, ward_error *err) {
+    if (m->hp.n_layer == 40) {
+        m->hp.no_rope = true;
+        m->hp.alibi_max_bias = 8.0f;
+    } else if (m->hp.n_layer != 32) {
+        return WARD_FAIL(err, WARD_EUNSUPPORTED, "baichuan with %d layers: only 32 (Baichuan-7B, "
+                         "rotary) and 40 (Baichuan-13B, ALiBi) are defined", m->hp.n_layer);
+    }
+    return load_layers(m, false, err);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -97,6 +151,16 @@ typedef struct attn_job {
     const model_batch *b;
     int32_t layer;
 } attn_job;
+
+/* ALiBi slope of head h (Press et al.): a geometric sequence over the heads, with a second,
+ * interleaved one when the head count is not a power of two. 0 when the model has no ALiBi. */
+static float alibi_slope(const model_hparams *hp, int32_t h) {
+    if (hp->alibi_max_bias <= 0.0f) return 0.0f;
+    const int32_t n_pow2 = 1 << (int32_t)floorf(log2f((float)hp->n_head));
+    const float m0 = powf(2.0f, -hp->alibi_max_bias / (float)n_pow2);
+    const float m1 = powf(2.0f, -(hp->alibi_max_bias / 2.0f) / (float)n_pow2);
+    return h < n_pow2 ? powf(m0, (float)(h + 1)) : powf(m1, (float)(2 * (h - n_pow2) + 1));
+}
 
 /* out (head_dim) = softmax(q · K[0..n_pos) * scale) · V[0..n_pos) for one head. q and the
  * probabilities are rounded to F16 like the cached K and V, so every product is exact in float
@@ -117,11 +181,13 @@ static void attend_head(const attn_job *j, float *work, int32_t i, int32_t h) {
     to_f16(j->ex->s.q + (size_t)i * hp->n_head * hd + (size_t)h * hd, q16, hd);
     from_f16(q16, q, hd);
 
-    const float scale = 1.0f / sqrtf((float)hd);
+    const float scale = 1.0f / sqrtf((float)hd), slope = alibi_slope(hp, h);
     for (int32_t t = 0; t < n_pos; t++) {
         from_f16((const uint16_t *)model_kv_at(kv, kv->k, seq, j->layer, t) + kv_off, row, hd);
         dot(hd, &scores[t], row, q);
         scores[t] *= scale;
+        /* ALiBi: a penalty growing with the distance to the query (fused, as the reference) */
+        if (slope != 0.0f) scores[t] = fmaf(slope, -(float)(n_pos - 1 - t), scores[t]);
     }
     ops_softmax(scores, n_pos);
 
@@ -178,15 +244,74 @@ static void rmsnorm_rows(float *out, const float *x, const model_tensor *w, int3
         ops_rmsnorm(out + (size_t)i * dim, x + (size_t)i * dim, w->data, dim, eps);
 }
 
+/* q, k and v of every token: three projections, or one fused q|k|v projection whose rows are
+ * split (q first, then k, then v); biases where the layer has them. */
+static void project_qkv(model_exec *ex, const model_hparams *hp, const model_layer *L,
+                        int32_t n) {
+    model_scratch *s = &ex->s;
+    const int32_t q_dim = hp->n_head * hp->head_dim, kv_dim = hp->n_head_kv * hp->head_dim;
+    if (L->wqkv.data) {
+        const int32_t qkv_dim = q_dim + 2 * kv_dim;
+        model_matmul(ex, &L->wqkv, s->xb, n, s->qkv);
+        add_bias_rows(s->qkv, &L->bqkv, n, qkv_dim);
+        for (int32_t i = 0; i < n; i++) {
+            const float *row = s->qkv + (size_t)i * qkv_dim;
+            memcpy(s->q + (size_t)i * q_dim, row, (size_t)q_dim * sizeof *row);
+            memcpy(s->k + (size_t)i * kv_dim, row + q_dim, (size_t)kv_dim * sizeof *row);
+            memcpy(s->v + (size_t)i * kv_dim, row + q_dim + kv_dim, (size_t)kv_dim * sizeof *row);
+        }
+        return;
+    }
+    model_matmul(ex, &L->wq, s->xb, n, s->q);
+    model_matmul(ex, &L->wk, s->xb, n, s->k);
+    model_matmul(ex, &L->wv, s->xb, n, s->v);
+    add_bias_rows(s->q, &L->bq, n, q_dim);
+    add_bias_rows(s->k, &L->bk, n, kv_dim);
+    add_bias_rows(s->v, &L->bv, n, kv_dim);
+}
+
+/* Rotary embedding of every token's q and k, in the model's pair layout. */
+static void rotate_qk(model_scratch *s, const model_hparams *hp, int32_t n) {
+    if (hp->no_rope) return;
+    const int32_t half_rot = hp->n_rot / 2;
+    const int32_t q_dim = hp->n_head * hp->head_dim, kv_dim = hp->n_head_kv * hp->head_dim;
+    void (*rope)(float *, int32_t, int32_t, int32_t, const float *, const float *) =
+        hp->rope_halves ? ops_rope_halves : ops_rope_pairs;
+    for (int32_t i = 0; i < n; i++) {
+        const float *c = s->rope_cos + (size_t)i * half_rot, *sn = s->rope_sin + (size_t)i * half_rot;
+        rope(s->q + (size_t)i * q_dim, hp->n_head, hp->head_dim, hp->n_rot, c, sn);
+        rope(s->k + (size_t)i * kv_dim, hp->n_head_kv, hp->head_dim, hp->n_rot, c, sn);
+    }
+}
+
+/* SwiGLU feed-forward of the normed rows in xb into proj: silu(gate) * up, then down. The gate
+ * and up rows come from two matrices, or from the two halves of one fused matrix. */
+static void feed_forward(model_exec *ex, const model_hparams *hp, const model_layer *L,
+                         int32_t n) {
+    model_scratch *s = &ex->s;
+    const size_t n_ff = (size_t)hp->n_ff;
+    if (hp->ffn_fused) {
+        model_matmul(ex, &L->ffn_up, s->xb, n, s->ffn_a); /* rows of gate|up, 2 n_ff */
+        for (int32_t i = 0; i < n; i++)
+            ops_swiglu(s->ffn_b + i * n_ff, s->ffn_a + 2 * i * n_ff, s->ffn_a + (2 * i + 1) * n_ff,
+                       hp->n_ff);
+    } else {
+        model_matmul(ex, &L->ffn_gate, s->xb, n, s->ffn_a);
+        model_matmul(ex, &L->ffn_up, s->xb, n, s->ffn_b);
+        for (int32_t i = 0; i < n; i++)
+            ops_swiglu(s->ffn_b + i * n_ff, s->ffn_a + i * n_ff, s->ffn_b + i * n_ff, hp->n_ff);
+    }
+    model_matmul(ex, &L->ffn_down, s->ffn_b, n, s->proj);
+}
+
 ward_status llama_forward(const ward_model *m, model_exec *ex, const model_batch *b) {
     const model_hparams *hp = &m->hp;
     model_scratch *s = &ex->s;
     const int32_t n = b->n, dim = hp->n_embd, half_rot = hp->n_rot / 2;
-    const int32_t q_dim = hp->n_head * hp->head_dim, kv_dim = hp->n_head_kv * hp->head_dim;
 
     /* token embeddings into the residual stream; rotary angles for each token's position */
     embed_tokens(m, ex, b);
-    for (int32_t i = 0; i < n; i++)
+    for (int32_t i = 0; !hp->no_rope && i < n; i++)
         ops_rope_cache(s->rope_cos + (size_t)i * half_rot, s->rope_sin + (size_t)i * half_rot,
                        b->pos[i], hp->n_rot, hp->rope_freq_base);
 
@@ -195,19 +320,8 @@ ward_status llama_forward(const ward_model *m, model_exec *ex, const model_batch
 
         /* attention: norm, q/k/v projections, rotary on q and k, cache k and v */
         rmsnorm_rows(s->xb, s->x, &L->attn_norm, n, dim, hp->norm_eps);
-        model_matmul(ex, &L->wq, s->xb, n, s->q);
-        model_matmul(ex, &L->wk, s->xb, n, s->k);
-        model_matmul(ex, &L->wv, s->xb, n, s->v);
-        add_bias_rows(s->q, &L->bq, n, q_dim);
-        add_bias_rows(s->k, &L->bk, n, kv_dim);
-        add_bias_rows(s->v, &L->bv, n, kv_dim);
-        void (*rope)(float *, int32_t, int32_t, int32_t, const float *, const float *) =
-            hp->rope_halves ? ops_rope_halves : ops_rope_pairs;
-        for (int32_t i = 0; i < n; i++) {
-            const float *c = s->rope_cos + (size_t)i * half_rot, *sn = s->rope_sin + (size_t)i * half_rot;
-            rope(s->q + (size_t)i * q_dim, hp->n_head, hp->head_dim, hp->n_rot, c, sn);
-            rope(s->k + (size_t)i * kv_dim, hp->n_head_kv, hp->head_dim, hp->n_rot, c, sn);
-        }
+        project_qkv(ex, hp, L, n);
+        rotate_qk(s, hp, n);
         kv_store(ex, b, l);
 
         /* each token attends over its sequence's cache, then the output projection */
@@ -218,12 +332,7 @@ ward_status llama_forward(const ward_model *m, model_exec *ex, const model_batch
 
         /* feed-forward: norm, SwiGLU, down projection, residual */
         rmsnorm_rows(s->xb, s->x, &L->ffn_norm, n, dim, hp->norm_eps);
-        model_matmul(ex, &L->ffn_gate, s->xb, n, s->ffn_a);
-        model_matmul(ex, &L->ffn_up, s->xb, n, s->ffn_b);
-        for (int32_t i = 0; i < n; i++)
-            ops_swiglu(s->ffn_a + (size_t)i * hp->n_ff, s->ffn_a + (size_t)i * hp->n_ff,
-                       s->ffn_b + (size_t)i * hp->n_ff, hp->n_ff);
-        model_matmul(ex, &L->ffn_down, s->ffn_a, n, s->proj);
+        feed_forward(ex, hp, L, n);
         ops_add(s->x, s->proj, (int64_t)n * dim);
     }
 

@@ -23,6 +23,8 @@
 static const model_arch arch_table[] = {
     {.name = "llama", .load = llama_load, .forward = llama_forward},
     {.name = "qwen2", .load = qwen2_load, .forward = llama_forward},
+    {.name = "chatglm", .load = chatglm_load, .forward = llama_forward},
+    {.name = "baichuan", .load = baichuan_load, .forward = llama_forward},
 };
 
 const model_arch *model_arch_find(const char *name) {

@@ -37,11 +37,15 @@ typedef struct model_hparams {
     float rope_freq_base;
     float norm_eps;
     bool rope_halves; /* rotate (x[i], x[i + n_rot/2]) instead of adjacent pairs */
+    bool no_rope;     /* positions come from ALiBi instead */
+    float alibi_max_bias; /* > 0: ALiBi attention biases with this maximum (Baichuan-13B) */
+    bool ffn_fused;   /* ffn_up holds gate and up rows (2 n_ff): SwiGLU of its two halves */
 } model_hparams;
 
 typedef struct model_layer {
     model_tensor attn_norm, wq, wk, wv, wo;
     model_tensor bq, bk, bv; /* biases, or data == NULL */
+    model_tensor wqkv, bqkv; /* fused q|k|v projection (ChatGLM2/3), instead of wq, wk, wv */
     model_tensor ffn_norm, ffn_gate, ffn_up, ffn_down;
 } model_layer;
 
@@ -81,7 +85,9 @@ typedef struct model_scratch {
     float *k, *v;   /* (n_batch, kv_dim) this batch's keys and values before caching */
     float *att;     /* (n_batch, n_head * head_dim) attention output */
     float *proj;    /* (n_batch, n_embd) output of wo / ffn_down */
-    float *ffn_a, *ffn_b; /* (n_batch, n_ff) */
+    float *ffn_a;   /* (n_batch, 2 n_ff): gate, or gate|up when fused */
+    float *ffn_b;   /* (n_batch, n_ff) */
+    float *qkv;     /* (n_batch, q_dim + 2 kv_dim) fused projection output */
     float *rope_cos, *rope_sin; /* (n_batch, n_rot / 2) */
     float *att_rows; /* (n_threads, MODEL_ATT_ROW_FLOATS) per-thread attention scratch */
     void *act;      /* kern_matmul activation scratch (64-byte aligned) */
@@ -138,9 +144,13 @@ void model_exec_free(model_exec *ex);
 void *model_kv_at(const model_kv *kv, void *base, int32_t seq, int32_t layer, int32_t pos);
 
 /* The llama architecture's forward pass, shared by families that only differ in loading:
- * llama, and qwen2 (q/k/v biases, NeoX rotary, usually tied embeddings). */
+ * llama; qwen2 (q/k/v biases, NeoX rotary, usually tied embeddings); chatglm, llama.cpp's
+ * ChatGLM2/3 and GLM-4 layout (fused q|k|v with bias, rotary on half of each head, fused
+ * gate|up); baichuan (rotary for Baichuan-7B, ALiBi for Baichuan-13B). */
 ward_status llama_forward(const ward_model *m, model_exec *ex, const model_batch *b);
 ward_status llama_load(ward_model *m, ward_error *err);
 ward_status qwen2_load(ward_model *m, ward_error *err);
+ward_status chatglm_load(ward_model *m, ward_error *err);
+ward_status baichuan_load(ward_model *m, ward_error *err);
 
 #endif
