@@ -132,7 +132,7 @@ typedef struct turn_format {
     bool skip_empty;            /* messages with empty content are left out */
 } turn_format;
 
-typedef ward_status (*render_fn)(renderer *r, const turn_format *f, const ward_chat_message *msgs,
+typedef ward_status (*render_fn)(renderer *r, const void *fmt, const ward_chat_message *msgs,
                                  size_t n, bool add_assistant);
 
 static void turn(renderer *r, const turn_format *f, int role, const char *text) {
@@ -143,8 +143,9 @@ static void turn(renderer *r, const turn_format *f, int role, const char *text) 
     mark(r, f->close);
 }
 
-static ward_status render_turns(renderer *r, const turn_format *f, const ward_chat_message *msgs,
+static ward_status render_turns(renderer *r, const void *fmt, const ward_chat_message *msgs,
                                 size_t n, bool add_assistant) {
+    const turn_format *f = fmt;
     if (f->first && (n > 0 || f->first_always)) mark(r, f->first);
     if (f->default_system && (n == 0 || role_of(msgs[0].role) != ROLE_SYSTEM))
         turn(r, f, ROLE_SYSTEM, f->default_system);
@@ -160,7 +161,7 @@ static ward_status render_turns(renderer *r, const turn_format *f, const ward_ch
  * "<s>[INST] " + user + " [/INST]", " " + assistant + " </s>". There is no generation prompt
  * (the reply follows " [/INST]"). Where the template would raise (roles not alternating) or
  * silently drop a later system message, this returns WARD_EINVAL. */
-static ward_status render_llama2(renderer *r, const turn_format *f, const ward_chat_message *msgs,
+static ward_status render_llama2(renderer *r, const void *f, const ward_chat_message *msgs,
                                  size_t n, bool add_assistant) {
     (void)f;
     (void)add_assistant;
@@ -183,6 +184,88 @@ static ward_status render_llama2(renderer *r, const turn_format *f, const ward_c
     }
     return WARD_OK;
 }
+
+/* Round-numbered formats whose models ship no jinja, only Python that builds the prompt from
+ * (query, response) pairs: system messages have no place in them and are left out (as
+ * chatglm.cpp does), user and assistant must alternate starting with the user (else
+ * WARD_EINVAL, as for llama2). Each round: round_open (with the round number for "%d"), the
+ * query, user_close, and, when the round has one, the response and asst_close. */
+typedef struct round_format {
+    const char *prefix;      /* before the first round (the tokenizer's prefix tokens), or NULL */
+    const char *round_open;  /* "%d" = the round number, first_round for the first */
+    int first_round;
+    const char *user_close;
+    const char *asst_close;
+    const char *gen_suffix;  /* after everything when add_assistant, or NULL */
+    bool lone_query_plain;   /* a lone user message renders as its content alone */
+} round_format;
+
+static ward_status render_rounds(renderer *r, const void *fmt, const ward_chat_message *msgs,
+                                 size_t n, bool add_assistant) {
+    const round_format *f = fmt;
+    size_t n_turns = 0;
+    for (size_t i = 0; i < n; i++) {
+        const int role = role_of(msgs[i].role);
+        if (role == ROLE_SYSTEM) continue;
+        if (role != (n_turns % 2 == 0 ? ROLE_USER : ROLE_ASSISTANT))
+            return WARD_FAIL(NULL, WARD_EINVAL, "roles must alternate user/assistant");
+        n_turns++;
+    }
+    if (n_turns > 0 && f->prefix) mark(r, f->prefix);
+    size_t turn_no = 0;
+    for (size_t i = 0; i < n; i++) {
+        const int role = role_of(msgs[i].role);
+        if (role == ROLE_SYSTEM) continue;
+        if (f->lone_query_plain && n_turns == 1) {
+            content(r, msgs[i].content);
+        } else if (role == ROLE_USER) {
+            char open[64];
+            snprintf(open, sizeof open, f->round_open, (int)(turn_no / 2) + f->first_round);
+            mark(r, open);
+            content(r, msgs[i].content);
+            mark(r, f->user_close);
+        } else {
+            content(r, msgs[i].content);
+            mark(r, f->asst_close);
+        }
+        turn_no++;
+    }
+    if (add_assistant && f->gen_suffix) mark(r, f->gen_suffix);
+    return WARD_OK;
+}
+
+/* THUDM/chatglm-6b, modeling_chatglm.py chat(): one query alone is the prompt as is; otherwise
+ * "[Round {i}]\n问：{query}\n答：{response}\n" per past round, counting from 0, then
+ * "[Round {n}]\n问：{query}\n答：". The tokenizer (build_inputs_with_special_tokens) appends
+ * [gMASK] <sop> at the END of the prompt, not the start: ward renders them as the generation
+ * prompt (a control span after the last "答："), so the ids equal the reference's. */
+static const round_format fmt_chatglm = {
+    .round_open = "[Round %d]\n问：",
+    .user_close = "\n答：",
+    .asst_close = "\n",
+    .gen_suffix = "[gMASK]<sop>",
+    .lone_query_plain = true,
+};
+
+/* THUDM/chatglm2-6b, modeling_chatglm.py build_prompt(): rounds counted from 1,
+ * "[Round {i}]\n\n问：{query}\n\n答：{response}\n\n"; the tokenizer puts the prefix tokens
+ * [gMASK] sop first. */
+static const round_format fmt_chatglm2 = {
+    .prefix = "[gMASK]sop",
+    .round_open = "[Round %d]\n\n问：",
+    .first_round = 1,
+    .user_close = "\n\n答：",
+    .asst_close = "\n\n",
+};
+
+/* internlm/internlm-chat-7b, modeling_internlm.py build_inputs() (v1.1):
+ * "<s><|User|>:{query}<eoh>\n<|Bot|>:{response}<eoa>\n" per past round, then
+ * "<s><|User|>:{query}<eoh>\n<|Bot|>:" (a lone query gets the one "<s>" too). */
+static const round_format fmt_internlm = {
+    .round_open = "<s><|User|>:",
+    .user_close = "<eoh>\n<|Bot|>:",
+    .asst_close = "<eoa>\n",
+};
 
 /* Qwen/Qwen2.5-7B-Instruct's tokenizer_config.json chat_template (without tools). */
 static const turn_format fmt_chatml = {
@@ -236,23 +319,33 @@ struct ward_chat_template {
     const char *name;
     const char *detect[2]; /* substrings that all occur in such a tokenizer.chat_template */
     const char *archs[2];  /* general.architecture values that default to this template */
+    const char *vocab_has; /* the arch default needs this token text in the vocabulary, or NULL */
     render_fn render;
-    const turn_format *fmt;
+    const void *fmt;
 };
 
-/* In detection order, as llama.cpp tests them. */
+/* In detection order, as llama.cpp tests them (llm_chat_detect_template at c392e50: "[gMASK]sop"
+ * is ChatGLM3's, "[gMASK]<sop>" GLM-4's). Arch defaults: rows with vocab_has first. llama.cpp's
+ * "chatglm" architecture holds ChatGLM2/3 and GLM-4: a GLM-4 vocabulary has <|begin_of_image|>.
+ * No GGUF template text names ChatGLM-6B, ChatGLM2 or InternLM (none ships jinja): by name
+ * only, or InternLM by architecture. */
 static const ward_chat_template templates[] = {
-    {"chatml", {"<|im_start|>"}, {"qwen", "qwen2"}, render_turns, &fmt_chatml},
-    {"llama2", {"[INST]"}, {"llama"}, render_llama2, NULL},
-    {"llama3", {"<|start_header_id|>", "<|end_header_id|>"}, {NULL}, render_turns, &fmt_llama3},
-    {"chatglm3", {"[gMASK]sop"}, {"chatglm"}, render_turns, &fmt_chatglm3},
-    {"glm4", {"[gMASK]<sop>"}, {NULL}, render_turns, &fmt_glm4},
-    {"baichuan2", {"<reserved_106>"}, {"baichuan"}, render_turns, &fmt_baichuan2},
+    {"chatml", {"<|im_start|>"}, {"qwen", "qwen2"}, NULL, render_turns, &fmt_chatml},
+    {"llama2", {"[INST]"}, {"llama"}, NULL, render_llama2, NULL},
+    {"llama3", {"<|start_header_id|>", "<|end_header_id|>"}, {NULL}, NULL, render_turns,
+     &fmt_llama3},
+    {"chatglm3", {"[gMASK]sop"}, {"chatglm"}, NULL, render_turns, &fmt_chatglm3},
+    {"glm4", {"[gMASK]<sop>"}, {"chatglm"}, "<|begin_of_image|>", render_turns, &fmt_glm4},
+    {"baichuan2", {"<reserved_106>"}, {"baichuan"}, NULL, render_turns, &fmt_baichuan2},
+    {"chatglm", {NULL}, {NULL}, NULL, render_rounds, &fmt_chatglm},
+    {"chatglm2", {NULL}, {NULL}, NULL, render_rounds, &fmt_chatglm2},
+    {"internlm", {"<|User|>", "<eoh>"}, {"internlm"}, NULL, render_rounds, &fmt_internlm},
 };
 #define N_TEMPLATES (sizeof templates / sizeof templates[0])
 
 static const char *const template_names[] = {"chatml", "llama2", "llama3", "chatglm3", "glm4",
-                                             "baichuan2", NULL};
+                                             "baichuan2", "chatglm", "chatglm2", "internlm",
+                                             NULL};
 _Static_assert(sizeof template_names / sizeof template_names[0] == N_TEMPLATES + 1,
                "one name per template row, in row order");
 
@@ -269,12 +362,16 @@ static bool contains(gguf_str hay, const char *needle) {
 }
 
 static bool detects(const ward_chat_template *t, gguf_str text) {
+    if (!t->detect[0]) return false; /* chosen by name only */
     for (size_t i = 0; i < sizeof t->detect / sizeof t->detect[0]; i++)
         if (t->detect[i] && !contains(text, t->detect[i])) return false;
     return true;
 }
 
-static bool defaults_for(const ward_chat_template *t, const char *arch) {
+/* Does t default for arch, given the model's vocabulary (NULL: none known)? */
+static bool defaults_for(const ward_chat_template *t, const char *arch, const tok_vocab *v) {
+    if (t->vocab_has && !(v && tok_find(v, t->vocab_has, strlen(t->vocab_has)) >= 0))
+        return false;
     for (size_t i = 0; i < sizeof t->archs / sizeof t->archs[0]; i++)
         if (t->archs[i] && strcmp(t->archs[i], arch) == 0) return true;
     return false;
@@ -295,7 +392,7 @@ static const char *name_list(char *buf, size_t cap) {
 ward_status ward_chat_template_for_model(const ward_model *model, const char *name,
                                          const ward_chat_template **out, ward_error *err) {
     assert(model && out);
-    char names[128];
+    char names[256];
     *out = NULL;
     ward_error_clear(err);
     if (name) {
@@ -316,8 +413,11 @@ ward_status ward_chat_template_for_model(const ward_model *model, const char *na
                          "chat_template) is none ward knows; choose one of: %s",
                          name_list(names, sizeof names));
     }
-    for (size_t i = 0; i < N_TEMPLATES; i++)
-        if (defaults_for(&templates[i], model->arch_name)) return *out = &templates[i], WARD_OK;
+    for (int pass = 0; pass < 2; pass++) /* rows that need a vocabulary token first */
+        for (size_t i = 0; i < N_TEMPLATES; i++)
+            if ((templates[i].vocab_has != NULL) == (pass == 0) &&
+                defaults_for(&templates[i], model->arch_name, model->vocab))
+                return *out = &templates[i], WARD_OK;
     return WARD_FAIL(err, WARD_EUNSUPPORTED, "the model has no chat template and architecture "
                      "'%s' has no default; choose one of: %s", model->arch_name,
                      name_list(names, sizeof names));

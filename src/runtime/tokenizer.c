@@ -4,11 +4,14 @@
  * A ward_tokenizer wraps a tok_vocab (struct in tokenizer/tok.h): owned when opened from a file,
  * borrowed when it is a model's (the model keeps one inside, pointing at its vocab).
  * ward_tokenizer_open() picks the loader:
- *   directory  DIR/tokenizer.json, else DIR/tokenizer.model, else the first *.tiktoken in it
- *              (by name), else WARD_EINVAL naming what was looked for;
+ *   directory  DIR/tokenizer.json, else DIR/tokenizer.model (as a file, below: GLM-4's is a
+ *              tiktoken file), else the first *.tiktoken in it (by name), else WARD_EINVAL
+ *              naming what was looked for;
  *   file       by content: "GGUF" magic -> GGUF vocab; '{' after whitespace -> tokenizer.json;
  *              a ".tiktoken" name or a first line "<base64> <digits>" -> tiktoken; a ".model"
- *              name or a protobuf field-1 string (0x0A) first -> SentencePiece .model.
+ *              name or a protobuf field-1 string (0x0A) first -> SentencePiece .model, with the
+ *              model family named by a tokenizer_config.json beside it (ChatGLM2/3 append
+ *              their special tokens; see tokenizer/family.c).
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -53,11 +56,13 @@ static int sniff(const char *path, ward_error *err, ward_status *rc) {
         i++;
     if (i < n && head[i] == '{') return KIND_JSON;
     if (has_suffix(path, ".tiktoken")) return KIND_TIKTOKEN;
-    if (has_suffix(path, ".model") || (n > 0 && head[0] == 0x0A)) return KIND_SPM;
+    /* before the ".model" name: GLM-4 ships its tiktoken ranks as tokenizer.model (a protobuf
+     * starts with 0x0A, never a base64 character) */
     size_t j = 0;
     while (j < n && is_b64(head[j])) j++;
     if (j > 0 && j < n && head[j] == ' ' && j + 1 < n && head[j + 1] >= '0' && head[j + 1] <= '9')
         return KIND_TIKTOKEN;
+    if (has_suffix(path, ".model") || (n > 0 && head[0] == 0x0A)) return KIND_SPM;
     *rc = WARD_FAIL(err, WARD_EFORMAT,
                     "%s: not a GGUF, tokenizer.json, tiktoken or SentencePiece .model file", path);
     return KIND_UNKNOWN;
@@ -114,7 +119,7 @@ static ward_status open_dir(const char *dir, tok_vocab **out, ward_error *err) {
         if (n < 0 || (size_t)n >= sizeof path)
             return WARD_FAIL(err, WARD_EINVAL, "%s: path too long", dir);
         if (is_file(path))
-            return i == 0 ? tok_load_hf_json(path, out, err) : tok_load_spm_model(path, out, err);
+            return i == 0 ? tok_load_hf_json(path, out, err) : open_file(path, out, err);
     }
     if (find_tiktoken(dir, path, sizeof path)) return tok_load_tiktoken(path, NULL, out, err);
     return WARD_FAIL(err, WARD_EINVAL,

@@ -19,6 +19,10 @@
  *                   5 escape_whitespaces (true)
  *   Wire: tag = varint (field << 3 | type); 0 varint, 1 fixed64, 2 length-delimited, 5 fixed32.
  *
+ * Families (family.c, chosen from tokenizer_config.json beside the file or by name): ChatGLM2/3
+ * append their specials after the pieces (control, ids from n_pieces on), others force texts
+ * already in the vocabulary to control and name BOS/EOS/EOT/EOM by text.
+ *
  * Semantics follow llama.cpp's converter for "llama" vocabs: only BPE models are accepted (the
  * SPM encoder merges by score; unigram needs Viterbi), add_space_prefix = add_dummy_prefix, BOS
  * added, EOS not. Like llama.cpp, the normalizer's rules (name, precompiled charsmap,
@@ -229,9 +233,50 @@ static ward_status check_id(const char *what, int32_t id, int32_t n, ward_error 
                      id, n);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * Families (family.c): appended specials, forced control types, BOS/EOS/EOT by text
+ * ------------------------------------------------------------------------------------------- */
+
+static int32_t count_list(const char *const *l) {
+    int32_t n = 0;
+    while (l && l[n]) n++;
+    return n;
+}
+
+/* Id of the piece whose text is s among the first n, or -1 (a linear scan: families list a
+ * handful of texts). */
+static int32_t find_piece(const char **texts, const uint32_t *lens, int32_t n, const char *s) {
+    size_t len = strlen(s);
+    for (int32_t i = 0; i < n; i++)
+        if (lens[i] == len && memcmp(texts[i], s, len) == 0) return i;
+    return -1;
+}
+
+/* Append fam's specials after the n pieces and apply its rules to d (whose arrays have room). */
+static void apply_family(const tok_family *fam, tok_desc *d, const char **texts, uint32_t *lens,
+                         float *scores, int32_t *types) {
+    int32_t n = d->n_vocab;
+    for (const char *const *a = fam->appended; a && *a; a++, n++) {
+        texts[n] = *a, lens[n] = (uint32_t)strlen(*a), scores[n] = 0.0f;
+        types[n] = TOK_TYPE_CONTROL;
+    }
+    d->n_vocab = n;
+    for (const char *const *c = fam->control; c && *c; c++) {
+        int32_t id = find_piece(texts, lens, n, *c);
+        if (id >= 0) types[id] = TOK_TYPE_CONTROL;
+    }
+    const char *const by_text[4] = {fam->bos, fam->eos, fam->eot, fam->eom};
+    int32_t *const slot[4] = {&d->bos, &d->eos, &d->eot, &d->eom};
+    for (int k = 0; k < 4; k++) {
+        int32_t id = by_text[k] ? find_piece(texts, lens, n, by_text[k]) : -1;
+        if (id >= 0) *slot[k] = id;
+    }
+    if (fam->no_add_bos) d->add_bos = false;
+}
+
 /* Messages without a file prefix; the public functions add one. */
-static ward_status parse_model(const uint8_t *data, size_t len, tok_desc_fn fn, void *user,
-                               ward_error *err) {
+static ward_status parse_model(const uint8_t *data, size_t len, const tok_family *fam,
+                               tok_desc_fn fn, void *user, ward_error *err) {
     if (len > SPM_MAX_FILE)
         return WARD_FAIL(err, WARD_EFORMAT, "%zu bytes is more than the %zu MB limit", len,
                          SPM_MAX_FILE >> 20);
@@ -274,11 +319,12 @@ static ward_status parse_model(const uint8_t *data, size_t len, tok_desc_fn fn, 
         (rc = check_id("pad_id", s.pad_id, n_vocab, err)) != WARD_OK)
         return rc;
 
-    /* pass 2: the pieces */
-    const char **texts = ward_calloc((size_t)n, sizeof *texts);
-    uint32_t *lens = ward_calloc((size_t)n, sizeof *lens);
-    float *scores = ward_calloc((size_t)n, sizeof *scores);
-    int32_t *ptypes = ward_calloc((size_t)n, sizeof *ptypes);
+    /* pass 2: the pieces (room for the family's appended specials after them) */
+    const size_t cap = (size_t)n + (size_t)count_list(fam ? fam->appended : NULL);
+    const char **texts = ward_calloc(cap, sizeof *texts);
+    uint32_t *lens = ward_calloc(cap, sizeof *lens);
+    float *scores = ward_calloc(cap, sizeof *scores);
+    int32_t *ptypes = ward_calloc(cap, sizeof *ptypes);
     if (!texts || !lens || !scores || !ptypes) {
         rc = WARD_FAIL(err, WARD_ENOMEM, "no memory for %d pieces", n_vocab);
         goto done;
@@ -310,6 +356,7 @@ static ward_status parse_model(const uint8_t *data, size_t len, tok_desc_fn fn, 
         .add_bos = true, .add_eos = false, .add_space_prefix = s.add_dummy_prefix,
         .name = "",
     };
+    if (fam) apply_family(fam, &d, texts, lens, scores, ptypes);
     rc = fn(&d, user, err);
 done:
     ward_free(texts);
@@ -329,25 +376,75 @@ static ward_status build(const tok_desc *d, void *out, ward_error *err) {
 
 ward_status tok_parse_spm_model_desc(const void *data, size_t len, tok_desc_fn fn, void *user,
                                      ward_error *err) {
-    ward_status rc = parse_model(data, len, fn, user, err);
+    ward_status rc = parse_model(data, len, NULL, fn, user, err);
+    if (rc != WARD_OK) ward_error_prefix(err, "tokenizer.model");
+    return rc;
+}
+
+ward_status tok_parse_spm_model_family(const void *data, size_t len, const tok_family *fam,
+                                       tok_vocab **out, ward_error *err) {
+    *out = NULL;
+    ward_status rc = parse_model(data, len, fam, build, out, err);
     if (rc != WARD_OK) ward_error_prefix(err, "tokenizer.model");
     return rc;
 }
 
 ward_status tok_parse_spm_model(const void *data, size_t len, tok_vocab **out, ward_error *err) {
+    return tok_parse_spm_model_family(data, len, NULL, out, err);
+}
+
+/* Does the protobuf hold a piece "[gMASK]"? (ChatGLM-6B's does; 2 and 3 append it.) A cheap
+ * byte search: the piece field is the length-prefixed text. */
+static bool has_gmask_piece(const ward_filemap *map) {
+    static const char needle[] = "\x0a\x07[gMASK]";
+    return map->size >= sizeof needle - 1 &&
+           memmem(map->data, map->size, needle, sizeof needle - 1) != NULL;
+}
+
+/* The family from the tokenizer_config.json beside path: *fam NULL when there is none. */
+static ward_status family_beside(const char *path, const ward_filemap *map,
+                                 const tok_family **fam, ward_error *err) {
+    *fam = NULL;
+    size_t dir = strlen(path);
+    while (dir > 0 && path[dir - 1] != '/') dir--;
+    char *cfg_path = ward_malloc(dir + sizeof "tokenizer_config.json");
+    if (!cfg_path) return WARD_FAIL(err, WARD_ENOMEM, "%s: no memory", path);
+    memcpy(cfg_path, path, dir);
+    memcpy(cfg_path + dir, "tokenizer_config.json", sizeof "tokenizer_config.json");
+    ward_status rc = WARD_OK;
+    FILE *probe = fopen(cfg_path, "rb");
+    if (probe) {
+        fclose(probe);
+        ward_filemap cfg = {0};
+        rc = ward_filemap_open(cfg_path, &cfg, err);
+        if (rc == WARD_OK)
+            rc = tok_family_from_config(cfg.data ? cfg.data : "", cfg.size,
+                                        has_gmask_piece(map), fam, err);
+        if (rc != WARD_OK) ward_error_prefix(err, cfg_path);
+        ward_filemap_close(&cfg);
+    }
+    ward_free(cfg_path);
+    return rc;
+}
+
+ward_status tok_load_spm_model_family(const char *path, const char *family, tok_vocab **out,
+                                      ward_error *err) {
     *out = NULL;
-    ward_status rc = parse_model(data, len, build, out, err);
-    if (rc != WARD_OK) ward_error_prefix(err, "tokenizer.model");
+    const tok_family *fam = NULL;
+    if (family && strcmp(family, "none") != 0 && !(fam = tok_family_find(family)))
+        return WARD_FAIL(err, WARD_EINVAL, "%s: unknown tokenizer family \"%s\"", path, family);
+    ward_filemap map = {0};
+    ward_status rc = ward_filemap_open(path, &map, err);
+    if (rc != WARD_OK) return rc; /* the message names the path */
+    if (!family) rc = family_beside(path, &map, &fam, err);
+    if (rc == WARD_OK) {
+        rc = parse_model(map.data, map.size, fam, build, out, err);
+        if (rc != WARD_OK) ward_error_prefix(err, path);
+    }
+    ward_filemap_close(&map);
     return rc;
 }
 
 ward_status tok_load_spm_model(const char *path, tok_vocab **out, ward_error *err) {
-    *out = NULL;
-    ward_filemap map = {0};
-    ward_status rc = ward_filemap_open(path, &map, err);
-    if (rc != WARD_OK) return rc; /* the message names the path */
-    rc = parse_model(map.data, map.size, build, out, err);
-    if (rc != WARD_OK) ward_error_prefix(err, path);
-    ward_filemap_close(&map);
-    return rc;
+    return tok_load_spm_model_family(path, NULL, out, err);
 }

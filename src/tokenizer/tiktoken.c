@@ -15,6 +15,13 @@
  *     <|end_of_text|>, <|reserved_special_token_0..3|>, <|start_header_id|>, <|end_header_id|>,
  *     <|reserved_special_token_4|>, <|eot_id|>, <|reserved_special_token_5..250|>; BOS added;
  *     EOS <|end_of_text|>, EOT <|eot_id|>. Pre-tokenizer "llama-bpe" (ignore_merges).
+ *   GLM-4 (151329 ranks, or any count with pre "chatglm-bpe"; THUDM/glm-4-9b-chat
+ *     tokenization_chatglm.py and tokenizer_config.json): 14 specials from 151329:
+ *     <|endoftext|>, [MASK], [gMASK], [sMASK], <sop>, <eop>, <|system|>, <|user|>, <|assistant|>,
+ *     <|observation|>, <|begin_of_image|>, <|end_of_image|>, <|begin_of_video|>,
+ *     <|end_of_video|>; no BOS (the template writes [gMASK]<sop>); EOS <|endoftext|>, EOT
+ *     <|user|>, EOM <|observation|> (generation_config's three stop ids). Its pat_str equals
+ *     Llama 3's regex, which llama.cpp's "chatglm-bpe" pre-tokenizer also uses.
  * Other rank counts need the pre-tokenizer by name and get no special tokens.
  */
 #include <stdio.h>
@@ -26,21 +33,29 @@
 
 #define TIKTOKEN_MAX_BYTES ((size_t)256 << 20)
 
-enum { FAMILY_NONE, FAMILY_QWEN, FAMILY_LLAMA3 };
+enum { FAMILY_NONE, FAMILY_QWEN, FAMILY_LLAMA3, FAMILY_GLM4 };
 
 typedef struct tiktoken_family {
     int32_t n_ranks;
     const char *pre;
     int32_t n_special;
-    int32_t bos, eos, eot; /* offsets from n_ranks */
+    int32_t bos, eos, eot, eom; /* offsets from n_ranks, -1 = none */
     bool add_bos;
+    bool by_pre; /* also recognised by its pre-tokenizer name, whatever the rank count */
 } tiktoken_family;
 
 static const tiktoken_family families[] = {
-    [FAMILY_NONE] = {0, NULL, 0, -1, -1, -1, false},
-    [FAMILY_QWEN] = {151643, "qwen2", 3 + 205, 0, 0, 2, false},
-    [FAMILY_LLAMA3] = {128000, "llama-bpe", 256, 0, 1, 9, true},
+    [FAMILY_NONE] = {0, NULL, 0, -1, -1, -1, -1, false, false},
+    [FAMILY_QWEN] = {151643, "qwen2", 3 + 205, 0, 0, 2, -1, false, false},
+    [FAMILY_LLAMA3] = {128000, "llama-bpe", 256, 0, 1, 9, -1, true, false},
+    [FAMILY_GLM4] = {151329, "chatglm-bpe", 14, -1, 0, 7, 9, false, true},
 };
+
+/* GLM-4's specials in id order (the "control" list of its row in family.c). */
+static const char *const glm4_specials[] = {
+    "<|endoftext|>", "[MASK]", "[gMASK]", "[sMASK]", "<sop>", "<eop>", "<|system|>", "<|user|>",
+    "<|assistant|>", "<|observation|>", "<|begin_of_image|>", "<|end_of_image|>",
+    "<|begin_of_video|>", "<|end_of_video|>"};
 
 /* Text of special token i of a family into buf (room for 64 bytes). */
 static void special_text(int family, int32_t i, char *buf) {
@@ -50,7 +65,9 @@ static void special_text(int family, int32_t i, char *buf) {
         "<|reserved_special_token_1|>", "<|reserved_special_token_2|>",
         "<|reserved_special_token_3|>", "<|start_header_id|>", "<|end_header_id|>",
         "<|reserved_special_token_4|>", "<|eot_id|>"};
-    if (family == FAMILY_QWEN) {
+    if (family == FAMILY_GLM4) {
+        snprintf(buf, 64, "%s", glm4_specials[i]);
+    } else if (family == FAMILY_QWEN) {
         if (i < 3) snprintf(buf, 64, "%s", qwen[i]);
         else snprintf(buf, 64, "<|extra_%d|>", (int)(i - 3));
     } else {
@@ -168,14 +185,16 @@ ward_status tok_load_tiktoken(const char *path, const char *pre, tok_vocab **out
     if (rc != WARD_OK) goto done;
 
     int family = FAMILY_NONE;
-    for (int f = 1; f < (int)(sizeof families / sizeof families[0]); f++)
-        if (families[f].n_ranks == n) family = f;
+    for (int f = 1; f < (int)(sizeof families / sizeof families[0]); f++) {
+        bool named = families[f].by_pre && pre && strcmp(pre, families[f].pre) == 0;
+        if (families[f].n_ranks == n || named) family = f;
+    }
     const tiktoken_family *fam = &families[family];
     const char *pre_name = pre ? pre : fam->pre;
     if (!pre_name) {
         rc = WARD_FAIL(err, WARD_EUNSUPPORTED,
-                       "%s: %d ranks is neither Qwen's (151643) nor Llama 3's (128000): name the "
-                       "pre-tokenizer", path, n);
+                       "%s: %d ranks is not Qwen's (151643), Llama 3's (128000) or GLM-4's "
+                       "(151329): name the pre-tokenizer", path, n);
         goto done;
     }
     const tok_pre *p = tok_pre_find(pre_name, strlen(pre_name));
@@ -199,6 +218,7 @@ ward_status tok_load_tiktoken(const char *path, const char *pre, tok_vocab **out
         types[n + i] = TOK_TYPE_CONTROL;
     }
     bool has_fam = fam->n_special > 0;
+#define FAM_ID(off) (has_fam && (off) >= 0 ? n + (off) : -1)
     tok_desc d = {
         .algo = TOK_ALGO_BPE,
         .n_vocab = n_vocab,
@@ -209,15 +229,16 @@ ward_status tok_load_tiktoken(const char *path, const char *pre, tok_vocab **out
         .n_pre = tok_pre_count(p),
         .pre_regexes = p->regexes,
         .ignore_merges = p->ignore_merges,
-        .bos = has_fam ? n + fam->bos : -1,
-        .eos = has_fam ? n + fam->eos : -1,
+        .bos = FAM_ID(fam->bos),
+        .eos = FAM_ID(fam->eos),
         .unk = -1,
         .pad = -1,
-        .eot = has_fam ? n + fam->eot : -1,
-        .eom = -1,
+        .eot = FAM_ID(fam->eot),
+        .eom = FAM_ID(fam->eom),
         .add_bos = fam->add_bos,
         .name = "",
     };
+#undef FAM_ID
     rc = tok_vocab_build(&d, out, err);
     if (rc != WARD_OK) ward_error_prefix(err, path);
 done:

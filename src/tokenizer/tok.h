@@ -81,6 +81,9 @@ typedef struct tok_desc {
     /* GGUF fill-in-the-middle ids (pre, suf, mid, pad, rep, sep; -1 = unset), or NULL: unset
      * ids are found by text as llama.cpp does; pad/rep/sep end generation. */
     const int32_t *fim;
+    /* Further texts that end generation when in the vocabulary (forced to control), NULL =
+     * none; NULL-terminated (a family's own stop tokens, e.g. ChatGLM3's <|observation|>). */
+    const char *const *extra_eog;
 } tok_desc;
 
 ward_status tok_vocab_build(const tok_desc *d, tok_vocab **out, ward_error *err);
@@ -99,8 +102,42 @@ ward_status tok_load_tiktoken(const char *path, const char *pre, tok_vocab **out
 /* HuggingFace tokenizer.json (BPE model; ByteLevel / Split pre-tokenizers; NFC normalizer;
  * added tokens). */
 ward_status tok_load_hf_json(const char *path, tok_vocab **out, ward_error *err);
-/* SentencePiece tokenizer.model (protobuf ModelProto). */
+/* SentencePiece tokenizer.model (protobuf ModelProto). The family (below) comes from the
+ * tokenizer_config.json beside the file, if any: tok_load_spm_model_family(path, NULL, ...). */
 ward_status tok_load_spm_model(const char *path, tok_vocab **out, ward_error *err);
+
+/* ---------------------------------------------------------------------------------------------
+ * Model families whose tokenizer needs more than its file says (family.c): special tokens the
+ * family's tokenizer code appends after the SentencePiece pieces, texts that must be control
+ * tokens, BOS/EOS/end-of-turn choices. All lists are NULL-terminated; NULL = none.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct tok_family {
+    const char *name;                /* "chatglm", "chatglm2", "chatglm3", "glm4", "baichuan",
+                                      * "internlm" */
+    const char *const *classes;      /* tokenizer_config.json "tokenizer_class" values */
+    const char *const *appended;     /* control tokens appended after the pieces, in id order */
+    const char *const *control;      /* texts already in the vocabulary, forced to control */
+    const char *bos, *eos;           /* by text; NULL = as the file says */
+    const char *eot, *eom;           /* further end-of-generation tokens by text, or NULL */
+    bool no_add_bos;                 /* the chat template writes the prefix; never add BOS */
+} tok_family;
+
+/* The family called name, or NULL. */
+const tok_family *tok_family_find(const char *name);
+/* The family a tokenizer_config.json (len bytes, need not be NUL-terminated) names, or *out NULL
+ * for none. has_gmask: the vocabulary itself holds "[gMASK]" (ChatGLM-6B rather than 2/3).
+ * WARD_EFORMAT for malformed JSON, WARD_EUNSUPPORTED for settings ward cannot reproduce. */
+ward_status tok_family_from_config(const char *config, size_t len, bool has_gmask,
+                                   const tok_family **out, ward_error *err);
+/* tokenizer.model with a family: family NULL = from the tokenizer_config.json beside path (no
+ * such file: none); a name from tok_family_find() otherwise (unknown: WARD_EINVAL). A "family"
+ * of "none" loads the protobuf alone. */
+ward_status tok_load_spm_model_family(const char *path, const char *family, tok_vocab **out,
+                                      ward_error *err);
+/* The same from memory with a family row (NULL = none). */
+ward_status tok_parse_spm_model_family(const void *data, size_t len, const tok_family *fam,
+                                       tok_vocab **out, ward_error *err);
 
 /* Pieces of text with their own permission to match special tokens (ward_text_span). */
 typedef struct tok_span {
@@ -135,6 +172,8 @@ bool tok_add_eos(const tok_vocab *v);      /* tokenizer.ggml.add_eos_token (defa
 bool tok_add_space_prefix(const tok_vocab *v);
 bool tok_is_eog(const tok_vocab *v, int32_t id);
 tok_attr tok_type(const tok_vocab *v, int32_t id);
+/* Id of the token whose text is exactly text[0..len), or -1. */
+int32_t tok_find(const tok_vocab *v, const char *text, size_t len);
 /* Vocabulary text of id ("▁the"), NULL if out of range; length in *len. */
 const char *tok_text(const tok_vocab *v, int32_t id, size_t *len);
 

@@ -11,7 +11,8 @@
  *        GPT-2's alphabet when desc->byte_level; control, user-defined and unknown tokens, and
  *        texts outside the alphabet, stay literal (TOK_F_LITERAL, see tok_internal.h);
  *     2. EOT / EOM / FIM tokens found by text when the source named none, each forced to control;
- *     3. end-of-generation set: FIM pad/rep/sep, the EOG texts (forced to control), eos/eot/eom;
+ *     3. end-of-generation set: FIM pad/rep/sep, the EOG texts and the desc's extra_eog (forced
+ *        to control), eos/eot/eom;
  *     4. the special list (control, user-defined, unknown; longest first) for partitioning;
  *     5. the Phi-3 rule (name contains "phi-3"/"phi3"): special tokens strip the whitespace that
  *        follows them, except <unk>, <s>, <|endoftext|>;
@@ -247,6 +248,12 @@ static ward_status load_specials(tok_vocab *v, const tok_desc *d, ward_error *er
         v->tokens[found].flags |= TOK_F_EOG;
         force_control(v, found);
     }
+    for (const char *const *t = d->extra_eog; t && *t; t++) {
+        int32_t found = lookup_cstr(v, *t);
+        if (found < 0) continue;
+        v->tokens[found].flags |= TOK_F_EOG;
+        force_control(v, found);
+    }
 
     v->bos = d->bos, v->eos = d->eos, v->unk = d->unk;
     v->pad = d->pad, v->eot = id[S_EOT], v->eom = id[S_EOM];
@@ -381,6 +388,10 @@ bool tok_is_eog(const tok_vocab *v, int32_t id) {
 
 tok_attr tok_type(const tok_vocab *v, int32_t id) {
     return id >= 0 && id < v->n_vocab ? (tok_attr)v->tokens[id].type : TOK_TYPE_UNDEFINED;
+}
+
+int32_t tok_find(const tok_vocab *v, const char *text, size_t len) {
+    return tok_lookup(v, text, len);
 }
 
 const char *tok_text(const tok_vocab *v, int32_t id, size_t *len) {

@@ -15,6 +15,10 @@
  * Defaults: "llama": bos 1, eos 2, unk 0, add_bos, add_space_prefix; "gpt2": bos = eos = 11 (sic,
  * llama.cpp's), no unk, no space prefix, add_bos only for pre-tokenizers that turn it on
  * (llama3); "chatglm-bpe" has no BOS. Texts are borrowed from the mapping for the build call.
+ * Families (family.c) by tokenizer.ggml.pre or general.architecture (ChatGLM3, GLM-4, Baichuan,
+ * InternLM): their special texts present in the vocabulary become control tokens, so user text
+ * can never produce them whatever type the file gave, and unset EOT / EOM come from their
+ * end-of-turn texts (ChatGLM3 <|user|> / <|observation|>, InternLM <eoa>).
  */
 #include <stdio.h>
 #include <string.h>
@@ -137,6 +141,59 @@ static ward_status str_array(const gguf_kv *kv, const char *key, const char ***p
     return WARD_OK;
 }
 
+/* The family whose control tokens a GGUF vocabulary must respect: by tokenizer.ggml.pre
+ * ("chatglm-spm": ChatGLM3 as llama.cpp's converter writes it, "chatglm-bpe": GLM-4), else by
+ * general.architecture ("chatglm": ChatGLM3 for SentencePiece vocabs, "baichuan", "internlm"). */
+static const tok_family *gguf_family(const gguf_file *g, bool spm) {
+    gguf_str pre = {"", 0}, arch = {"", 0};
+    const gguf_kv *kv = gguf_find(g, "tokenizer.ggml.pre");
+    if (kv && kv->type == GGUF_VT_STR) pre = kv->val.str;
+    kv = gguf_find(g, "general.architecture");
+    if (kv && kv->type == GGUF_VT_STR) arch = kv->val.str;
+    static const struct { const char *key; bool is_pre, spm_only; const char *family; } map[] = {
+        {"chatglm-spm", true, false, "chatglm3"}, {"chatglm-bpe", true, false, "glm4"},
+        {"chatglm", false, true, "chatglm3"},     {"baichuan", false, false, "baichuan"},
+        {"internlm", false, false, "internlm"},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        gguf_str v = map[i].is_pre ? pre : arch;
+        if (map[i].spm_only && !spm) continue;
+        if (v.len == strlen(map[i].key) && memcmp(v.ptr, map[i].key, (size_t)v.len) == 0)
+            return tok_family_find(map[i].family);
+    }
+    return NULL;
+}
+
+static int32_t find_text(const gguf_vocab *s, int32_t n, const char *t) {
+    size_t len = strlen(t);
+    for (int32_t i = 0; i < n; i++)
+        if (s->lens[i] == len && memcmp(s->texts[i], t, len) == 0) return i;
+    return -1;
+}
+
+/* Force the family's special texts present in the vocabulary to control type; unset EOT / EOM
+ * from the family's texts. */
+static ward_status apply_family(const tok_family *fam, gguf_vocab *s, tok_desc *d,
+                                ward_error *err) {
+    int32_t n = d->n_vocab;
+    if (!s->types) {
+        if (!(s->types = ward_malloc((size_t)n * sizeof *s->types)))
+            return WARD_FAIL(err, WARD_ENOMEM, "tokenizer: no memory for token types");
+        for (int32_t i = 0; i < n; i++) s->types[i] = TOK_TYPE_NORMAL;
+        d->types = s->types;
+    }
+    const char *const *lists[2] = {fam->appended, fam->control};
+    for (int l = 0; l < 2; l++)
+        for (const char *const *t = lists[l]; t && *t; t++) {
+            int32_t id = find_text(s, n, *t);
+            if (id >= 0) s->types[id] = TOK_TYPE_CONTROL;
+        }
+    int32_t id;
+    if (d->eot < 0 && fam->eot && (id = find_text(s, n, fam->eot)) >= 0) d->eot = id;
+    if (d->eom < 0 && fam->eom && (id = find_text(s, n, fam->eom)) >= 0) d->eom = id;
+    return WARD_OK;
+}
+
 static ward_status read_gguf(const gguf_file *g, gguf_vocab *s, tok_desc *d, int32_t *fim,
                              ward_error *err) {
     gguf_str model;
@@ -241,7 +298,8 @@ static ward_status read_gguf(const gguf_file *g, gguf_vocab *s, tok_desc *d, int
         s->name[len] = '\0'; /* an embedded NUL only shortens it */
     }
     d->name = s->name ? s->name : "";
-    return WARD_OK;
+    const tok_family *fam = gguf_family(g, spm);
+    return fam ? apply_family(fam, s, d, err) : WARD_OK;
 }
 
 ward_status tok_vocab_from_gguf(const gguf_file *g, tok_vocab **out, ward_error *err) {
