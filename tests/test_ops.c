@@ -98,7 +98,36 @@ static void test_rope(void) {
     CHECK(fabsf(c[0] - cosf(7.0f)) < 1e-6f && fabsf(s[0] - sinf(7.0f)) < 1e-6f, "rope angle 0");
 }
 
+static void test_layernorm_gelu(void) {
+    float x[45], w[45], b[45], out[45], g[45];
+    uint64_t rng = 15;
+    double sum = 0, var = 0;
+    for (int i = 0; i < 45; i++) {
+        x[i] = 3 + test_rand_f32(&rng), w[i] = 1 + test_rand_f32(&rng), b[i] = test_rand_f32(&rng);
+        sum += x[i];
+    }
+    const double mean = sum / 45;
+    for (int i = 0; i < 45; i++) var += (x[i] - mean) * (x[i] - mean);
+    ops_layernorm(out, x, w, b, 45, 1e-5f);
+    double worst = 0;
+    for (int i = 0; i < 45; i++)
+        worst = fmax(worst, fabs(out[i] - ((x[i] - mean) / sqrt(var / 45 + 1e-5) * w[i] + b[i])));
+    CHECK(worst < 1e-5, "layernorm: worst error %g", worst);
+    ops_gelu(g, x, 45);
+    worst = 0;
+    for (int i = 0; i < 45; i++) {
+        const double v = x[i] - 3; /* around 0, where the curve bends */
+        float fv = (float)v, gv;
+        ops_gelu(&gv, &fv, 1);
+        const double want = 0.5 * v * (1 + tanh(0.7978845608028654 * (v + 0.044715 * v * v * v)));
+        worst = fmax(worst, fabs(gv - want));
+    }
+    CHECK(worst < 1e-6, "gelu: worst error %g", worst);
+    CHECK(g[0] > 0, "gelu of positive inputs is positive");
+}
+
 int main(void) {
+    test_layernorm_gelu();
     test_softmax();
     test_swiglu();
     test_rmsnorm();

@@ -20,6 +20,23 @@ void ops_rmsnorm(float *out, const float *x, const float *w, int64_t n, float ep
     for (int64_t i = 0; i < n; i++) out[i] = x[i] * scale * w[i];
 }
 
+void ops_layernorm(float *out, const float *x, const float *w, const float *b, int64_t n,
+                   float eps) {
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++) sum += x[i];
+    const float mean = (float)(sum / (double)n);
+    double var = 0.0;
+    for (int64_t i = 0; i < n; i++) var += (double)((x[i] - mean) * (x[i] - mean));
+    const float scale = 1.0f / sqrtf((float)(var / (double)n) + eps);
+    for (int64_t i = 0; i < n; i++) out[i] = (x[i] - mean) * scale * w[i] + (b ? b[i] : 0.0f);
+}
+
+void ops_gelu(float *out, const float *x, int64_t n) {
+    const float c = 0.7978845608028654f; /* sqrt(2 / pi) */
+    for (int64_t i = 0; i < n; i++)
+        out[i] = 0.5f * x[i] * (1.0f + tanhf(c * (x[i] + 0.044715f * x[i] * x[i] * x[i])));
+}
+
 /* e^x by range reduction (x = n ln2 + b, |b| <= ln2/2, n rounded with the 1.5 * 2^23 trick) and
  * a degree-5 polynomial, within about 1 ulp; huge |n| goes through two scale factors so the
  * result under- or overflows cleanly. This is the formulation (constants and operation order)

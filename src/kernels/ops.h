@@ -11,6 +11,11 @@
 
 /* out = x / sqrt(mean(x^2) + eps) * w; out may alias x. */
 void ops_rmsnorm(float *out, const float *x, const float *w, int64_t n, float eps);
+/* out = (x - mean) / sqrt(var + eps) * w + b (biased variance); out may alias x; b may be NULL. */
+void ops_layernorm(float *out, const float *x, const float *w, const float *b, int64_t n, float eps);
+/* out[i] = gelu(x[i]), the tanh approximation 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+void ops_gelu(float *out, const float *x, int64_t n);
+
 /* In-place softmax over n values (the attention row of one query). */
 void ops_softmax(float *x, int64_t n);
 /* out[i] = silu(gate[i]) * up[i] over one row of n (the vector exp runs in blocks of 8 from the

@@ -103,6 +103,7 @@ ward_status model_exec_init(model_exec *ex, const ward_model *m, int32_t n_seq, 
     s->rope_sin = s->rope_cos + (size_t)n_batch * (hp->n_rot / 2);
     s->act_bytes = act_scratch_bytes(m, n_batch);
     if (!(s->act = ward_malloc_aligned(s->act_bytes, 1))) goto oom;
+    if (!(ex->seq_prompt_len = ward_calloc((size_t)n_seq, sizeof *ex->seq_prompt_len))) goto oom;
     return WARD_OK;
 oom:
     model_exec_free(ex);
@@ -118,6 +119,7 @@ void model_exec_free(model_exec *ex) {
                        s->proj, s->ffn_a, s->ffn_b, s->rope_cos, s->att_rows, s->qkv};
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++) ward_free_aligned(arrays[i]);
     ward_free_aligned(s->act);
+    ward_free(ex->seq_prompt_len);
     ward_free_aligned(ex->kv.k);
     ward_free_aligned(ex->kv.v);
     tp_close(ex->pool);

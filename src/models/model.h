@@ -46,6 +46,9 @@ typedef struct model_layer {
     model_tensor attn_norm, wq, wk, wv, wo;
     model_tensor bq, bk, bv; /* biases, or data == NULL */
     model_tensor wqkv, bqkv; /* fused q|k|v projection (ChatGLM2/3), instead of wq, wk, wv */
+    model_tensor bo;         /* output projection bias (InternLM, ChatGLM-6B) */
+    model_tensor attn_norm_b, ffn_norm_b; /* LayerNorm biases (ChatGLM-6B) */
+    model_tensor ffn_up_b, ffn_down_b;    /* MLP biases (ChatGLM-6B) */
     model_tensor ffn_norm, ffn_gate, ffn_up, ffn_down;
 } model_layer;
 
@@ -58,6 +61,7 @@ struct ward_model {
     const model_arch *arch;
     model_hparams hp;
     model_tensor tok_embd, output_norm, output;
+    model_tensor output_norm_b; /* LayerNorm bias of the final norm (ChatGLM-6B), or absent */
     model_layer *layers; /* (n_layer) */
     ward_model_info info;
     char name[128]; /* general.name, NUL-terminated copy */
@@ -99,6 +103,8 @@ typedef struct model_exec {
     ward_isa isa;
     model_kv kv;
     model_scratch s;
+    int32_t *seq_prompt_len; /* (n_seq) length of each sequence's first batch, for
+                              * architectures whose positions depend on it (ChatGLM-6B) */
 } model_exec;
 
 /* One validated batch: tokens with their sequence and position; n_out of them want logits. */
