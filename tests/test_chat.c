@@ -6,7 +6,11 @@
  * eos_token set to the model's): Qwen2.5 from ../shared/tokenizers/Qwen-Qwen2.5-7B-Instruct.jinja;
  * the chat_template of meta-llama/Llama-2-7b-chat-hf, meta-llama/Meta-Llama-3-8B-Instruct,
  * THUDM/chatglm3-6b and THUDM/glm-4-9b-chat (tools branch unused); Baichuan2-Chat's
- * build_chat_input (generation_utils.py) written out as text. The test itself needs no Python.
+ * build_chat_input (generation_utils.py) written out as text. ChatGLM-6B (modeling_chatglm.py
+ * chat(), "[Round {}]\n问：{}\n答：{}\n"), ChatGLM2-6B (build_prompt(), rounds from 1 with blank
+ * lines) and InternLM-chat-7B (build_inputs(), "<s><|User|>:{}<eoh>\n<|Bot|>:{}<eoa>\n") ship
+ * Python, not jinja: their strings were written from that code by hand. The test itself needs
+ * no Python.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,8 +110,26 @@ static const struct {
              "<|assistant|>\n Hi there! <|user|>\nWho are you?<|assistant|>"},
     {"baichuan2", "You are a helpful assistant.<reserved_106>Hello<reserved_107> Hi there! "
                   "<reserved_106>Who are you?<reserved_107>"},
+    /* THUDM/chatglm-6b chat(): history rounds from 0, then [gMASK] <sop> at the END (the
+     * tokenizer's build_inputs_with_special_tokens), here the generation prompt */
+    {"chatglm", "[Round 0]\n\xe9\x97\xae\xef\xbc\x9aHello\n\xe7\xad\x94\xef\xbc\x9a Hi there! \n"
+                "[Round 1]\n\xe9\x97\xae\xef\xbc\x9aWho are you?\n\xe7\xad\x94\xef\xbc\x9a"
+                "[gMASK]<sop>"},
+    /* THUDM/chatglm2-6b build_prompt(): rounds from 1, blank lines; prefix tokens first */
+    {"chatglm2", "[gMASK]sop[Round 1]\n\n\xe9\x97\xae\xef\xbc\x9aHello\n\n\xe7\xad\x94\xef\xbc\x9a"
+                 " Hi there! \n\n[Round 2]\n\n\xe9\x97\xae\xef\xbc\x9aWho are you?\n\n"
+                 "\xe7\xad\x94\xef\xbc\x9a"},
+    /* internlm/internlm-chat-7b build_inputs(): "<s>" opens every round */
+    {"internlm", "<s><|User|>:Hello<eoh>\n<|Bot|>: Hi there! <eoa>\n"
+                 "<s><|User|>:Who are you?<eoh>\n<|Bot|>:"},
 };
 #define N_EXPECTED (sizeof expected / sizeof expected[0])
+
+/* Formats built from (query, response) pairs have no place for a system message. */
+static bool drops_system(const char *name) {
+    return strcmp(name, "chatglm") == 0 || strcmp(name, "chatglm2") == 0 ||
+           strcmp(name, "internlm") == 0;
+}
 
 static void test_exact(void) {
     for (size_t i = 0; i < N_EXPECTED; i++) {
@@ -122,7 +144,7 @@ static void test_exact(void) {
         CHECK(st == WARD_OK && s && strcmp(s, expected[i].expect) == 0,
               "%s renders\n[%s]\nexpected\n[%s]", expected[i].name, s ? s : "(null)",
               expected[i].expect);
-        for (size_t k = 0; k < 4; k++) {
+        for (size_t k = drops_system(expected[i].name) ? 1 : 0; k < 4; k++) {
             char core[64]; /* the content without the spaces some templates strip */
             snprintf(core, sizeof core, "%s", conv[k].content + (conv[k].content[0] == ' '));
             char *end = core + strlen(core);
@@ -209,6 +231,15 @@ static void test_variants(void) {
     expect_render("chatglm3", NULL, 0, true, "<|assistant|>");
     expect_render("chatglm3", empty_sys, 2, false, "[gMASK]sop<|system|>\n <|user|>\n Hi");
     expect_render("baichuan2", conv + 1, 1, true, "<reserved_106>Hello<reserved_107>");
+    /* ChatGLM-6B: a lone query is the prompt as is (no round header), [gMASK]<sop> after it */
+    expect_render("chatglm", conv, 2, true, "Hello[gMASK]<sop>");
+    expect_render("chatglm", conv + 1, 1, false, "Hello");
+    expect_render("chatglm", conv + 1, 2, false,
+                  "[Round 0]\n\xe9\x97\xae\xef\xbc\x9aHello\n\xe7\xad\x94\xef\xbc\x9a Hi there! \n");
+    expect_render("chatglm2", conv + 1, 1, true,
+                  "[gMASK]sop[Round 1]\n\n\xe9\x97\xae\xef\xbc\x9aHello\n\n\xe7\xad\x94\xef\xbc\x9a");
+    expect_render("chatglm2", conv, 1, true, ""); /* a system message alone renders nothing */
+    expect_render("internlm", conv, 2, true, "<s><|User|>:Hello<eoh>\n<|Bot|>:");
 
     ward_text_span *spans = (ward_text_span *)1;
     size_t n = 7;
@@ -218,6 +249,14 @@ static void test_variants(void) {
     const ward_chat_message sys2[] = {{"user", "a"}, {"system", "b"}};
     CHECK(ward_chat_render(by_name("llama2"), sys2, 2, true, &spans, &n) == WARD_EINVAL,
           "llama2: a system message after the first turn is refused");
+    const ward_chat_message asst_first[] = {{"assistant", "a"}, {"user", "b"}};
+    for (size_t i = 0; i < 3; i++) {
+        const char *name = (const char *[]){"chatglm", "chatglm2", "internlm"}[i];
+        CHECK(ward_chat_render(by_name(name), twice, 2, true, &spans, &n) == WARD_EINVAL &&
+                  !spans && n == 0, "%s: roles must alternate", name);
+        CHECK(ward_chat_render(by_name(name), asst_first, 2, true, &spans, &n) == WARD_EINVAL,
+              "%s: the user speaks first", name);
+    }
     const ward_chat_message tool[] = {{"tool", "x"}};
     const ward_chat_message null_content[] = {{"user", NULL}};
     for (const char *const *name = ward_chat_template_names(); *name; name++) {
@@ -304,6 +343,11 @@ static void test_choice(void) {
     expect_choice("llama", NULL, NULL, "llama2");
     expect_choice("chatglm", NULL, NULL, "chatglm3");
     expect_choice("baichuan", NULL, NULL, "baichuan2");
+    expect_choice("internlm", NULL, NULL, "internlm");
+    expect_choice("internlm", "{{ '<|User|>:' + message['content'] + '<eoh>\\n<|Bot|>:' }}", NULL,
+                  "internlm");
+    expect_choice("chatglm", NULL, "chatglm", "chatglm");
+    expect_choice("chatglm", NULL, "chatglm2", "chatglm2");
 
     ward_status st;
     ward_error err;
@@ -333,7 +377,31 @@ static void test_choice(void) {
         const ward_chat_template *t = by_name(names[n]);
         CHECK(t && strcmp(ward_chat_template_name(t), names[n]) == 0, "name %s", names[n]);
     }
-    CHECK(n == 6, "six built-in templates, got %zu", n);
+    CHECK(n == 9, "nine built-in templates, got %zu", n);
+}
+
+/* llama.cpp's "chatglm" architecture holds ChatGLM2/3 and GLM-4: without a template text, a
+ * vocabulary with <|begin_of_image|> (GLM-4's) chooses glm4, any other chatglm3. */
+static void test_chatglm_arch_by_vocab(void) {
+    const char *with[] = {"a", "[gMASK]", "<sop>", "<|begin_of_image|>"};
+    const char *without[] = {"a", "[gMASK]", "sop", "<|user|>"};
+    const uint32_t lens_with[] = {1, 7, 5, 18}, lens_without[] = {1, 7, 3, 8};
+    for (int k = 0; k < 2; k++) {
+        tok_desc d = {.algo = TOK_ALGO_SPM, .n_vocab = 4, .texts = k ? without : with,
+                      .text_lens = k ? lens_without : lens_with, .bos = -1, .eos = -1,
+                      .unk = -1, .pad = -1, .eot = -1, .eom = -1, .name = ""};
+        ward_model m;
+        if (!fake_model(&m, "chatglm", NULL, false)) continue;
+        ward_error err;
+        CHECK(tok_vocab_build(&d, &m.vocab, &err) == WARD_OK, "vocab: %s", err.msg);
+        const ward_chat_template *t = NULL;
+        const char *want = k ? "chatglm3" : "glm4";
+        CHECK(ward_chat_template_for_model(&m, NULL, &t, &err) == WARD_OK && t &&
+                  strcmp(ward_chat_template_name(t), want) == 0, "chatglm arch, vocab %s "
+              "<|begin_of_image|>: %s", k ? "without" : "with", t ? ward_chat_template_name(t) : "-");
+        tok_vocab_free(m.vocab);
+        gguf_close(m.gguf);
+    }
 }
 
 /* A real model file: a synth llama has no chat template, so llama2. */
@@ -394,6 +462,7 @@ int main(void) {
     test_special_text_in_content();
     test_variants();
     test_choice();
+    test_chatglm_arch_by_vocab();
     test_model_file();
     test_oom();
     return test_summary();
