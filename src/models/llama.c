@@ -16,9 +16,9 @@
 #include <string.h>
 
 #include "base/error.h"
-#include "kernels/fp16.h"
 #include "kernels/ops.h"
 #include "kernels/types.h"
+#include "models/blocks.h"
 #include "models/model.h"
 
 /* ---------------------------------------------------------------------------------------------
@@ -162,41 +162,15 @@ static float alibi_slope(const model_hparams *hp, int32_t h) {
     return h < n_pow2 ? powf(m0, (float)(h + 1)) : powf(m1, (float)(2 * (h - n_pow2) + 1));
 }
 
-/* out (head_dim) = softmax(q · K[0..n_pos) * scale) · V[0..n_pos) for one head. q and the
- * probabilities are rounded to F16 like the cached K and V, so every product is exact in float
- * and only the summation rounds; both sums use the float dots' fixed 8-lane order, so the
- * result is the same on every CPU. */
+/* One (token, head) of the batch: the token's query against its sequence's cache up to its
+ * position (blocks_attend_head). */
 static void attend_head(const attn_job *j, float *work, int32_t i, int32_t h) {
     const model_hparams *hp = &j->m->hp;
-    const model_kv *kv = &j->ex->kv;
-    const int32_t hd = hp->head_dim, n_pos = j->b->pos[i] + 1, seq = j->b->seq[i];
+    const int32_t hd = hp->head_dim, n_pos = j->b->pos[i] + 1;
     const int32_t kv_off = (h / (hp->n_head / hp->n_head_kv)) * hd;
-    kern_from_float_fn to_f16 = kern_from_float(WARD_TYPE_F16, j->ex->isa);
-    kern_to_float_fn from_f16 = kern_to_float(WARD_TYPE_F16, j->ex->isa);
-    kern_vec_dot_fn dot = kern_vec_dot(WARD_TYPE_F32, j->ex->isa);
-
-    float *scores = work, *row = work + kv->n_ctx, *q = row + hd, *lanes = q + hd;
-    float *out = j->ex->s.att + (size_t)i * hp->n_head * hd + (size_t)h * hd;
-    uint16_t *q16 = (uint16_t *)out; /* out is free until the end: borrow it for q in F16 */
-    to_f16(j->ex->s.q + (size_t)i * hp->n_head * hd + (size_t)h * hd, q16, hd);
-    from_f16(q16, q, hd);
-
-    const float scale = 1.0f / sqrtf((float)hd), slope = alibi_slope(hp, h);
-    for (int32_t t = 0; t < n_pos; t++) {
-        from_f16((const uint16_t *)model_kv_at(kv, kv->k, seq, j->layer, t) + kv_off, row, hd);
-        dot(hd, &scores[t], row, q);
-        scores[t] *= scale;
-        /* ALiBi: a penalty growing with the distance to the query (fused, as the reference) */
-        if (slope != 0.0f) scores[t] = fmaf(slope, -(float)(n_pos - 1 - t), scores[t]);
-    }
-    ops_softmax(scores, n_pos);
-
-    memset(lanes, 0, 8 * (size_t)hd * sizeof *lanes);
-    for (int32_t t = 0; t < n_pos; t++) {
-        from_f16((const uint16_t *)model_kv_at(kv, kv->v, seq, j->layer, t) + kv_off, row, hd);
-        ops_axpy(lanes + (size_t)(t % 8) * hd, fp16_to_fp32(fp32_to_fp16(scores[t])), row, hd);
-    }
-    ops_reduce_lanes8(out, lanes, hd);
+    const size_t q_off = (size_t)i * hp->n_head * hd + (size_t)h * hd;
+    blocks_attend_head(j->ex, hd, j->ex->s.q + q_off, j->b->seq[i], j->layer, kv_off, n_pos,
+                       alibi_slope(hp, h), work, j->ex->s.att + q_off);
 }
 
 static void attention_job(void *arg, int ith, int nth) {
@@ -208,35 +182,9 @@ static void attention_job(void *arg, int ith, int nth) {
         attend_head(j, work, task / hp->n_head, task % hp->n_head);
 }
 
-/* Write this batch's k and v rows into each token's sequence at its position. */
-static void kv_store(model_exec *ex, const model_batch *b, int32_t layer) {
-    const model_kv *kv = &ex->kv;
-    kern_from_float_fn to_f16 = kern_from_float(WARD_TYPE_F16, ex->isa);
-    for (int32_t i = 0; i < b->n; i++) {
-        to_f16(ex->s.k + (size_t)i * kv->kv_dim, model_kv_at(kv, kv->k, b->seq[i], layer, b->pos[i]),
-               kv->kv_dim);
-        to_f16(ex->s.v + (size_t)i * kv->kv_dim, model_kv_at(kv, kv->v, b->seq[i], layer, b->pos[i]),
-               kv->kv_dim);
-    }
-}
-
 /* ---------------------------------------------------------------------------------------------
  * The forward pass
  * ------------------------------------------------------------------------------------------- */
-
-static void embed_tokens(const ward_model *m, model_exec *ex, const model_batch *b) {
-    kern_to_float_fn to_float = kern_to_float(m->tok_embd.type, ex->isa);
-    const size_t row_bytes = kern_row_bytes(m->tok_embd.type, m->hp.n_embd);
-    for (int32_t i = 0; i < b->n; i++)
-        to_float((const char *)m->tok_embd.data + (size_t)b->tokens[i] * row_bytes,
-                 ex->s.x + (size_t)i * m->hp.n_embd, m->hp.n_embd);
-}
-
-/* y (n, dim) += bias (dim) on every row, if the layer has that bias */
-static void add_bias_rows(float *y, const model_tensor *bias, int32_t n, int64_t dim) {
-    if (!bias->data) return;
-    for (int32_t i = 0; i < n; i++) ops_add(y + (size_t)i * dim, bias->data, dim);
-}
 
 static void rmsnorm_rows(float *out, const float *x, const model_tensor *w, int32_t n,
                          int32_t dim, float eps) {
@@ -253,7 +201,7 @@ static void project_qkv(model_exec *ex, const model_hparams *hp, const model_lay
     if (L->wqkv.data) {
         const int32_t qkv_dim = q_dim + 2 * kv_dim;
         model_matmul(ex, &L->wqkv, s->xb, n, s->qkv);
-        add_bias_rows(s->qkv, &L->bqkv, n, qkv_dim);
+        blocks_add_bias_rows(s->qkv, &L->bqkv, n, qkv_dim);
         for (int32_t i = 0; i < n; i++) {
             const float *row = s->qkv + (size_t)i * qkv_dim;
             memcpy(s->q + (size_t)i * q_dim, row, (size_t)q_dim * sizeof *row);
@@ -265,9 +213,9 @@ static void project_qkv(model_exec *ex, const model_hparams *hp, const model_lay
     model_matmul(ex, &L->wq, s->xb, n, s->q);
     model_matmul(ex, &L->wk, s->xb, n, s->k);
     model_matmul(ex, &L->wv, s->xb, n, s->v);
-    add_bias_rows(s->q, &L->bq, n, q_dim);
-    add_bias_rows(s->k, &L->bk, n, kv_dim);
-    add_bias_rows(s->v, &L->bv, n, kv_dim);
+    blocks_add_bias_rows(s->q, &L->bq, n, q_dim);
+    blocks_add_bias_rows(s->k, &L->bk, n, kv_dim);
+    blocks_add_bias_rows(s->v, &L->bv, n, kv_dim);
 }
 
 /* Rotary embedding of every token's q and k, in the model's pair layout. */
@@ -310,7 +258,7 @@ ward_status llama_forward(const ward_model *m, model_exec *ex, const model_batch
     const int32_t n = b->n, dim = hp->n_embd, half_rot = hp->n_rot / 2;
 
     /* token embeddings into the residual stream; rotary angles for each token's position */
-    embed_tokens(m, ex, b);
+    blocks_embed_tokens(m, ex, b);
     for (int32_t i = 0; !hp->no_rope && i < n; i++)
         ops_rope_cache(s->rope_cos + (size_t)i * half_rot, s->rope_sin + (size_t)i * half_rot,
                        b->pos[i], hp->n_rot, hp->rope_freq_base);
@@ -322,7 +270,7 @@ ward_status llama_forward(const ward_model *m, model_exec *ex, const model_batch
         rmsnorm_rows(s->xb, s->x, &L->attn_norm, n, dim, hp->norm_eps);
         project_qkv(ex, hp, L, n);
         rotate_qk(s, hp, n);
-        kv_store(ex, b, l);
+        blocks_kv_store(ex, b, l);
 
         /* each token attends over its sequence's cache, then the output projection */
         attn_job job = {.m = m, .ex = ex, .b = b, .layer = l};

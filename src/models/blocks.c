@@ -1,0 +1,67 @@
+/* blocks.c: forward-pass building blocks shared by several architecture families (see
+ * blocks.h): token embedding, bias rows, KV cache writes, one head's attention.
+ */
+#include "models/blocks.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "kernels/fp16.h"
+#include "kernels/ops.h"
+#include "kernels/types.h"
+
+void blocks_embed_tokens(const ward_model *m, model_exec *ex, const model_batch *b) {
+    kern_to_float_fn to_float = kern_to_float(m->tok_embd.type, ex->isa);
+    const size_t row_bytes = kern_row_bytes(m->tok_embd.type, m->hp.n_embd);
+    for (int32_t i = 0; i < b->n; i++)
+        to_float((const char *)m->tok_embd.data + (size_t)b->tokens[i] * row_bytes,
+                 ex->s.x + (size_t)i * m->hp.n_embd, m->hp.n_embd);
+}
+
+void blocks_add_bias_rows(float *y, const model_tensor *bias, int32_t n, int64_t dim) {
+    if (!bias->data) return;
+    for (int32_t i = 0; i < n; i++) ops_add(y + (size_t)i * dim, bias->data, dim);
+}
+
+void blocks_kv_store(model_exec *ex, const model_batch *b, int32_t layer) {
+    const model_kv *kv = &ex->kv;
+    kern_from_float_fn to_f16 = kern_from_float(WARD_TYPE_F16, ex->isa);
+    for (int32_t i = 0; i < b->n; i++) {
+        to_f16(ex->s.k + (size_t)i * kv->kv_dim, model_kv_at(kv, kv->k, b->seq[i], layer, b->pos[i]),
+               kv->kv_dim);
+        to_f16(ex->s.v + (size_t)i * kv->kv_dim, model_kv_at(kv, kv->v, b->seq[i], layer, b->pos[i]),
+               kv->kv_dim);
+    }
+}
+
+void blocks_attend_head(const model_exec *ex, int32_t head_dim, const float *q_in, int32_t seq,
+                        int32_t layer, int32_t kv_off, int32_t n_keys, float slope, float *work,
+                        float *out) {
+    const model_kv *kv = &ex->kv;
+    const int32_t hd = head_dim;
+    kern_from_float_fn to_f16 = kern_from_float(WARD_TYPE_F16, ex->isa);
+    kern_to_float_fn from_f16 = kern_to_float(WARD_TYPE_F16, ex->isa);
+    kern_vec_dot_fn dot = kern_vec_dot(WARD_TYPE_F32, ex->isa);
+
+    float *scores = work, *row = work + kv->n_ctx, *q = row + hd, *lanes = q + hd;
+    uint16_t *q16 = (uint16_t *)out; /* out is free until the end: borrow it for q in F16 */
+    to_f16(q_in, q16, hd);
+    from_f16(q16, q, hd);
+
+    const float scale = 1.0f / sqrtf((float)hd);
+    for (int32_t t = 0; t < n_keys; t++) {
+        from_f16((const uint16_t *)model_kv_at(kv, kv->k, seq, layer, t) + kv_off, row, hd);
+        dot(hd, &scores[t], row, q);
+        scores[t] *= scale;
+        /* ALiBi: a penalty growing with the distance to the query (fused, as the reference) */
+        if (slope != 0.0f) scores[t] = fmaf(slope, -(float)(n_keys - 1 - t), scores[t]);
+    }
+    ops_softmax(scores, n_keys);
+
+    memset(lanes, 0, 8 * (size_t)hd * sizeof *lanes);
+    for (int32_t t = 0; t < n_keys; t++) {
+        from_f16((const uint16_t *)model_kv_at(kv, kv->v, seq, layer, t) + kv_off, row, hd);
+        ops_axpy(lanes + (size_t)(t % 8) * hd, fp16_to_fp32(fp32_to_fp16(scores[t])), row, hd);
+    }
+    ops_reduce_lanes8(out, lanes, hd);
+}
