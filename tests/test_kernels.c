@@ -573,6 +573,34 @@ static void test_act_quantizers(ward_isa isa) {
     }
 }
 
+/* Tile kernels equal four-by-T vec_dot calls bit for bit (the summation order is the dot's). */
+static void test_tiles(ward_type t, ward_isa isa) {
+    const kern_type_row *row = kern_type(t), *xrow = kern_type(row->vec_dot_type);
+    if (!kern_tile(t, isa, 1)) return;
+    const int64_t n = 7 * row->block_elems;
+    const size_t wrb = kern_row_bytes(t, n), xrb = kern_row_bytes(row->vec_dot_type, n);
+    uint8_t *w = xmalloc(4 * wrb), *x = xmalloc(2 * xrb);
+    float *src = xmalloc((size_t)n * 4);
+    uint64_t rng = 77 + (uint64_t)t;
+    for (int r = 0; r < 4; r++) make_row(t, n, w + (size_t)r * wrb, true, &rng);
+    for (int k = 0; k < 2; k++) {
+        fill_random(src, n, &rng);
+        xrow->from_float[WARD_ISA_REF](src, x + (size_t)k * xrb, n);
+    }
+    for (int T = 1; T <= 2; T++) {
+        float out[8], ref;
+        kern_tile(t, isa, T)(n, out, 4, w, wrb, x, xrb);
+        bool same = true;
+        for (int k = 0; k < T; k++)
+            for (int r = 0; r < 4; r++) {
+                row->vec_dot[WARD_ISA_REF](n, &ref, w + (size_t)r * wrb, x + (size_t)k * xrb);
+                same &= out[k * 4 + r] == ref;
+            }
+        CHECK(same, "%s tile 4x%d %s differs from vec_dot", row->name, T, cpu_isa_name(isa));
+    }
+    free(w), free(x), free(src);
+}
+
 static void test_matmul(ward_type t, ward_isa isa, tp_pool *pools[2]) {
     const kern_type_row *row = kern_type(t), *xrow = kern_type(row->vec_dot_type);
     const int64_t be = row->block_elems > 1 ? row->block_elems : 32;
@@ -669,6 +697,7 @@ int main(void) {
         for (size_t ti = 0; ti < N_TYPE_CASES; ti++) {
             test_type_isa(type_cases[ti].t, (ward_isa)isa);
             test_quant_nonfinite(type_cases[ti].t, (ward_isa)isa);
+            test_tiles(type_cases[ti].t, (ward_isa)isa);
             if (pools[0] && pools[1]) test_matmul(type_cases[ti].t, (ward_isa)isa, pools);
         }
     }

@@ -270,6 +270,22 @@ float kern_q8_block_ref(const float *x, int8_t q[32], bool act, int32_t *sum);
 void act_from_float_q8_0_ref(const float *restrict src, void *restrict dst, int64_t n);
 void act_from_float_q8_0_avx2(const float *restrict src, void *restrict dst, int64_t n);
 void act_from_float_q8_1_ref(const float *restrict src, void *restrict dst, int64_t n);
+#define KERN_DECLARE_TILES(wname, xname, isa)                                                  \
+    void tile4x1_##wname##_##xname##_##isa(int64_t n, float *restrict out, size_t ldo,         \
+                                           const void *restrict w, size_t ws,                 \
+                                           const void *restrict x, size_t xs);                \
+    void tile4x2_##wname##_##xname##_##isa(int64_t n, float *restrict out, size_t ldo,         \
+                                           const void *restrict w, size_t ws,                 \
+                                           const void *restrict x, size_t xs);
+KERN_DECLARE_TILES(q8_0, q8_0, avx2) KERN_DECLARE_TILES(q8_0, q8_0, avx512)
+KERN_DECLARE_TILES(q4_0, q8_0, avx2) KERN_DECLARE_TILES(q4_0, q8_0, avx512)
+KERN_DECLARE_TILES(q5_0, q8_0, avx2)
+#define KERN_TILES_AVX512(wname) \
+    .tile_4x1 = {[WARD_ISA_AVX2] = tile4x1_##wname##_q8_0_avx2, [WARD_ISA_AVX512] = tile4x1_##wname##_q8_0_avx512}, \
+    .tile_4x2 = {[WARD_ISA_AVX2] = tile4x2_##wname##_q8_0_avx2, [WARD_ISA_AVX512] = tile4x2_##wname##_q8_0_avx512}
+#define KERN_TILES_AVX2(wname) \
+    .tile_4x1 = {[WARD_ISA_AVX2] = tile4x1_##wname##_q8_0_avx2}, \
+    .tile_4x2 = {[WARD_ISA_AVX2] = tile4x2_##wname##_q8_0_avx2}
 /* Q8_0: q8_0.c, q8_0_avx2.c, q8_0_avx512.c (vec_dot only) */
 KERN_DECLARE_ALL(q8_0, q8_0, ref) KERN_DECLARE_ALL(q8_0, q8_0, avx2)
 KERN_DECLARE_VEC_DOT(q8_0, q8_0, avx512)
@@ -321,29 +337,33 @@ KERN_DECLARE_CONVERT(q8_K, ref)
             .vec_dot_type = WARD_TYPE_Q8_0,                                                    \
             .to_float = KERN_ISAS_AVX2(to_float_##wname),                                      \
             .from_float = KERN_ISAS_AVX2(from_float_##wname),                                  \
-            .vec_dot = KERN_ISAS_AVX512(vec_dot_##wname##_q8_0)}
+            .vec_dot = KERN_ISAS_AVX512(vec_dot_##wname##_q8_0), KERN_TILES_AVX512(wname)}
 #define KERN_ROW_Q8_0                                                                          \
     [WARD_TYPE_Q8_0] = {.name = "Q8_0", .block_elems = 32, .block_bytes = sizeof(block_q8_0),  \
                         .vec_dot_type = WARD_TYPE_Q8_0,                                        \
                         .to_float = KERN_ISAS_AVX2(to_float_q8_0),                             \
                         .from_float = KERN_ISAS_AVX2(from_float_q8_0),                         \
                         .act_from_float = KERN_ISAS_AVX2(act_from_float_q8_0),                 \
-                        .vec_dot = KERN_ISAS_AVX512(vec_dot_q8_0_q8_0)}
+                        .vec_dot = KERN_ISAS_AVX512(vec_dot_q8_0_q8_0), KERN_TILES_AVX512(q8_0)}
 #define KERN_ROW_Q4_0 KERN_ROW_QUANT(WARD_TYPE_Q4_0, "Q4_0", block_q4_0, q4_0)
 
 /* Rows whose from_float is plain C only (weight quantizers, run once per model; activation
  * types whose quantization is a small share of a matmul). */
-#define KERN_ROW_QBLOCK(id, nm, block_t, wname, xid, xname, act)                               \
+#define KERN_ROW_QBLOCK(id, nm, block_t, wname, xid, xname, act, tiles)                        \
     [id] = {.name = nm, .block_elems = 32, .block_bytes = sizeof(block_t), .vec_dot_type = xid, \
             .to_float = KERN_ISAS_AVX2(to_float_##wname),                                      \
             .from_float = {[WARD_ISA_REF] = from_float_##wname##_ref},                         \
             .act_from_float = act,                                                             \
-            .vec_dot = KERN_ISAS_AVX2(vec_dot_##wname##_##xname)}
+            .vec_dot = KERN_ISAS_AVX2(vec_dot_##wname##_##xname), tiles}
+#define KERN_NO_TILES .tile_4x1 = {NULL}
 #define KERN_ACT_Q8_0 KERN_ISAS_AVX2(act_from_float_q8_0)
 #define KERN_ACT_Q8_1 {[WARD_ISA_REF] = act_from_float_q8_1_ref}
-#define KERN_ROW_Q4_1 KERN_ROW_QBLOCK(WARD_TYPE_Q4_1, "Q4_1", block_q4_1, q4_1, WARD_TYPE_Q8_1, q8_1, KERN_ACT_Q8_1)
-#define KERN_ROW_Q5_0 KERN_ROW_QBLOCK(WARD_TYPE_Q5_0, "Q5_0", block_q5_0, q5_0, WARD_TYPE_Q8_0, q8_0, KERN_ACT_Q8_0)
-#define KERN_ROW_Q5_1 KERN_ROW_QBLOCK(WARD_TYPE_Q5_1, "Q5_1", block_q5_1, q5_1, WARD_TYPE_Q8_1, q8_1, KERN_ACT_Q8_1)
+#define KERN_ROW_Q4_1 KERN_ROW_QBLOCK(WARD_TYPE_Q4_1, "Q4_1", block_q4_1, q4_1, WARD_TYPE_Q8_1, q8_1, \
+                              KERN_ACT_Q8_1, KERN_NO_TILES)
+#define KERN_ROW_Q5_0 KERN_ROW_QBLOCK(WARD_TYPE_Q5_0, "Q5_0", block_q5_0, q5_0, WARD_TYPE_Q8_0, q8_0, \
+                              KERN_ACT_Q8_0, KERN_TILES_AVX2(q5_0))
+#define KERN_ROW_Q5_1 KERN_ROW_QBLOCK(WARD_TYPE_Q5_1, "Q5_1", block_q5_1, q5_1, WARD_TYPE_Q8_1, q8_1, \
+                              KERN_ACT_Q8_1, KERN_NO_TILES)
 
 /* Activation-only rows: no vec_dot of their own (not computable as weights). */
 #define KERN_ROW_ACT(id, nm, elems, block_t, wname)                                            \

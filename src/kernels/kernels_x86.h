@@ -258,4 +258,40 @@ static inline void i8x32_to_f32_x86(__m256i q, __m256 f[4]) {
         *out = hsum_f32x8(acc) + summs;                                                        \
     }
 
+/* Tiles of the same dot: 4 weight rows x T activation rows, each chain exactly as above (the
+ * block's scale product, the int32 lanes, one fused multiply-add per block), interleaved. */
+#define KERN_QBLOCK_TILE_X86(isa, wname, block_t, decode, dot, T)                             \
+    void tile4x##T##_##wname##_q8_0_##isa(int64_t n, float *restrict out, size_t ldo,          \
+                                          const void *restrict w, size_t ws,                  \
+                                          const void *restrict x, size_t xs) {                \
+        assert(n % 32 == 0);                                                                   \
+        __m256 acc[4][T];                                                                      \
+        for (int r = 0; r < 4; r++)                                                            \
+            for (int t = 0; t < T; t++) acc[r][t] = _mm256_setzero_ps();                       \
+        for (int64_t i = 0; i < n / 32; i++) {                                                 \
+            __m256i wq[4];                                                                     \
+            float wd[4];                                                                       \
+            for (int r = 0; r < 4; r++) {                                                      \
+                const block_t *b = (const block_t *)((const uint8_t *)w + (size_t)r * ws) + i; \
+                wq[r] = decode(b);                                                             \
+                wd[r] = fp16_to_fp32_x86(b->d);                                                \
+            }                                                                                  \
+            for (int t = 0; t < T; t++) {                                                      \
+                const block_q8_0 *bx = (const block_q8_0 *)((const uint8_t *)x + (size_t)t * xs) + i; \
+                const __m256i xq = _mm256_loadu_si256((const __m256i *)bx->qs);                \
+                const float xd = fp16_to_fp32_x86(bx->d);                                      \
+                for (int r = 0; r < 4; r++)                                                    \
+                    acc[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(wd[r] * xd),                    \
+                                                _mm256_cvtepi32_ps(dot(wq[r], xq)), acc[r][t]); \
+            }                                                                                  \
+        }                                                                                      \
+        for (int r = 0; r < 4; r++)                                                            \
+            for (int t = 0; t < T; t++) out[(size_t)t * ldo + (size_t)r] = hsum_f32x8(acc[r][t]); \
+    }
+
+/* Both tile shapes of a type. */
+#define KERN_QBLOCK_TILES_X86(isa, wname, block_t, decode, dot)                                \
+    KERN_QBLOCK_TILE_X86(isa, wname, block_t, decode, dot, 1)                                  \
+    KERN_QBLOCK_TILE_X86(isa, wname, block_t, decode, dot, 2)
+
 #endif

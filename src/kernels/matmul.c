@@ -1,10 +1,12 @@
 /* matmul.c: y = x · Wᵀ over a thread pool (see matmul.h).
  *
  * Two steps. First the caller's thread converts each activation row once to W's vec_dot_type
- * in the scratch buffer (F32 weights use x as it is). Then tp_run gives thread ith the weight
- * rows [ith * n_rows / nth, (ith + 1) * n_rows / nth) and it dots each of them with every
- * activation row, so a weight row is fetched from memory once per call and then reused from
- * cache for the whole batch. Threads write disjoint elements of y; tp_run's barrier publishes
+ * in the scratch buffer (F32 weights use x as it is). Then tp_run gives each thread a share of
+ * the weight rows, in groups of four; a group is dotted with every activation row through the
+ * type's tile kernels where it has them (4 rows x 2 tokens at a time: each loaded block is
+ * used several times and four to eight independent chains hide the FMA latency), else dot by
+ * dot. A weight row is fetched from memory once per call and reused from cache for the whole
+ * batch. Tiles sum each dot exactly as vec_dot does, so the result does not depend on them. Threads write disjoint elements of y; tp_run's barrier publishes
  * them. A NULL pool runs the job on the calling thread alone.
  */
 #include "kernels/matmul.h"
@@ -15,6 +17,7 @@
 
 typedef struct matmul_job {
     kern_vec_dot_fn vec_dot;
+    kern_tile_fn tile1, tile2; /* 4 x 1 and 4 x 2 tiles, or NULL */
     const uint8_t *w; /* (n_rows, w_row_bytes) */
     size_t w_row_bytes;
     int64_t n_rows, n_cols;
@@ -24,13 +27,39 @@ typedef struct matmul_job {
     float *y; /* (n_tok, n_rows) */
 } matmul_job;
 
+/* Rows [r, r + nr) against every activation row, one dot at a time. */
+static void rows_by_dots(const matmul_job *j, int64_t r, int64_t nr) {
+    for (int64_t k = r; k < r + nr; k++)
+        for (int64_t t = 0; t < j->n_tok; t++)
+            j->vec_dot(j->n_cols, &j->y[t * j->n_rows + k], j->w + (size_t)k * j->w_row_bytes,
+                       j->x + (size_t)t * j->x_row_bytes);
+}
+
+/* Four rows at r against every activation row: 4 x 2 tiles, then a 4 x 1 tile for an odd one. */
+static void rows_by_tiles(const matmul_job *j, int64_t r) {
+    const uint8_t *w = j->w + (size_t)r * j->w_row_bytes;
+    int64_t t = 0;
+    for (; j->tile2 && t + 2 <= j->n_tok; t += 2)
+        j->tile2(j->n_cols, &j->y[t * j->n_rows + r], (size_t)j->n_rows, w, j->w_row_bytes,
+                 j->x + (size_t)t * j->x_row_bytes, j->x_row_bytes);
+    for (; t < j->n_tok; t++)
+        j->tile1(j->n_cols, &j->y[t * j->n_rows + r], (size_t)j->n_rows, w, j->w_row_bytes,
+                 j->x + (size_t)t * j->x_row_bytes, j->x_row_bytes);
+}
+
+/* Thread ith takes a contiguous share of the row groups of KERN_TILE_ROWS (the last group may be
+ * shorter and goes dot by dot). */
 static void matmul_rows(void *arg, int ith, int nth) {
     const matmul_job *j = arg;
-    const int64_t r0 = j->n_rows * ith / nth, r1 = j->n_rows * (ith + 1) / nth;
-    for (int64_t r = r0; r < r1; r++) {
-        const uint8_t *wr = j->w + (size_t)r * j->w_row_bytes;
-        for (int64_t t = 0; t < j->n_tok; t++)
-            j->vec_dot(j->n_cols, &j->y[t * j->n_rows + r], wr, j->x + (size_t)t * j->x_row_bytes);
+    const int64_t n_groups = (j->n_rows + KERN_TILE_ROWS - 1) / KERN_TILE_ROWS;
+    const int64_t g0 = n_groups * ith / nth, g1 = n_groups * (ith + 1) / nth;
+    for (int64_t g = g0; g < g1; g++) {
+        const int64_t r = g * KERN_TILE_ROWS;
+        const int64_t nr = j->n_rows - r < KERN_TILE_ROWS ? j->n_rows - r : KERN_TILE_ROWS;
+        if (j->tile1 && nr == KERN_TILE_ROWS)
+            rows_by_tiles(j, r);
+        else
+            rows_by_dots(j, r, nr);
     }
 }
 
@@ -63,6 +92,8 @@ void kern_matmul(tp_pool *pool, ward_isa isa, ward_type wtype, const void *w, in
     /* 2. weight rows split across threads, each against the whole batch */
     matmul_job job = {
         .vec_dot = kern_vec_dot(wtype, isa),
+        .tile1 = kern_tile(wtype, isa, 1),
+        .tile2 = kern_tile(wtype, isa, 2),
         .w = w,
         .w_row_bytes = kern_row_bytes(wtype, n_cols),
         .n_rows = n_rows,

@@ -13,6 +13,7 @@
 
 KERN_QBLOCK_TO_FLOAT_X86(avx2, q4_0, block_q4_0, decode_q4_0_x86)
 KERN_QBLOCK_VEC_DOT_X86(avx2, q4_0, block_q4_0, decode_q4_0_x86, dot_i8x32_avx2)
+KERN_QBLOCK_TILES_X86(avx2, q4_0, block_q4_0, decode_q4_0_x86, dot_i8x32_avx2)
 
 void from_float_q4_0_avx2(const float *restrict src, void *restrict dst, int64_t n) {
     assert(n % QK4_0 == 0);

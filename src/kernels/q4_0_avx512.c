@@ -5,3 +5,4 @@
 #include "kernels/kernels_avx512.h"
 
 KERN_QBLOCK_VEC_DOT_X86(avx512, q4_0, block_q4_0, decode_q4_0_x86, dot_i8x32_vnni)
+KERN_QBLOCK_TILES_X86(avx512, q4_0, block_q4_0, decode_q4_0_x86, dot_i8x32_vnni)

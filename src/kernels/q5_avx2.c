@@ -8,6 +8,7 @@
 
 KERN_QBLOCK_TO_FLOAT_X86(avx2, q5_0, block_q5_0, decode_q5_0_x86)
 KERN_QBLOCK_VEC_DOT_X86(avx2, q5_0, block_q5_0, decode_q5_0_x86, dot_i8x32_avx2)
+KERN_QBLOCK_TILES_X86(avx2, q5_0, block_q5_0, decode_q5_0_x86, dot_i8x32_avx2)
 
 KERN_QBLOCK_MIN_TO_FLOAT_X86(avx2, q5_1, block_q5_1, decode_q5_1_x86)
 KERN_QBLOCK_MIN_VEC_DOT_X86(avx2, q5_1, block_q5_1, decode_q5_1_x86, dot_i8x32_avx2)

@@ -11,6 +11,7 @@
 
 KERN_QBLOCK_TO_FLOAT_X86(avx2, q8_0, block_q8_0, decode_q8_0_x86)
 KERN_QBLOCK_VEC_DOT_X86(avx2, q8_0, block_q8_0, decode_q8_0_x86, dot_i8x32_avx2)
+KERN_QBLOCK_TILES_X86(avx2, q8_0, block_q8_0, decode_q8_0_x86, dot_i8x32_avx2)
 
 /* roundf per lane: truncate, then step one away from zero when the dropped part (v - trunc(v),
  * exact) is at least one half. */

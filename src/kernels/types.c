@@ -67,6 +67,11 @@ kern_from_float_fn kern_act_from_float(ward_type t, ward_isa isa) {
     return f ? f : kern_from_float(kern_type(t)->vec_dot_type, isa);
 }
 kern_vec_dot_fn kern_vec_dot(ward_type t, ward_isa isa) { PICK(vec_dot); }
+static kern_tile_fn pick_tile1(ward_type t, ward_isa isa) { PICK(tile_4x1); }
+static kern_tile_fn pick_tile2(ward_type t, ward_isa isa) { PICK(tile_4x2); }
+kern_tile_fn kern_tile(ward_type t, ward_isa isa, int n_tok) {
+    return n_tok == 2 ? pick_tile2(t, isa) : n_tok == 1 ? pick_tile1(t, isa) : NULL;
+}
 
 const char *ward_type_name(ward_type t) {
     const kern_type_row *r = kern_type(t);

@@ -26,6 +26,14 @@ typedef void (*kern_from_float_fn)(const float *restrict src, void *restrict dst
 typedef void (*kern_vec_dot_fn)(int64_t n, float *restrict out, const void *restrict w,
                                 const void *restrict x);
 
+/* A tile of dots: out[t * ldo + r] = dot(weight row r, activation row t) for r < 4 and t < T
+ * (T = 1 or 2 by the slot), weight rows ws bytes apart, activation rows xs bytes apart. Each dot
+ * is summed in exactly the order of the type's vec_dot, so a tile equals 4 x T vec_dot calls bit
+ * for bit; it only keeps the chains interleaved (latency) and reuses each loaded block. */
+typedef void (*kern_tile_fn)(int64_t n, float *restrict out, size_t ldo, const void *restrict w,
+                             size_t ws, const void *restrict x, size_t xs);
+#define KERN_TILE_ROWS 4
+
 typedef struct kern_type_row {
     const char *name;       /* "Q4_0"; NULL for ids that GGUF does not define */
     int64_t block_elems;    /* elements per block (1 for plain floats) */
@@ -40,6 +48,7 @@ typedef struct kern_type_row {
      * its repacked Q4_0 and K-quant paths use the reference rule */
     kern_from_float_fn act_from_float[WARD_ISA_COUNT];
     kern_vec_dot_fn vec_dot[WARD_ISA_COUNT];
+    kern_tile_fn tile_4x1[WARD_ISA_COUNT], tile_4x2[WARD_ISA_COUNT]; /* NULL: use vec_dot */
 } kern_type_row;
 
 /* Row of type t, or NULL for an id with no name (unknown / removed GGUF ids). */
@@ -53,5 +62,7 @@ kern_from_float_fn kern_from_float(ward_type t, ward_isa isa);
  * vec_dot_type's from_float. */
 kern_from_float_fn kern_act_from_float(ward_type t, ward_isa isa);
 kern_vec_dot_fn kern_vec_dot(ward_type t, ward_isa isa);
+/* The 4 x n_tok tile kernel (n_tok 1 or 2) for isa with fallback; NULL if none. */
+kern_tile_fn kern_tile(ward_type t, ward_isa isa, int n_tok);
 
 #endif
