@@ -6,6 +6,30 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+double cli_now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+cli_progress cli_progress_start(void) {
+    return (cli_progress){.tty = isatty(2), .start = cli_now_s()};
+}
+
+void cli_progress_show(void *user, int64_t done, int64_t total) {
+    const cli_progress *bar = user;
+    if (!bar->tty && done < total) return;
+    const double frac = total > 0 ? (double)done / (double)total : 1.0, t = cli_now_s() - bar->start;
+    char cells[31];
+    for (int i = 0; i < 30; i++) cells[i] = i < (int)(frac * 30) ? '#' : '.';
+    cells[30] = '\0';
+    fprintf(stderr, "\r[%s] %3.0f%%  %.1f / %.1f MiB  %.1f s  %.0f MB/s%s", cells, 100 * frac,
+            (double)done / 1048576.0, (double)total / 1048576.0, t,
+            t > 0 ? (double)done / 1e6 / t : 0.0, done >= total ? "\n" : "");
+}
 
 int cli_fail(const char *cmd, const char *fmt, ...) {
     fprintf(stderr, "ward %s: ", cmd);

@@ -36,6 +36,28 @@ typedef struct cli_cmd {
 
 enum { CLI_OK = 0, CLI_HELP = 1, CLI_ERROR = 2 };
 
+/* The sampling option rows shared by run and chat, for a ward_sampler_params lvalue sp. */
+#define CLI_SAMPLING_OPTS(sp)                                                                      \
+    {"temp", 0, CLI_FLOAT, &(sp).temperature, "X", "temperature; 0 = greedy (default 0.8)", 0, 100}, \
+    {"top-k", 0, CLI_INT, &(sp).top_k, "N", "keep the N most likely tokens; 0 = off (default 40)", 0, 1 << 24}, \
+    {"top-p", 0, CLI_FLOAT, &(sp).top_p, "X", "nucleus sampling; 1 = off (default 0.95)", 0.0001, 1}, \
+    {"min-p", 0, CLI_FLOAT, &(sp).min_p, "X", "drop tokens below X times the top probability (default 0.05)", 0, 1}, \
+    {"repeat-penalty", 0, CLI_FLOAT, &(sp).repeat_penalty, "X", "penalize repeated tokens; 1 = off (default 1)", 0.01, 100}, \
+    {"presence-penalty", 0, CLI_FLOAT, &(sp).presence_penalty, "X", "subtract X from seen tokens (default 0)", -100, 100}, \
+    {"frequency-penalty", 0, CLI_FLOAT, &(sp).frequency_penalty, "X", "subtract X per occurrence (default 0)", -100, 100}, \
+    {"repeat-last-n", 0, CLI_INT, &(sp).penalty_last_n, "N", "how many recent tokens penalties see (default 64)", 0, 1 << 20}, \
+    {"seed", 's', CLI_U64, &(sp).seed, "N", "random seed (default 0); same seed, same output", 0, 0}
+
+/* A progress bar on stderr for long jobs: redrawn in place on a terminal, only the final line
+ * when stderr is a file. Pass cli_progress_show as the progress callback and the bar as user. */
+typedef struct cli_progress {
+    bool tty;
+    double start;
+} cli_progress;
+cli_progress cli_progress_start(void);
+void cli_progress_show(void *user, int64_t done, int64_t total);
+double cli_now_s(void);
+
 /* Parse argv[1..argc) (argv[0] is the subcommand name). On CLI_HELP the help was printed to
  * stdout; on CLI_ERROR a message was printed to stderr. */
 int cli_parse(const cli_cmd *cmd, int argc, char **argv, const char **positional, int *n_pos);

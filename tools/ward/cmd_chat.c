@@ -61,12 +61,6 @@ typedef struct chat_state {
 
 typedef enum turn_end { END_DONE, END_INTERRUPTED, END_FULL } turn_end;
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* ---------------------------------------------------------------------------------------------
  * The conversation
  * ------------------------------------------------------------------------------------------- */
@@ -287,20 +281,20 @@ static int turn(chat_state *st, const char *line, size_t len) {
     }
     turn_end end = END_DONE;
     int32_t last = 0, n_gen = 0;
-    const double t0 = now_s();
+    const double t0 = cli_now_s();
     if (eval_prompt(st, n, &last, &end)) return 1;
     if (end == END_INTERRUPTED) {
         fprintf(stderr, "[interrupted]\n");
         pop_msg(st);
         return 0;
     }
-    const double t1 = now_s();
+    const double t1 = cli_now_s();
     if (generate(st, last, &end, &n_gen)) return 1;
     if (end == END_INTERRUPTED) fprintf(stderr, "[interrupted]\n");
     if (end == END_FULL) say_full(st, "the answer filled");
     if (st->o->verbose)
         fprintf(stderr, "[answer: %d tokens; prompt %.3f s, generation %.3f s]\n", n_gen,
-                t1 - t0, now_s() - t1);
+                t1 - t0, cli_now_s() - t1);
     return push_msg(st, "assistant", st->answer, st->n_answer);
 }
 
@@ -439,15 +433,7 @@ int cmd_chat(int argc, char **argv) {
         {"ctx-size", 'c', CLI_INT, &o.n_ctx, "N", "context length: the whole conversation (default: the model's, at most 4096)", 0, 1 << 24},
         {"threads", 't', CLI_INT, &o.n_threads, "N", "threads (default: all cores)", 0, 512},
         {"batch-size", 'b', CLI_INT, &o.n_batch, "N", "prompt tokens per forward pass (default 512)", 1, 65536},
-        {"temp", 0, CLI_FLOAT, &o.sp.temperature, "X", "temperature; 0 = greedy (default 0.8)", 0, 100},
-        {"top-k", 0, CLI_INT, &o.sp.top_k, "N", "keep the N most likely tokens; 0 = off (default 40)", 0, 1 << 24},
-        {"top-p", 0, CLI_FLOAT, &o.sp.top_p, "X", "nucleus sampling; 1 = off (default 0.95)", 0.0001, 1},
-        {"min-p", 0, CLI_FLOAT, &o.sp.min_p, "X", "drop tokens below X times the top probability (default 0.05)", 0, 1},
-        {"repeat-penalty", 0, CLI_FLOAT, &o.sp.repeat_penalty, "X", "penalize repeated tokens; 1 = off (default 1)", 0.01, 100},
-        {"presence-penalty", 0, CLI_FLOAT, &o.sp.presence_penalty, "X", "subtract X from seen tokens (default 0)", -100, 100},
-        {"frequency-penalty", 0, CLI_FLOAT, &o.sp.frequency_penalty, "X", "subtract X per occurrence (default 0)", -100, 100},
-        {"repeat-last-n", 0, CLI_INT, &o.sp.penalty_last_n, "N", "how many recent tokens penalties see (default 64)", 0, 1 << 20},
-        {"seed", 's', CLI_U64, &o.sp.seed, "N", "random seed (default 0); same seed, same answers", 0, 0},
+        CLI_SAMPLING_OPTS(o.sp),
         {"ignore-eos", 0, CLI_FLAG, &o.ignore_eos, NULL, "answers run to -n tokens, past end-of-generation tokens and end markers", 0, 0},
         {"verbose", 'v', CLI_FLAG, &o.verbose, NULL, "report on stderr how many prompt tokens each turn evaluates and reuses", 0, 0},
     };

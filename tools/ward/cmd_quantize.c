@@ -1,33 +1,8 @@
 /* cmd_quantize.c: `ward quantize IN.gguf OUT.gguf TYPE`, with a progress bar on stderr. */
 #include <stdio.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "ward.h"
-
-typedef struct progress_bar {
-    bool tty;
-    double start;
-} progress_bar;
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* A bar redrawn in place on a terminal; nothing but the final line when stderr is a file. */
-static void show_progress(void *user, int64_t done, int64_t total) {
-    const progress_bar *bar = user;
-    if (!bar->tty && done < total) return;
-    const double frac = total > 0 ? (double)done / (double)total : 1.0, t = now_s() - bar->start;
-    char cells[31];
-    for (int i = 0; i < 30; i++) cells[i] = i < (int)(frac * 30) ? '#' : '.';
-    cells[30] = '\0';
-    fprintf(stderr, "\r[%s] %3.0f%%  %.1f / %.1f MiB  %.1f s%s", cells, 100 * frac,
-            (double)done / 1048576.0, (double)total / 1048576.0, t, done >= total ? "\n" : "");
-}
 
 int cmd_quantize(int argc, char **argv) {
     ward_quantize_params p = ward_quantize_default_params();
@@ -55,8 +30,8 @@ int cmd_quantize(int argc, char **argv) {
         cli_fail("quantize", "unknown type '%s' (see ward quantize --help)", pos[2]);
         return 2;
     }
-    progress_bar bar = {.tty = isatty(2), .start = now_s()};
-    p.progress = show_progress;
+    cli_progress bar = cli_progress_start();
+    p.progress = cli_progress_show;
     p.user = &bar;
     ward_error err;
     if (ward_quantize(pos[0], pos[1], &p, &err)) return cli_fail("quantize", "%s", err.msg);

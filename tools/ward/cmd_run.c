@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 #include "ward.h"
@@ -20,12 +19,6 @@ typedef struct run_opts {
     bool no_bos, ignore_eos, special;
     ward_sampler_params sp;
 } run_opts;
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int tokenize_prompt(const ward_model *m, const run_opts *o, ward_token **toks, size_t *n) {
     unsigned flags = (o->no_bos ? 0 : WARD_TOKENIZE_ADD_BOS) |
@@ -145,12 +138,12 @@ static int run(const run_opts *o) {
     for (size_t i = 0; i < n_prompt; i++) ward_sampler_accept(smp, toks[i]);
     fputs(o->prompt, stdout);
     fflush(stdout);
-    double t0 = now_s();
+    double t0 = cli_now_s();
     if (eval_prompt(ctx, m, toks, n_prompt, o->n_batch, lf)) goto done;
-    double t1 = now_s();
+    double t1 = cli_now_s();
     int32_t n_gen = 0;
     if (generate(ctx, m, smp, dt, o, n_prompt, &n_gen)) goto done;
-    double t2 = now_s();
+    double t2 = cli_now_s();
     fprintf(stderr, "prompt: %zu tokens in %.3f s (%.1f tokens/s); generation: %d tokens in "
                     "%.3f s (%.1f tokens/s)\n", n_prompt, t1 - t0, (double)n_prompt / (t1 - t0),
             n_gen, t2 - t1, n_gen > 1 ? (double)(n_gen - 1) / (t2 - t1) : 0.0);
@@ -175,15 +168,7 @@ int cmd_run(int argc, char **argv) {
         {"threads", 't', CLI_INT, &o.n_threads, "N", "threads (default: all cores)", 0, 512},
         {"ctx-size", 'c', CLI_INT, &o.n_ctx, "N", "context length (default: the model's, at most 4096)", 0, 1 << 24},
         {"batch-size", 'b', CLI_INT, &o.n_batch, "N", "prompt tokens per forward pass (default 512)", 1, 65536},
-        {"temp", 0, CLI_FLOAT, &o.sp.temperature, "X", "temperature; 0 = greedy (default 0.8)", 0, 100},
-        {"top-k", 0, CLI_INT, &o.sp.top_k, "N", "keep the N most likely tokens; 0 = off (default 40)", 0, 1 << 24},
-        {"top-p", 0, CLI_FLOAT, &o.sp.top_p, "X", "nucleus sampling; 1 = off (default 0.95)", 0.0001, 1},
-        {"min-p", 0, CLI_FLOAT, &o.sp.min_p, "X", "drop tokens below X times the top probability (default 0.05)", 0, 1},
-        {"repeat-penalty", 0, CLI_FLOAT, &o.sp.repeat_penalty, "X", "penalize repeated tokens; 1 = off (default 1)", 0.01, 100},
-        {"presence-penalty", 0, CLI_FLOAT, &o.sp.presence_penalty, "X", "subtract X from seen tokens (default 0)", -100, 100},
-        {"frequency-penalty", 0, CLI_FLOAT, &o.sp.frequency_penalty, "X", "subtract X per occurrence (default 0)", -100, 100},
-        {"repeat-last-n", 0, CLI_INT, &o.sp.penalty_last_n, "N", "how many recent tokens penalties see (default 64)", 0, 1 << 20},
-        {"seed", 's', CLI_U64, &o.sp.seed, "N", "random seed (default 0); same seed, same output", 0, 0},
+        CLI_SAMPLING_OPTS(o.sp),
         {"no-bos", 0, CLI_FLAG, &o.no_bos, NULL, "do not add the BOS token", 0, 0},
         {"special", 0, CLI_FLAG, &o.special, NULL, "parse control-token text such as </s> in the prompt", 0, 0},
         {"ignore-eos", 0, CLI_FLAG, &o.ignore_eos, NULL, "keep generating after end-of-generation tokens", 0, 0},
