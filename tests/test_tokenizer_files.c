@@ -21,47 +21,13 @@
 #include "base/error.h"
 #include "formats/gguf.h"
 #include "harness.h"
+#include "tok_helpers.h"
 #include "tokenizer/tok.h"
 #include "vectors.h"
 
 /* ---------------------------------------------------------------------------------------------
  * Helpers
  * ------------------------------------------------------------------------------------------- */
-
-static int32_t *encode(const tok_vocab *v, const char *s, size_t len, unsigned flags, size_t *n) {
-    size_t need = 0;
-    tok_encode(v, s, len, flags, NULL, 0, &need);
-    int32_t *ids = malloc((need + 1) * sizeof *ids);
-    ward_status rc = tok_encode(v, s, len, flags, ids, need, n);
-    CHECK(rc == WARD_OK && *n == need, "encode: status %d, %zu ids, expected %zu", rc, *n, need);
-    return ids;
-}
-
-/* Concatenated token bytes (malloc'ed, NUL-terminated). */
-static char *decode(const tok_vocab *v, const int32_t *ids, size_t n, size_t *len) {
-    size_t cap = 64, used = 0;
-    char *out = malloc(cap);
-    for (size_t i = 0; i < n; i++) {
-        size_t k = 0;
-        ward_status rc = tok_token_bytes(v, ids[i], false, out + used, cap - used - 1, &k);
-        if (rc == WARD_ERANGE) {
-            while (cap - used - 1 < k) cap *= 2;
-            out = realloc(out, cap);
-            rc = tok_token_bytes(v, ids[i], false, out + used, cap - used - 1, &k);
-        }
-        CHECK(rc == WARD_OK, "token bytes of %d: status %d", ids[i], rc);
-        if (rc == WARD_OK) used += k;
-    }
-    out[used] = '\0';
-    *len = used;
-    return out;
-}
-
-static void print_ids(const char *what, const int32_t *ids, size_t n) {
-    fprintf(stderr, "  %s:", what);
-    for (size_t i = 0; i < n && i < 64; i++) fprintf(stderr, " %d", ids[i]);
-    fprintf(stderr, "\n");
-}
 
 static void check_ids(const tok_vocab *v, const char *text, unsigned flags, const int32_t *want,
                       size_t n_want, const char *label) {
@@ -81,7 +47,7 @@ static void check_roundtrip(const tok_vocab *v, const char *text, const char *pr
                             const char *label) {
     size_t n, dlen, plen = strlen(prefix), tlen = strlen(text);
     int32_t *ids = encode(v, text, tlen, 0, &n);
-    char *back = decode(v, ids, n, &dlen);
+    char *back = decode(v, ids, n, false, &dlen);
     CHECK(dlen == plen + tlen && memcmp(back, prefix, plen) == 0 &&
               memcmp(back + plen, text, tlen) == 0,
           "%s: decode(encode(\"%s\")) = \"%s\"", label, text, back);
