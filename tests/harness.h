@@ -26,6 +26,9 @@ void *read_file(const char *path, size_t *size);
 /* Deterministic pseudo-random numbers for tests. */
 uint64_t test_rand_u64(uint64_t *state);
 float test_rand_f32(uint64_t *state); /* uniform in [-1, 1) */
+/* Run a shell command; capture up to cap - 1 bytes of its stdout into out (NUL-terminated) and
+ * return its exit status (-1 if it did not exit normally). */
+int run_cmd(const char *cmd, char *out, size_t cap);
 /* Temporary file path unique to this process: "/tmp/ward-test-<pid>-<tag>". Static buffer. */
 const char *test_tmp_path(const char *tag);
 

@@ -23,16 +23,6 @@
 
 static char model_path[256], err_path[256];
 
-/* Run a shell command (here-documents welcome); capture stdout, return the exit status. */
-static int run_cmd(const char *cmd, char *out, size_t cap) {
-    FILE *p = popen(cmd, "r");
-    if (!p) return -1;
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 /* `ward chat -m MODEL args` with stdin from the here-document `input`; stderr into *err
  * (malloc'ed, caller frees). Returns the exit status. */
 static int chat(const char *args, const char *input, char **err) {

@@ -10,16 +10,6 @@
 
 #include "harness.h"
 
-/* Run a shell command; capture stdout (up to cap-1 bytes) and return the exit status. */
-static int run_cmd(const char *cmd, char *out, size_t cap) {
-    FILE *p = popen(cmd, "r");
-    if (!p) return -1;
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static int run_quiet(const char *fmt, const char *arg) {
     char cmd[8192], out[65536];
     snprintf(cmd, sizeof cmd, fmt, WARD_BINARY, arg);

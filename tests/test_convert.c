@@ -595,16 +595,6 @@ done:
  * The ward command: convert, run --quant
  * ------------------------------------------------------------------------------------------- */
 
-/* Exit status of cmd; its stdout (stderr too if asked in cmd) into out. */
-static int run_cmd(const char *cmd, char *out, size_t cap) {
-    FILE *p = popen(cmd, "r");
-    if (!p) return -1;
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static void test_cli(void) {
     const char *p = shared_path("models/hf/stories260K");
     if (!p) return;
