@@ -40,6 +40,7 @@ typedef struct model_hparams {
     bool no_rope;     /* positions come from ALiBi instead */
     float alibi_max_bias; /* > 0: ALiBi attention biases with this maximum (Baichuan-13B) */
     bool ffn_fused;   /* ffn_up holds gate and up rows (2 n_ff): SwiGLU of its two halves */
+    float residual_alpha; /* ChatGLM-6B: the residual carries the normed input times this */
 } model_hparams;
 
 typedef struct model_layer {
@@ -158,5 +159,11 @@ ward_status llama_load(ward_model *m, ward_error *err);
 ward_status qwen2_load(ward_model *m, ward_error *err);
 ward_status chatglm_load(ward_model *m, ward_error *err);
 ward_status baichuan_load(ward_model *m, ward_error *err);
+
+/* ChatGLM-6B (v1), "chatglm1" (glm1.c): LayerNorm, GELU MLP with biases, 2-D rotary, positions
+ * and mask from each sequence's prompt length (model_exec.seq_prompt_len), alpha-scaled
+ * residuals. */
+ward_status glm1_load(ward_model *m, ward_error *err);
+ward_status glm1_forward(const ward_model *m, model_exec *ex, const model_batch *b);
 
 #endif
