@@ -388,8 +388,9 @@ typedef struct ward_convert_params {
 } ward_convert_params;
 
 ward_convert_params ward_convert_default_params(void); /* checkpoint's type, all cores */
-/* Convert the HuggingFace checkpoint in directory hf_dir (LlamaForCausalLM or
- * Qwen2ForCausalLM: config.json, model.safetensors or a sharded index with F32/F16/BF16
+/* Convert the HuggingFace checkpoint in directory hf_dir (LlamaForCausalLM, Qwen2ForCausalLM,
+ * ChatGLMModel / ChatGLMForConditionalGeneration (ChatGLM2/3, GLM-4), BaichuanForCausalLM,
+ * InternLMForCausalLM: config.json, model.safetensors or a sharded index with F32/F16/BF16
  * tensors, tokenizer.model or tokenizer.json) into the GGUF file out, with the metadata,
  * tensor names and layout llama.cpp's convert_hf_to_gguf.py writes, matrices in the recipe's
  * types (as ward_quantize chooses them). Streams tensor by tensor; out appears only when
@@ -402,12 +403,15 @@ ward_status ward_convert(const char *hf_dir, const char *out, const ward_convert
  * ------------------------------------------------------------------------------------------- */
 
 typedef struct ward_synth_params {
-    const char *arch;  /* "llama" */
+    const char *arch;  /* "llama", "qwen2", "chatglm" (ChatGLM2/3, GLM-4), "baichuan",
+                        * "internlm": llama.cpp's tensor names and keys for each */
     int32_t n_vocab;   /* a synthetic byte-fallback vocabulary of this size (>= 259) */
     int32_t n_embd, n_layer, n_head, n_head_kv, n_ff, n_ctx;
     ward_type type;    /* type of the 2-D weight matrices; norms stay F32 */
     bool tied_output;  /* no output.weight: logits use the embedding matrix */
     uint64_t seed;
+    float alibi_max_bias; /* baichuan: 0 = by depth (32 layers rotary, 40 ALiBi); > 0 = ALiBi
+                           * with this maximum bias (key baichuan.attention.max_alibi_bias) */
 } ward_synth_params;
 
 ward_synth_params ward_synth_default_params(void);

@@ -131,6 +131,19 @@ static void test_synth_inspect(void) {
                  WARD_BINARY, a);
         CHECK(run_cmd(cmd, out, sizeof out) == 0, "a synth %s model runs", types[i]);
     }
+    static const char *const archs[] = {"qwen2", "chatglm", "internlm"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(cmd, sizeof cmd, "%s synth -o %s --arch %s --type q8_0 2>/dev/null && "
+                 "%s run -m %s -p 'hello' -n 4 --temp 0 2>/dev/null", WARD_BINARY, b, archs[i],
+                 WARD_BINARY, b);
+        CHECK(run_cmd(cmd, out, sizeof out) == 0, "a synth %s model runs", archs[i]);
+    }
+    snprintf(cmd, sizeof cmd, "%s synth -o %s --arch baichuan --layers 2 --alibi 8 "
+             "2>/dev/null && %s run -m %s -p 'hello' -n 4 --temp 0 2>/dev/null", WARD_BINARY, b,
+             WARD_BINARY, b);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "a synth baichuan model with ALiBi runs");
+    CHECK(run_quiet("%s synth -o /tmp/x.gguf --arch %s 2>/dev/null", "gpt2") == 1,
+          "synth refuses an unknown architecture");
     snprintf(cmd, sizeof cmd, "%s synth -o %s --seed 8 2>/dev/null && ! cmp -s %s %s",
              WARD_BINARY, b, a, b);
     CHECK(run_cmd(cmd, out, sizeof out) == 0, "another seed gives another model");

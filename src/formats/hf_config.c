@@ -1,14 +1,24 @@
 /* hf_config.c: config.json / generation_config.json, HF -> GGUF name tables and the llama q/k
  * permutation (see hf_config.h).
  *
- * Keys read from config.json (absent or null = the default, where one exists):
+ * Keys read from config.json (absent or null = the default, where one exists; "a | b": the
+ * first one present, so ChatGLM's and Baichuan's spellings land in the same fields):
  *   architectures [str, ...]       arch = [0]         model_type str
- *   vocab_size, hidden_size, num_hidden_layers, num_attention_heads, intermediate_size: int >= 1
- *   num_key_value_heads int >= 1 dividing num_attention_heads (default num_attention_heads)
- *   head_dim int >= 1 (default hidden_size / num_attention_heads, which must divide evenly)
- *   max_position_embeddings int >= 1   rms_norm_eps number > 0   rope_theta number > 0
+ *   padded_vocab_size | vocab_size, hidden_size, num_hidden_layers | num_layers,
+ *   num_attention_heads, intermediate_size | ffn_hidden_size: int >= 1
+ *   num_key_value_heads | multi_query_group_num (the latter only when multi_query_attention is
+ *   not false) int >= 1 dividing num_attention_heads (default num_attention_heads)
+ *   head_dim | kv_channels int >= 1 (default hidden_size / num_attention_heads, which must
+ *   divide evenly)
+ *   max_sequence_length | max_position_embeddings | seq_length | model_max_length int >= 1
+ *   rms_norm_eps | layernorm_epsilon number > 0   rope_theta | rotary.base number > 0
+ *   rope_ratio number > 0 (ChatGLM/GLM-4: rope base 10000 * rope_ratio)
+ *   partial_rotary_factor number in (0, 1]
  *   tie_word_embeddings bool   use_sliding_window bool   hidden_act str   torch_dtype|dtype str
  *   rope_scaling object (its rope_type / type reported)   bos_token_id, eos_token_id: id or [id]
+ *   rmsnorm, post_layer_norm (must not be false), add_bias_linear,
+ *   apply_residual_connection_post_layernorm (must not be true): ChatGLM options ward cannot
+ *   run otherwise, reported in unsupported.
  * Every other key is ignored. Integers must be integral JSON numbers within int32.
  */
 #include "formats/hf_config.h"
@@ -138,6 +148,15 @@ static ward_status get_int(const cJSON *root, const char *key, bool required, in
     return WARD_OK;
 }
 
+/* The first of keys (NULL-terminated) present in root, as get_int() reads it; *out untouched
+ * when none is; required names the first key. */
+static ward_status get_int_any(const cJSON *root, const char *const *keys, bool required,
+                               int64_t min, int32_t *out, ward_error *err) {
+    for (const char *const *k = keys; *k; k++)
+        if (member(root, *k)) return get_int(root, *k, false, min, out, err);
+    return get_int(root, keys[0], required, min, out, err);
+}
+
 /* A finite number > 0; *out untouched when absent. */
 static ward_status get_positive(const cJSON *root, const char *key, float *out,
                                 ward_error *err) {
@@ -215,22 +234,30 @@ static ward_status read_arch(const cJSON *root, hf_config *c, ward_error *err) {
     return WARD_OK;
 }
 
+#define KEYS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
 static ward_status read_sizes(const cJSON *root, hf_config *c, ward_error *err) {
-    TRY(get_int(root, "vocab_size", true, 1, &c->n_vocab, err));
+    TRY(get_int_any(root, KEYS("padded_vocab_size", "vocab_size"), true, 1, &c->n_vocab, err));
     TRY(get_int(root, "hidden_size", true, 1, &c->n_embd, err));
-    TRY(get_int(root, "num_hidden_layers", true, 1, &c->n_layer, err));
+    TRY(get_int_any(root, KEYS("num_hidden_layers", "num_layers"), true, 1, &c->n_layer, err));
     TRY(get_int(root, "num_attention_heads", true, 1, &c->n_head, err));
-    TRY(get_int(root, "intermediate_size", true, 1, &c->n_ff, err));
-    TRY(get_int(root, "max_position_embeddings", false, 1, &c->n_ctx_train, err));
+    TRY(get_int_any(root, KEYS("intermediate_size", "ffn_hidden_size"), true, 1, &c->n_ff, err));
+    TRY(get_int_any(root, KEYS("max_sequence_length", "max_position_embeddings", "seq_length",
+                               "model_max_length"),
+                    false, 1, &c->n_ctx_train, err));
     c->n_head_kv = c->n_head;
-    TRY(get_int(root, "num_key_value_heads", false, 1, &c->n_head_kv, err));
+    bool mqa = true;
+    TRY(get_bool(root, "multi_query_attention", &mqa, err));
+    TRY(get_int_any(root, mqa ? KEYS("num_key_value_heads", "multi_query_group_num")
+                              : KEYS("num_key_value_heads"),
+                    false, 1, &c->n_head_kv, err));
     if (c->n_head_kv > c->n_head || c->n_head % c->n_head_kv != 0)
         return WARD_FAIL(err, WARD_EFORMAT,
                          CONFIG ": num_key_value_heads %" PRId32
                          " does not divide num_attention_heads %" PRId32,
                          c->n_head_kv, c->n_head);
     c->head_dim = 0;
-    TRY(get_int(root, "head_dim", false, 1, &c->head_dim, err));
+    TRY(get_int_any(root, KEYS("head_dim", "kv_channels"), false, 1, &c->head_dim, err));
     c->head_dim_set = c->head_dim != 0;
     if (!c->head_dim_set) {
         if (c->n_embd % c->n_head != 0)
@@ -243,11 +270,48 @@ static ward_status read_sizes(const cJSON *root, hf_config *c, ward_error *err) 
     return WARD_OK;
 }
 
+/* Boolean options ward runs only with one value (ChatGLM's); the other is reported. */
+static const struct {
+    const char *key;
+    bool runs;
+} fixed_options[] = {
+    {"rmsnorm", true},
+    {"post_layer_norm", true},
+    {"add_bias_linear", false},
+    {"apply_residual_connection_post_layernorm", false},
+};
+
+static ward_status read_fixed_options(const cJSON *root, hf_config *c, ward_error *err) {
+    for (size_t i = 0; i < sizeof fixed_options / sizeof fixed_options[0]; i++) {
+        bool v = fixed_options[i].runs;
+        TRY(get_bool(root, fixed_options[i].key, &v, err));
+        if (v != fixed_options[i].runs && !c->unsupported[0])
+            snprintf(c->unsupported, sizeof c->unsupported, "%s %s", fixed_options[i].key,
+                     v ? "true" : "false");
+    }
+    return WARD_OK;
+}
+
 static ward_status read_options(const cJSON *root, hf_config *c, ward_error *err) {
     c->norm_eps = 1e-6f;
     c->rope_freq_base = 10000.0f;
-    TRY(get_positive(root, "rms_norm_eps", &c->norm_eps, err));
+    TRY(get_positive(root, member(root, "rms_norm_eps") ? "rms_norm_eps" : "layernorm_epsilon",
+                     &c->norm_eps, err));
     TRY(get_positive(root, "rope_theta", &c->rope_freq_base, err));
+    const cJSON *rotary = member(root, "rotary"); /* InternLM: {"base": 10000, "type": ...} */
+    if (cJSON_IsObject(rotary) && !member(root, "rope_theta")) {
+        float base = c->rope_freq_base;
+        TRY(get_positive(rotary, "base", &base, err));
+        c->rope_freq_base = base;
+    }
+    float ratio = 0.0f;
+    TRY(get_positive(root, "rope_ratio", &ratio, err));
+    if (ratio > 0.0f) c->rope_freq_base = (float)(10000.0 * (double)ratio);
+    TRY(get_positive(root, "partial_rotary_factor", &c->partial_rotary, err));
+    if (c->partial_rotary > 1.0f)
+        return WARD_FAIL(err, WARD_EFORMAT, CONFIG ": partial_rotary_factor: %g is above 1",
+                         (double)c->partial_rotary);
+    TRY(read_fixed_options(root, c, err));
     TRY(get_bool(root, "tie_word_embeddings", &c->tie_word_embeddings, err));
     TRY(get_bool(root, "use_sliding_window", &c->sliding_window, err));
     snprintf(c->hidden_act, sizeof c->hidden_act, "silu");
@@ -350,18 +414,21 @@ ward_status hf_config_load(const char *dir, hf_config *out, ward_error *err) {
  * Name tables
  * ------------------------------------------------------------------------------------------- */
 
-#define LAYER(hf, gguf, perm) {"model.layers.%d." hf, "blk.%d." gguf, perm}
+#define ROW(hf, gguf, perm) {hf, gguf, perm, 0, 0}
+#define LAYER(hf, gguf, perm) ROW("model.layers.%d." hf, "blk.%d." gguf, perm)
+#define GLM(hf, gguf) ROW("transformer.encoder.layers.%d." hf, "blk.%d." gguf, HF_PERM_NONE)
+#define PART(hf, gguf, perm, part) {"model.layers.%d." hf, "blk.%d." gguf, perm, part, 3}
 
 static const hf_name_row llama_names[] = {
-    {"model.embed_tokens.weight", "token_embd.weight", HF_PERM_NONE},
-    {"model.norm.weight", "output_norm.weight", HF_PERM_NONE},
-    {"lm_head.weight", "output.weight", HF_PERM_NONE},
+    ROW("model.embed_tokens.weight", "token_embd.weight", HF_PERM_NONE),
+    ROW("model.norm.weight", "output_norm.weight", HF_PERM_NONE),
+    ROW("lm_head.weight", "output.weight", HF_PERM_NONE),
     LAYER("input_layernorm.weight", "attn_norm.weight", HF_PERM_NONE),
     LAYER("self_attn.q_proj.weight", "attn_q.weight", HF_PERM_Q),
     LAYER("self_attn.k_proj.weight", "attn_k.weight", HF_PERM_K),
     LAYER("self_attn.v_proj.weight", "attn_v.weight", HF_PERM_NONE),
     LAYER("self_attn.o_proj.weight", "attn_output.weight", HF_PERM_NONE),
-    LAYER("self_attn.q_proj.bias", "attn_q.bias", HF_PERM_Q), /* attention_bias: true */
+    LAYER("self_attn.q_proj.bias", "attn_q.bias", HF_PERM_Q), /* attention_bias / InternLM */
     LAYER("self_attn.k_proj.bias", "attn_k.bias", HF_PERM_K),
     LAYER("self_attn.v_proj.bias", "attn_v.bias", HF_PERM_NONE),
     LAYER("self_attn.o_proj.bias", "attn_output.bias", HF_PERM_NONE),
@@ -369,13 +436,13 @@ static const hf_name_row llama_names[] = {
     LAYER("mlp.gate_proj.weight", "ffn_gate.weight", HF_PERM_NONE),
     LAYER("mlp.up_proj.weight", "ffn_up.weight", HF_PERM_NONE),
     LAYER("mlp.down_proj.weight", "ffn_down.weight", HF_PERM_NONE),
-    {"model.layers.%d.self_attn.rotary_emb.inv_freq", NULL, HF_PERM_NONE}, /* recomputed */
+    ROW("model.layers.%d.self_attn.rotary_emb.inv_freq", NULL, HF_PERM_NONE), /* recomputed */
 };
 
 static const hf_name_row qwen2_names[] = {
-    {"model.embed_tokens.weight", "token_embd.weight", HF_PERM_NONE},
-    {"model.norm.weight", "output_norm.weight", HF_PERM_NONE},
-    {"lm_head.weight", "output.weight", HF_PERM_NONE},
+    ROW("model.embed_tokens.weight", "token_embd.weight", HF_PERM_NONE),
+    ROW("model.norm.weight", "output_norm.weight", HF_PERM_NONE),
+    ROW("lm_head.weight", "output.weight", HF_PERM_NONE),
     LAYER("input_layernorm.weight", "attn_norm.weight", HF_PERM_NONE),
     LAYER("self_attn.q_proj.weight", "attn_q.weight", HF_PERM_NONE),
     LAYER("self_attn.k_proj.weight", "attn_k.weight", HF_PERM_NONE),
@@ -388,19 +455,61 @@ static const hf_name_row qwen2_names[] = {
     LAYER("mlp.gate_proj.weight", "ffn_gate.weight", HF_PERM_NONE),
     LAYER("mlp.up_proj.weight", "ffn_up.weight", HF_PERM_NONE),
     LAYER("mlp.down_proj.weight", "ffn_down.weight", HF_PERM_NONE),
-    {"model.layers.%d.self_attn.rotary_emb.inv_freq", NULL, HF_PERM_NONE},
+    ROW("model.layers.%d.self_attn.rotary_emb.inv_freq", NULL, HF_PERM_NONE),
+};
+
+/* ChatGLM2/3 and GLM-4 (llama.cpp's "chatglm"): q|k|v stays fused with its bias, gate|up
+ * (dense_h_to_4h) stays fused in ffn_up; the rotary pairs are already adjacent. */
+static const hf_name_row chatglm_names[] = {
+    ROW("transformer.embedding.word_embeddings.weight", "token_embd.weight", HF_PERM_NONE),
+    ROW("transformer.encoder.final_layernorm.weight", "output_norm.weight", HF_PERM_NONE),
+    ROW("transformer.output_layer.weight", "output.weight", HF_PERM_NONE),
+    GLM("input_layernorm.weight", "attn_norm.weight"),
+    GLM("self_attention.query_key_value.weight", "attn_qkv.weight"),
+    GLM("self_attention.query_key_value.bias", "attn_qkv.bias"),
+    GLM("self_attention.dense.weight", "attn_output.weight"),
+    GLM("post_attention_layernorm.weight", "ffn_norm.weight"),
+    GLM("mlp.dense_h_to_4h.weight", "ffn_up.weight"),
+    GLM("mlp.dense_4h_to_h.weight", "ffn_down.weight"),
+    ROW("transformer.rotary_pos_emb.inv_freq", NULL, HF_PERM_NONE), /* recomputed */
+};
+
+/* Baichuan-7B / 13B, Baichuan2: W_pack (q | k | v) split into three, q and k permuted as
+ * llama's (llama.cpp does it for the ALiBi models too: the same permutation of q and k leaves
+ * their dot products unchanged). */
+static const hf_name_row baichuan_names[] = {
+    ROW("model.embed_tokens.weight", "token_embd.weight", HF_PERM_NONE),
+    ROW("model.norm.weight", "output_norm.weight", HF_PERM_NONE),
+    ROW("lm_head.weight", "output.weight", HF_PERM_NONE),
+    LAYER("input_layernorm.weight", "attn_norm.weight", HF_PERM_NONE),
+    PART("self_attn.W_pack.weight", "attn_q.weight", HF_PERM_Q, 0),
+    PART("self_attn.W_pack.weight", "attn_k.weight", HF_PERM_K, 1),
+    PART("self_attn.W_pack.weight", "attn_v.weight", HF_PERM_NONE, 2),
+    LAYER("self_attn.o_proj.weight", "attn_output.weight", HF_PERM_NONE),
+    LAYER("post_attention_layernorm.weight", "ffn_norm.weight", HF_PERM_NONE),
+    LAYER("mlp.gate_proj.weight", "ffn_gate.weight", HF_PERM_NONE),
+    LAYER("mlp.up_proj.weight", "ffn_up.weight", HF_PERM_NONE),
+    LAYER("mlp.down_proj.weight", "ffn_down.weight", HF_PERM_NONE),
+    ROW("model.layers.%d.self_attn.rotary_emb.inv_freq", NULL, HF_PERM_NONE),
 };
 
 #define N_ROWS(t) (sizeof t / sizeof t[0])
 
+/* InternLM (v1) is llama with q/k/v/o biases: llama's table, ward's "internlm" architecture. */
 static const hf_arch archs[] = {
-    {"LlamaForCausalLM", "llama", "llama", llama_names, N_ROWS(llama_names)},
-    {"Qwen2ForCausalLM", "qwen2", "qwen2", qwen2_names, N_ROWS(qwen2_names)},
+    {"LlamaForCausalLM", NULL, "llama", "llama", llama_names, N_ROWS(llama_names)},
+    {"Qwen2ForCausalLM", NULL, "qwen2", "qwen2", qwen2_names, N_ROWS(qwen2_names)},
+    {"ChatGLMModel", "ChatGLMForConditionalGeneration", "chatglm", "chatglm", chatglm_names,
+     N_ROWS(chatglm_names)},
+    {"BaichuanForCausalLM", "BaiChuanForCausalLM", "baichuan", "baichuan", baichuan_names,
+     N_ROWS(baichuan_names)},
+    {"InternLMForCausalLM", NULL, "internlm", "internlm", llama_names, N_ROWS(llama_names)},
 };
 
 const hf_arch *hf_arch_find(const hf_config *cfg) {
     for (size_t i = 0; i < N_ROWS(archs); i++)
-        if (cfg->arch[0] ? strcmp(cfg->arch, archs[i].hf_class) == 0
+        if (cfg->arch[0] ? strcmp(cfg->arch, archs[i].hf_class) == 0 ||
+                               (archs[i].hf_class2 && strcmp(cfg->arch, archs[i].hf_class2) == 0)
                          : strcmp(cfg->model_type, archs[i].model_type) == 0)
             return &archs[i];
     return NULL;
@@ -437,17 +546,24 @@ ward_status hf_map_name(const hf_arch *a, const char *hf_name, int32_t n_layer, 
                              PRId32 ")",
                              hf_name, layer, n_layer);
         *row = &a->names[i];
-        const char *g = a->names[i].gguf ? a->names[i].gguf : "";
-        const char *hole = strstr(g, "%d");
-        int n = hole ? snprintf(out, cap, "%.*s%" PRId64 "%s", (int)(hole - g), g, layer, hole + 2)
-                     : snprintf(out, cap, "%s", g);
-        if (n < 0 || (size_t)n >= cap)
-            return WARD_FAIL(err, WARD_ERANGE, "tensor %.96s: GGUF name longer than %zu bytes",
-                             hf_name, cap);
-        return WARD_OK;
+        return hf_row_name(*row, hf_name, out, cap, err);
     }
     return WARD_FAIL(err, WARD_EUNSUPPORTED, "tensor %.96s: no %s tensor of this name", hf_name,
                      a->gguf_arch);
+}
+
+ward_status hf_row_name(const hf_name_row *row, const char *hf_name, char *out, size_t cap,
+                        ward_error *err) {
+    int64_t layer = -1;
+    match(row->hf, hf_name, &layer);
+    const char *g = row->gguf ? row->gguf : "";
+    const char *hole = strstr(g, "%d");
+    int n = hole ? snprintf(out, cap, "%.*s%" PRId64 "%s", (int)(hole - g), g, layer, hole + 2)
+                 : snprintf(out, cap, "%s", g);
+    if (n < 0 || (size_t)n >= cap)
+        return WARD_FAIL(err, WARD_ERANGE, "tensor %.96s: GGUF name longer than %zu bytes",
+                         hf_name, cap);
+    return WARD_OK;
 }
 
 /* ---------------------------------------------------------------------------------------------

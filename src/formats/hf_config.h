@@ -59,17 +59,21 @@ ward_status hf_json_int(const struct cJSON *j, const char *what, const char *key
 typedef struct hf_config {
     char arch[64];       /* architectures[0], e.g. "LlamaForCausalLM"; "" if absent */
     char model_type[32]; /* model_type, e.g. "llama"; "" if absent (one of the two required) */
-    int32_t n_vocab;     /* vocab_size */
-    int32_t n_ctx_train; /* max_position_embeddings; 0 if absent */
+    int32_t n_vocab;     /* padded_vocab_size (ChatGLM) or vocab_size */
+    int32_t n_ctx_train; /* max_position_embeddings (or Baichuan's, ChatGLM's spelling); 0 if
+                          * absent */
     int32_t n_embd;      /* hidden_size */
-    int32_t n_layer;     /* num_hidden_layers */
+    int32_t n_layer;     /* num_hidden_layers | num_layers */
     int32_t n_head;      /* num_attention_heads */
-    int32_t n_head_kv;   /* num_key_value_heads; default n_head; divides n_head */
-    int32_t n_ff;        /* intermediate_size */
-    int32_t head_dim;    /* head_dim; default n_embd / n_head (which must then divide evenly) */
+    int32_t n_head_kv;   /* num_key_value_heads | multi_query_group_num; default n_head;
+                          * divides n_head */
+    int32_t n_ff;        /* intermediate_size | ffn_hidden_size */
+    int32_t head_dim;    /* head_dim | kv_channels; default n_embd / n_head (which must then
+                          * divide evenly) */
     bool head_dim_set;   /* head_dim was given explicitly */
-    float norm_eps;      /* rms_norm_eps; default 1e-6 (LlamaConfig, Qwen2Config) */
-    float rope_freq_base; /* rope_theta; default 10000 */
+    float norm_eps;      /* rms_norm_eps | layernorm_epsilon; default 1e-6 (LlamaConfig) */
+    float rope_freq_base; /* rope_theta, rotary.base, or 10000 * rope_ratio; default 10000 */
+    float partial_rotary; /* partial_rotary_factor; 0 if absent (the architecture's default) */
     bool tie_word_embeddings; /* default false (LlamaConfig, Qwen2Config) */
     char torch_dtype[16]; /* torch_dtype (or the newer "dtype"): "float32", "bfloat16", ...; ""
                            * if absent */
@@ -79,6 +83,7 @@ typedef struct hf_config {
     bool sliding_window;  /* use_sliding_window true (Qwen2) */
     int32_t n_bos, bos[HF_MAX_TOKEN_IDS]; /* bos_token_id: a number or a list; 0 ids if absent */
     int32_t n_eos, eos[HF_MAX_TOKEN_IDS]; /* eos_token_id likewise */
+    char unsupported[64]; /* "rmsnorm false": an option ward cannot run, "" if none */
 } hf_config;
 
 /* Parse config.json text (len bytes; no NUL needed). Every id is checked against n_vocab. On
@@ -105,10 +110,15 @@ typedef struct hf_name_row {
     const char *hf;   /* HF name; "%d" (at most once) stands for the layer number */
     const char *gguf; /* GGUF name with the same "%d", or NULL: the converter drops the tensor */
     hf_permute permute;
+    /* n_parts > 1: the HF tensor's rows split into n_parts equal blocks and this GGUF tensor is
+     * block part (Baichuan's W_pack = q | k | v). The rows of one HF name are consecutive in
+     * the table, part 0 first. */
+    uint8_t part, n_parts;
 } hf_name_row;
 
 typedef struct hf_arch {
     const char *hf_class;   /* architectures[0] */
+    const char *hf_class2;  /* another spelling of it, or NULL */
     const char *model_type; /* model_type */
     const char *gguf_arch;  /* general.architecture */
     const hf_name_row *names;
@@ -117,6 +127,11 @@ typedef struct hf_arch {
 
 /* Row for cfg's architectures[0], else its model_type; NULL when ward has none. */
 const hf_arch *hf_arch_find(const hf_config *cfg);
+
+/* The GGUF name of row (one of a's rows that hf_name matches, e.g. a later part of the row
+ * hf_map_name() returned) into out (cap bytes); WARD_ERANGE when it does not fit. */
+ward_status hf_row_name(const hf_name_row *row, const char *hf_name, char *out, size_t cap,
+                        ward_error *err);
 
 /* Map an HF tensor name. On WARD_OK *row is the matching row and out holds the GGUF name, or
  * "" when row->gguf is NULL (drop the tensor). The layer number must be plain decimal in

@@ -2,18 +2,23 @@
  * and to open a checkpoint directory as a model in memory (hf_model_open).
  *
  * The plan (llama.cpp's convert_hf_to_gguf.py at c392e50 is the reference):
- *   1. config.json (+ generation_config.json) -> hf_config; the architecture row (llama, qwen2)
+ *   1. config.json (+ generation_config.json) -> hf_config; the architecture row (llama, qwen2,
+ *      chatglm for ChatGLM2/3 and GLM-4, baichuan, internlm: conv_archs[] says what each needs)
  *      and what ward can run are checked first: rope_scaling, sliding windows, activations
- *      other than SiLU, an explicit head_dim other than n_embd / n_head are refused.
+ *      other than SiLU, an explicit head_dim other than n_embd / n_head, ChatGLM options other
+ *      than the released models' are refused.
  *   2. Every safetensors tensor, shard by shard and by name within a shard (the converter's
  *      order), is mapped to its GGUF name (hf_map_name), its dtype (F32/F16/BF16) and shape are
  *      checked against the config, and its output type is chosen: 1-D tensors F32, matrices by
- *      the recipe exactly as ward_quantize chooses (quantize.h). Missing tensors are named.
- *   3. Metadata in the converter's order (general.*, <arch>.*, general.file_type, tokenizer
- *      keys from vocab_export.c, general.quantization_version for block types), then the
- *      tensor table with ne = the HF shape reversed.
- *   4. Data, one tensor at a time: each GGUF row r comes from HF row r, or hf_permute_row(r)
- *      for llama's q/k (weights and biases); rows are converted to float and to the output type
+ *      the recipe exactly as ward_quantize chooses (quantize.h). A tensor whose name has
+ *      several rows (Baichuan's W_pack) becomes one GGUF tensor per row, each a block of its
+ *      rows. Missing tensors are named.
+ *   3. Metadata in the converter's order (general.*, the architecture's keys in its
+ *      converter class's order, tokenizer keys from vocab_export.c, general.quantization_version
+ *      for block types), then the tensor table with ne = the HF shape reversed.
+ *   4. Data, one tensor at a time: each GGUF row r comes from HF row row0 + r, or row0 +
+ *      hf_permute_row(r) for llama's q/k (weights and biases); rows are converted to float and
+ *      to the output type
  *      (a straight copy when the types agree and nothing is permuted), split over a thread
  *      pool. A memory writer gets the rows in place (gguf_writer_next_tensor); a file writer
  *      through one scratch buffer of the largest output tensor.
@@ -46,15 +51,58 @@ typedef struct hf_tensor {
     const st_tensor *src;
     char name[GGUF_NAME_MAX]; /* GGUF name */
     int32_t perm_heads;       /* > 0: rows permuted over this many heads */
+    int64_t row0;             /* first HF row (a part of a packed tensor), else 0 */
     ward_type src_type, type;
     uint32_t n_dims;          /* 1 or 2 */
     int64_t ne[2];            /* GGUF order: ne[0] = HF's last dimension */
 } hf_tensor;
 
+/* Hyper-parameter keys, "<arch>." + name, in the order a converter class writes them. */
+typedef enum hp_key {
+    HK_END, HK_BLOCKS, HK_CTX, HK_EMBD, HK_FF, HK_HEADS, HK_HEADS_KV, HK_BASE, HK_EPS, HK_FTYPE,
+    HK_VOCAB, HK_ROT, HK_LAYOUT,
+} hp_key;
+
+/* What the conversion of one GGUF architecture needs beyond the name table. */
+typedef struct conv_arch {
+    const char *gguf_arch;
+    bool biases;       /* the table's bias rows are all required (else any bias is refused) */
+    bool fused_ffn;    /* ffn_up holds gate|up: 2 n_ff rows */
+    float rotary;      /* rope.dimension_count = head_dim * rotary (or partial_rotary_factor) */
+    bool no_add_bos;   /* tokenizer.ggml.add_bos_token false, whatever the tokenizer says */
+    const char *vocab_pre; /* byte-level BPE pre-tokenizer tried first */
+    hp_key keys[13];
+} conv_arch;
+
+#define LLAMA_KEYS \
+    {HK_BLOCKS, HK_CTX, HK_EMBD, HK_FF, HK_HEADS, HK_HEADS_KV, HK_BASE, HK_EPS, HK_FTYPE, \
+     HK_VOCAB, HK_ROT}
+
+static const conv_arch conv_archs[] = {
+    {"llama", false, false, 1.0f, false, "llama-bpe", LLAMA_KEYS},
+    {"qwen2", true, false, 1.0f, false, "qwen2", LLAMA_KEYS},
+    {"internlm", true, false, 1.0f, false, "llama-bpe", LLAMA_KEYS}, /* ward's own, llama's keys */
+    /* convert_hf_to_gguf.py ChatGLMModel: rotary on half of each head, no BOS */
+    {"chatglm", true, true, 0.5f, true, "chatglm-bpe",
+     {HK_CTX, HK_EMBD, HK_FF, HK_BLOCKS, HK_HEADS, HK_HEADS_KV, HK_EPS, HK_FTYPE, HK_ROT,
+      HK_BASE}},
+    /* BaichuanModel: "Meta AI original pth" layout, no rope base (the default 10000) */
+    {"baichuan", false, false, 1.0f, false, "llama-bpe",
+     {HK_LAYOUT, HK_CTX, HK_EMBD, HK_BLOCKS, HK_FF, HK_ROT, HK_HEADS, HK_HEADS_KV, HK_EPS,
+      HK_FTYPE}},
+};
+
+static const conv_arch *conv_arch_find(const char *gguf_arch) {
+    for (size_t i = 0; i < sizeof conv_archs / sizeof conv_archs[0]; i++)
+        if (strcmp(conv_archs[i].gguf_arch, gguf_arch) == 0) return &conv_archs[i];
+    return NULL;
+}
+
 typedef struct hf_conv {
     const char *dir;
     hf_config cfg;
     const hf_arch *arch;
+    const conv_arch *conv;
     const ward_ftype *ftype;
     st_reader *st;
     hf_tensor *t; /* (n) in output order */
@@ -87,11 +135,19 @@ static bool has_config(const char *dir) {
 /* What ward runs of an HF config; refuse the rest by name. */
 static ward_status check_config(hf_conv *c, ward_error *err) {
     const hf_config *cfg = &c->cfg;
-    if (!(c->arch = hf_arch_find(cfg)))
+    if (!(c->arch = hf_arch_find(cfg)) || !(c->conv = conv_arch_find(c->arch->gguf_arch)))
         return WARD_FAIL(err, WARD_EUNSUPPORTED,
                          "config.json: architecture \"%s\" (model_type \"%s\") is not supported; "
-                         "ward converts LlamaForCausalLM and Qwen2ForCausalLM",
+                         "ward converts LlamaForCausalLM, Qwen2ForCausalLM, ChatGLMModel "
+                         "(ChatGLM2/3, GLM-4), BaichuanForCausalLM and InternLMForCausalLM",
                          cfg->arch, cfg->model_type);
+    if (cfg->unsupported[0])
+        return WARD_FAIL(err, WARD_EUNSUPPORTED, "config.json: %s is not supported",
+                         cfg->unsupported);
+    if (cfg->partial_rotary > 0.0f && cfg->partial_rotary != c->conv->rotary)
+        return WARD_FAIL(err, WARD_EUNSUPPORTED,
+                         "config.json: partial_rotary_factor %g is not supported for %s",
+                         (double)cfg->partial_rotary, c->arch->gguf_arch);
     if (cfg->rope_scaling)
         return WARD_FAIL(err, WARD_EUNSUPPORTED,
                          "config.json: rope_scaling (%s) is not supported yet",
@@ -111,27 +167,29 @@ static ward_status check_config(hf_conv *c, ward_error *err) {
 }
 
 /* The HF shape (rows, cols; cols == 0 for a vector) config.json implies for a GGUF name. */
-static bool expected_shape(const hf_config *cfg, const char *name, int64_t *rows,
-                           int64_t *cols) {
+static bool expected_shape(const hf_conv *c, const char *name, int64_t *rows, int64_t *cols) {
+    const hf_config *cfg = &c->cfg;
     const int64_t e = cfg->n_embd, q = (int64_t)cfg->n_head * cfg->head_dim;
     const int64_t kv = (int64_t)cfg->n_head_kv * cfg->head_dim, ff = cfg->n_ff;
     const char *s = name;
     if (strncmp(s, "blk.", 4) == 0 && (s = strchr(s + 4, '.'))) s++;
     else s = name;
     static const struct { const char *suffix; int r, c; } shapes[] = {
-        /* r, c: 0 none, 1 n_embd, 2 q_dim, 3 kv_dim, 4 n_ff, 5 n_vocab */
+        /* r, c: 0 none, 1 n_embd, 2 q_dim, 3 kv_dim, 4 n_ff (2 n_ff fused), 5 n_vocab,
+         * 6 q_dim + 2 kv_dim */
         {"token_embd.weight", 5, 1}, {"output.weight", 5, 1}, {"output_norm.weight", 1, 0},
         {"attn_norm.weight", 1, 0},  {"ffn_norm.weight", 1, 0}, {"attn_q.weight", 2, 1},
         {"attn_k.weight", 3, 1},     {"attn_v.weight", 3, 1},  {"attn_output.weight", 1, 2},
         {"attn_q.bias", 2, 0},       {"attn_k.bias", 3, 0},    {"attn_v.bias", 3, 0},
         {"attn_output.bias", 1, 0},  {"ffn_gate.weight", 4, 1}, {"ffn_up.weight", 4, 1},
-        {"ffn_down.weight", 1, 4},
+        {"ffn_down.weight", 1, 4},   {"attn_qkv.weight", 6, 1}, {"attn_qkv.bias", 6, 0},
     };
-    const int64_t dims[] = {0, e, q, kv, ff, cfg->n_vocab};
+    const int64_t dims[] = {0, e, q, kv, ff, cfg->n_vocab, q + 2 * kv};
     for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
         if (strcmp(s, shapes[i].suffix) == 0) {
             *rows = dims[shapes[i].r];
             *cols = dims[shapes[i].c];
+            if (c->conv->fused_ffn && strcmp(s, "ffn_up.weight") == 0) *rows = 2 * ff;
             return true;
         }
     return false;
@@ -144,39 +202,37 @@ static void shape_str(const st_tensor *t, char *buf, size_t cap) {
     if (n < cap) snprintf(buf + n, cap - n, "]");
 }
 
-/* Map, check and type one source tensor into *out; *keep false for tensors the converter
- * drops. */
-static ward_status plan_tensor(const hf_conv *c, const st_tensor *src, hf_tensor *out,
-                               bool *keep, ward_error *err) {
-    const hf_name_row *row = NULL;
-    *keep = false;
-    ward_status st = hf_map_name(c->arch, src->name, c->cfg.n_layer, out->name,
-                                 sizeof out->name, &row, err);
+/* Check and type one source tensor, or part of it, into *out: the GGUF tensor of name row
+ * row. */
+static ward_status plan_tensor(const hf_conv *c, const st_tensor *src, const hf_name_row *row,
+                               hf_tensor *out, ward_error *err) {
+    ward_status st = hf_row_name(row, src->name, out->name, sizeof out->name, err);
     if (st != WARD_OK) return st;
-    if (!out->name[0]) return WARD_OK;
     if (!st_dtype_supported(src->dtype) || !st_dtype_ward_type(src->dtype, &out->src_type))
         return WARD_FAIL(err, WARD_EUNSUPPORTED,
                          "tensor %s: dtype %s is not supported (only F32, F16 and BF16)",
                          src->name, st_dtype_name(src->dtype));
-    if (strcmp(c->arch->gguf_arch, "llama") == 0 && strstr(out->name, ".bias"))
+    if (!c->conv->biases && strstr(out->name, ".bias"))
         return WARD_FAIL(err, WARD_EUNSUPPORTED,
-                         "tensor %s: attention biases in a llama model are not supported",
-                         src->name);
+                         "tensor %s: attention biases in a %s model are not supported",
+                         src->name, c->conv->gguf_arch);
     int64_t rows = 0, cols = 0;
-    if (!expected_shape(&c->cfg, out->name, &rows, &cols))
+    if (!expected_shape(c, out->name, &rows, &cols))
         return WARD_FAIL(err, WARD_EUNSUPPORTED, "tensor %s: %s is not supported", src->name,
                          out->name);
     const bool vector = cols == 0;
-    if (src->n_dims != (vector ? 1u : 2u) || src->shape[0] != rows ||
+    const int64_t n_parts = row->n_parts > 1 ? row->n_parts : 1;
+    if (src->n_dims != (vector ? 1u : 2u) || src->shape[0] != rows * n_parts ||
         (!vector && src->shape[1] != cols)) {
         char have[96], want[64];
         shape_str(src, have, sizeof have);
-        if (vector) snprintf(want, sizeof want, "[%" PRId64 "]", rows);
-        else snprintf(want, sizeof want, "[%" PRId64 ", %" PRId64 "]", rows, cols);
+        if (vector) snprintf(want, sizeof want, "[%" PRId64 "]", rows * n_parts);
+        else snprintf(want, sizeof want, "[%" PRId64 ", %" PRId64 "]", rows * n_parts, cols);
         return WARD_FAIL(err, WARD_EFORMAT, "tensor %s has shape %s, config.json implies %s",
                          src->name, have, want);
     }
     out->src = src;
+    out->row0 = rows * row->part;
     out->n_dims = vector ? 1 : 2;
     out->ne[0] = vector ? rows : cols;
     out->ne[1] = vector ? 1 : rows;
@@ -185,7 +241,22 @@ static ward_status plan_tensor(const hf_conv *c, const st_tensor *src, hf_tensor
         ward_error_prefix(err, src->name);
         return st;
     }
-    *keep = true;
+    return WARD_OK;
+}
+
+/* Plan every GGUF tensor of one source tensor (none when the converter drops it, several for a
+ * packed one) at c->t[c->n...]. */
+static ward_status plan_source(hf_conv *c, const st_tensor *src, ward_error *err) {
+    const hf_name_row *row = NULL;
+    char name[GGUF_NAME_MAX];
+    ward_status st = hf_map_name(c->arch, src->name, c->cfg.n_layer, name, sizeof name, &row,
+                                 err);
+    if (st != WARD_OK || !row->gguf) return st;
+    const hf_name_row *end = c->arch->names + c->arch->n_names;
+    for (const hf_name_row *r = row; r < end && strcmp(r->hf, row->hf) == 0; r++) {
+        if ((st = plan_tensor(c, src, r, &c->t[c->n], err))) return st;
+        c->n++;
+    }
     return WARD_OK;
 }
 
@@ -202,12 +273,11 @@ static bool planned(const hf_conv *c, const char *gguf_name) {
     return false;
 }
 
-/* Every tensor the architecture needs is there: weights, and qwen2's q/k/v biases. */
+/* Every tensor the architecture needs is there: weights, and the biases of those with any. */
 static ward_status check_complete(const hf_conv *c, ward_error *err) {
-    const bool qwen2 = strcmp(c->arch->gguf_arch, "qwen2") == 0;
     for (size_t i = 0; i < c->arch->n_names; i++) {
         const hf_name_row *row = &c->arch->names[i];
-        if (!row->gguf || (!qwen2 && strstr(row->gguf, ".bias")) ||
+        if (!row->gguf || (!c->conv->biases && strstr(row->gguf, ".bias")) ||
             (c->cfg.tie_word_embeddings && strcmp(row->gguf, "output.weight") == 0))
             continue;
         const int32_t n_layers = strstr(row->gguf, "%d") ? c->cfg.n_layer : 1;
@@ -271,18 +341,19 @@ static ward_status make_plan(hf_conv *c, const ward_convert_params *p, ward_erro
     if ((st = check_config(c, err)) || (st = st_open(c->dir, &c->st, err))) return st;
     const uint64_t n = c->st->n_tensors;
     const st_tensor **order = ward_calloc(n ? n : 1, sizeof *order);
-    c->t = ward_calloc(n ? n : 1, sizeof *c->t);
+    size_t max_parts = 1;
+    for (size_t i = 0; i < c->arch->n_names; i++)
+        if (c->arch->names[i].n_parts > max_parts) max_parts = c->arch->names[i].n_parts;
+    c->t = n <= SIZE_MAX / sizeof *c->t / max_parts ? ward_calloc(n ? n * max_parts : 1,
+                                                                  sizeof *c->t)
+                                                    : NULL;
     if (!order || !c->t) {
         ward_free(order);
         return WARD_FAIL(err, WARD_ENOMEM, "no memory for %" PRIu64 " tensors", n);
     }
     for (uint64_t i = 0; i < n; i++) order[i] = st_tensor_at(c->st, i);
     qsort(order, n, sizeof *order, cmp_source);
-    for (uint64_t i = 0; i < n && st == WARD_OK; i++) {
-        bool keep = false;
-        st = plan_tensor(c, order[i], &c->t[c->n], &keep, err);
-        if (keep) c->n++;
-    }
+    for (uint64_t i = 0; i < n && st == WARD_OK; i++) st = plan_source(c, order[i], err);
     ward_free(order);
     if (st == WARD_OK) st = check_complete(c, err);
     if (st == WARD_OK) st = choose_types(c, p, err);
@@ -302,29 +373,50 @@ static const char *base_name(const char *dir, char *buf, size_t cap) {
     return buf;
 }
 
-static ward_status write_hparams(const hf_conv *c, gguf_writer *w) {
+static ward_status write_hparam(const hf_conv *c, gguf_writer *w, hp_key k) {
     const hf_config *cfg = &c->cfg;
-    const char *a = c->arch->gguf_arch;
-    char key[96], name[256];
+    char key[96];
+    static const char *const suffix[HK_LAYOUT + 1] = {
+        [HK_BLOCKS] = "block_count", [HK_CTX] = "context_length",
+        [HK_EMBD] = "embedding_length", [HK_FF] = "feed_forward_length",
+        [HK_HEADS] = "attention.head_count", [HK_HEADS_KV] = "attention.head_count_kv",
+        [HK_BASE] = "rope.freq_base", [HK_EPS] = "attention.layer_norm_rms_epsilon",
+        [HK_VOCAB] = "vocab_size", [HK_ROT] = "rope.dimension_count",
+    };
+    if (suffix[k]) snprintf(key, sizeof key, "%s.%s", c->arch->gguf_arch, suffix[k]);
+    const float rotary = cfg->partial_rotary > 0.0f ? cfg->partial_rotary : c->conv->rotary;
+    switch (k) {
+    case HK_BLOCKS: return gguf_writer_set_u32(w, key, (uint32_t)cfg->n_layer);
+    case HK_CTX:
+        return cfg->n_ctx_train > 0 ? gguf_writer_set_u32(w, key, (uint32_t)cfg->n_ctx_train)
+                                    : WARD_OK;
+    case HK_EMBD: return gguf_writer_set_u32(w, key, (uint32_t)cfg->n_embd);
+    case HK_FF: return gguf_writer_set_u32(w, key, (uint32_t)cfg->n_ff);
+    case HK_HEADS: return gguf_writer_set_u32(w, key, (uint32_t)cfg->n_head);
+    case HK_HEADS_KV: return gguf_writer_set_u32(w, key, (uint32_t)cfg->n_head_kv);
+    case HK_BASE: return gguf_writer_set_f32(w, key, cfg->rope_freq_base);
+    case HK_EPS: return gguf_writer_set_f32(w, key, cfg->norm_eps);
+    case HK_VOCAB: return gguf_writer_set_u32(w, key, (uint32_t)cfg->n_vocab);
+    case HK_ROT: /* the converter's int(head_dim * factor) */
+        return gguf_writer_set_u32(w, key, (uint32_t)((double)cfg->head_dim * (double)rotary));
+    case HK_FTYPE: return gguf_writer_set_u32(w, "general.file_type", c->ftype->file_type);
+    case HK_LAYOUT:
+        return gguf_writer_set_str(w, "general.tensor_data_layout", "Meta AI original pth");
+    case HK_END: break;
+    }
+    return WARD_OK;
+}
+
+static ward_status write_hparams(const hf_conv *c, gguf_writer *w) {
+    char name[256];
     ward_status st;
-#define KEY(suffix) (snprintf(key, sizeof key, "%s." suffix, a), key)
-    if ((st = gguf_writer_set_str(w, "general.architecture", a)) ||
+    if ((st = gguf_writer_set_str(w, "general.architecture", c->arch->gguf_arch)) ||
         (st = gguf_writer_set_str(w, "general.type", "model")) ||
-        (st = gguf_writer_set_str(w, "general.name", base_name(c->dir, name, sizeof name))) ||
-        (st = gguf_writer_set_u32(w, KEY("block_count"), (uint32_t)cfg->n_layer)) ||
-        (cfg->n_ctx_train > 0 &&
-         (st = gguf_writer_set_u32(w, KEY("context_length"), (uint32_t)cfg->n_ctx_train))) ||
-        (st = gguf_writer_set_u32(w, KEY("embedding_length"), (uint32_t)cfg->n_embd)) ||
-        (st = gguf_writer_set_u32(w, KEY("feed_forward_length"), (uint32_t)cfg->n_ff)) ||
-        (st = gguf_writer_set_u32(w, KEY("attention.head_count"), (uint32_t)cfg->n_head)) ||
-        (st = gguf_writer_set_u32(w, KEY("attention.head_count_kv"), (uint32_t)cfg->n_head_kv)) ||
-        (st = gguf_writer_set_f32(w, KEY("rope.freq_base"), cfg->rope_freq_base)) ||
-        (st = gguf_writer_set_f32(w, KEY("attention.layer_norm_rms_epsilon"), cfg->norm_eps)) ||
-        (st = gguf_writer_set_u32(w, "general.file_type", c->ftype->file_type)) ||
-        (st = gguf_writer_set_u32(w, KEY("vocab_size"), (uint32_t)cfg->n_vocab)) ||
-        (st = gguf_writer_set_u32(w, KEY("rope.dimension_count"), (uint32_t)cfg->head_dim)))
+        (st = gguf_writer_set_str(w, "general.name", base_name(c->dir, name, sizeof name))))
         return st;
-#undef KEY
+    const size_t n_keys = sizeof c->conv->keys / sizeof c->conv->keys[0];
+    for (size_t i = 0; i < n_keys && c->conv->keys[i] != HK_END; i++)
+        if ((st = write_hparam(c, w, c->conv->keys[i]))) return st;
     return WARD_OK;
 }
 
@@ -336,10 +428,12 @@ static ward_status write_metadata(const hf_conv *c, gguf_writer *w, ward_error *
         .n_vocab = c->cfg.n_vocab,
         .bos = c->cfg.n_bos > 0 ? c->cfg.bos[0] : -1,
         .eos = c->cfg.n_eos > 0 ? c->cfg.eos[0] : -1,
-        .pre_hint = qwen2 ? "qwen2" : "llama-bpe",
+        .pre_hint = c->conv->vocab_pre,
         .prefer_spm = !qwen2,
     };
     if ((st = tok_export_dir(c->dir, &o, w, err))) return st;
+    if (c->conv->no_add_bos && (st = gguf_writer_set_bool(w, "tokenizer.ggml.add_bos_token", false)))
+        return WARD_FAIL(err, st, "%s", gguf_writer_errmsg(w));
     if (kern_type(c->ftype->base)->block_elems > 1 &&
         (st = gguf_writer_set_u32(w, "general.quantization_version", 2)))
         return WARD_FAIL(err, st, "%s", gguf_writer_errmsg(w));
@@ -379,13 +473,15 @@ static void convert_rows(void *arg, int ith, int nth) {
         const size_t el = kern_row_bytes(t->src_type, 1);
         float v;
         for (int64_t r = 0; r < n_cols; r++) {
-            to_float(s + (size_t)hf_permute_row(r, n_cols, t->perm_heads) * el, &v, 1);
+            to_float(s + (size_t)(t->row0 + hf_permute_row(r, n_cols, t->perm_heads)) * el, &v,
+                     1);
             ((float *)(void *)j->dst)[r] = v; /* vectors are F32 */
         }
         return;
     }
     for (int64_t r = n_rows * ith / nth; r < n_rows * (ith + 1) / nth; r++) {
-        const int64_t from = t->perm_heads > 0 ? hf_permute_row(r, n_rows, t->perm_heads) : r;
+        const int64_t from =
+            t->row0 + (t->perm_heads > 0 ? hf_permute_row(r, n_rows, t->perm_heads) : r);
         const uint8_t *s = (const uint8_t *)t->src->data + (size_t)from * src_row;
         uint8_t *d = j->dst + (size_t)r * dst_row;
         if (copy) {

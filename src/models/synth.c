@@ -2,12 +2,17 @@
  *
  * ward_synth_write() writes a GGUF file with llama.cpp's tensor names and metadata keys, so the
  * same file runs in ward and in llama.cpp. Weights are uniform random with a scale of
- * 1/sqrt(n_cols) (so activations keep their size through the layers), norms near 1; the values
- * depend only on the seed and the tensor's name (a hash of both seeds each tensor's generator),
- * and quantization uses the plain C reference kernels, so a file is bit-for-bit reproducible on
- * any machine. The vocabulary is synthetic: <unk>, <s>, </s>, the 256 byte-fallback tokens,
- * then printable ASCII pieces with and without the SentencePiece space mark. Tensors are
- * generated and written one at a time.
+ * 1/sqrt(n_cols) (so activations keep their size through the layers), norms near 1, biases
+ * small; the values depend only on the seed and the tensor's name (a hash of both seeds each
+ * tensor's generator), and quantization uses the plain C reference kernels, so a file is
+ * bit-for-bit reproducible on any machine. The vocabulary is synthetic: <unk>, <s>, </s>, the 256
+ * byte-fallback tokens, then printable ASCII pieces with and without the SentencePiece space
+ * mark. Tensors are generated and written one at a time.
+ *
+ * Architectures are rows of synth_archs[]: the features a family adds to llama (q/k/v biases,
+ * an output bias, fused q|k|v, fused gate|up, rotary on part of the head, depth rules), and
+ * layer_tensors[] lists every per-layer tensor once with the feature it needs or excludes, so
+ * a new family is one row. Tensor order: token_embd, output_norm, output, then layer by layer.
  */
 #include <math.h>
 #include <stdio.h>
@@ -21,7 +26,8 @@
 ward_synth_params ward_synth_default_params(void) {
     return (ward_synth_params){.arch = "llama", .n_vocab = 512, .n_embd = 256, .n_layer = 2,
                                .n_head = 4, .n_head_kv = 2, .n_ff = 512, .n_ctx = 2048,
-                               .type = WARD_TYPE_F32, .tied_output = false, .seed = 1};
+                               .type = WARD_TYPE_F32, .tied_output = false, .seed = 1,
+                               .alibi_max_bias = 0.0f};
 }
 
 /* --- deterministic values ------------------------------------------------------------------- */
@@ -106,45 +112,131 @@ static ward_status vocab_build(synth_vocab *v, int32_t n, ward_error *err) {
     return WARD_OK;
 }
 
+/* --- architectures ------------------------------------------------------------------------- */
+
+enum {
+    SYN_QKV_BIAS = 1 << 0,   /* blk.N.attn_{q,k,v}.bias (or attn_qkv.bias when fused) */
+    SYN_O_BIAS = 1 << 1,     /* blk.N.attn_output.bias */
+    SYN_FUSED_QKV = 1 << 2,  /* one blk.N.attn_qkv of q|k|v rows instead of attn_q/k/v */
+    SYN_FUSED_FFN = 1 << 3,  /* blk.N.ffn_up holds gate|up (2 n_ff rows); no ffn_gate */
+    SYN_BY_DEPTH = 1 << 4,   /* depth picks the attention (Baichuan: 32 rotary, 40 ALiBi) */
+};
+
+typedef struct synth_arch {
+    const char *name;  /* general.architecture */
+    unsigned features; /* SYN_* */
+    int32_t rope_div;  /* rope.dimension_count = head_dim / rope_div */
+} synth_arch;
+
+static const synth_arch synth_archs[] = {
+    {"llama", 0, 1},
+    {"qwen2", SYN_QKV_BIAS, 1},
+    {"chatglm", SYN_FUSED_QKV | SYN_QKV_BIAS | SYN_FUSED_FFN, 2}, /* ChatGLM2/3, GLM-4 */
+    {"baichuan", SYN_BY_DEPTH, 1},
+    {"internlm", SYN_QKV_BIAS | SYN_O_BIAS, 1},
+};
+#define N_SYNTH_ARCHS (sizeof synth_archs / sizeof synth_archs[0])
+
+static const synth_arch *arch_find(const char *name) {
+    for (size_t i = 0; name && i < N_SYNTH_ARCHS; i++)
+        if (strcmp(synth_archs[i].name, name) == 0) return &synth_archs[i];
+    return NULL;
+}
+
 /* --- tensors -------------------------------------------------------------------------------- */
+
+typedef enum synth_dim { DIM_EMBD, DIM_KV, DIM_QKV, DIM_FF, DIM_FF2, DIM_VOCAB } synth_dim;
+typedef enum synth_kind { KIND_MATRIX, KIND_NORM, KIND_BIAS } synth_kind;
+
+/* One per-layer tensor: "blk.N." + suffix, (n_rows, n_cols) (vectors: n_rows values), and the
+ * features it needs (all of them) and excludes (any of them). */
+typedef struct synth_layer_row {
+    const char *suffix;
+    synth_kind kind;
+    synth_dim rows, cols; /* cols unused for vectors */
+    unsigned needs, excludes;
+} synth_layer_row;
+
+static const synth_layer_row layer_tensors[] = {
+    {"attn_norm.weight", KIND_NORM, DIM_EMBD, 0, 0, 0},
+    {"attn_q.weight", KIND_MATRIX, DIM_EMBD, DIM_EMBD, 0, SYN_FUSED_QKV},
+    {"attn_k.weight", KIND_MATRIX, DIM_KV, DIM_EMBD, 0, SYN_FUSED_QKV},
+    {"attn_v.weight", KIND_MATRIX, DIM_KV, DIM_EMBD, 0, SYN_FUSED_QKV},
+    {"attn_q.bias", KIND_BIAS, DIM_EMBD, 0, SYN_QKV_BIAS, SYN_FUSED_QKV},
+    {"attn_k.bias", KIND_BIAS, DIM_KV, 0, SYN_QKV_BIAS, SYN_FUSED_QKV},
+    {"attn_v.bias", KIND_BIAS, DIM_KV, 0, SYN_QKV_BIAS, SYN_FUSED_QKV},
+    {"attn_qkv.weight", KIND_MATRIX, DIM_QKV, DIM_EMBD, SYN_FUSED_QKV, 0},
+    {"attn_qkv.bias", KIND_BIAS, DIM_QKV, 0, SYN_FUSED_QKV | SYN_QKV_BIAS, 0},
+    {"attn_output.weight", KIND_MATRIX, DIM_EMBD, DIM_EMBD, 0, 0},
+    {"attn_output.bias", KIND_BIAS, DIM_EMBD, 0, SYN_O_BIAS, 0},
+    {"ffn_norm.weight", KIND_NORM, DIM_EMBD, 0, 0, 0},
+    {"ffn_gate.weight", KIND_MATRIX, DIM_FF, DIM_EMBD, 0, SYN_FUSED_FFN},
+    {"ffn_up.weight", KIND_MATRIX, DIM_FF, DIM_EMBD, 0, SYN_FUSED_FFN},
+    {"ffn_up.weight", KIND_MATRIX, DIM_FF2, DIM_EMBD, SYN_FUSED_FFN, 0},
+    {"ffn_down.weight", KIND_MATRIX, DIM_EMBD, DIM_FF, 0, 0},
+};
+#define N_LAYER_ROWS (sizeof layer_tensors / sizeof layer_tensors[0])
 
 typedef struct synth_tensor {
     char name[64];
-    int64_t n_cols, n_rows; /* n_rows == 1: a norm vector (F32, values near 1) */
+    int64_t n_cols, n_rows; /* vectors: n_rows == 1 */
+    synth_kind kind;
     ward_type type;
 } synth_tensor;
 
-static int32_t list_tensors(const ward_synth_params *p, synth_tensor *out) {
-    const int64_t hd = p->n_embd / p->n_head, kv = hd * p->n_head_kv;
-    int32_t n = 0;
-#define T(nm_fmt, l, c, r, ty)                                            \
-    do {                                                                  \
-        snprintf(out[n].name, sizeof out[n].name, nm_fmt, (int)(l));      \
-        out[n].n_cols = (c), out[n].n_rows = (r), out[n].type = (ty);     \
-        n++;                                                              \
-    } while (0)
-    T("token_embd.weight%.0d", 0, p->n_embd, p->n_vocab, p->type);
-    T("output_norm.weight%.0d", 0, p->n_embd, 1, WARD_TYPE_F32);
-    if (!p->tied_output) T("output.weight%.0d", 0, p->n_embd, p->n_vocab, p->type);
-    for (int32_t l = 0; l < p->n_layer; l++) {
-        T("blk.%d.attn_norm.weight", l, p->n_embd, 1, WARD_TYPE_F32);
-        T("blk.%d.attn_q.weight", l, p->n_embd, p->n_embd, p->type);
-        T("blk.%d.attn_k.weight", l, p->n_embd, kv, p->type);
-        T("blk.%d.attn_v.weight", l, p->n_embd, kv, p->type);
-        T("blk.%d.attn_output.weight", l, p->n_embd, p->n_embd, p->type);
-        T("blk.%d.ffn_norm.weight", l, p->n_embd, 1, WARD_TYPE_F32);
-        T("blk.%d.ffn_gate.weight", l, p->n_embd, p->n_ff, p->type);
-        T("blk.%d.ffn_up.weight", l, p->n_embd, p->n_ff, p->type);
-        T("blk.%d.ffn_down.weight", l, p->n_ff, p->n_embd, p->type);
+static int64_t dim_of(const ward_synth_params *p, synth_dim d) {
+    const int64_t kv = (int64_t)(p->n_embd / p->n_head) * p->n_head_kv;
+    switch (d) {
+    case DIM_EMBD: return p->n_embd;
+    case DIM_KV: return kv;
+    case DIM_QKV: return p->n_embd + 2 * kv;
+    case DIM_FF: return p->n_ff;
+    case DIM_FF2: return 2 * (int64_t)p->n_ff;
+    case DIM_VOCAB: return p->n_vocab;
     }
-#undef T
+    return 0;
+}
+
+static void add_tensor(synth_tensor *t, const char *name, synth_kind kind, int64_t n_rows,
+                       int64_t n_cols, ward_type matrix_type) {
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->kind = kind;
+    t->n_rows = kind == KIND_MATRIX ? n_rows : 1;
+    t->n_cols = kind == KIND_MATRIX ? n_cols : n_rows;
+    t->type = kind == KIND_MATRIX ? matrix_type : WARD_TYPE_F32;
+}
+
+/* Every tensor of the model, in file order, into out (NULL: only count them). */
+static int32_t list_tensors(const ward_synth_params *p, const synth_arch *a, synth_tensor *out) {
+    int32_t n = 0;
+    const int64_t e = p->n_embd, v = p->n_vocab;
+#define ADD(name, kind, rows, cols) \
+    do {                            \
+        if (out) add_tensor(&out[n], name, kind, rows, cols, p->type); \
+        n++;                        \
+    } while (0)
+    ADD("token_embd.weight", KIND_MATRIX, v, e);
+    ADD("output_norm.weight", KIND_NORM, e, 0);
+    if (!p->tied_output) ADD("output.weight", KIND_MATRIX, v, e);
+    for (int32_t l = 0; l < p->n_layer; l++)
+        for (size_t i = 0; i < N_LAYER_ROWS; i++) {
+            const synth_layer_row *r = &layer_tensors[i];
+            if ((a->features & r->needs) != r->needs || (a->features & r->excludes)) continue;
+            char name[64];
+            snprintf(name, sizeof name, "blk.%d.%s", (int)l, r->suffix);
+            ADD(name, r->kind, dim_of(p, r->rows), dim_of(p, r->cols));
+        }
+#undef ADD
     return n;
 }
 
-static ward_status check_params(const ward_synth_params *p, ward_error *err) {
-    if (!p->arch || strcmp(p->arch, "llama") != 0)
+static ward_status check_params(const ward_synth_params *p, const synth_arch **arch,
+                                ward_error *err) {
+    if (!(*arch = arch_find(p->arch)))
         return WARD_FAIL(err, WARD_EUNSUPPORTED, "synth: architecture \"%s\" is not supported "
-                         "(supported: llama)", p->arch ? p->arch : "(null)");
+                         "(supported: llama qwen2 chatglm baichuan internlm)",
+                         p->arch ? p->arch : "(null)");
+    const synth_arch *a = *arch;
     if (p->n_vocab < 259 || p->n_vocab > (1 << 20))
         return WARD_FAIL(err, WARD_EINVAL, "synth: n_vocab %d must be in 259..1048576 (3 "
                          "special and 256 byte tokens come first)", p->n_vocab);
@@ -153,10 +245,21 @@ static ward_status check_params(const ward_synth_params *p, ward_error *err) {
         p->n_layer > 512)
         return WARD_FAIL(err, WARD_EINVAL, "synth: dimensions must be positive (n_embd <= "
                          "65536, n_ff <= 262144, layers <= 512)");
-    if (p->n_embd % p->n_head || p->n_head % p->n_head_kv || (p->n_embd / p->n_head) % 2)
-        return WARD_FAIL(err, WARD_EINVAL, "synth: n_embd %d must split into %d heads of even "
-                         "size, and the heads into %d KV groups", p->n_embd, p->n_head,
-                         p->n_head_kv);
+    if (p->n_embd % p->n_head || p->n_head % p->n_head_kv ||
+        (p->n_embd / p->n_head) % (2 * a->rope_div))
+        return WARD_FAIL(err, WARD_EINVAL, "synth: n_embd %d must split into %d heads whose "
+                         "size is a multiple of %d, and the heads into %d KV groups", p->n_embd,
+                         p->n_head, 2 * a->rope_div, p->n_head_kv);
+    if (!(p->alibi_max_bias >= 0.0f && p->alibi_max_bias <= 1e4f))
+        return WARD_FAIL(err, WARD_EINVAL, "synth: alibi_max_bias must be in [0, 10000]");
+    if (p->alibi_max_bias > 0.0f && !(a->features & SYN_BY_DEPTH))
+        return WARD_FAIL(err, WARD_EINVAL, "synth: ALiBi is a baichuan option, not %s's",
+                         a->name);
+    if ((a->features & SYN_BY_DEPTH) && p->alibi_max_bias == 0.0f && p->n_layer != 32 &&
+        p->n_layer != 40)
+        return WARD_FAIL(err, WARD_EINVAL, "synth: %s picks its attention by depth: 32 layers "
+                         "(rotary) or 40 (ALiBi), not %d; or give an ALiBi maximum bias",
+                         a->name, p->n_layer);
     if (!ward_type_is_computable(p->type))
         return WARD_FAIL(err, WARD_EUNSUPPORTED, "synth: type %s is not supported",
                          ward_type_name(p->type) ? ward_type_name(p->type) : "?");
@@ -168,20 +271,24 @@ static ward_status check_params(const ward_synth_params *p, ward_error *err) {
 }
 
 static ward_status write_metadata(gguf_writer *w, const ward_synth_params *p,
-                                  const synth_vocab *v) {
+                                  const synth_arch *a, const synth_vocab *v) {
     const uint32_t hd = (uint32_t)(p->n_embd / p->n_head);
+    char key[96];
     ward_status st;
-    if ((st = gguf_writer_set_str(w, "general.architecture", "llama")) ||
+#define KEY(suffix) (snprintf(key, sizeof key, "%s." suffix, a->name), key)
+    if ((st = gguf_writer_set_str(w, "general.architecture", a->name)) ||
         (st = gguf_writer_set_str(w, "general.name", "ward synth (random weights)")) ||
-        (st = gguf_writer_set_u32(w, "llama.context_length", (uint32_t)p->n_ctx)) ||
-        (st = gguf_writer_set_u32(w, "llama.embedding_length", (uint32_t)p->n_embd)) ||
-        (st = gguf_writer_set_u32(w, "llama.block_count", (uint32_t)p->n_layer)) ||
-        (st = gguf_writer_set_u32(w, "llama.feed_forward_length", (uint32_t)p->n_ff)) ||
-        (st = gguf_writer_set_u32(w, "llama.attention.head_count", (uint32_t)p->n_head)) ||
-        (st = gguf_writer_set_u32(w, "llama.attention.head_count_kv", (uint32_t)p->n_head_kv)) ||
-        (st = gguf_writer_set_u32(w, "llama.rope.dimension_count", hd)) ||
-        (st = gguf_writer_set_f32(w, "llama.rope.freq_base", 10000.0f)) ||
-        (st = gguf_writer_set_f32(w, "llama.attention.layer_norm_rms_epsilon", 1e-5f)) ||
+        (st = gguf_writer_set_u32(w, KEY("context_length"), (uint32_t)p->n_ctx)) ||
+        (st = gguf_writer_set_u32(w, KEY("embedding_length"), (uint32_t)p->n_embd)) ||
+        (st = gguf_writer_set_u32(w, KEY("block_count"), (uint32_t)p->n_layer)) ||
+        (st = gguf_writer_set_u32(w, KEY("feed_forward_length"), (uint32_t)p->n_ff)) ||
+        (st = gguf_writer_set_u32(w, KEY("attention.head_count"), (uint32_t)p->n_head)) ||
+        (st = gguf_writer_set_u32(w, KEY("attention.head_count_kv"), (uint32_t)p->n_head_kv)) ||
+        (st = gguf_writer_set_u32(w, KEY("rope.dimension_count"), hd / (uint32_t)a->rope_div)) ||
+        (st = gguf_writer_set_f32(w, KEY("rope.freq_base"), 10000.0f)) ||
+        (st = gguf_writer_set_f32(w, KEY("attention.layer_norm_rms_epsilon"), 1e-5f)) ||
+        (p->alibi_max_bias > 0.0f &&
+         (st = gguf_writer_set_f32(w, KEY("attention.max_alibi_bias"), p->alibi_max_bias))) ||
         (st = gguf_writer_set_str(w, "tokenizer.ggml.model", "llama")) ||
         (st = gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens", v->ptrs, (uint64_t)v->n)) ||
         (st = gguf_writer_set_arr(w, "tokenizer.ggml.scores", GGUF_VT_F32, v->scores,
@@ -192,6 +299,7 @@ static ward_status write_metadata(gguf_writer *w, const ward_synth_params *p,
         (st = gguf_writer_set_u32(w, "tokenizer.ggml.eos_token_id", 2)) ||
         (st = gguf_writer_set_u32(w, "tokenizer.ggml.unknown_token_id", 0)))
         return st;
+#undef KEY
     return WARD_OK;
 }
 
@@ -199,8 +307,10 @@ static ward_status write_metadata(gguf_writer *w, const ward_synth_params *p,
 static ward_status write_tensor(gguf_writer *w, const synth_tensor *t, uint64_t seed, float *f,
                                 void *q) {
     const int64_t n = t->n_cols * t->n_rows;
-    if (t->n_rows == 1) fill_uniform(f, n, name_seed(seed, t->name), 1.0f, 0.2f);
-    else fill_uniform(f, n, name_seed(seed, t->name), 0.0f, sqrtf(3.0f / (float)t->n_cols));
+    const uint64_t state = name_seed(seed, t->name);
+    if (t->kind == KIND_NORM) fill_uniform(f, n, state, 1.0f, 0.2f);
+    else if (t->kind == KIND_BIAS) fill_uniform(f, n, state, 0.0f, 0.1f);
+    else fill_uniform(f, n, state, 0.0f, sqrtf(3.0f / (float)t->n_cols));
     if (t->type == WARD_TYPE_F32) return gguf_writer_write_tensor(w, f, (size_t)n * sizeof *f);
     const size_t row_bytes = kern_row_bytes(t->type, t->n_cols);
     kern_from_float_fn quant = kern_from_float(t->type, WARD_ISA_REF);
@@ -211,11 +321,12 @@ static ward_status write_tensor(gguf_writer *w, const synth_tensor *t, uint64_t 
 
 ward_status ward_synth_write(const ward_synth_params *p, const char *path, ward_error *err) {
     ward_error_clear(err);
-    ward_status st = check_params(p, err);
+    const synth_arch *a = NULL;
+    ward_status st = check_params(p, &a, err);
     if (st) return st;
     synth_vocab v;
     if ((st = vocab_build(&v, p->n_vocab, err))) return st;
-    synth_tensor *ts = ward_calloc(3 + 9 * (size_t)p->n_layer, sizeof *ts);
+    synth_tensor *ts = ward_calloc((size_t)list_tensors(p, a, NULL), sizeof *ts);
     gguf_writer *w = NULL;
     float *f = NULL;
     void *q = NULL;
@@ -223,7 +334,7 @@ ward_status ward_synth_write(const ward_synth_params *p, const char *path, ward_
         st = WARD_FAIL(err, WARD_ENOMEM, "out of memory");
         goto done;
     }
-    const int32_t n_t = list_tensors(p, ts);
+    const int32_t n_t = list_tensors(p, a, ts);
     int64_t max_elems = 0;
     for (int32_t i = 0; i < n_t; i++)
         if (ts[i].n_cols * ts[i].n_rows > max_elems) max_elems = ts[i].n_cols * ts[i].n_rows;
@@ -235,10 +346,10 @@ ward_status ward_synth_write(const ward_synth_params *p, const char *path, ward_
         goto done;
     }
     if ((st = gguf_writer_open(path, &w, err))) goto done;
-    if ((st = write_metadata(w, p, &v))) goto write_failed;
+    if ((st = write_metadata(w, p, a, &v))) goto write_failed;
     for (int32_t i = 0; i < n_t; i++) {
         const int64_t ne[2] = {ts[i].n_cols, ts[i].n_rows};
-        if ((st = gguf_writer_add_tensor(w, ts[i].name, ts[i].type, ts[i].n_rows == 1 ? 1 : 2,
+        if ((st = gguf_writer_add_tensor(w, ts[i].name, ts[i].type, ts[i].kind == KIND_MATRIX ? 2 : 1,
                                          ne)))
             goto write_failed;
     }

@@ -1,4 +1,5 @@
-/* cmd_synth.c: `ward synth`: write a random-weight model of a given shape and type. */
+/* cmd_synth.c: `ward synth`: write a random-weight model of a given architecture, shape and
+ * type. */
 #include <stdio.h>
 
 #include "cli.h"
@@ -10,7 +11,7 @@ int cmd_synth(int argc, char **argv) {
     bool tied = false;
     const cli_opt opts[] = {
         {"output", 'o', CLI_STR, &out, "FILE", "where to write the GGUF file (required)", 0, 0},
-        {"arch", 0, CLI_STR, &p.arch, "NAME", "architecture (default llama; the only one so far)", 0, 0},
+        {"arch", 0, CLI_STR, &p.arch, "NAME", "architecture: llama (default), qwen2, chatglm, baichuan, internlm", 0, 0},
         {"type", 0, CLI_STR, &type, "TYPE", "type of the weight matrices: f32 f16 bf16 q8_0 q4_0 (default f32)", 0, 0},
         {"layers", 0, CLI_INT, &p.n_layer, "N", "transformer layers (default 2)", 1, 512},
         {"embd", 0, CLI_INT, &p.n_embd, "N", "embedding size (default 256)", 1, 65536},
@@ -20,6 +21,7 @@ int cmd_synth(int argc, char **argv) {
         {"vocab", 0, CLI_INT, &p.n_vocab, "N", "vocabulary size, at least 259 (default 512)", 259, 1 << 20},
         {"ctx", 0, CLI_INT, &p.n_ctx, "N", "training context length recorded in the file (default 2048)", 1, 1 << 24},
         {"tied", 0, CLI_FLAG, &tied, NULL, "no output matrix: logits use the embedding matrix", 0, 0},
+        {"alibi", 0, CLI_FLOAT, &p.alibi_max_bias, "X", "baichuan: ALiBi with this maximum bias at any depth (default: 32 layers rotary, 40 ALiBi)", 0, 10000},
         {"seed", 0, CLI_U64, &p.seed, "N", "random seed (default 1); same seed, same file", 0, 0},
     };
     const cli_cmd cmd = {"synth", "-o FILE [options]",
