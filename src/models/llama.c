@@ -1,5 +1,6 @@
 /* llama.c: the llama architecture (RMSNorm, rotary attention with grouped-query heads, SwiGLU),
- * and qwen2, which adds q/k/v biases and rotates (x[i], x[i + n_rot/2]) pairs.
+ * and qwen2, which adds q/k/v biases and rotates (x[i], x[i + n_rot/2]) pairs; chatglm,
+ * baichuan and internlm (q/k/v and output biases) share the forward pass.
  *
  * llama_load() finds the tensors under llama.cpp's names (token_embd, blk.N.attn_q, ...);
  * output.weight is optional (tied to token_embd when absent). llama_forward() runs a batch of
@@ -129,16 +130,41 @@ ward_status chatglm_load(ward_model *m, ward_error *err) {
 
 /* llama.cpp tells the two Baichuan generations apart by depth: 32 layers is Baichuan-7B
  * (rotary), 40 is Baichuan-13B (ALiBi, maximum bias 8); files of other depths are refused
- * there, so they are here, rather than guessed. */
+ * there. ward's own key baichuan.attention.max_alibi_bias (docs/gguf-keys.md) says it for any
+ * depth: > 0 is ALiBi with that maximum bias, 0 is rotary; without it the depth rule applies,
+ * and other depths are refused rather than guessed. */
 ward_status baichuan_load(ward_model *m, ward_error *err) {
-    if (m->hp.n_layer == 40) {
+    static const char key[] = "baichuan.attention.max_alibi_bias";
+    if (gguf_find(m->gguf, key)) {
+        float max_bias = 0.0f;
+        ward_status st = gguf_get_f32(m->gguf, key, true, &max_bias, err);
+        if (st) return st;
+        if (!isfinite(max_bias) || max_bias < 0.0f)
+            return WARD_FAIL(err, WARD_EFORMAT, "%s = %g must be finite and not negative", key,
+                             (double)max_bias);
+        m->hp.no_rope = max_bias > 0.0f;
+        m->hp.alibi_max_bias = max_bias;
+    } else if (m->hp.n_layer == 40) {
         m->hp.no_rope = true;
         m->hp.alibi_max_bias = 8.0f;
     } else if (m->hp.n_layer != 32) {
         return WARD_FAIL(err, WARD_EUNSUPPORTED, "baichuan with %d layers: only 32 (Baichuan-7B, "
-                         "rotary) and 40 (Baichuan-13B, ALiBi) are defined", m->hp.n_layer);
+                         "rotary) and 40 (Baichuan-13B, ALiBi) are defined, unless %s says",
+                         m->hp.n_layer, key);
     }
     return load_layers(m, false, err);
+}
+
+/* InternLM (v1): llama with biases on q, k, v and the output projection. llama.cpp has no GGUF
+ * naming for it; ward's "internlm" uses llama's keys and tensor names plus blk.N.attn_q/k/v.bias
+ * and blk.N.attn_output.bias (docs/gguf-keys.md), q/k rows permuted to adjacent pairs as llama's. */
+ward_status internlm_load(ward_model *m, ward_error *err) {
+    ward_status st = load_layers(m, false, err);
+    if (!st) st = load_qkv_biases(m, err);
+    for (int32_t l = 0; !st && l < m->hp.n_layer; l++)
+        st = get_layer_tensor(m, l, "attn_output", "bias", m->hp.n_embd, 1, &m->layers[l].bo,
+                              err);
+    return st;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -276,6 +302,7 @@ ward_status llama_forward(const ward_model *m, model_exec *ex, const model_batch
         attn_job job = {.m = m, .ex = ex, .b = b, .layer = l};
         tp_run(ex->pool, attention_job, &job);
         model_matmul(ex, &L->wo, s->att, n, s->proj);
+        blocks_add_bias_rows(s->proj, &L->bo, n, dim);
         ops_add(s->x, s->proj, (int64_t)n * dim);
 
         /* feed-forward: norm, SwiGLU, down projection, residual */

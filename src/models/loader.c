@@ -25,6 +25,7 @@ static const model_arch arch_table[] = {
     {.name = "qwen2", .load = qwen2_load, .forward = llama_forward},
     {.name = "chatglm", .load = chatglm_load, .forward = llama_forward},
     {.name = "baichuan", .load = baichuan_load, .forward = llama_forward},
+    {.name = "internlm", .load = internlm_load, .forward = llama_forward},
     {.name = "chatglm1", .load = glm1_load, .forward = glm1_forward},
 };
 

@@ -153,12 +153,14 @@ void *model_kv_at(const model_kv *kv, void *base, int32_t seq, int32_t layer, in
 /* The llama architecture's forward pass, shared by families that only differ in loading:
  * llama; qwen2 (q/k/v biases, NeoX rotary, usually tied embeddings); chatglm, llama.cpp's
  * ChatGLM2/3 and GLM-4 layout (fused q|k|v with bias, rotary on half of each head, fused
- * gate|up); baichuan (rotary for Baichuan-7B, ALiBi for Baichuan-13B). */
+ * gate|up); baichuan (rotary for Baichuan-7B, ALiBi for Baichuan-13B); internlm (InternLM v1:
+ * llama with q/k/v and output-projection biases). */
 ward_status llama_forward(const ward_model *m, model_exec *ex, const model_batch *b);
 ward_status llama_load(ward_model *m, ward_error *err);
 ward_status qwen2_load(ward_model *m, ward_error *err);
 ward_status chatglm_load(ward_model *m, ward_error *err);
 ward_status baichuan_load(ward_model *m, ward_error *err);
+ward_status internlm_load(ward_model *m, ward_error *err);
 
 /* ChatGLM-6B (v1), "chatglm1" (glm1.c): LayerNorm, GELU MLP with biases, 2-D rotary, positions
  * and mask from each sequence's prompt length (model_exec.seq_prompt_len), alpha-scaled
