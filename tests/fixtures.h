@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "kernels/fp16.h"
 
 #define FX_DIR "fixtures/chatglm/"
 #define FX_TAIL_BYTES 660
@@ -156,6 +157,11 @@ typedef struct fx_data {
     fx_io io;                             /* model files only */
 } fx_data;
 
+/* Layer 0's p-tuning prefix (float16 [2·layers, kv_heads, virtual, head_dim]: keys at index
+ * 0, values at 1) as a (virtual, kv_heads·head_dim) float matrix, the layout of ward's
+ * blk.N.prefix_k / prefix_v. kind 0 = keys, 1 = values. malloc'ed; NULL without a prefix. */
+static inline float *fx_prefix_rows(const struct fx_data *d, int kind);
+
 static inline void fx_free(fx_data *d) {
     free(d->buf);
     memset(d, 0, sizeof *d);
@@ -243,6 +249,19 @@ static inline int64_t fx_compare(const float *ref, const float *out, int64_t n, 
         if (!(e < atol + rtol * fabs((double)out[i]))) bad++;
     }
     return bad;
+}
+
+static inline float *fx_prefix_rows(const fx_data *d, int kind) {
+    const fx_spec *s = d->spec;
+    if (!d->prefix) return NULL;
+    const int32_t kvh = s->n_head_kv, hd = s->n_embd / s->n_head, nv = s->n_virtual;
+    float *out = malloc((size_t)nv * kvh * hd * sizeof *out);
+    for (int32_t h = 0; out && h < kvh; h++)
+        for (int32_t t = 0; t < nv; t++)
+            for (int32_t i = 0; i < hd; i++)
+                out[(size_t)t * kvh * hd + h * hd + i] =
+                    fp16_to_fp32(d->prefix[(((size_t)kind * kvh + h) * nv + t) * hd + i]);
+    return out;
 }
 
 #endif

@@ -20,7 +20,7 @@
  * have one layer, llama.cpp's layer-count rule would refuse them); a synthetic 40-head ALiBi
  * model checks the slopes of a non-power-of-two head count against the README's rule.
  *
- * Not here (yet): glm_model.data and the p-tuning files (ChatGLM-6B v1, prefix caches).
+ * ChatGLM-6B v1 (glm_model.data and its p-tuning file) is in test_glm1.c.
  */
 #include <math.h>
 #include <stdio.h>
@@ -291,6 +291,14 @@ static bool build_chatglm(const fx_data *d, const char *path) {
         memcpy(up + s->n_ff * e, up_rows, (size_t)(s->n_ff * e) * sizeof *up);
     }
     gb_copy(&b, "blk.0.ffn_down.weight", fx_get(d, "down_proj", e, s->n_ff), e, s->n_ff);
+    if (d->prefix) { /* p-tuning v2: the virtual tokens' keys and values, rows of kv_dim */
+        for (int kind = 0; kind < 2; kind++) {
+            float *rows = fx_prefix_rows(d, kind);
+            gb_copy(&b, kind ? "blk.0.prefix_v" : "blk.0.prefix_k", rows, s->n_virtual,
+                    s->n_head_kv * (e / s->n_head));
+            free(rows);
+        }
+    }
     return gb_finish(&b);
 }
 
@@ -532,6 +540,7 @@ int main(void) {
     test_model(&fx_glm2, "chatglm", 0);
     test_model(&fx_glm3, "chatglm", 0);
     test_model(&fx_glm4, "chatglm", 0);
+    test_model(&fx_glm3_ptuning, "chatglm", 0); /* prefix cache in front of the prompt */
     test_model(&fx_baichuan7b, "baichuan", 0.0f);   /* rotary */
     test_model(&fx_baichuan13b, "baichuan", 8.0f);  /* ALiBi, maximum bias 8 */
     test_model(&fx_internlm, "internlm", -1.0f);

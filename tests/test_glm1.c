@@ -82,7 +82,7 @@ static bool write_glm1(const fx_data *d, const glm1_edit *e, const char *path) {
     }
     memcpy(embd, fx_get(d, "word_embeddings", 5, DIM), 5 * DIM * sizeof *embd);
     for (int i = 0; i < DIM; i++) eye[i * DIM + i] = 1.0f;
-    const glm1_tensor ts[] = {
+    glm1_tensor ts[18] = {
         {"token_embd.weight", DIM, N_VOCAB, embd},
         {"blk.0.attn_norm.weight", DIM, 1, fx_get(d, "input_layernorm.weight", 1, DIM)},
         {"blk.0.attn_norm.bias", DIM, 1, fx_get(d, "input_layernorm.bias", 1, DIM)},
@@ -100,7 +100,13 @@ static bool write_glm1(const fx_data *d, const glm1_edit *e, const char *path) {
         {"output_norm.bias", DIM, 1, fx_get(d, "final_layernorm.bias", 1, DIM)},
         {"output.weight", DIM, N_VOCAB, eye},
     };
-    const size_t n_ts = sizeof ts / sizeof ts[0];
+    size_t n_ts = 16;
+    /* p-tuning v2: the virtual tokens' keys and values as rows of kv_dim (= DIM here) */
+    float *prefix[2] = {fx_prefix_rows(d, 0), fx_prefix_rows(d, 1)};
+    if (prefix[0] && prefix[1]) {
+        ts[n_ts++] = (glm1_tensor){"blk.0.prefix_k", DIM, d->spec->n_virtual, prefix[0]};
+        ts[n_ts++] = (glm1_tensor){"blk.0.prefix_v", DIM, d->spec->n_virtual, prefix[1]};
+    }
     gguf_writer *w = NULL;
     ward_error err = {0};
     ward_status st = gguf_writer_open(path, &w, &err);
@@ -142,6 +148,8 @@ static bool write_glm1(const fx_data *d, const glm1_edit *e, const char *path) {
 done:
     free(embd);
     free(eye);
+    free(prefix[0]);
+    free(prefix[1]);
     return st == WARD_OK;
 }
 
@@ -207,8 +215,8 @@ static void test_fixture(const fx_data *d, int32_t n_threads) {
         }
     if (decode(c, &d->io.x2, NULL, 1)) e2 = expect_row(c, 0, d->io.y2, "decode step 1");
     if (decode(c, &d->io.x3, NULL, 1)) e3 = expect_row(c, 0, d->io.y3, "decode step 2");
-    printf("glm_model.data (%d threads): max |error| prompt %.3g, step 1 %.3g, step 2 %.3g "
-           "(atol %g)\n", n_threads, e1, e2, e3, ATOL);
+    printf("%s (%d threads): max |error| prompt %.3g, step 1 %.3g, step 2 %.3g (atol %g)\n",
+           d->spec->file, n_threads, e1, e2, e3, ATOL);
 done:
     ward_context_close(c);
     ward_model_close(m);
@@ -445,5 +453,12 @@ int main(void) {
     ward_model_close(m);
     test_bad_files(&d);
     fx_free(&d);
+    /* p-tuning v2: a prefix cache in front of the prompt (the same math, other weights) */
+    if (fx_load(&fx_glm_ptuning, &d)) {
+        test_fixture(&d, 2);
+        expect_refused(&d, &(glm1_edit){.skip = "blk.0.prefix_v"}, WARD_EFORMAT,
+                       "blk.0.prefix_v", "prefix keys without values");
+        fx_free(&d);
+    }
     return test_summary();
 }

@@ -27,9 +27,10 @@ void blocks_kv_store(model_exec *ex, const model_batch *b, int32_t layer) {
     const model_kv *kv = &ex->kv;
     kern_from_float_fn to_f16 = kern_from_float(WARD_TYPE_F16, ex->isa);
     for (int32_t i = 0; i < b->n; i++) {
-        to_f16(ex->s.k + (size_t)i * kv->kv_dim, model_kv_at(kv, kv->k, b->seq[i], layer, b->pos[i]),
+        const int32_t slot = kv->n_prefix + b->pos[i];
+        to_f16(ex->s.k + (size_t)i * kv->kv_dim, model_kv_at(kv, kv->k, b->seq[i], layer, slot),
                kv->kv_dim);
-        to_f16(ex->s.v + (size_t)i * kv->kv_dim, model_kv_at(kv, kv->v, b->seq[i], layer, b->pos[i]),
+        to_f16(ex->s.v + (size_t)i * kv->kv_dim, model_kv_at(kv, kv->v, b->seq[i], layer, slot),
                kv->kv_dim);
     }
 }
@@ -43,7 +44,7 @@ void blocks_attend_head(const model_exec *ex, int32_t head_dim, const float *q_i
     kern_to_float_fn from_f16 = kern_to_float(WARD_TYPE_F16, ex->isa);
     kern_vec_dot_fn dot = kern_vec_dot(WARD_TYPE_F32, ex->isa);
 
-    float *scores = work, *row = work + kv->n_ctx, *q = row + hd, *lanes = q + hd;
+    float *scores = work, *row = work + kv->n_slots, *q = row + hd, *lanes = q + hd;
     uint16_t *q16 = (uint16_t *)out; /* out is free until the end: borrow it for q in F16 */
     to_f16(q_in, q16, hd);
     from_f16(q16, q, hd);

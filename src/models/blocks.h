@@ -18,15 +18,16 @@ void blocks_embed_tokens(const ward_model *m, model_exec *ex, const model_batch 
 void blocks_add_bias_rows(float *y, const model_tensor *bias, int32_t n, int64_t dim);
 
 /* Write this batch's k and v rows (ex->s.k, ex->s.v) into each token's sequence at its
- * position, converted to F16. */
+ * position's slot (after the p-tuning prefix), converted to F16. */
 void blocks_kv_store(model_exec *ex, const model_batch *b, int32_t layer);
 
 /* out (head_dim) = softmax(q · K[0..n_keys) / sqrt(head_dim) + alibi) · V[0..n_keys) for one
- * head over cache rows [0, n_keys) of (seq, layer), at column kv_off of each row. The ALiBi
+ * head over cache slots [0, n_keys) of (seq, layer) (the prefix first, then positions), at
+ * column kv_off of each row. The ALiBi
  * term is slope · -(n_keys - 1 - t) (0 when slope is 0). q and the probabilities are rounded to
  * F16 like the cached K and V, so every product is exact in float and only the summation
  * rounds; both sums use the float dots' fixed 8-lane order, so the result is the same on every
- * CPU. work is one thread's MODEL_ATT_ROW_FLOATS(kv n_ctx, head_dim) floats; out must not
+ * CPU. work is one thread's MODEL_ATT_ROW_FLOATS(kv n_slots, head_dim) floats; out must not
  * alias q. */
 void blocks_attend_head(const model_exec *ex, int32_t head_dim, const float *q, int32_t seq,
                         int32_t layer, int32_t kv_off, int32_t n_keys, float slope, float *work,

@@ -58,6 +58,7 @@ static uint64_t kv_elems(const model_hparams *hp, int32_t n_seq, int32_t n_ctx) 
 
 bool model_exec_bytes(const ward_model *m, int32_t n_seq, int32_t n_ctx, int32_t n_batch,
                       int32_t n_threads, uint64_t *bytes) {
+    n_ctx += m->hp.n_prefix; /* cache slots; both are bounded far below 2^31 */
     /* each factor is bounded by the loader's and the context's limits; only products can
      * overflow, so multiply with checks */
     const model_hparams *hp = &m->hp;
@@ -73,6 +74,29 @@ bool model_exec_bytes(const ward_model *m, int32_t n_seq, int32_t n_ctx, int32_t
     return ward_add_u64(total, act_scratch_bytes(m, n_batch), bytes);
 }
 
+/* The p-tuning prefix into slots [0, n_prefix) of every sequence's cache, rounded to F16 like
+ * every cached key and value. Positions never reach these slots, so clearing or truncating a
+ * sequence keeps them. */
+static void fill_prefix(model_exec *ex, const ward_model *m) {
+    const model_kv *kv = &ex->kv;
+    float *row = ex->s.k; /* scratch (n_batch, kv_dim) is free here; one row is enough */
+    kern_from_float_fn to_f16 = kern_from_float(WARD_TYPE_F16, ex->isa);
+    for (int32_t l = 0; l < kv->n_layer && kv->n_prefix; l++) {
+        const model_layer *L = &m->layers[l];
+        const model_tensor *src[2] = {&L->prefix_k, &L->prefix_v};
+        void *dst[2] = {kv->k, kv->v};
+        for (int kind = 0; kind < 2; kind++) {
+            kern_to_float_fn to_float = kern_to_float(src[kind]->type, ex->isa);
+            const size_t row_bytes = kern_row_bytes(src[kind]->type, kv->kv_dim);
+            for (int32_t t = 0; t < kv->n_prefix; t++) {
+                to_float((const char *)src[kind]->data + (size_t)t * row_bytes, row, kv->kv_dim);
+                for (int32_t s = 0; s < kv->n_seq; s++)
+                    to_f16(row, model_kv_at(kv, dst[kind], s, l, t), kv->kv_dim);
+            }
+        }
+    }
+}
+
 ward_status model_exec_init(model_exec *ex, const ward_model *m, int32_t n_seq, int32_t n_ctx,
                             int32_t n_batch, int32_t n_threads, ward_error *err) {
     memset(ex, 0, sizeof *ex);
@@ -85,9 +109,11 @@ ward_status model_exec_init(model_exec *ex, const ward_model *m, int32_t n_seq, 
     kv->type = WARD_TYPE_F16;
     kv->n_seq = n_seq;
     kv->n_ctx = n_ctx;
+    kv->n_prefix = hp->n_prefix;
+    kv->n_slots = n_ctx + hp->n_prefix;
     kv->n_layer = hp->n_layer;
     kv->kv_dim = hp->n_head_kv * hp->head_dim;
-    const uint64_t kv_rows = kv_elems(hp, n_seq, n_ctx) / (uint64_t)kv->kv_dim;
+    const uint64_t kv_rows = kv_elems(hp, n_seq, kv->n_slots) / (uint64_t)kv->kv_dim;
     kv->k = ward_malloc_aligned(kv_rows, kern_row_bytes(kv->type, kv->kv_dim));
     kv->v = ward_malloc_aligned(kv_rows, kern_row_bytes(kv->type, kv->kv_dim));
     if (!kv->k || !kv->v) goto oom;
@@ -95,7 +121,7 @@ ward_status model_exec_init(model_exec *ex, const ward_model *m, int32_t n_seq, 
     model_scratch *s = &ex->s;
     s->n_batch = n_batch;
     uint64_t sizes[N_SCRATCH];
-    scratch_sizes(hp, n_batch, n_ctx, tp_n_threads(ex->pool), sizes);
+    scratch_sizes(hp, n_batch, kv->n_slots, tp_n_threads(ex->pool), sizes);
     float **arrays[N_SCRATCH] = {&s->x, &s->xb, &s->q, &s->k, &s->v, &s->att,
                           &s->proj, &s->ffn_a, &s->ffn_b, &s->rope_cos, &s->att_rows, &s->qkv};
     for (int i = 0; i < N_SCRATCH; i++)
@@ -104,6 +130,7 @@ ward_status model_exec_init(model_exec *ex, const ward_model *m, int32_t n_seq, 
     s->act_bytes = act_scratch_bytes(m, n_batch);
     if (!(s->act = ward_malloc_aligned(s->act_bytes, 1))) goto oom;
     if (!(ex->seq_prompt_len = ward_calloc((size_t)n_seq, sizeof *ex->seq_prompt_len))) goto oom;
+    fill_prefix(ex, m);
     return WARD_OK;
 oom:
     model_exec_free(ex);
@@ -126,7 +153,7 @@ void model_exec_free(model_exec *ex) {
     memset(ex, 0, sizeof *ex);
 }
 
-void *model_kv_at(const model_kv *kv, void *base, int32_t seq, int32_t layer, int32_t pos) {
-    const size_t row = ((size_t)seq * kv->n_layer + layer) * kv->n_ctx + pos;
+void *model_kv_at(const model_kv *kv, void *base, int32_t seq, int32_t layer, int32_t slot) {
+    const size_t row = ((size_t)seq * kv->n_layer + layer) * kv->n_slots + slot;
     return (char *)base + row * kern_row_bytes(kv->type, kv->kv_dim);
 }

@@ -188,21 +188,21 @@ static float alibi_slope(const model_hparams *hp, int32_t h) {
     return h < n_pow2 ? powf(m0, (float)(h + 1)) : powf(m1, (float)(2 * (h - n_pow2) + 1));
 }
 
-/* One (token, head) of the batch: the token's query against its sequence's cache up to its
- * position (blocks_attend_head). */
+/* One (token, head) of the batch: the token's query against its sequence's cache, the p-tuning
+ * prefix and the positions up to its own (blocks_attend_head). */
 static void attend_head(const attn_job *j, float *work, int32_t i, int32_t h) {
     const model_hparams *hp = &j->m->hp;
-    const int32_t hd = hp->head_dim, n_pos = j->b->pos[i] + 1;
+    const int32_t hd = hp->head_dim, n_keys = j->ex->kv.n_prefix + j->b->pos[i] + 1;
     const int32_t kv_off = (h / (hp->n_head / hp->n_head_kv)) * hd;
     const size_t q_off = (size_t)i * hp->n_head * hd + (size_t)h * hd;
-    blocks_attend_head(j->ex, hd, j->ex->s.q + q_off, j->b->seq[i], j->layer, kv_off, n_pos,
+    blocks_attend_head(j->ex, hd, j->ex->s.q + q_off, j->b->seq[i], j->layer, kv_off, n_keys,
                        alibi_slope(hp, h), work, j->ex->s.att + q_off);
 }
 
 static void attention_job(void *arg, int ith, int nth) {
     const attn_job *j = arg;
     const model_hparams *hp = &j->m->hp;
-    float *work = j->ex->s.att_rows + (size_t)ith * MODEL_ATT_ROW_FLOATS(j->ex->kv.n_ctx, hp->head_dim);
+    float *work = j->ex->s.att_rows + (size_t)ith * MODEL_ATT_ROW_FLOATS(j->ex->kv.n_slots, hp->head_dim);
     const int32_t n_tasks = j->b->n * hp->n_head;
     for (int32_t task = ith; task < n_tasks; task += nth)
         attend_head(j, work, task / hp->n_head, task % hp->n_head);

@@ -146,6 +146,37 @@ ward_status model_get_tensor(const ward_model *m, const char *name, int64_t n_co
     return WARD_OK;
 }
 
+/* The p-tuning v2 prefix, if the file has one: blk.N.prefix_k and blk.N.prefix_v of
+ * (n_prefix, kv_dim) values (F32 or F16) in every layer; the virtual tokens' keys (unrotated)
+ * and values, placed before each sequence's positions (docs/gguf-keys.md). */
+#define MAX_PREFIX 4096
+static ward_status load_prefix(ward_model *m, ward_error *err) {
+    const gguf_tensor *t0 = gguf_find_tensor(m->gguf, "blk.0.prefix_k");
+    model_hparams *hp = &m->hp;
+    if (!t0) return WARD_OK;
+    if (t0->n_dims != 2 || t0->ne[1] < 1 || t0->ne[1] > MAX_PREFIX)
+        return WARD_FAIL(err, WARD_EFORMAT, "tensor blk.0.prefix_k must have 1..%d rows",
+                         MAX_PREFIX);
+    hp->n_prefix = (int32_t)t0->ne[1];
+    const int64_t kv_dim = (int64_t)hp->n_head_kv * hp->head_dim;
+    for (int32_t l = 0; l < hp->n_layer; l++) {
+        model_layer *L = &m->layers[l];
+        char name[64];
+        ward_status st;
+        snprintf(name, sizeof name, "blk.%d.prefix_k", (int)l);
+        if ((st = model_get_tensor(m, name, kv_dim, hp->n_prefix, true, &L->prefix_k, err)))
+            return st;
+        snprintf(name, sizeof name, "blk.%d.prefix_v", (int)l);
+        if ((st = model_get_tensor(m, name, kv_dim, hp->n_prefix, true, &L->prefix_v, err)))
+            return st;
+        if (L->prefix_k.type != WARD_TYPE_F32 && L->prefix_k.type != WARD_TYPE_F16)
+            return WARD_FAIL(err, WARD_EUNSUPPORTED, "blk.%d.prefix_k: F32 or F16 expected", l);
+        if (L->prefix_v.type != WARD_TYPE_F32 && L->prefix_v.type != WARD_TYPE_F16)
+            return WARD_FAIL(err, WARD_EUNSUPPORTED, "blk.%d.prefix_v: F32 or F16 expected", l);
+    }
+    return WARD_OK;
+}
+
 static void fill_info(ward_model *m) {
     ward_model_info *in = &m->info;
     const model_hparams *hp = &m->hp;
@@ -193,7 +224,7 @@ static ward_status model_load(ward_model *m, ward_error *err) {
     if ((st = tok_vocab_from_gguf(m->gguf, &m->vocab, err))) return st;
     m->tokenizer = (ward_tokenizer){m->vocab, false};
     if ((st = read_hparams(m, err))) return st;
-    if ((st = m->arch->load(m, err))) return st;
+    if ((st = m->arch->load(m, err)) || (st = load_prefix(m, err))) return st;
     fill_info(m);
     return WARD_OK;
 }

@@ -8,8 +8,11 @@
  * by the runtime context: thread pool, ISA level, KV cache and scratch, all allocated when the
  * context was created, so a forward pass never allocates.
  *
- * KV cache layout: k and v are (n_seq, n_layer, n_ctx, kv_dim) in kv_type (F16 by default, as
- * the reference engine keeps it), written in place at each token's position.
+ * KV cache layout: k and v are (n_seq, n_layer, n_slots, kv_dim) in kv_type (F16 by default, as
+ * the reference engine keeps it), written in place at each token's position. A model with a
+ * p-tuning v2 prefix (blk.N.prefix_k / prefix_v) keeps it in the first n_prefix slots of every
+ * sequence, filled once when the context is made: unrotated, always visible, and not counted
+ * in positions.
  */
 #ifndef WARD_MODELS_MODEL_H
 #define WARD_MODELS_MODEL_H
@@ -33,6 +36,7 @@ typedef struct model_tensor {
 typedef struct model_hparams {
     int32_t n_vocab, n_ctx_train, n_embd, n_layer, n_head, n_head_kv, n_ff;
     int32_t head_dim; /* n_embd / n_head */
+    int32_t n_prefix; /* p-tuning v2 virtual tokens (blk.N.prefix_k rows), 0 without */
     int32_t n_rot;    /* rotary dimensions per head (rope.dimension_count) */
     float rope_freq_base;
     float norm_eps;
@@ -48,6 +52,7 @@ typedef struct model_layer {
     model_tensor bq, bk, bv; /* biases, or data == NULL */
     model_tensor wqkv, bqkv; /* fused q|k|v projection (ChatGLM2/3), instead of wq, wk, wv */
     model_tensor bo;         /* output projection bias (InternLM, ChatGLM-6B) */
+    model_tensor prefix_k, prefix_v; /* (n_prefix, kv_dim) p-tuning v2 keys and values */
     model_tensor attn_norm_b, ffn_norm_b; /* LayerNorm biases (ChatGLM-6B) */
     model_tensor ffn_up_b, ffn_down_b;    /* MLP biases (ChatGLM-6B) */
     model_tensor ffn_norm, ffn_gate, ffn_up, ffn_down;
@@ -74,12 +79,14 @@ struct ward_model {
 typedef struct model_kv {
     ward_type type; /* F16 (a Q8_0 option is planned) */
     int32_t n_seq, n_ctx, kv_dim, n_layer;
-    void *k, *v; /* (n_seq, n_layer, n_ctx, kv_dim) */
+    int32_t n_prefix; /* p-tuning v2 virtual tokens in slots [0, n_prefix) of every sequence */
+    int32_t n_slots;  /* n_prefix + n_ctx rows per (seq, layer); position p is slot n_prefix + p */
+    void *k, *v; /* (n_seq, n_layer, n_slots, kv_dim) */
 } model_kv;
 
-/* Per-thread attention scratch: scores (n_ctx), a K/V row and q (head_dim each), and 8 lane
+/* Per-thread attention scratch: scores (n_slots), a K/V row and q (head_dim each), and 8 lane
  * accumulators for the weighted sum of V (8 * head_dim). */
-#define MODEL_ATT_ROW_FLOATS(n_ctx, head_dim) ((size_t)(n_ctx) + 10 * (size_t)(head_dim))
+#define MODEL_ATT_ROW_FLOATS(n_slots, head_dim) ((size_t)(n_slots) + 10 * (size_t)(head_dim))
 
 /* Scratch for one forward pass of up to n_batch tokens. */
 typedef struct model_scratch {
@@ -147,8 +154,9 @@ ward_status model_exec_init(model_exec *ex, const ward_model *m, int32_t n_seq, 
                             int32_t n_batch, int32_t n_threads, ward_error *err);
 void model_exec_free(model_exec *ex);
 
-/* Pointer to the row of position pos of (seq, layer) in a KV cache array (k or v). */
-void *model_kv_at(const model_kv *kv, void *base, int32_t seq, int32_t layer, int32_t pos);
+/* Pointer to cache row slot of (seq, layer) in a KV cache array (k or v); position p of a
+ * sequence is slot n_prefix + p. */
+void *model_kv_at(const model_kv *kv, void *base, int32_t seq, int32_t layer, int32_t slot);
 
 /* The llama architecture's forward pass, shared by families that only differ in loading:
  * llama; qwen2 (q/k/v biases, NeoX rotary, usually tied embeddings); chatglm, llama.cpp's
