@@ -41,6 +41,7 @@
 #include <sys/stat.h>
 
 #include "base/error.h"
+#include "formats/hf_config.h"
 #include "base/filemap.h"
 #include "tokenizer/tok.h"
 
@@ -98,52 +99,8 @@ static void hf_state_free(hf_state *s) {
  * JSON helpers
  * ------------------------------------------------------------------------------------------- */
 
-/* Parse len bytes (any bytes) into *out; what names the file in messages. */
-static ward_status json_parse(const char *data, size_t len, const char *what, cJSON **out,
-                              ward_error *err) {
-    *out = NULL;
-    char *buf = ward_malloc(len + 1); /* len <= HF_MAX_FILE: no overflow */
-    if (!buf) return WARD_FAIL(err, WARD_ENOMEM, "%s: no memory for a copy", what);
-    if (len) memcpy(buf, data, len);
-    buf[len] = '\0';
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(buf, len, &end, false);
-    size_t at = end && end >= buf && end <= buf + len ? (size_t)(end - buf) : 0;
-    ward_status rc = WARD_OK;
-    if (!root) {
-        size_t line = 1, col = 1;
-        for (size_t i = 0; i < at; i++) {
-            if (buf[i] == '\n') line++, col = 1;
-            else col++;
-        }
-        rc = WARD_FAIL(err, WARD_EFORMAT, "%s: malformed JSON at byte %zu (line %zu, column %zu)",
-                       what, at, line, col);
-    } else {
-        while (at < len && (buf[at] == ' ' || buf[at] == '\t' || buf[at] == '\n' ||
-                            buf[at] == '\r'))
-            at++;
-        if (at < len) {
-            rc = WARD_FAIL(err, WARD_EFORMAT, "%s: data after the JSON value at byte %zu", what,
-                           at);
-            cJSON_Delete(root);
-            root = NULL;
-        }
-    }
-    ward_free(buf);
-    *out = root;
-    return rc;
-}
-
-static const char *json_type(const cJSON *j) {
-    if (!j) return "missing";
-    if (cJSON_IsNull(j)) return "null";
-    if (cJSON_IsBool(j)) return "a boolean";
-    if (cJSON_IsNumber(j)) return "a number";
-    if (cJSON_IsString(j)) return "a string";
-    if (cJSON_IsArray(j)) return "an array";
-    if (cJSON_IsObject(j)) return "an object";
-    return "invalid";
-}
+/* Parsing and type names: hf_json_parse / hf_json_type (formats/hf_config.h), shared with
+ * config.json. */
 
 static const cJSON *member(const cJSON *obj, const char *key) {
     return cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
@@ -158,7 +115,7 @@ static ward_status get_bool(const cJSON *obj, const char *where, const char *key
     if (absent(j)) return WARD_OK;
     if (!cJSON_IsBool(j))
         return WARD_FAIL(err, WARD_EFORMAT, "%s.%s is %s, expected a boolean", where, key,
-                         json_type(j));
+                         hf_json_type(j));
     *out = cJSON_IsTrue(j);
     return WARD_OK;
 }
@@ -171,7 +128,7 @@ static ward_status get_str(const cJSON *obj, const char *where, const char *key,
     if (absent(j)) return WARD_OK;
     if (!cJSON_IsString(j))
         return WARD_FAIL(err, WARD_EFORMAT, "%s.%s is %s, expected a string", where, key,
-                         json_type(j));
+                         hf_json_type(j));
     *out = j->valuestring;
     return WARD_OK;
 }
@@ -181,7 +138,7 @@ static ward_status get_type(const cJSON *obj, const char *where, const char **ou
                             ward_error *err) {
     if (!cJSON_IsObject(obj))
         return WARD_FAIL(err, WARD_EFORMAT, "%s is %s, expected an object", where,
-                         json_type(obj));
+                         hf_json_type(obj));
     ward_status rc = get_str(obj, where, "type", out, err);
     if (rc == WARD_OK && !*out)
         rc = WARD_FAIL(err, WARD_EFORMAT, "%s has no \"type\"", where);
@@ -241,10 +198,10 @@ static ward_status read_vocab(hf_state *s, const cJSON *model, const cJSON *adde
     const cJSON *vocab = member(model, "vocab");
     if (!cJSON_IsObject(vocab))
         return WARD_FAIL(err, WARD_EFORMAT, "model.vocab is %s, expected an object",
-                         json_type(vocab));
+                         hf_json_type(vocab));
     if (!absent(added) && !cJSON_IsArray(added))
         return WARD_FAIL(err, WARD_EFORMAT, "added_tokens is %s, expected an array",
-                         json_type(added));
+                         hf_json_type(added));
     /* ids must cover 0..n_vocab-1 without holes, so each is below the number of entries */
     uint64_t entries = (uint64_t)cJSON_GetArraySize(vocab) +
                        (absent(added) ? 0 : (uint64_t)cJSON_GetArraySize(added));
@@ -342,7 +299,7 @@ static ward_status merge_parts(const cJSON *m, uint64_t i, const char **a, size_
     if (!cJSON_IsString(x) || !cJSON_IsString(y) || cJSON_GetArraySize(m) != 2)
         return WARD_FAIL(err, WARD_EFORMAT,
                          "model.merges[%llu] is %s, expected \"a b\" or [\"a\", \"b\"]",
-                         (unsigned long long)i, json_type(m));
+                         (unsigned long long)i, hf_json_type(m));
     *a = x->valuestring, *la = strlen(x->valuestring);
     *b = y->valuestring, *lb = strlen(y->valuestring);
     return WARD_OK;
@@ -354,7 +311,7 @@ static ward_status read_merges(hf_state *s, const cJSON *model, bool spm, ward_e
     if (absent(merges)) return WARD_OK;
     if (!cJSON_IsArray(merges))
         return WARD_FAIL(err, WARD_EFORMAT, "model.merges is %s, expected an array",
-                         json_type(merges));
+                         hf_json_type(merges));
     uint64_t n = (uint64_t)cJSON_GetArraySize(merges), total = 0, i = 0;
     const char *a, *b;
     size_t la, lb;
@@ -465,7 +422,7 @@ static ward_status read_normalizer(hf_state *s, const cJSON *n, int depth, ward_
         const cJSON *list = member(n, "normalizers"), *j;
         if (!cJSON_IsArray(list))
             return WARD_FAIL(err, WARD_EFORMAT, "normalizer Sequence: normalizers is %s",
-                             json_type(list));
+                             hf_json_type(list));
         cJSON_ArrayForEach(j, list) if ((rc = read_normalizer(s, j, depth + 1, err)) != WARD_OK)
             return rc;
         return WARD_OK;
@@ -507,7 +464,7 @@ static ward_status read_pre(hf_state *s, const cJSON *p, int depth, ward_error *
         const cJSON *list = member(p, "pretokenizers"), *j;
         if (!cJSON_IsArray(list))
             return WARD_FAIL(err, WARD_EFORMAT, "pre_tokenizer Sequence: pretokenizers is %s",
-                             json_type(list));
+                             hf_json_type(list));
         cJSON_ArrayForEach(j, list) if ((rc = read_pre(s, j, depth + 1, err)) != WARD_OK)
             return rc;
         return WARD_OK;
@@ -609,7 +566,7 @@ static ward_status read_post(hf_state *s, const cJSON *p, int depth, ward_error 
         const cJSON *list = member(p, "processors"), *j;
         if (!cJSON_IsArray(list))
             return WARD_FAIL(err, WARD_EFORMAT, "post_processor Sequence: processors is %s",
-                             json_type(list));
+                             hf_json_type(list));
         cJSON_ArrayForEach(j, list) if ((rc = read_post(s, j, depth + 1, err)) != WARD_OK)
             return rc;
         return WARD_OK;
@@ -620,7 +577,7 @@ static ward_status read_post(hf_state *s, const cJSON *p, int depth, ward_error 
     const cJSON *single = member(p, "single"), *item;
     if (!cJSON_IsArray(single))
         return WARD_FAIL(err, WARD_EFORMAT, "TemplateProcessing: single is %s",
-                         json_type(single));
+                         hf_json_type(single));
     int n_before = 0, n_after = 0;
     bool seen_seq = false;
     cJSON_ArrayForEach(item, single) {
@@ -649,7 +606,7 @@ static ward_status config_token(const hf_state *s, const cJSON *cfg, const char 
     if (cJSON_IsObject(j)) j = member(j, "content");
     if (!cJSON_IsString(j))
         return WARD_FAIL(err, WARD_EFORMAT, "tokenizer_config.json: %s is %s, expected a string",
-                         key, json_type(j));
+                         key, hf_json_type(j));
     if ((*id = lookup_cstr(s, j->valuestring)) < 0)
         return WARD_FAIL(err, WARD_EFORMAT,
                          "tokenizer_config.json: %s \"%.*s\" is not in the vocabulary", key,
@@ -660,7 +617,7 @@ static ward_status config_token(const hf_state *s, const cJSON *cfg, const char 
 static ward_status read_config(hf_state *s, const cJSON *cfg, ward_error *err) {
     if (!cJSON_IsObject(cfg))
         return WARD_FAIL(err, WARD_EFORMAT, "tokenizer_config.json is %s, expected an object",
-                         json_type(cfg));
+                         hf_json_type(cfg));
     ward_status rc;
     if ((rc = config_token(s, cfg, "bos_token", &s->bos, err)) ||
         (rc = config_token(s, cfg, "eos_token", &s->eos, err)) ||
@@ -686,10 +643,10 @@ static ward_status read_model(hf_state *s, const cJSON *root, const cJSON *cfg,
                               tok_desc_fn fn, void *user, ward_error *err) {
     if (!cJSON_IsObject(root))
         return WARD_FAIL(err, WARD_EFORMAT, "the top level is %s, expected an object",
-                         json_type(root));
+                         hf_json_type(root));
     const cJSON *model = member(root, "model");
     if (!cJSON_IsObject(model))
-        return WARD_FAIL(err, WARD_EFORMAT, "model is %s, expected an object", json_type(model));
+        return WARD_FAIL(err, WARD_EFORMAT, "model is %s, expected an object", hf_json_type(model));
     const char *type, *unk_name, *str;
     ward_status rc = get_str(model, "model", "type", &type, err);
     if (rc != WARD_OK) return rc;
@@ -781,9 +738,9 @@ static ward_status parse_all(const char *data, size_t len, const char *config, s
                          len > HF_MAX_FILE ? len : config_len, HF_MAX_FILE >> 20);
     cJSON *root = NULL, *cfg = NULL;
     hf_state s = {0};
-    ward_status rc = json_parse(data, len, "JSON", &root, err);
+    ward_status rc = hf_json_parse(data, len, "JSON", &root, err);
     if (rc == WARD_OK && config)
-        rc = json_parse(config, config_len, "tokenizer_config.json", &cfg, err);
+        rc = hf_json_parse(config, config_len, "tokenizer_config.json", &cfg, err);
     if (rc == WARD_OK) rc = read_model(&s, root, cfg, fn, user, err);
     hf_state_free(&s);
     cJSON_Delete(root);
