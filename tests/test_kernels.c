@@ -574,10 +574,8 @@ static void test_act_quantizers(ward_isa isa) {
 }
 
 /* Tile kernels equal four-by-T vec_dot calls bit for bit (the summation order is the dot's). */
-static void test_tiles(ward_type t, ward_isa isa) {
+static void test_tiles_n(ward_type t, ward_isa isa, int64_t n) {
     const kern_type_row *row = kern_type(t), *xrow = kern_type(row->vec_dot_type);
-    if (!kern_tile(t, isa, 1)) return;
-    const int64_t n = 7 * row->block_elems;
     const size_t wrb = kern_row_bytes(t, n), xrb = kern_row_bytes(row->vec_dot_type, n);
     uint8_t *w = xmalloc(4 * wrb), *x = xmalloc(2 * xrb);
     float *src = xmalloc((size_t)n * 4);
@@ -596,9 +594,18 @@ static void test_tiles(ward_type t, ward_isa isa) {
                 row->vec_dot[WARD_ISA_REF](n, &ref, w + (size_t)r * wrb, x + (size_t)k * xrb);
                 same &= out[k * 4 + r] == ref;
             }
-        CHECK(same, "%s tile 4x%d %s differs from vec_dot", row->name, T, cpu_isa_name(isa));
+        CHECK(same, "%s tile 4x%d %s n=%lld differs from vec_dot", row->name, T,
+              cpu_isa_name(isa), (long long)n);
     }
     free(w), free(x), free(src);
+}
+
+/* Lengths of 7 and 40 blocks: for the float types one is not a multiple of the 8-lane vector
+ * (the tile falls back to dots), the other is (the interleaved chains). */
+static void test_tiles(ward_type t, ward_isa isa) {
+    if (!kern_tile(t, isa, 1)) return;
+    test_tiles_n(t, isa, 7 * kern_type(t)->block_elems);
+    test_tiles_n(t, isa, 40 * kern_type(t)->block_elems);
 }
 
 static void test_matmul(ward_type t, ward_isa isa, tp_pool *pools[2]) {

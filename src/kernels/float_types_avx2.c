@@ -14,3 +14,6 @@ KERN_FLOAT_CONVERT_X86(avx2, bf16, uint16_t, f32x8, 8, bf16_to_fp32, fp32_to_bf1
 KERN_FLOAT_DOT_X86(avx2, f32, float, f32_identity)
 KERN_FLOAT_DOT_X86(avx2, f16, uint16_t, fp16_to_fp32_x86)
 KERN_FLOAT_DOT_X86(avx2, bf16, uint16_t, bf16_to_fp32)
+KERN_FLOAT_TILES_X86(avx2, f32, float)
+KERN_FLOAT_TILES_X86(avx2, f16, uint16_t)
+KERN_FLOAT_TILES_X86(avx2, bf16, uint16_t)

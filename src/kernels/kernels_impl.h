@@ -280,6 +280,8 @@ void act_from_float_q8_1_ref(const float *restrict src, void *restrict dst, int6
 KERN_DECLARE_TILES(q8_0, q8_0, avx2) KERN_DECLARE_TILES(q8_0, q8_0, avx512)
 KERN_DECLARE_TILES(q4_0, q8_0, avx2) KERN_DECLARE_TILES(q4_0, q8_0, avx512)
 KERN_DECLARE_TILES(q5_0, q8_0, avx2)
+KERN_DECLARE_TILES(f32, f32, avx2) KERN_DECLARE_TILES(f16, f16, avx2)
+KERN_DECLARE_TILES(bf16, bf16, avx2)
 #define KERN_TILES_AVX512(wname) \
     .tile_4x1 = {[WARD_ISA_AVX2] = tile4x1_##wname##_q8_0_avx2, [WARD_ISA_AVX512] = tile4x1_##wname##_q8_0_avx512}, \
     .tile_4x2 = {[WARD_ISA_AVX2] = tile4x2_##wname##_q8_0_avx2, [WARD_ISA_AVX512] = tile4x2_##wname##_q8_0_avx512}
@@ -327,7 +329,9 @@ KERN_DECLARE_CONVERT(q8_K, ref)
     [id] = {.name = nm, .block_elems = 1, .block_bytes = sizeof(elem_t), .vec_dot_type = id,   \
             .to_float = KERN_ISAS_AVX512(to_float_##wname),                                    \
             .from_float = KERN_ISAS_AVX512(from_float_##wname),                                \
-            .vec_dot = KERN_ISAS_AVX2(vec_dot_##wname##_##wname)}
+            .vec_dot = KERN_ISAS_AVX2(vec_dot_##wname##_##wname),                              \
+            .tile_4x1 = {[WARD_ISA_AVX2] = tile4x1_##wname##_##wname##_avx2},                   \
+            .tile_4x2 = {[WARD_ISA_AVX2] = tile4x2_##wname##_##wname##_avx2}}
 
 /* Float rows: the dot's summation order is 8 lanes on every ISA (see kern_sum_lanes8), so
  * AVX-512 only brings its own conversions. Quantized rows: AVX-512 only has its own vec_dot

@@ -135,6 +135,39 @@ static inline void f32x8_store_bf16(uint16_t *p, f32x8 v) {
         *out = sum;                                                                            \
     }
 
+/* Tiles of the float dot (4 weight rows x T activation rows): for n % 8 == 0 each dot is one
+ * 8-float chain exactly as above, interleaved; other lengths go dot by dot. */
+#define KERN_FLOAT_TILE_X86(isa, name, elem_t, T)                                              \
+    void tile4x##T##_##name##_##name##_##isa(int64_t n, float *restrict out, size_t ldo,       \
+                                             const void *restrict w, size_t ws,               \
+                                             const void *restrict x, size_t xs) {             \
+        if (n % 8 != 0) {                                                                      \
+            for (int t = 0; t < T; t++)                                                        \
+                for (int r = 0; r < 4; r++)                                                    \
+                    vec_dot_##name##_##name##_##isa(n, &out[(size_t)t * ldo + (size_t)r],      \
+                                                    (const uint8_t *)w + (size_t)r * ws,      \
+                                                    (const uint8_t *)x + (size_t)t * xs);     \
+            return;                                                                            \
+        }                                                                                      \
+        f32x8 acc[4][T];                                                                       \
+        for (int r = 0; r < 4; r++)                                                            \
+            for (int t = 0; t < T; t++) acc[r][t] = f32x8_zero();                              \
+        for (int64_t i = 0; i < n; i += 8) {                                                   \
+            f32x8 xv[T];                                                                       \
+            for (int t = 0; t < T; t++)                                                        \
+                xv[t] = f32x8_load_##name((const elem_t *)((const uint8_t *)x + (size_t)t * xs) + i); \
+            for (int r = 0; r < 4; r++) {                                                      \
+                const f32x8 wv =                                                               \
+                    f32x8_load_##name((const elem_t *)((const uint8_t *)w + (size_t)r * ws) + i); \
+                for (int t = 0; t < T; t++) acc[r][t] = f32x8_fmadd(wv, xv[t], acc[r][t]);     \
+            }                                                                                  \
+        }                                                                                      \
+        for (int r = 0; r < 4; r++)                                                            \
+            for (int t = 0; t < T; t++) out[(size_t)t * ldo + (size_t)r] = f32x8_hsum(acc[r][t]); \
+    }
+#define KERN_FLOAT_TILES_X86(isa, name, elem_t)                                                \
+    KERN_FLOAT_TILE_X86(isa, name, elem_t, 1) KERN_FLOAT_TILE_X86(isa, name, elem_t, 2)
+
 /* ---------------------------------------------------------------------------------------------
  * Block decoders: 32 signed bytes in element order
  * ------------------------------------------------------------------------------------------- */
