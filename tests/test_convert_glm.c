@@ -1,5 +1,6 @@
-/* test_convert_glm.c: HuggingFace checkpoints of the GLM family, Baichuan and InternLM through
- * ward_convert and direct loading, checked against chatglm.cpp's PyTorch fixtures.
+/* test_convert_glm.c: HuggingFace checkpoints of the GLM family (ChatGLM-6B v1, ChatGLM2/3,
+ * GLM-4, p-tuning v2 fine-tunes of v1 and ChatGLM3), Baichuan and InternLM through ward_convert
+ * and direct loading, checked against chatglm.cpp's PyTorch fixtures.
  *
  * Each case writes a checkpoint directory in the family's own HF layout (config.json with its
  * own key spellings, model.safetensors in F32, a tiny SentencePiece-style tokenizer.json) from
@@ -9,11 +10,15 @@
  * zero): the logits are then the hidden state. Baichuan's GGUF architecture is picked by depth
  * (32 layers rotary, 40 ALiBi), so its one fixture layer is followed by 31 or 39 layers whose
  * output projections are zero, which add nothing to the residual stream.
+ * The p-tuning fixtures' prefix (the keys and values of the virtual tokens) becomes the prefix
+ * encoder's embedding the modelling code's get_prompt() turns into exactly that prefix: row t
+ * holds, per layer l, the keys of token t (kv_dim values) at column block 2l, the values at 2l+1.
  * Every case: convert -> open the GGUF -> prompt 0 1 2, then 3, then 4 -> compare every logit
  * with y1, y2, y3 (atol 5e-4, the fixtures' tolerance); the same opened from the directory;
  * and the GGUF's names and keys are llama.cpp's (the ChatGLM3 file has the tensor names of
  * ../shared/models/random-chatglm-s11.gguf).
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,7 +225,16 @@ static uint32_t key_u32(const gguf_file *g, const char *key) {
  * ChatGLM2 / ChatGLM3 / GLM-4
  * ------------------------------------------------------------------------------------------- */
 
-static void check_chatglm_gguf(const gguf_file *g, const char *label) {
+/* The p-tuning prefix tensors of a one-layer GGUF: [kv_dim, 5] each, or none. */
+static bool prefix_ok(const gguf_file *g, int64_t kv_dim, bool want) {
+    const gguf_tensor *k = gguf_find_tensor(g, "blk.0.prefix_k");
+    const gguf_tensor *v = gguf_find_tensor(g, "blk.0.prefix_v");
+    if (!want) return !k && !v;
+    return k && v && k->n_dims == 2 && k->ne[0] == kv_dim && k->ne[1] == 5 &&
+           v->ne[0] == kv_dim && v->ne[1] == 5 && k->type == WARD_TYPE_F32;
+}
+
+static void check_chatglm_common(const gguf_file *g, const char *label, bool ptuning) {
     CHECK(key_u32(g, "chatglm.rope.dimension_count") == 2 &&
               key_u32(g, "chatglm.context_length") == 8192 &&
               key_u32(g, "chatglm.attention.head_count_kv") == 2 &&
@@ -232,8 +246,10 @@ static void check_chatglm_gguf(const gguf_file *g, const char *label) {
           label);
     const gguf_tensor *up = gguf_find_tensor(g, "blk.0.ffn_up.weight");
     CHECK(up && up->ne[0] == HID && up->ne[1] == 96 && gguf_find_tensor(g, "blk.0.attn_qkv.bias") &&
-              !gguf_find_tensor(g, "blk.0.ffn_gate.weight") && g->n_tensors == 10,
+              !gguf_find_tensor(g, "blk.0.ffn_gate.weight") &&
+              g->n_tensors == (ptuning ? 12u : 10u),
           "%s: fused q|k|v and gate|up, no rotary inv_freq", label);
+    CHECK(prefix_ok(g, 8, ptuning), "%s: p-tuning prefix tensors %d", label, ptuning);
     /* the same tensor names as llama.cpp's chatglm file, layer 0 and the rest */
     const char *ref_path = shared_path("models/random-chatglm-s11.gguf");
     gguf_file *ref = NULL;
@@ -254,6 +270,30 @@ static void check_chatglm_gguf(const gguf_file *g, const char *label) {
     CHECK(n_ref == 10 && found == n_ref, "%s: %zu of llama.cpp's %zu tensor names", label, found,
           n_ref);
     gguf_close(ref);
+}
+
+static void check_chatglm_gguf(const gguf_file *g, const char *label) {
+    check_chatglm_common(g, label, false);
+}
+
+static void check_chatglm_ptuning_gguf(const gguf_file *g, const char *label) {
+    check_chatglm_common(g, label, true);
+}
+
+/* The prefix encoder's embedding (virtual tokens x 2 kv_dim: keys, then values, of the one
+ * layer) whose get_prompt() is the fixture's prefix. */
+static void add_prefix_encoder(ckpt *c, const fx_data *d) {
+    const int64_t kv_dim = (int64_t)d->spec->n_head_kv * (HID / d->spec->n_head);
+    const int64_t nv = d->spec->n_virtual;
+    float *rows[2] = {fx_prefix_rows(d, 0), fx_prefix_rows(d, 1)};
+    float *e = add(c, "transformer.prefix_encoder.embedding.weight", nv, 2 * kv_dim, NULL, 0);
+    for (int64_t t = 0; e && rows[0] && rows[1] && t < nv; t++)
+        for (int kind = 0; kind < 2; kind++)
+            memcpy(e + (t * 2 + kind) * kv_dim, rows[kind] + t * kv_dim,
+                   (size_t)kv_dim * sizeof(float));
+    CHECK(rows[0] && rows[1], "%s: prefix", d->spec->file);
+    free(rows[0]);
+    free(rows[1]);
 }
 
 static void test_chatglm(const fx_spec *spec, const char *hf_class, const char *label) {
@@ -281,6 +321,8 @@ static void test_chatglm(const fx_spec *spec, const char *hf_class, const char *
     add(&c, "transformer.encoder.final_layernorm.weight", HID, 0,
         fx_get(&d, "final_layernorm.weight", 1, HID), 0);
     add(&c, "transformer.rotary_pos_emb.inv_freq", 2, 0, NULL, 1.0f); /* dropped */
+    const bool ptuning = spec->n_virtual > 0;
+    if (ptuning) add_prefix_encoder(&c, &d);
     char config[2048];
     snprintf(config, sizeof config,
              "{\"_name_or_path\":\"THUDM/%s\",\"architectures\":[\"%s\"],"
@@ -291,15 +333,108 @@ static void test_chatglm(const fx_spec *spec, const char *hf_class, const char *
              "\"num_attention_heads\":8,\"num_layers\":1,\"original_rope\":true,"
              "\"padded_vocab_size\":32,\"post_layer_norm\":true,\"rmsnorm\":true,%s"
              "\"seq_length\":8192,\"torch_dtype\":\"float32\",\"eos_token_id\":2,"
-             "\"pad_token_id\":0,\"classifier_dropout\":null}",
+             "\"pad_token_id\":0,\"classifier_dropout\":null,\"pre_seq_len\":%s,"
+             "\"prefix_projection\":false}",
              label, hf_class, (double)spec->norm_eps,
-             strcmp(label, "glm-4") == 0 ? "\"rope_ratio\":1," : "");
+             strcmp(label, "glm-4") == 0 ? "\"rope_ratio\":1," : "", ptuning ? "5" : "null");
     char dir[256];
     snprintf(dir, sizeof dir, "%s", test_tmp_path(label));
     if (!write_dir(dir, config, &c)) CHECK(false, "%s: cannot write %s", label, dir);
-    else convert_and_run(dir, &d, label, check_chatglm_gguf);
+    else convert_and_run(dir, &d, label, ptuning ? check_chatglm_ptuning_gguf : check_chatglm_gguf);
     remove_dir(dir);
 done:
+    ckpt_free(&c);
+    fx_free(&d);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * ChatGLM-6B (v1): ward's chatglm1
+ * ------------------------------------------------------------------------------------------- */
+
+static float key_f32(const gguf_file *g, const char *key) {
+    const gguf_kv *kv = gguf_find(g, key);
+    return kv && kv->type == GGUF_VT_F32 ? (float)kv->val.f64 : -1.0f;
+}
+
+static void check_chatglm1_common(const gguf_file *g, const char *label, bool ptuning) {
+    const gguf_kv *arch = gguf_find(g, "general.architecture");
+    CHECK(arch && arch->type == GGUF_VT_STR && arch->val.str.len == 8 &&
+              !memcmp(arch->val.str.ptr, "chatglm1", 8),
+          "%s: architecture chatglm1", label);
+    CHECK(fabsf(key_f32(g, "chatglm1.residual_alpha") - 7.4833148f) < 1e-5f &&
+              fabsf(key_f32(g, "chatglm1.attention.layer_norm_epsilon") - 1e-5f) < 1e-9f &&
+              key_u32(g, "chatglm1.rope.dimension_count") == 4 &&
+              key_u32(g, "chatglm1.feed_forward_length") == 128 &&
+              key_u32(g, "chatglm1.context_length") == 2048 &&
+              key_u32(g, "chatglm1.block_count") == 1,
+          "%s: chatglm1 keys (alpha sqrt(56) for one layer)", label);
+    const gguf_tensor *qkv = gguf_find_tensor(g, "blk.0.attn_qkv.weight");
+    CHECK(qkv && qkv->ne[0] == HID && qkv->ne[1] == 96 && gguf_find_tensor(g, "blk.0.ffn_up.bias") &&
+              gguf_find_tensor(g, "output_norm.bias") &&
+              g->n_tensors == (ptuning ? 18u : 16u),
+          "%s: fused interleaved q|k|v, every bias, no rotary inv_freq", label);
+    CHECK(prefix_ok(g, HID, ptuning), "%s: p-tuning prefix tensors %d", label, ptuning);
+}
+
+static void check_chatglm1_gguf(const gguf_file *g, const char *label) {
+    check_chatglm1_common(g, label, false);
+}
+
+static void check_chatglm1_ptuning_gguf(const gguf_file *g, const char *label) {
+    check_chatglm1_common(g, label, true);
+}
+
+static void test_chatglm1(const fx_spec *spec, const char *label) {
+    fx_data d;
+    if (!fx_load(spec, &d)) return;
+    ckpt c = {0};
+    add_embd_output(&c, "transformer.word_embeddings.weight", "lm_head.weight",
+                    fx_get(&d, "word_embeddings", 5, HID));
+    static const struct { const char *hf, *fx; int64_t rows, cols; } layer[] = {
+        {"input_layernorm.weight", "input_layernorm.weight", HID, 0},
+        {"input_layernorm.bias", "input_layernorm.bias", HID, 0},
+        {"attention.query_key_value.weight", "query_key_value.weight", 96, HID},
+        {"attention.query_key_value.bias", "query_key_value.bias", 96, 0},
+        {"attention.dense.weight", "dense.weight", HID, HID},
+        {"attention.dense.bias", "dense.bias", HID, 0},
+        {"post_attention_layernorm.weight", "post_attention_layernorm.weight", HID, 0},
+        {"post_attention_layernorm.bias", "post_attention_layernorm.bias", HID, 0},
+        {"mlp.dense_h_to_4h.weight", "dense_h_to_4h.weight", 128, HID},
+        {"mlp.dense_h_to_4h.bias", "dense_h_to_4h.bias", 128, 0},
+        {"mlp.dense_4h_to_h.weight", "dense_4h_to_h.weight", HID, 128},
+        {"mlp.dense_4h_to_h.bias", "dense_4h_to_h.bias", HID, 0},
+    };
+    for (size_t i = 0; i < sizeof layer / sizeof *layer; i++) {
+        char n[128];
+        snprintf(n, sizeof n, "transformer.layers.0.%s", layer[i].hf);
+        const bool vec = layer[i].cols == 0;
+        add(&c, n, layer[i].rows, layer[i].cols,
+            fx_get(&d, layer[i].fx, vec ? 1 : layer[i].rows, vec ? layer[i].rows : layer[i].cols),
+            0);
+    }
+    add(&c, "transformer.layers.0.attention.rotary_emb.inv_freq", 1, 0, NULL, 1.0f); /* dropped */
+    add(&c, "transformer.final_layernorm.weight", HID, 0,
+        fx_get(&d, "final_layernorm.weight", 1, HID), 0);
+    add(&c, "transformer.final_layernorm.bias", HID, 0, fx_get(&d, "final_layernorm.bias", 1, HID),
+        0);
+    const bool ptuning = spec->n_virtual > 0;
+    if (ptuning) add_prefix_encoder(&c, &d);
+    /* THUDM/chatglm-6b's config.json keys (token ids left out: they are past this vocabulary) */
+    char config[1024];
+    snprintf(config, sizeof config,
+             "{\"_name_or_path\":\"THUDM/chatglm-6b\",\"architectures\":[\"ChatGLMModel\"],"
+             "\"model_type\":\"chatglm\",\"hidden_size\":32,\"inner_hidden_size\":128,"
+             "\"layernorm_epsilon\":1e-05,\"max_sequence_length\":2048,"
+             "\"num_attention_heads\":8,\"num_layers\":1,\"position_encoding_2d\":true,"
+             "\"torch_dtype\":\"float32\",\"use_cache\":true,\"vocab_size\":32,"
+             "\"pre_seq_len\":%s,\"prefix_projection\":false}",
+             ptuning ? "5" : "null");
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s", test_tmp_path(label));
+    if (!write_dir(dir, config, &c)) CHECK(false, "%s: cannot write %s", label, dir);
+    else convert_and_run(dir, &d, label, ptuning ? check_chatglm1_ptuning_gguf
+                                                 : check_chatglm1_gguf);
+    remove_dir(dir);
     ckpt_free(&c);
     fx_free(&d);
 }
@@ -429,6 +564,9 @@ static void test_refused_options(void) {
         {"\"add_bias_linear\":true,", "add_bias_linear true"},
         {"\"apply_residual_connection_post_layernorm\":true,", "apply_residual"},
         {"\"partial_rotary_factor\":1.0,", "partial_rotary_factor"},
+        {"\"pre_seq_len\":4,\"prefix_projection\":true,", "prefix_projection true"},
+        {"\"inner_hidden_size\":48,\"position_encoding_2d\":false,", "position_encoding_2d"},
+        {"\"inner_hidden_size\":48,\"hidden_act\":\"silu\",", "only gelu"},
     };
     ckpt c = {0};
     add(&c, "transformer.encoder.final_layernorm.weight", HID, 0, NULL, 1.0f);
@@ -455,6 +593,9 @@ int main(void) {
     test_chatglm(&fx_glm2, "ChatGLMModel", "chatglm2-6b");
     test_chatglm(&fx_glm3, "ChatGLMModel", "chatglm3-6b");
     test_chatglm(&fx_glm4, "ChatGLMForConditionalGeneration", "glm-4");
+    test_chatglm(&fx_glm3_ptuning, "ChatGLMModel", "chatglm3-6b-ptuning");
+    test_chatglm1(&fx_glm, "chatglm-6b");
+    test_chatglm1(&fx_glm_ptuning, "chatglm-6b-ptuning");
     test_baichuan(&fx_baichuan7b, 32, "BaiChuanForCausalLM", "baichuan-7b");
     test_baichuan(&fx_baichuan13b, 40, "BaichuanForCausalLM", "baichuan-13b");
     test_internlm();

@@ -5,7 +5,8 @@
  * first one present, so ChatGLM's and Baichuan's spellings land in the same fields):
  *   architectures [str, ...]       arch = [0]         model_type str
  *   padded_vocab_size | vocab_size, hidden_size, num_hidden_layers | num_layers,
- *   num_attention_heads, intermediate_size | ffn_hidden_size: int >= 1
+ *   num_attention_heads, intermediate_size | ffn_hidden_size | inner_hidden_size: int >= 1
+ *   (inner_hidden_size marks ChatGLM-6B v1: glm_v1, hidden_act default "gelu")
  *   num_key_value_heads | multi_query_group_num (the latter only when multi_query_attention is
  *   not false) int >= 1 dividing num_attention_heads (default num_attention_heads)
  *   head_dim | kv_channels int >= 1 (default hidden_size / num_attention_heads, which must
@@ -17,8 +18,9 @@
  *   tie_word_embeddings bool   use_sliding_window bool   hidden_act str   torch_dtype|dtype str
  *   rope_scaling object (its rope_type / type reported)   bos_token_id, eos_token_id: id or [id]
  *   rmsnorm, post_layer_norm (must not be false), add_bias_linear,
- *   apply_residual_connection_post_layernorm (must not be true): ChatGLM options ward cannot
- *   run otherwise, reported in unsupported.
+ *   apply_residual_connection_post_layernorm (must not be true), position_encoding_2d (v1, must
+ *   not be false): ChatGLM options ward cannot run otherwise, reported in unsupported.
+ *   pre_seq_len int >= 1 (or null), prefix_projection bool: ChatGLM's p-tuning v2 prefix.
  * Every other key is ignored. Integers must be integral JSON numbers within int32.
  */
 #include "formats/hf_config.h"
@@ -241,7 +243,10 @@ static ward_status read_sizes(const cJSON *root, hf_config *c, ward_error *err) 
     TRY(get_int(root, "hidden_size", true, 1, &c->n_embd, err));
     TRY(get_int_any(root, KEYS("num_hidden_layers", "num_layers"), true, 1, &c->n_layer, err));
     TRY(get_int(root, "num_attention_heads", true, 1, &c->n_head, err));
-    TRY(get_int_any(root, KEYS("intermediate_size", "ffn_hidden_size"), true, 1, &c->n_ff, err));
+    c->glm_v1 = member(root, "inner_hidden_size") != NULL;
+    TRY(get_int_any(root, KEYS("intermediate_size", "ffn_hidden_size", "inner_hidden_size"), true,
+                    1, &c->n_ff, err));
+    TRY(get_int(root, "pre_seq_len", false, 1, &c->n_prefix, err));
     TRY(get_int_any(root, KEYS("max_sequence_length", "max_position_embeddings", "seq_length",
                                "model_max_length"),
                     false, 1, &c->n_ctx_train, err));
@@ -279,6 +284,7 @@ static const struct {
     {"post_layer_norm", true},
     {"add_bias_linear", false},
     {"apply_residual_connection_post_layernorm", false},
+    {"position_encoding_2d", true},
 };
 
 static ward_status read_fixed_options(const cJSON *root, hf_config *c, ward_error *err) {
@@ -314,7 +320,9 @@ static ward_status read_options(const cJSON *root, hf_config *c, ward_error *err
     TRY(read_fixed_options(root, c, err));
     TRY(get_bool(root, "tie_word_embeddings", &c->tie_word_embeddings, err));
     TRY(get_bool(root, "use_sliding_window", &c->sliding_window, err));
-    snprintf(c->hidden_act, sizeof c->hidden_act, "silu");
+    TRY(get_bool(root, "prefix_projection", &c->prefix_projection, err));
+    /* ChatGLM-6B's config has no hidden_act: its GLU is GELU in the modelling code */
+    snprintf(c->hidden_act, sizeof c->hidden_act, "%s", c->glm_v1 ? "gelu" : "silu");
     TRY(copy_str(member(root, "hidden_act"), CONFIG, "hidden_act", c->hidden_act,
                  sizeof c->hidden_act, err));
     const char *dtype_key = member(root, "torch_dtype") ? "torch_dtype" : "dtype";
@@ -474,6 +482,30 @@ static const hf_name_row chatglm_names[] = {
     ROW("transformer.rotary_pos_emb.inv_freq", NULL, HF_PERM_NONE), /* recomputed */
 };
 
+/* ChatGLM-6B (v1), ward's "chatglm1": LayerNorms and every linear layer with biases, q|k|v
+ * fused and interleaved per head (kept so: glm1.c splits it), one GELU MLP matrix each way; the
+ * rotary inv_freq buffer of every layer is recomputed. */
+#define GLM1(hf, gguf) ROW("transformer.layers.%d." hf, "blk.%d." gguf, HF_PERM_NONE)
+static const hf_name_row chatglm1_names[] = {
+    ROW("transformer.word_embeddings.weight", "token_embd.weight", HF_PERM_NONE),
+    ROW("transformer.final_layernorm.weight", "output_norm.weight", HF_PERM_NONE),
+    ROW("transformer.final_layernorm.bias", "output_norm.bias", HF_PERM_NONE),
+    ROW("lm_head.weight", "output.weight", HF_PERM_NONE),
+    GLM1("input_layernorm.weight", "attn_norm.weight"),
+    GLM1("input_layernorm.bias", "attn_norm.bias"),
+    GLM1("attention.query_key_value.weight", "attn_qkv.weight"),
+    GLM1("attention.query_key_value.bias", "attn_qkv.bias"),
+    GLM1("attention.dense.weight", "attn_output.weight"),
+    GLM1("attention.dense.bias", "attn_output.bias"),
+    GLM1("post_attention_layernorm.weight", "ffn_norm.weight"),
+    GLM1("post_attention_layernorm.bias", "ffn_norm.bias"),
+    GLM1("mlp.dense_h_to_4h.weight", "ffn_up.weight"),
+    GLM1("mlp.dense_h_to_4h.bias", "ffn_up.bias"),
+    GLM1("mlp.dense_4h_to_h.weight", "ffn_down.weight"),
+    GLM1("mlp.dense_4h_to_h.bias", "ffn_down.bias"),
+    ROW("transformer.layers.%d.attention.rotary_emb.inv_freq", NULL, HF_PERM_NONE),
+};
+
 /* Baichuan-7B / 13B, Baichuan2: W_pack (q | k | v) split into three, q and k permuted as
  * llama's (llama.cpp does it for the ALiBi models too: the same permutation of q and k leaves
  * their dot products unchanged). */
@@ -497,21 +529,27 @@ static const hf_name_row baichuan_names[] = {
 
 /* InternLM (v1) is llama with q/k/v/o biases: llama's table, ward's "internlm" architecture. */
 static const hf_arch archs[] = {
-    {"LlamaForCausalLM", NULL, "llama", "llama", llama_names, N_ROWS(llama_names)},
-    {"Qwen2ForCausalLM", NULL, "qwen2", "qwen2", qwen2_names, N_ROWS(qwen2_names)},
-    {"ChatGLMModel", "ChatGLMForConditionalGeneration", "chatglm", "chatglm", chatglm_names,
-     N_ROWS(chatglm_names)},
-    {"BaichuanForCausalLM", "BaiChuanForCausalLM", "baichuan", "baichuan", baichuan_names,
+    {false, "LlamaForCausalLM", NULL, "llama", "llama", llama_names, N_ROWS(llama_names)},
+    {false, "Qwen2ForCausalLM", NULL, "qwen2", "qwen2", qwen2_names, N_ROWS(qwen2_names)},
+    {false, "ChatGLMModel", "ChatGLMForConditionalGeneration", "chatglm", "chatglm",
+     chatglm_names, N_ROWS(chatglm_names)},
+    /* ChatGLM-6B says ChatGLMModel / chatglm as well; its config has inner_hidden_size */
+    {true, "ChatGLMModel", "ChatGLMForConditionalGeneration", "chatglm", "chatglm1",
+     chatglm1_names, N_ROWS(chatglm1_names)},
+    {false, "BaichuanForCausalLM", "BaiChuanForCausalLM", "baichuan", "baichuan", baichuan_names,
      N_ROWS(baichuan_names)},
-    {"InternLMForCausalLM", NULL, "internlm", "internlm", llama_names, N_ROWS(llama_names)},
+    {false, "InternLMForCausalLM", NULL, "internlm", "internlm", llama_names,
+     N_ROWS(llama_names)},
 };
 
 const hf_arch *hf_arch_find(const hf_config *cfg) {
-    for (size_t i = 0; i < N_ROWS(archs); i++)
-        if (cfg->arch[0] ? strcmp(cfg->arch, archs[i].hf_class) == 0 ||
-                               (archs[i].hf_class2 && strcmp(cfg->arch, archs[i].hf_class2) == 0)
-                         : strcmp(cfg->model_type, archs[i].model_type) == 0)
-            return &archs[i];
+    for (size_t i = 0; i < N_ROWS(archs); i++) {
+        const hf_arch *a = &archs[i];
+        const bool named = cfg->arch[0] ? strcmp(cfg->arch, a->hf_class) == 0 ||
+                                              (a->hf_class2 && strcmp(cfg->arch, a->hf_class2) == 0)
+                                        : strcmp(cfg->model_type, a->model_type) == 0;
+        if (named && a->glm_v1 == cfg->glm_v1) return a;
+    }
     return NULL;
 }
 

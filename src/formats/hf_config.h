@@ -67,7 +67,7 @@ typedef struct hf_config {
     int32_t n_head;      /* num_attention_heads */
     int32_t n_head_kv;   /* num_key_value_heads | multi_query_group_num; default n_head;
                           * divides n_head */
-    int32_t n_ff;        /* intermediate_size | ffn_hidden_size */
+    int32_t n_ff;        /* intermediate_size | ffn_hidden_size | inner_hidden_size */
     int32_t head_dim;    /* head_dim | kv_channels; default n_embd / n_head (which must then
                           * divide evenly) */
     bool head_dim_set;   /* head_dim was given explicitly */
@@ -84,6 +84,10 @@ typedef struct hf_config {
     int32_t n_bos, bos[HF_MAX_TOKEN_IDS]; /* bos_token_id: a number or a list; 0 ids if absent */
     int32_t n_eos, eos[HF_MAX_TOKEN_IDS]; /* eos_token_id likewise */
     char unsupported[64]; /* "rmsnorm false": an option ward cannot run, "" if none */
+    bool glm_v1;          /* inner_hidden_size given: ChatGLM-6B (v1), whose architectures and
+                           * model_type are ChatGLM2's; its hidden_act defaults to "gelu" */
+    int32_t n_prefix;     /* pre_seq_len: p-tuning v2 virtual tokens (ChatGLM); 0 if absent */
+    bool prefix_projection; /* prefix_projection: the prefix goes through an MLP (refused) */
 } hf_config;
 
 /* Parse config.json text (len bytes; no NUL needed). Every id is checked against n_vocab. On
@@ -117,6 +121,7 @@ typedef struct hf_name_row {
 } hf_name_row;
 
 typedef struct hf_arch {
+    bool glm_v1;            /* the row matches only configs with (true) or without glm_v1 */
     const char *hf_class;   /* architectures[0] */
     const char *hf_class2;  /* another spelling of it, or NULL */
     const char *model_type; /* model_type */
@@ -125,7 +130,8 @@ typedef struct hf_arch {
     size_t n_names;
 } hf_arch;
 
-/* Row for cfg's architectures[0], else its model_type; NULL when ward has none. */
+/* Row for cfg's architectures[0], else its model_type (and cfg->glm_v1); NULL when ward has
+ * none. */
 const hf_arch *hf_arch_find(const hf_config *cfg);
 
 /* The GGUF name of row (one of a's rows that hf_name matches, e.g. a later part of the row
@@ -139,6 +145,14 @@ ward_status hf_row_name(const hf_name_row *row, const char *hf_name, char *out, 
  * WARD_ERANGE when out (cap bytes) is too small; messages name the tensor. */
 ward_status hf_map_name(const hf_arch *a, const char *hf_name, int32_t n_layer, char *out,
                         size_t cap, const hf_name_row **row, ward_error *err);
+
+/* The p-tuning v2 prefix encoder of ChatGLM-6B, ChatGLM2/3 (prefix_projection false): an
+ * embedding of [pre_seq_len, n_layer * 2 * kv_dim]. The modelling code's get_prompt() views it as
+ * [pre_seq_len, n_layer * 2, n_head_kv, head_dim], permutes to [n_layer * 2, pre_seq_len, ...] and
+ * splits it in twos: index 2l holds the keys and 2l + 1 the values of layer l. So the keys of
+ * layer l are columns [2l * kv_dim, (2l + 1) * kv_dim) of every row (row t: virtual token t), the
+ * values the next kv_dim columns: GGUF blk.l.prefix_k / prefix_v ([kv_dim, pre_seq_len]). */
+#define HF_PREFIX_TENSOR "transformer.prefix_encoder.embedding.weight"
 
 /* Number of heads a permutation runs over: n_head for Q, n_head_kv for K, 0 for NONE. */
 int32_t hf_permute_heads(const hf_config *cfg, hf_permute p);

@@ -3,7 +3,8 @@
  *
  * The plan (llama.cpp's convert_hf_to_gguf.py at c392e50 is the reference):
  *   1. config.json (+ generation_config.json) -> hf_config; the architecture row (llama, qwen2,
- *      chatglm for ChatGLM2/3 and GLM-4, baichuan, internlm: conv_archs[] says what each needs)
+ *      chatglm for ChatGLM2/3 and GLM-4, ward's chatglm1 for ChatGLM-6B, baichuan, internlm:
+ *      conv_archs[] says what each needs)
  *      and what ward can run are checked first: rope_scaling, sliding windows, activations
  *      other than SiLU, an explicit head_dim other than n_embd / n_head, ChatGLM options other
  *      than the released models' are refused.
@@ -12,12 +13,14 @@
  *      checked against the config, and its output type is chosen: 1-D tensors F32, matrices by
  *      the recipe exactly as ward_quantize chooses (quantize.h). A tensor whose name has
  *      several rows (Baichuan's W_pack) becomes one GGUF tensor per row, each a block of its
- *      rows. Missing tensors are named.
+ *      rows. ChatGLM's p-tuning v2 prefix encoder (HF_PREFIX_TENSOR, hf_config.h) becomes
+ *      blk.N.prefix_k / prefix_v, each a block of its columns. Missing tensors are named.
  *   3. Metadata in the converter's order (general.*, the architecture's keys in its
  *      converter class's order, tokenizer keys from vocab_export.c, general.quantization_version
  *      for block types), then the tensor table with ne = the HF shape reversed.
  *   4. Data, one tensor at a time: each GGUF row r comes from HF row row0 + r, or row0 +
- *      hf_permute_row(r) for llama's q/k (weights and biases); rows are converted to float and
+ *      hf_permute_row(r) for llama's q/k (weights and biases), columns from col0 on; rows are
+ *      converted to float and
  *      to the output type
  *      (a straight copy when the types agree and nothing is permuted), split over a thread
  *      pool. A memory writer gets the rows in place (gguf_writer_next_tensor); a file writer
@@ -52,6 +55,7 @@ typedef struct hf_tensor {
     char name[GGUF_NAME_MAX]; /* GGUF name */
     int32_t perm_heads;       /* > 0: rows permuted over this many heads */
     int64_t row0;             /* first HF row (a part of a packed tensor), else 0 */
+    int64_t col0, src_cols;   /* first HF column (a prefix block, else 0); HF row length */
     ward_type src_type, type;
     uint32_t n_dims;          /* 1 or 2 */
     int64_t ne[2];            /* GGUF order: ne[0] = HF's last dimension */
@@ -60,7 +64,7 @@ typedef struct hf_tensor {
 /* Hyper-parameter keys, "<arch>." + name, in the order a converter class writes them. */
 typedef enum hp_key {
     HK_END, HK_BLOCKS, HK_CTX, HK_EMBD, HK_FF, HK_HEADS, HK_HEADS_KV, HK_BASE, HK_EPS, HK_FTYPE,
-    HK_VOCAB, HK_ROT, HK_LAYOUT,
+    HK_VOCAB, HK_ROT, HK_LAYOUT, HK_LN_EPS, HK_ALPHA,
 } hp_key;
 
 /* What the conversion of one GGUF architecture needs beyond the name table. */
@@ -71,6 +75,8 @@ typedef struct conv_arch {
     float rotary;      /* rope.dimension_count = head_dim * rotary (or partial_rotary_factor) */
     bool no_add_bos;   /* tokenizer.ggml.add_bos_token false, whatever the tokenizer says */
     const char *vocab_pre; /* byte-level BPE pre-tokenizer tried first */
+    const char *act;   /* the one hidden_act the architecture runs */
+    bool prefix;       /* a p-tuning v2 prefix encoder (HF_PREFIX_TENSOR) is accepted */
     hp_key keys[13];
 } conv_arch;
 
@@ -79,18 +85,28 @@ typedef struct conv_arch {
      HK_VOCAB, HK_ROT}
 
 static const conv_arch conv_archs[] = {
-    {"llama", false, false, 1.0f, false, "llama-bpe", LLAMA_KEYS},
-    {"qwen2", true, false, 1.0f, false, "qwen2", LLAMA_KEYS},
-    {"internlm", true, false, 1.0f, false, "llama-bpe", LLAMA_KEYS}, /* ward's own, llama's keys */
+    {"llama", false, false, 1.0f, false, "llama-bpe", "silu", false, LLAMA_KEYS},
+    {"qwen2", true, false, 1.0f, false, "qwen2", "silu", false, LLAMA_KEYS},
+    /* ward's own, llama's keys */
+    {"internlm", true, false, 1.0f, false, "llama-bpe", "silu", false, LLAMA_KEYS},
     /* convert_hf_to_gguf.py ChatGLMModel: rotary on half of each head, no BOS */
-    {"chatglm", true, true, 0.5f, true, "chatglm-bpe",
+    {"chatglm", true, true, 0.5f, true, "chatglm-bpe", "silu", true,
      {HK_CTX, HK_EMBD, HK_FF, HK_BLOCKS, HK_HEADS, HK_HEADS_KV, HK_EPS, HK_FTYPE, HK_ROT,
       HK_BASE}},
+    /* ward's ChatGLM-6B (docs/gguf-keys-chatglm1.md): 2-D rotary over the whole head, GELU */
+    {"chatglm1", true, false, 1.0f, true, "chatglm-bpe", "gelu", true,
+     {HK_CTX, HK_EMBD, HK_BLOCKS, HK_FF, HK_HEADS, HK_HEADS_KV, HK_LN_EPS, HK_ALPHA, HK_BASE,
+      HK_ROT, HK_FTYPE}},
     /* BaichuanModel: "Meta AI original pth" layout, no rope base (the default 10000) */
-    {"baichuan", false, false, 1.0f, false, "llama-bpe",
+    {"baichuan", false, false, 1.0f, false, "llama-bpe", "silu", false,
      {HK_LAYOUT, HK_CTX, HK_EMBD, HK_BLOCKS, HK_FF, HK_ROT, HK_HEADS, HK_HEADS_KV, HK_EPS,
       HK_FTYPE}},
 };
+
+/* ChatGLM-6B's residual scale: its modelling code computes alpha = (2 * num_layers) ** 0.5 in
+ * GLMBlock, but ChatGLMModel builds every block without passing num_layers, so the block's
+ * default of 28 (the released depth) is used whatever config.json's num_layers says. */
+#define GLM1_RESIDUAL_ALPHA 7.483314773547883 /* sqrt(2 * 28) */
 
 static const conv_arch *conv_arch_find(const char *gguf_arch) {
     for (size_t i = 0; i < sizeof conv_archs / sizeof conv_archs[0]; i++)
@@ -139,7 +155,8 @@ static ward_status check_config(hf_conv *c, ward_error *err) {
         return WARD_FAIL(err, WARD_EUNSUPPORTED,
                          "config.json: architecture \"%s\" (model_type \"%s\") is not supported; "
                          "ward converts LlamaForCausalLM, Qwen2ForCausalLM, ChatGLMModel "
-                         "(ChatGLM2/3, GLM-4), BaichuanForCausalLM and InternLMForCausalLM",
+                         "(ChatGLM-6B, ChatGLM2/3, GLM-4), BaichuanForCausalLM and "
+                         "InternLMForCausalLM",
                          cfg->arch, cfg->model_type);
     if (cfg->unsupported[0])
         return WARD_FAIL(err, WARD_EUNSUPPORTED, "config.json: %s is not supported",
@@ -155,10 +172,19 @@ static ward_status check_config(hf_conv *c, ward_error *err) {
     if (cfg->sliding_window)
         return WARD_FAIL(err, WARD_EUNSUPPORTED,
                          "config.json: use_sliding_window is not supported");
-    if (strcmp(cfg->hidden_act, "silu") != 0)
+    if (strcmp(cfg->hidden_act, c->conv->act) != 0)
         return WARD_FAIL(err, WARD_EUNSUPPORTED,
-                         "config.json: hidden_act \"%s\" is not supported (only silu)",
-                         cfg->hidden_act);
+                         "config.json: hidden_act \"%s\" is not supported (only %s for %s)",
+                         cfg->hidden_act, c->conv->act, c->arch->gguf_arch);
+    if (cfg->n_prefix > 0 && !c->conv->prefix)
+        return WARD_FAIL(err, WARD_EUNSUPPORTED,
+                         "config.json: pre_seq_len (a p-tuning prefix) is not supported for %s",
+                         c->arch->gguf_arch);
+    if (cfg->n_prefix > 0 && cfg->prefix_projection)
+        return WARD_FAIL(err, WARD_EUNSUPPORTED,
+                         "config.json: prefix_projection true (a p-tuning v2 prefix computed by "
+                         "an MLP) is not supported; only the plain prefix embedding "
+                         "(prefix_projection false)");
     if ((int64_t)cfg->head_dim * cfg->n_head != cfg->n_embd)
         return WARD_FAIL(err, WARD_EUNSUPPORTED,
                          "config.json: head_dim %d x %d heads != hidden_size %d is not supported",
@@ -183,6 +209,8 @@ static bool expected_shape(const hf_conv *c, const char *name, int64_t *rows, in
         {"attn_q.bias", 2, 0},       {"attn_k.bias", 3, 0},    {"attn_v.bias", 3, 0},
         {"attn_output.bias", 1, 0},  {"ffn_gate.weight", 4, 1}, {"ffn_up.weight", 4, 1},
         {"ffn_down.weight", 1, 4},   {"attn_qkv.weight", 6, 1}, {"attn_qkv.bias", 6, 0},
+        {"attn_norm.bias", 1, 0},    {"ffn_norm.bias", 1, 0},  {"output_norm.bias", 1, 0},
+        {"ffn_up.bias", 4, 0},       {"ffn_down.bias", 1, 0},
     };
     const int64_t dims[] = {0, e, q, kv, ff, cfg->n_vocab, q + 2 * kv};
     for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
@@ -233,6 +261,8 @@ static ward_status plan_tensor(const hf_conv *c, const st_tensor *src, const hf_
     }
     out->src = src;
     out->row0 = rows * row->part;
+    out->col0 = 0;
+    out->src_cols = vector ? rows : cols;
     out->n_dims = vector ? 1 : 2;
     out->ne[0] = vector ? rows : cols;
     out->ne[1] = vector ? 1 : rows;
@@ -244,11 +274,51 @@ static ward_status plan_tensor(const hf_conv *c, const st_tensor *src, const hf_
     return WARD_OK;
 }
 
+/* The p-tuning v2 prefix encoder as blk.l.prefix_k and blk.l.prefix_v of every layer at
+ * c->t[c->n...]: column blocks 2l and 2l + 1 of kv_dim columns (HF_PREFIX_TENSOR). */
+static ward_status plan_prefix(hf_conv *c, const st_tensor *src, ward_error *err) {
+    const hf_config *cfg = &c->cfg;
+    const int64_t kv_dim = (int64_t)cfg->n_head_kv * cfg->head_dim;
+    if (!c->conv->prefix)
+        return WARD_FAIL(err, WARD_EUNSUPPORTED, "tensor %s: a p-tuning prefix in a %s model is "
+                         "not supported", src->name, c->conv->gguf_arch);
+    if (cfg->n_prefix < 1)
+        return WARD_FAIL(err, WARD_EFORMAT, "tensor %s: config.json gives no pre_seq_len",
+                         src->name);
+    if (!st_dtype_supported(src->dtype) || !st_dtype_ward_type(src->dtype, &c->t[c->n].src_type))
+        return WARD_FAIL(err, WARD_EUNSUPPORTED,
+                         "tensor %s: dtype %s is not supported (only F32, F16 and BF16)",
+                         src->name, st_dtype_name(src->dtype));
+    const int64_t cols = 2 * (int64_t)cfg->n_layer * kv_dim;
+    if (src->n_dims != 2 || src->shape[0] != cfg->n_prefix || src->shape[1] != cols) {
+        char have[96];
+        shape_str(src, have, sizeof have);
+        return WARD_FAIL(err, WARD_EFORMAT, "tensor %s has shape %s, config.json implies [%" PRId32
+                         ", %" PRId64 "] (pre_seq_len, num_layers x 2 x kv_dim)", src->name, have,
+                         cfg->n_prefix, cols);
+    }
+    const ward_type src_type = c->t[c->n].src_type;
+    for (int32_t l = 0; l < cfg->n_layer; l++)
+        for (int kind = 0; kind < 2; kind++) {
+            hf_tensor *t = &c->t[c->n++];
+            snprintf(t->name, sizeof t->name, "blk.%d.prefix_%c", (int)l, kind ? 'v' : 'k');
+            t->src = src;
+            t->src_type = src_type;
+            t->n_dims = 2;
+            t->ne[0] = kv_dim;
+            t->ne[1] = cfg->n_prefix;
+            t->col0 = (2 * (int64_t)l + kind) * kv_dim;
+            t->src_cols = cols;
+        }
+    return WARD_OK;
+}
+
 /* Plan every GGUF tensor of one source tensor (none when the converter drops it, several for a
  * packed one) at c->t[c->n...]. */
 static ward_status plan_source(hf_conv *c, const st_tensor *src, ward_error *err) {
     const hf_name_row *row = NULL;
     char name[GGUF_NAME_MAX];
+    if (strcmp(src->name, HF_PREFIX_TENSOR) == 0) return plan_prefix(c, src, err);
     ward_status st = hf_map_name(c->arch, src->name, c->cfg.n_layer, name, sizeof name, &row,
                                  err);
     if (st != WARD_OK || !row->gguf) return st;
@@ -289,6 +359,9 @@ static ward_status check_complete(const hf_conv *c, ward_error *err) {
             return WARD_FAIL(err, WARD_EFORMAT, "tensor %s (%s) is missing", h, g);
         }
     }
+    if (c->cfg.n_prefix > 0 && !planned(c, "blk.0.prefix_k"))
+        return WARD_FAIL(err, WARD_EFORMAT, "tensor " HF_PREFIX_TENSOR " (the p-tuning prefix "
+                         "of config.json's pre_seq_len %" PRId32 ") is missing", c->cfg.n_prefix);
     return WARD_OK;
 }
 
@@ -304,7 +377,7 @@ static const ward_ftype *auto_ftype(const hf_conv *c) {
     uint64_t bytes[3] = {0}; /* F32, F16, BF16 */
     for (size_t i = 0; i < c->n; i++) {
         const ward_type t = c->t[i].src_type;
-        if (c->t[i].n_dims == 2)
+        if (c->t[i].n_dims == 2 && c->t[i].src_cols == c->t[i].ne[0]) /* not prefix blocks */
             bytes[t == WARD_TYPE_F16 ? 1 : t == WARD_TYPE_BF16 ? 2 : 0] += c->t[i].src->nbytes;
     }
     const int k = bytes[1] > bytes[0] && bytes[1] >= bytes[2] ? 1 : bytes[2] > bytes[0] ? 2 : 0;
@@ -344,9 +417,11 @@ static ward_status make_plan(hf_conv *c, const ward_convert_params *p, ward_erro
     size_t max_parts = 1;
     for (size_t i = 0; i < c->arch->n_names; i++)
         if (c->arch->names[i].n_parts > max_parts) max_parts = c->arch->names[i].n_parts;
-    c->t = n <= SIZE_MAX / sizeof *c->t / max_parts ? ward_calloc(n ? n * max_parts : 1,
-                                                                  sizeof *c->t)
-                                                    : NULL;
+    /* room for every part, and the prefix's 2 tensors per layer */
+    const size_t extra = 2 * (size_t)c->cfg.n_layer;
+    c->t = n <= (SIZE_MAX / sizeof *c->t - extra) / max_parts
+               ? ward_calloc(n * max_parts + extra, sizeof *c->t)
+               : NULL;
     if (!order || !c->t) {
         ward_free(order);
         return WARD_FAIL(err, WARD_ENOMEM, "no memory for %" PRIu64 " tensors", n);
@@ -376,12 +451,13 @@ static const char *base_name(const char *dir, char *buf, size_t cap) {
 static ward_status write_hparam(const hf_conv *c, gguf_writer *w, hp_key k) {
     const hf_config *cfg = &c->cfg;
     char key[96];
-    static const char *const suffix[HK_LAYOUT + 1] = {
+    static const char *const suffix[HK_ALPHA + 1] = {
         [HK_BLOCKS] = "block_count", [HK_CTX] = "context_length",
         [HK_EMBD] = "embedding_length", [HK_FF] = "feed_forward_length",
         [HK_HEADS] = "attention.head_count", [HK_HEADS_KV] = "attention.head_count_kv",
         [HK_BASE] = "rope.freq_base", [HK_EPS] = "attention.layer_norm_rms_epsilon",
         [HK_VOCAB] = "vocab_size", [HK_ROT] = "rope.dimension_count",
+        [HK_LN_EPS] = "attention.layer_norm_epsilon", [HK_ALPHA] = "residual_alpha",
     };
     if (suffix[k]) snprintf(key, sizeof key, "%s.%s", c->arch->gguf_arch, suffix[k]);
     const float rotary = cfg->partial_rotary > 0.0f ? cfg->partial_rotary : c->conv->rotary;
@@ -395,7 +471,9 @@ static ward_status write_hparam(const hf_conv *c, gguf_writer *w, hp_key k) {
     case HK_HEADS: return gguf_writer_set_u32(w, key, (uint32_t)cfg->n_head);
     case HK_HEADS_KV: return gguf_writer_set_u32(w, key, (uint32_t)cfg->n_head_kv);
     case HK_BASE: return gguf_writer_set_f32(w, key, cfg->rope_freq_base);
-    case HK_EPS: return gguf_writer_set_f32(w, key, cfg->norm_eps);
+    case HK_EPS:
+    case HK_LN_EPS: return gguf_writer_set_f32(w, key, cfg->norm_eps);
+    case HK_ALPHA: return gguf_writer_set_f32(w, key, (float)GLM1_RESIDUAL_ALPHA);
     case HK_VOCAB: return gguf_writer_set_u32(w, key, (uint32_t)cfg->n_vocab);
     case HK_ROT: /* the converter's int(head_dim * factor) */
         return gguf_writer_set_u32(w, key, (uint32_t)((double)cfg->head_dim * (double)rotary));
@@ -459,7 +537,9 @@ static void convert_rows(void *arg, int ith, int nth) {
     const convert_job *j = arg;
     const hf_tensor *t = j->t;
     const int64_t n_cols = t->ne[0], n_rows = t->ne[1];
-    const size_t src_row = kern_row_bytes(t->src_type, n_cols);
+    const size_t src_row = kern_row_bytes(t->src_type, t->src_cols);
+    const size_t src_col0 = kern_row_bytes(t->src_type, t->col0); /* float types: no blocks */
+    const size_t copy_bytes = kern_row_bytes(t->src_type, n_cols);
     const size_t dst_row = kern_row_bytes(t->type, n_cols);
     const bool copy = t->src_type == t->type;
     kern_to_float_fn to_float = kern_to_float(t->src_type, j->isa);
@@ -482,10 +562,10 @@ static void convert_rows(void *arg, int ith, int nth) {
     for (int64_t r = n_rows * ith / nth; r < n_rows * (ith + 1) / nth; r++) {
         const int64_t from =
             t->row0 + (t->perm_heads > 0 ? hf_permute_row(r, n_rows, t->perm_heads) : r);
-        const uint8_t *s = (const uint8_t *)t->src->data + (size_t)from * src_row;
+        const uint8_t *s = (const uint8_t *)t->src->data + (size_t)from * src_row + src_col0;
         uint8_t *d = j->dst + (size_t)r * dst_row;
         if (copy) {
-            memcpy(d, s, src_row);
+            memcpy(d, s, copy_bytes);
         } else {
             to_float(s, row, n_cols);
             from_float(row, d, n_cols);
