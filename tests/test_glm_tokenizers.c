@@ -30,7 +30,13 @@
 
 /* <unk> <s> </s>, 256 byte pieces, a few merges, then extra pieces (type 4 unless "!" first,
  * which means control). Returns the piece count. */
+static int32_t spm_model_prefix(pb_buf *b, const char *const *extra, bool dummy_prefix);
 static int32_t spm_model(pb_buf *b, const char *const *extra) {
+    return spm_model_prefix(b, extra, false);
+}
+
+/* The same with the normalizer's add_dummy_prefix as given. */
+static int32_t spm_model_prefix(pb_buf *b, const char *const *extra, bool dummy_prefix) {
     pb_buf t = {0}, n = {0};
     int32_t count = 0;
     pb_piece(b, "<unk>", 0, 2), count++;
@@ -48,7 +54,7 @@ static int32_t spm_model(pb_buf *b, const char *const *extra) {
         pb_piece(b, **e == '!' ? *e + 1 : *e, 0, **e == '!' ? 3 : 4);
     pb_uint(&t, 3, 2);  /* BPE */
     pb_uint(&t, 35, 1); /* byte_fallback */
-    pb_uint(&n, 3, 0);  /* no dummy prefix: round trips are exact */
+    pb_uint(&n, 3, dummy_prefix); /* none by default: round trips are exact */
     pb_bytes(b, 3, n.data, n.len);
     pb_bytes(b, 2, t.data, t.len);
     free(t.data);
@@ -277,6 +283,171 @@ static void test_chatglm_v1(void) {
     remove_dir(dir);
 }
 
+/* ChatGLM-6B's whitespace pieces (TOK_TEXT_GLM1). Expected ids follow SPTokenizer._preprocess:
+ * "\n" -> <n>, "\t" -> <|tab|>, runs of 2..80 spaces -> <|blank_N|> (80 first, left to right; a
+ * last single space stays a space), then SentencePiece with the pieces as user-defined symbols
+ * (atomic; the dummy prefix only before the whole text). */
+enum { P_H = 259, P_I, P_HI, P_SP, P_SPHI, P_LT, P_GT, P_BAR, P_FIRST_EXTRA }; /* spm_model ids */
+#define BYTE(c) (3 + (c))
+
+static const char *const glm1_specials[] = {"[MASK]", "[gMASK]", "[sMASK]", "<unused_0>", "<sop>",
+                                            "<eop>", "<ENC>", "<dBLOCK>"};
+
+/* A v1-like tokenizer.model: the 8 specials, <n>, <|tab|> (if with_tab), <|blank_2|> ..
+ * <|blank_80|> (user-defined), then a control token with spaces in it. ids: [0] <n>, [1] <|tab|>
+ * (or -1), [N] <|blank_N|>, [81] the control token. */
+static char *make_glm1_dir(const char *tag, bool dummy_prefix, bool with_tab, const char *config,
+                           int32_t ids[82]) {
+    static char names[81][16];
+    const char *extra[8 + 81 + 2];
+    int n = 0, next = P_FIRST_EXTRA;
+    for (int i = 0; i < 8; i++) extra[n++] = glm1_specials[i], next++;
+    extra[n++] = "<n>", ids[0] = next++;
+    ids[1] = -1;
+    if (with_tab) extra[n++] = "<|tab|>", ids[1] = next++;
+    for (int k = 2; k <= 80; k++) {
+        snprintf(names[k], sizeof names[k], "<|blank_%d|>", k);
+        extra[n++] = names[k], ids[k] = next++;
+    }
+    extra[n++] = "!<|a  b|>", ids[81] = next++;
+    extra[n] = NULL;
+    char *dir = strdup(test_tmp_path(tag));
+    mkdir(dir, 0700);
+    char path[512];
+    pb_buf b = {0};
+    spm_model_prefix(&b, extra, dummy_prefix);
+    snprintf(path, sizeof path, "%s/tokenizer.model", dir);
+    write_bytes(path, b.data, b.len);
+    free(b.data);
+    snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
+    if (config) write_bytes(path, config, strlen(config));
+    else remove(path);
+    return dir;
+}
+
+static void check_ids(const tok_vocab *v, const char *label, const char *s, size_t len,
+                      unsigned flags, const int32_t *want, size_t n_want) {
+    int32_t ids[64];
+    size_t n = 0;
+    ward_status rc = tok_encode(v, s, len, flags, ids, 64, &n);
+    bool same = rc == WARD_OK && n == n_want;
+    for (size_t i = 0; same && i < n; i++) same = ids[i] == want[i];
+    CHECK(same, "%s: status %d, %zu ids (expected %zu)", label, rc, n, n_want);
+    if (!same)
+        for (size_t i = 0; i < n && i < 64; i++)
+            fprintf(stderr, "  [%zu] %d (want %d)\n", i, ids[i], i < n_want ? want[i] : -1);
+}
+#define IDS(...) ((const int32_t[]){__VA_ARGS__}), sizeof((const int32_t[]){__VA_ARGS__}) / 4
+#define CHECK_IDS(v, label, s, flags, ...) check_ids(v, label, s, strlen(s), flags, IDS(__VA_ARGS__))
+
+static void test_chatglm_v1_whitespace(void) {
+    const char *cfg = "{\"tokenizer_class\": \"ChatGLMTokenizer\", \"num_image_tokens\": 0}";
+    int32_t p[82];
+    char sp[200];
+    memset(sp, ' ', sizeof sp);
+    char *dir = make_glm1_dir("glm1ws", false, true, cfg, p);
+    ward_error err = {0};
+    tok_vocab *v = load_dir(dir, NULL, WARD_OK, &err);
+    if (v) {
+        CHECK_IDS(v, "a\\nb", "hi\nhi", 0, P_HI, p[0], P_HI);
+        CHECK_IDS(v, "x\\ty", "hi\thi", 0, P_HI, p[1], P_HI);
+        CHECK_IDS(v, "one space stays", "hi hi", 0, P_HI, P_SPHI);
+        CHECK_IDS(v, "3 spaces", "hi   hi", 0, P_HI, p[3], P_HI);
+        CHECK_IDS(v, "newline runs", "\n\nhi\n", 0, p[0], p[0], P_HI, p[0]);
+        CHECK_IDS(v, "mixed", "hi\n  \thi hi \n", 0, P_HI, p[0], p[2], p[1], P_HI, P_SPHI, P_SP,
+                  p[0]);
+        CHECK_IDS(v, "space then newline", "hi \n", 0, P_HI, P_SP, p[0]);
+        /* long runs: blanks of 80 first, then the rest */
+        char t[256];
+        int lens[] = {80, 81, 82, 160, 161, 162, 79};
+        for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+            int k = lens[i];
+            snprintf(t, sizeof t, "hi%.*shi", k, sp);
+            int32_t want[8];
+            size_t n = 0;
+            want[n++] = P_HI;
+            for (int b = 0; b < k / 80; b++) want[n++] = p[80];
+            if (k % 80 >= 2) want[n++] = p[k % 80];
+            want[n++] = k % 80 == 1 ? P_SPHI : P_HI;
+            char label[32];
+            snprintf(label, sizeof label, "%d spaces", k);
+            check_ids(v, label, t, strlen(t), 0, want, n);
+        }
+        snprintf(t, sizeof t, "%.*s", 81, sp);
+        CHECK_IDS(v, "81 spaces alone", t, 0, p[80], P_SP);
+        /* user-typed pieces are the same pieces; control tokens keep their text */
+        CHECK_IDS(v, "typed <n>", "hi<n>hi", 0, P_HI, p[0], P_HI);
+        CHECK_IDS(v, "control with spaces", "<|a  b|>\thi", TOK_PARSE_SPECIAL, p[81], p[1], P_HI);
+        /* template spans are text too, and join across span boundaries */
+        const tok_span spans[] = {{"[gMASK]<sop>", 12, true}, {"hi ", 3, false}, {" \n", 2, false}};
+        int32_t ids[16];
+        size_t m = 0;
+        CHECK(tok_encode_spans(v, spans, 3, 0, ids, 16, &m) == WARD_OK && m == 5 &&
+                  ids[0] == P_FIRST_EXTRA + 1 && ids[1] == P_FIRST_EXTRA + 4 && ids[2] == P_HI &&
+                  ids[3] == p[2] && ids[4] == p[0], "chatglm v1: spans [gMASK] <sop> hi blank_2 <n>");
+        /* token bytes give the whitespace back */
+        char out[128];
+        size_t k = 0;
+        CHECK(tok_token_bytes(v, p[0], false, out, sizeof out, &k) == WARD_OK && k == 1 &&
+              out[0] == '\n', "<n> is a newline");
+        CHECK(tok_token_bytes(v, p[1], false, out, sizeof out, &k) == WARD_OK && k == 1 &&
+              out[0] == '\t', "<|tab|> is a tab");
+        CHECK(tok_token_bytes(v, p[80], false, out, sizeof out, &k) == WARD_OK && k == 80 &&
+              memcmp(out, sp, 80) == 0, "<|blank_80|> is 80 spaces");
+        CHECK(tok_token_bytes(v, p[7], false, out, 3, &k) == WARD_ERANGE && k == 7 &&
+              memcmp(out, sp, 3) == 0, "<|blank_7|> into 3 bytes: ERANGE, 7 needed");
+        CHECK(tok_token_bytes(v, p[81], true, out, sizeof out, &k) == WARD_OK && k == 8 &&
+              memcmp(out, "<|a  b|>", 8) == 0, "a control token renders its own text");
+        check_round_trip(v, "chatglm v1 ws", "hi\n\thi  hi   \n\n    hi\t\t hi ");
+        snprintf(t, sizeof t, "hi%.*s\n%.*shi", 163, sp, 2, sp);
+        check_round_trip(v, "chatglm v1 long run", t);
+        tok_vocab_free(v);
+    }
+    remove_dir(dir);
+
+    /* with SentencePiece's dummy prefix: once, before the whole text, even before a piece */
+    dir = make_glm1_dir("glm1wsp", true, true, cfg, p);
+    v = load_dir(dir, NULL, WARD_OK, &err);
+    if (v) {
+        CHECK_IDS(v, "prefix a\\nb", "hi\nhi", 0, P_SPHI, p[0], P_HI);
+        CHECK_IDS(v, "prefix \\nhi", "\nhi", 0, P_SP, p[0], P_HI);
+        CHECK_IDS(v, "prefix typed <n>", "<n>hi", 0, P_SP, p[0], P_HI);
+        CHECK_IDS(v, "prefix after control", "<sop>\thi", TOK_PARSE_SPECIAL, P_FIRST_EXTRA + 4,
+                  P_SP, p[1], P_HI);
+        char t[128];
+        snprintf(t, sizeof t, "%.*shi", 81, sp);
+        CHECK_IDS(v, "prefix 81 spaces", t, 0, P_SP, p[80], P_SPHI);
+        tok_vocab_free(v);
+    }
+    remove_dir(dir);
+
+    /* a piece missing from the vocabulary: its text is encoded as text */
+    dir = make_glm1_dir("glm1wsm", false, false, cfg, p);
+    v = load_dir(dir, NULL, WARD_OK, &err);
+    if (v) {
+        CHECK_IDS(v, "no <|tab|> piece", "hi\thi", 0, P_HI, P_LT, P_BAR, BYTE('t'), BYTE('a'),
+                  BYTE('b'), P_BAR, P_GT, P_HI);
+        CHECK_IDS(v, "no <|tab|>, <n> still", "\n\t", 0, p[0], P_LT, P_BAR, BYTE('t'), BYTE('a'),
+                  BYTE('b'), P_BAR, P_GT);
+        tok_vocab_free(v);
+    }
+    remove_dir(dir);
+
+    /* without the family the same vocabulary is plain SentencePiece */
+    dir = make_glm1_dir("glm1wsn", false, true, NULL, p);
+    v = load_dir(dir, NULL, WARD_OK, &err);
+    if (v) {
+        CHECK_IDS(v, "no family: newline", "hi\nhi", 0, P_HI, BYTE('\n'), P_HI);
+        CHECK_IDS(v, "no family: 3 spaces", "hi   hi", 0, P_HI, P_SP, P_SP, P_SPHI);
+        char out[16];
+        size_t k = 0;
+        CHECK(tok_token_bytes(v, p[0], false, out, sizeof out, &k) == WARD_OK && k == 3 &&
+              memcmp(out, "<n>", 3) == 0, "no family: <n> is its text");
+        tok_vocab_free(v);
+    }
+    remove_dir(dir);
+}
+
 static void test_baichuan_internlm(void) {
     const char *const bc[] = {"<reserved_106>", "<reserved_107>", NULL};
     int32_t n;
@@ -465,6 +636,21 @@ static void test_gguf_families(void) {
         CHECK(tok_type(v, 7) == TOK_TYPE_USER_DEFINED, "gguf baichuan: <eoa> untouched");
         tok_vocab_free(v);
     }
+    /* ChatGLM-6B by architecture: specials control, whitespace pieces */
+    const char *g1[] = {"<unk>", "<s>", "</s>", "h", "\xe2\x96\x81", "<n>", "<|tab|>", "<|blank_2|>",
+                        "[gMASK]", "<sop>", "<eop>"};
+    int32_t g1types[11] = {2, 3, 3, 1, 1, 4, 4, 4, 1, 1, 1};
+    v = gguf_vocab("chatglm1", NULL, g1, g1types, 11);
+    if (v) {
+        check_special(v, "gguf chatglm1", 8, "[gMASK]");
+        check_special(v, "gguf chatglm1", 9, "<sop>");
+        CHECK_IDS(v, "gguf chatglm1", "h\n  h\t", 0, 4, 3, 5, 7, 3, 6);
+        char out[8];
+        size_t k = 0;
+        CHECK(tok_token_bytes(v, 7, false, out, sizeof out, &k) == WARD_OK && k == 2 &&
+              memcmp(out, "  ", 2) == 0, "gguf chatglm1: <|blank_2|> is two spaces");
+        tok_vocab_free(v);
+    }
     v = gguf_vocab("internlm", NULL, bt, btypes, 8);
     if (v) {
         check_special(v, "gguf internlm", 7, "<eoa>");
@@ -477,6 +663,7 @@ int main(void) {
     test_chatglm3();
     test_chatglm2();
     test_chatglm_v1();
+    test_chatglm_v1_whitespace();
     test_baichuan_internlm();
     test_baichuan_gguf();
     test_glm4_tiktoken();

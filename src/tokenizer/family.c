@@ -22,7 +22,8 @@
  *   ChatGLM-6B   THUDM/chatglm-6b tokenization_chatglm.py (SPTokenizer.special_tokens, bos "<sop>",
  *                eos "<eop>"; build_inputs_with_special_tokens appends [gMASK] <sop>), config.json
  *                (mask 130000, gmask 130001, bos 130004, eos 130005: in ice_text.model itself,
- *                num_image_tokens 0).
+ *                num_image_tokens 0); SPTokenizer._preprocess / postprocess: the whitespace pieces
+ *                of TOK_TEXT_GLM1 (tok.h, spm.c).
  *   ChatGLM2-6B  THUDM/chatglm2-6b tokenization_chatglm.py: [MASK] [gMASK] [sMASK] sop eop appended
  *                at sp_model.vocab_size() (64789 on); prefix tokens [gMASK] sop.
  *   ChatGLM3-6B  THUDM/chatglm3-6b tokenization_chatglm.py: the same five then <|system|>
@@ -49,7 +50,7 @@ static const tok_family families[] = {
      .classes = LIST("ChatGLMTokenizer"),
      .control = LIST("[MASK]", "[gMASK]", "[sMASK]", "<unused_0>", "<sop>", "<eop>", "<ENC>",
                      "<dBLOCK>"),
-     .bos = "<sop>", .eos = "<eop>", .no_add_bos = true},
+     .bos = "<sop>", .eos = "<eop>", .no_add_bos = true, .text_rules = TOK_TEXT_GLM1},
     {.name = "chatglm2",
      .classes = LIST("ChatGLMTokenizer"),
      .appended = LIST("[MASK]", "[gMASK]", "[sMASK]", "sop", "eop"),

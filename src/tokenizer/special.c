@@ -13,7 +13,9 @@
  *      two special tokens is encoded as one run whatever the span boundaries, as if concatenated.
  *   4. BOS if TOK_ADD_BOS and the vocab adds it; each fragment (a special token as is, a run via
  *      the algorithm; SPM puts a space before a run that starts the text or follows a special
- *      token when add_space_prefix); EOS likewise.
+ *      token when add_space_prefix); EOS likewise. A vocab with TOK_TEXT_GLM1 (ChatGLM-6B) encodes
+ *      runs through its whitespace rules (spm.c) and treats user-defined tokens as part of the
+ *      text around them, as SentencePiece does (no space prefix after them).
  * Scratch (the joined text, the fragment lists) is allocated per call; the vocab is only read.
  */
 #include <assert.h>
@@ -79,7 +81,16 @@ static ward_status split_on(const tok_vocab *v, const char *text, int32_t id, bo
 static ward_status encode_run(const tok_vocab *v, const char *text, size_t len, bool after_special,
                               tok_sink *sink) {
     if (v->algo == TOK_ALGO_BPE) return tok_bpe_encode_run(v, text, len, sink);
-    return tok_spm_encode_run(v, text, len, v->add_space_prefix && after_special, sink);
+    bool prefix = v->add_space_prefix && after_special;
+    if (v->text_rules == TOK_TEXT_GLM1) return tok_spm_encode_glm1_run(v, text, len, prefix, sink);
+    return tok_spm_encode_run(v, text, len, prefix, sink);
+}
+
+/* TOK_TEXT_GLM1: SentencePiece matches user-defined pieces itself, inside the text it encodes,
+ * so they do not restart the space prefix: it goes before the first one (a lone U+2581) when
+ * it begins the text or follows a control token, and the text after it gets none. */
+static bool glm1_in_text(const tok_vocab *v, int32_t id) {
+    return v->text_rules == TOK_TEXT_GLM1 && v->tokens[id].type == TOK_TYPE_USER_DEFINED;
 }
 
 /* Encode text (the spans' concatenation) whose initial fragments are in frags. */
@@ -116,6 +127,12 @@ static ward_status encode_frags(const tok_vocab *v, const char *text, frag_list 
     bool prev_special = true; /* the text start counts as "after a special token" */
     for (size_t i = 0; i < frags->n && rc == WARD_OK; i++) {
         const tok_frag *f = &frags->a[i];
+        if (f->id >= 0 && glm1_in_text(v, f->id)) {
+            if (prev_special && v->add_space_prefix) rc = tok_spm_encode_run(v, " ", 1, false, sink);
+            tok_sink_push(sink, f->id);
+            prev_special = false;
+            continue;
+        }
         if (f->id >= 0) {
             tok_sink_push(sink, f->id);
             prev_special = true;

@@ -11,8 +11,19 @@
  *      (llama.cpp's rev_merge re-segmentation never fires: a merged symbol is always a token.)
  * Every pair's text is contiguous in the escaped run, so lookups never copy. Scratch memory is
  * allocated per run and freed before returning; the vocab is only read (thread-safe).
+ *
+ * ChatGLM-6B's text rules (TOK_TEXT_GLM1, tok_spm_encode_glm1_run; SPTokenizer._preprocess in
+ * THUDM/chatglm-6b tokenization_chatglm.py, linebreak and whitespaces on, as _tokenize calls it):
+ * "\n" -> "<n>", then "\t" -> "<|tab|>", then for N = 80 down to 2 every leftmost run of N
+ * spaces -> "<|blank_N|>". So a run of k spaces gives k / 80 <|blank_80|>, then <|blank_{k%80}|>
+ * if k % 80 >= 2, or one plain space if k % 80 == 1 (it joins the text after it); a single space
+ * stays a space. SentencePiece then sees those pieces as user-defined symbols: atomic, never
+ * merged with their neighbours, and its dummy prefix goes once before the whole text (a lone
+ * U+2581 when the text starts with one of them). A piece missing from the vocabulary stays text
+ * ("<n>" is then encoded like any text, with its neighbours).
  */
 #include <assert.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/error.h"
@@ -163,5 +174,93 @@ done:
     ward_free(buf);
     ward_free(r.sym);
     ward_free(r.heap);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * ChatGLM-6B's whitespace pieces (TOK_TEXT_GLM1, see the header)
+ * ------------------------------------------------------------------------------------------- */
+
+/* Text between two pieces, gathered in a buffer (a missing piece's text joins it). */
+typedef struct glm1_seg {
+    char *buf;
+    size_t n, cap;
+    bool prefix; /* the run's space prefix is still owed */
+} glm1_seg;
+
+static ward_status seg_put(glm1_seg *g, const char *s, size_t n) {
+    if (n > g->cap - g->n) {
+        size_t cap = g->cap;
+        while (n > cap - g->n) {
+            if (cap > SIZE_MAX / 4) return WARD_FAIL(NULL, WARD_EINVAL, "tokenizer: text too long");
+            cap *= 2;
+        }
+        char *b = ward_realloc(g->buf, cap);
+        if (!b) return WARD_FAIL(NULL, WARD_ENOMEM, "tokenizer: no memory for %zu bytes", cap);
+        g->buf = b, g->cap = cap;
+    }
+    memcpy(g->buf + g->n, s, n);
+    g->n += n;
+    return WARD_OK;
+}
+
+/* Encode the gathered text (with the prefix if still owed: alone, it is a lone U+2581). */
+static ward_status seg_flush(const tok_vocab *v, glm1_seg *g, tok_sink *sink) {
+    ward_status rc = WARD_OK;
+    if (g->n > 0) rc = tok_spm_encode_run(v, g->buf, g->n, g->prefix, sink);
+    else if (g->prefix) rc = tok_spm_encode_run(v, " ", 1, false, sink);
+    g->n = 0;
+    g->prefix = false;
+    return rc;
+}
+
+/* Piece k (0 "<n>", 1 "<|tab|>", N "<|blank_N|>"): its id, or its text when missing. */
+static ward_status put_piece(const tok_vocab *v, glm1_seg *g, int k, tok_sink *sink) {
+    int32_t id = v->glm1_piece[k];
+    if (id >= 0) {
+        ward_status rc = seg_flush(v, g, sink);
+        if (rc == WARD_OK) tok_sink_push(sink, id);
+        return rc;
+    }
+    char t[24];
+    int n = k == 0 ? snprintf(t, sizeof t, "<n>")
+          : k == 1 ? snprintf(t, sizeof t, "<|tab|>") : snprintf(t, sizeof t, "<|blank_%d|>", k);
+    return seg_put(g, t, (size_t)n);
+}
+
+ward_status tok_spm_encode_glm1_run(const tok_vocab *v, const char *text, size_t len,
+                                    bool space_prefix, tok_sink *sink) {
+    assert(len > 0 && v->text_rules == TOK_TEXT_GLM1);
+    if (len > SPM_MAX_RUN) return WARD_FAIL(NULL, WARD_EINVAL, "tokenizer: text too long");
+    glm1_seg g = {.cap = len + 16, .prefix = space_prefix};
+    if (!(g.buf = ward_malloc(g.cap)))
+        return WARD_FAIL(NULL, WARD_ENOMEM, "tokenizer: no memory for %zu bytes of text", len);
+    ward_status rc = WARD_OK;
+    size_t plain = 0; /* text[plain, i) is ordinary text not yet gathered */
+    for (size_t i = 0; i < len && rc == WARD_OK;) {
+        size_t k = 1;
+        if (text[i] == ' ')
+            while (i + k < len && text[i + k] == ' ') k++;
+        if (text[i] != '\n' && text[i] != '\t' && k < 2) {
+            i++;
+            continue;
+        }
+        rc = seg_put(&g, text + plain, i - plain);
+        if (text[i] == '\n' || text[i] == '\t') {
+            if (rc == WARD_OK) rc = put_piece(v, &g, text[i] == '\n' ? 0 : 1, sink);
+            plain = ++i;
+            continue;
+        }
+        /* k >= 2 spaces: blanks of 80, then the rest (a lone space stays text) */
+        size_t rest = k % TOK_GLM1_MAX_BLANK;
+        for (size_t b = 0; b < k / TOK_GLM1_MAX_BLANK && rc == WARD_OK; b++)
+            rc = put_piece(v, &g, TOK_GLM1_MAX_BLANK, sink);
+        if (rc == WARD_OK && rest >= 2) rc = put_piece(v, &g, (int)rest, sink);
+        i += k;
+        plain = rest == 1 ? i - 1 : i;
+    }
+    if (rc == WARD_OK) rc = seg_put(&g, text + plain, len - plain);
+    if (rc == WARD_OK) rc = seg_flush(v, &g, sink);
+    ward_free(g.buf);
     return rc;
 }

@@ -272,6 +272,7 @@ static void apply_family(const tok_family *fam, tok_desc *d, const char **texts,
         if (id >= 0) *slot[k] = id;
     }
     if (fam->no_add_bos) d->add_bos = false;
+    d->text_rules = fam->text_rules;
 }
 
 /* Messages without a file prefix; the public functions add one. */

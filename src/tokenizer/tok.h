@@ -54,6 +54,15 @@ typedef enum tok_algo {
     TOK_ALGO_BPE = 1, /* byte-level BPE: pre-tokenizer regexes, merge by rank */
 } tok_algo;
 
+/* Text rules a family's tokenizer code applies around SentencePiece (see tok_desc). */
+typedef enum tok_text_rules {
+    TOK_TEXT_PLAIN = 0,
+    /* ChatGLM-6B (v1): before encoding, "\n" -> "<n>", "\t" -> "<|tab|>", each run of 2..80
+     * spaces -> "<|blank_N|>" (longer runs: 80 at a time, a last single space stays a space);
+     * token bytes give the whitespace back. SPM only. */
+    TOK_TEXT_GLM1 = 1,
+} tok_text_rules;
+
 typedef struct tok_desc {
     tok_algo algo;
     int32_t n_vocab;
@@ -81,6 +90,7 @@ typedef struct tok_desc {
     /* GGUF fill-in-the-middle ids (pre, suf, mid, pad, rep, sep; -1 = unset), or NULL: unset
      * ids are found by text as llama.cpp does; pad/rep/sep end generation. */
     const int32_t *fim;
+    tok_text_rules text_rules; /* TOK_TEXT_PLAIN unless a family says otherwise */
     /* Further texts that end generation when in the vocabulary (forced to control), NULL =
      * none; NULL-terminated (a family's own stop tokens, e.g. ChatGLM3's <|observation|>). */
     const char *const *extra_eog;
@@ -121,6 +131,7 @@ typedef struct tok_family {
     const char *bos, *eos;           /* by text; NULL = as the file says */
     const char *eot, *eom;           /* further end-of-generation tokens by text, or NULL */
     bool no_add_bos;                 /* the chat template writes the prefix; never add BOS */
+    tok_text_rules text_rules;       /* copied into the tok_desc (TOK_TEXT_GLM1: ChatGLM-6B) */
 } tok_family;
 
 /* The family called name, or NULL. */

@@ -32,7 +32,10 @@ enum {
     TOK_F_EOG = 1 << 0,    /* ends generation */
     TOK_F_RSTRIP = 1 << 1, /* partitioning eats whitespace after it (llama.cpp, Phi-3 only) */
     TOK_F_LITERAL = 1 << 2, /* BPE: text as the source wrote it, never produced by merging */
+    TOK_F_GLM1_WS = 1 << 3, /* TOK_TEXT_GLM1: <n>, <|tab|> or <|blank_N|>, bytes are whitespace */
 };
+
+#define TOK_GLM1_MAX_BLANK 80 /* longest <|blank_N|> (SPTokenizer's max_blank_length) */
 
 typedef struct tok_entry {
     size_t off;    /* text at vocab->text + off */
@@ -57,6 +60,10 @@ struct tok_vocab {
     int32_t byte_token[256];
     int32_t bos, eos, unk, pad, eot, eom; /* -1 = none */
     bool add_bos, add_eos, add_space_prefix;
+    tok_text_rules text_rules;
+    /* TOK_TEXT_GLM1: [0] "<n>", [1] "<|tab|>", [N] "<|blank_N|>" for N in 2..80; -1 = not in
+     * the vocabulary (the text is then encoded as text) */
+    int32_t glm1_piece[TOK_GLM1_MAX_BLANK + 1];
     tok_bpe *bpe;           /* BPE only */
 };
 
@@ -78,6 +85,11 @@ static inline void tok_sink_push(tok_sink *s, int32_t id) {
 /* spm.c: one run of plain text (no special tokens in it), with an optional leading space. */
 ward_status tok_spm_encode_run(const tok_vocab *v, const char *text, size_t len,
                                bool space_prefix, tok_sink *sink);
+
+/* spm.c: the same run under TOK_TEXT_GLM1: whitespace becomes the <n> / <|tab|> / <|blank_N|>
+ * pieces, the text between them is encoded as above (the space prefix only before the first). */
+ward_status tok_spm_encode_glm1_run(const tok_vocab *v, const char *text, size_t len,
+                                    bool space_prefix, tok_sink *sink);
 
 /* bpe.c */
 /* Decode GPT-2's byte-to-unicode alphabet: writes at most len bytes to out (which may alias

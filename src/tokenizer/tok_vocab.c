@@ -16,7 +16,10 @@
  *     4. the special list (control, user-defined, unknown; longest first) for partitioning;
  *     5. the Phi-3 rule (name contains "phi-3"/"phi3"): special tokens strip the whitespace that
  *        follows them, except <unk>, <s>, <|endoftext|>;
- *     6. BPE: the pre-tokenizer and merge table (bpe.c).
+ *     6. BPE: the pre-tokenizer and merge table (bpe.c);
+ *     7. text rules (ChatGLM-6B's TOK_TEXT_GLM1): the ids of its whitespace pieces, which then
+ *        decode to "\n", "\t" and N spaces (when normal or user-defined, as SentencePiece
+ *        gives their text and SPTokenizer.postprocess replaces it).
  *   Lookups go through an open-addressing hash table (see tok_internal.h); the encoders' inner
  *   loops call tok_lookup() once per candidate pair, without copying the text.
  * Encoding lives in special.c (driver), spm.c and bpe.c (algorithms).
@@ -329,6 +332,22 @@ static void apply_name_rules(tok_vocab *v, const char *name) {
         if ((id = lookup_cstr(v, keep[i])) >= 0) v->tokens[id].flags &= (uint8_t)~TOK_F_RSTRIP;
 }
 
+/* TOK_TEXT_GLM1: find "<n>", "<|tab|>", "<|blank_2|>" .. "<|blank_80|>" (-1 when absent) and
+ * mark those that give their text as bytes. */
+static void load_glm1_pieces(tok_vocab *v) {
+    for (int k = 0; k <= TOK_GLM1_MAX_BLANK; k++) {
+        char t[24];
+        if (k == 0) snprintf(t, sizeof t, "<n>");
+        else if (k == 1) snprintf(t, sizeof t, "<|tab|>");
+        else snprintf(t, sizeof t, "<|blank_%d|>", k);
+        int32_t id = lookup_cstr(v, t);
+        v->glm1_piece[k] = id;
+        if (id >= 0 && (v->tokens[id].type == TOK_TYPE_NORMAL ||
+                        v->tokens[id].type == TOK_TYPE_USER_DEFINED))
+            v->tokens[id].flags |= TOK_F_GLM1_WS;
+    }
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Public: construction
  * ------------------------------------------------------------------------------------------- */
@@ -342,6 +361,10 @@ ward_status tok_vocab_build(const tok_desc *d, tok_vocab **out, ward_error *err)
         return WARD_FAIL(err, WARD_EFORMAT, "tokenizer: %d tokens is too many", d->n_vocab);
     if (!d->texts || !d->text_lens)
         return WARD_FAIL(err, WARD_EINVAL, "tokenizer: no token texts");
+    if (d->text_rules != TOK_TEXT_PLAIN &&
+        (d->text_rules != TOK_TEXT_GLM1 || d->algo != TOK_ALGO_SPM))
+        return WARD_FAIL(err, WARD_EINVAL, "tokenizer: text rules %d need a SentencePiece vocab",
+                         (int)d->text_rules);
     tok_vocab *v = ward_calloc(1, sizeof *v);
     if (!v) return WARD_FAIL(err, WARD_ENOMEM, "tokenizer: no memory");
     v->algo = d->algo;
@@ -352,6 +375,8 @@ ward_status tok_vocab_build(const tok_desc *d, tok_vocab **out, ward_error *err)
     build_byte_tokens(v);
     if ((rc = build_special_list(v, err)) != WARD_OK) goto fail;
     apply_name_rules(v, d->name);
+    v->text_rules = d->text_rules;
+    if (v->text_rules == TOK_TEXT_GLM1) load_glm1_pieces(v);
     if (v->algo == TOK_ALGO_BPE && (rc = tok_bpe_init(v, d, err)) != WARD_OK) goto fail;
     *out = v;
     return WARD_OK;
@@ -413,6 +438,14 @@ ward_status tok_token_bytes(const tok_vocab *v, int32_t id, bool render_special,
     const tok_entry *e = &v->tokens[id];
     const char *s = v->text + e->off;
     bool bpe = v->algo == TOK_ALGO_BPE;
+    if (e->flags & TOK_F_GLM1_WS) { /* "<n>", "<|tab|>", "<|blank_N|>" (N checked at build) */
+        if (id == v->glm1_piece[0]) return bytes_out("\n", 1, out, cap, n_out);
+        if (id == v->glm1_piece[1]) return bytes_out("\t", 1, out, cap, n_out);
+        size_t n = (size_t)strtoul(s + 8, NULL, 10);
+        if (cap > 0) memset(out, ' ', n < cap ? n : cap);
+        *n_out = n;
+        return n > cap ? WARD_ERANGE : WARD_OK;
+    }
     switch ((tok_attr)e->type) {
     case TOK_TYPE_CONTROL:
     case TOK_TYPE_UNKNOWN:

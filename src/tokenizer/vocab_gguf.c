@@ -143,7 +143,8 @@ static ward_status str_array(const gguf_kv *kv, const char *key, const char ***p
 
 /* The family whose control tokens a GGUF vocabulary must respect: by tokenizer.ggml.pre
  * ("chatglm-spm": ChatGLM3 as llama.cpp's converter writes it, "chatglm-bpe": GLM-4), else by
- * general.architecture ("chatglm": ChatGLM3 for SentencePiece vocabs, "baichuan", "internlm"). */
+ * general.architecture ("chatglm": ChatGLM3 for SentencePiece vocabs, "baichuan", "internlm",
+ * "chatglm1": ChatGLM-6B, whose text rules the vocab then carries). */
 static const tok_family *gguf_family(const gguf_file *g, bool spm) {
     gguf_str pre = {"", 0}, arch = {"", 0};
     const gguf_kv *kv = gguf_find(g, "tokenizer.ggml.pre");
@@ -153,7 +154,7 @@ static const tok_family *gguf_family(const gguf_file *g, bool spm) {
     static const struct { const char *key; bool is_pre, spm_only; const char *family; } map[] = {
         {"chatglm-spm", true, false, "chatglm3"}, {"chatglm-bpe", true, false, "glm4"},
         {"chatglm", false, true, "chatglm3"},     {"baichuan", false, false, "baichuan"},
-        {"internlm", false, false, "internlm"},
+        {"internlm", false, false, "internlm"},   {"chatglm1", false, true, "chatglm"},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
         gguf_str v = map[i].is_pre ? pre : arch;
@@ -191,6 +192,7 @@ static ward_status apply_family(const tok_family *fam, gguf_vocab *s, tok_desc *
     int32_t id;
     if (d->eot < 0 && fam->eot && (id = find_text(s, n, fam->eot)) >= 0) d->eot = id;
     if (d->eom < 0 && fam->eom && (id = find_text(s, n, fam->eom)) >= 0) d->eom = id;
+    d->text_rules = fam->text_rules;
     return WARD_OK;
 }
 
