@@ -404,7 +404,8 @@ ward_status ward_convert(const char *hf_dir, const char *out, const ward_convert
 
 typedef struct ward_synth_params {
     const char *arch;  /* "llama", "qwen2", "chatglm" (ChatGLM2/3, GLM-4), "baichuan",
-                        * "internlm": llama.cpp's tensor names and keys for each */
+                        * "internlm": llama.cpp's tensor names and keys for each; "chatglm1"
+                        * (ChatGLM-6B, ward's names: n_head_kv must equal n_head) */
     int32_t n_vocab;   /* a synthetic byte-fallback vocabulary of this size (>= 259) */
     int32_t n_embd, n_layer, n_head, n_head_kv, n_ff, n_ctx;
     ward_type type;    /* type of the 2-D weight matrices; norms stay F32 */

@@ -4,7 +4,8 @@
  * 1. Every architecture x a few types: synth -> ward_model_open -> a 4-token prompt and two
  *    single-token steps -> finite, non-constant logits; the loaded hyper-parameters and layer
  *    slots are those of the family (fused q|k|v for chatglm, biases for qwen2 / internlm,
- *    ALiBi for 40-layer baichuan, rotary on half the head for chatglm).
+ *    ALiBi for 40-layer baichuan, rotary on half the head for chatglm; for chatglm1 fused q|k|v,
+ *    LayerNorm and MLP biases, no gate, residual alpha sqrt(56), as many KV heads as heads).
  * 2. Determinism: the same seed gives the same bytes, another seed other bytes.
  * 3. A ChatGLM3-shaped synth file (n_embd 256, n_ff 512, 2 layers, 4 heads, 2 KV heads) has the
  *    tensor table and chatglm.* keys of llama.cpp's ../shared/models/random-chatglm-s11.gguf and
@@ -65,16 +66,18 @@ typedef struct arch_case {
     float alibi;
     bool fused_qkv, qkv_bias, o_bias, ffn_fused, alibi_on;
     int32_t rot_div; /* n_rot = head_dim / rot_div */
+    bool glm1;       /* LayerNorm and MLP biases, no gate, residual alpha, n_head_kv = n_head */
 } arch_case;
 
 static const arch_case cases[] = {
-    {"llama", 2, 0, false, false, false, false, false, 1},
-    {"qwen2", 2, 0, false, true, false, false, false, 1},
-    {"chatglm", 2, 0, true, true, false, true, false, 2},
-    {"baichuan", 32, 0, false, false, false, false, false, 1},
-    {"baichuan", 40, 0, false, false, false, false, true, 1},
-    {"baichuan", 2, 8, false, false, false, false, true, 1}, /* ward's max_alibi_bias key */
-    {"internlm", 2, 0, false, true, true, false, false, 1},
+    {"llama", 2, 0, false, false, false, false, false, 1, false},
+    {"qwen2", 2, 0, false, true, false, false, false, 1, false},
+    {"chatglm", 2, 0, true, true, false, true, false, 2, false},
+    {"baichuan", 32, 0, false, false, false, false, false, 1, false},
+    {"baichuan", 40, 0, false, false, false, false, true, 1, false},
+    {"baichuan", 2, 8, false, false, false, false, true, 1, false}, /* ward's max_alibi_bias key */
+    {"internlm", 2, 0, false, true, true, false, false, 1, false},
+    {"chatglm1", 2, 0, true, true, true, false, false, 1, true},
 };
 
 static ward_synth_params small_params(const arch_case *c, ward_type type) {
@@ -84,7 +87,7 @@ static ward_synth_params small_params(const arch_case *c, ward_type type) {
     p.n_embd = 64;
     p.n_ff = 96;
     p.n_head = 4;
-    p.n_head_kv = 2;
+    p.n_head_kv = c->glm1 ? p.n_head : 2;
     p.n_layer = c->n_layer;
     p.n_ctx = 64;
     p.type = type;
@@ -104,8 +107,14 @@ static void check_layout(const ward_model *m, const arch_case *c, const char *la
     CHECK(((c->fused_qkv ? L->bqkv.data : L->bq.data) != NULL) == c->qkv_bias,
           "%s: q/k/v biases", label);
     CHECK((L->bo.data != NULL) == c->o_bias, "%s: output bias", label);
-    CHECK(hp->ffn_fused == c->ffn_fused && (L->ffn_gate.data == NULL) == c->ffn_fused,
+    CHECK(hp->ffn_fused == c->ffn_fused &&
+              (L->ffn_gate.data == NULL) == (c->ffn_fused || c->glm1),
           "%s: fused gate|up %d", label, hp->ffn_fused);
+    CHECK((L->attn_norm_b.data && L->ffn_norm_b.data && L->ffn_up_b.data && L->ffn_down_b.data &&
+           m->output_norm_b.data) == c->glm1 &&
+              (!c->glm1 || (fabsf(hp->residual_alpha - 7.4833148f) < 1e-5f &&
+                            hp->n_head_kv == hp->n_head)),
+          "%s: LayerNorm and MLP biases, residual alpha %g", label, hp->residual_alpha);
     CHECK((hp->alibi_max_bias > 0) == c->alibi_on && hp->no_rope == c->alibi_on,
           "%s: ALiBi %g", label, hp->alibi_max_bias);
 }
@@ -284,6 +293,13 @@ static void test_refused(void) {
     p.n_embd = 24; /* heads of 6: rotary on 3 dims is no pairs */
     p.n_ff = 32;
     expect_refused(&p, WARD_EINVAL, "multiple of 4", "chatglm head size");
+    p = ward_synth_default_params();
+    p.arch = "chatglm1"; /* the defaults have 2 KV heads for 4 heads */
+    expect_refused(&p, WARD_EINVAL, "no grouped-query", "chatglm1 KV heads");
+    p.n_head_kv = p.n_head;
+    p.n_embd = 24; /* heads of 6: 2-D rotary needs a multiple of 4 */
+    p.n_ff = 32;
+    expect_refused(&p, WARD_EINVAL, "multiple of 4", "chatglm1 head size");
     p = ward_synth_default_params();
     p.arch = "baichuan";
     expect_refused(&p, WARD_EINVAL, "32 layers", "baichuan depth");

@@ -10,7 +10,8 @@
  * mark. Tensors are generated and written one at a time.
  *
  * Architectures are rows of synth_archs[]: the features a family adds to llama (q/k/v biases,
- * an output bias, fused q|k|v, fused gate|up, rotary on part of the head, depth rules), and
+ * an output bias, fused q|k|v, fused gate|up, rotary on part of the head, depth rules; for
+ * ChatGLM-6B's chatglm1 LayerNorm and MLP biases, no gate, its residual alpha), and
  * layer_tensors[] lists every per-layer tensor once with the feature it needs or excludes, so
  * a new family is one row. Tensor order: token_embd, output_norm, output, then layer by layer.
  */
@@ -120,6 +121,11 @@ enum {
     SYN_FUSED_QKV = 1 << 2,  /* one blk.N.attn_qkv of q|k|v rows instead of attn_q/k/v */
     SYN_FUSED_FFN = 1 << 3,  /* blk.N.ffn_up holds gate|up (2 n_ff rows); no ffn_gate */
     SYN_BY_DEPTH = 1 << 4,   /* depth picks the attention (Baichuan: 32 rotary, 40 ALiBi) */
+    SYN_LAYERNORM = 1 << 5,  /* LayerNorms: attn/ffn/output_norm.bias, layer_norm_epsilon */
+    SYN_FFN_BIAS = 1 << 6,   /* blk.N.ffn_up.bias and ffn_down.bias */
+    SYN_NO_GATE = 1 << 7,    /* a plain MLP: no ffn_gate */
+    SYN_GLM1 = 1 << 8,       /* chatglm1: residual_alpha key, no grouped-query attention, 2-D
+                              * rotary (head size a multiple of 4) */
 };
 
 typedef struct synth_arch {
@@ -134,6 +140,8 @@ static const synth_arch synth_archs[] = {
     {"chatglm", SYN_FUSED_QKV | SYN_QKV_BIAS | SYN_FUSED_FFN, 2}, /* ChatGLM2/3, GLM-4 */
     {"baichuan", SYN_BY_DEPTH, 1},
     {"internlm", SYN_QKV_BIAS | SYN_O_BIAS, 1},
+    {"chatglm1", SYN_FUSED_QKV | SYN_QKV_BIAS | SYN_O_BIAS | SYN_LAYERNORM | SYN_FFN_BIAS |
+                     SYN_NO_GATE | SYN_GLM1, 1}, /* ChatGLM-6B (docs/gguf-keys-chatglm1.md) */
 };
 #define N_SYNTH_ARCHS (sizeof synth_archs / sizeof synth_archs[0])
 
@@ -159,6 +167,7 @@ typedef struct synth_layer_row {
 
 static const synth_layer_row layer_tensors[] = {
     {"attn_norm.weight", KIND_NORM, DIM_EMBD, 0, 0, 0},
+    {"attn_norm.bias", KIND_BIAS, DIM_EMBD, 0, SYN_LAYERNORM, 0},
     {"attn_q.weight", KIND_MATRIX, DIM_EMBD, DIM_EMBD, 0, SYN_FUSED_QKV},
     {"attn_k.weight", KIND_MATRIX, DIM_KV, DIM_EMBD, 0, SYN_FUSED_QKV},
     {"attn_v.weight", KIND_MATRIX, DIM_KV, DIM_EMBD, 0, SYN_FUSED_QKV},
@@ -170,10 +179,13 @@ static const synth_layer_row layer_tensors[] = {
     {"attn_output.weight", KIND_MATRIX, DIM_EMBD, DIM_EMBD, 0, 0},
     {"attn_output.bias", KIND_BIAS, DIM_EMBD, 0, SYN_O_BIAS, 0},
     {"ffn_norm.weight", KIND_NORM, DIM_EMBD, 0, 0, 0},
-    {"ffn_gate.weight", KIND_MATRIX, DIM_FF, DIM_EMBD, 0, SYN_FUSED_FFN},
+    {"ffn_norm.bias", KIND_BIAS, DIM_EMBD, 0, SYN_LAYERNORM, 0},
+    {"ffn_gate.weight", KIND_MATRIX, DIM_FF, DIM_EMBD, 0, SYN_FUSED_FFN | SYN_NO_GATE},
     {"ffn_up.weight", KIND_MATRIX, DIM_FF, DIM_EMBD, 0, SYN_FUSED_FFN},
     {"ffn_up.weight", KIND_MATRIX, DIM_FF2, DIM_EMBD, SYN_FUSED_FFN, 0},
+    {"ffn_up.bias", KIND_BIAS, DIM_FF, 0, SYN_FFN_BIAS, 0},
     {"ffn_down.weight", KIND_MATRIX, DIM_EMBD, DIM_FF, 0, 0},
+    {"ffn_down.bias", KIND_BIAS, DIM_EMBD, 0, SYN_FFN_BIAS, 0},
 };
 #define N_LAYER_ROWS (sizeof layer_tensors / sizeof layer_tensors[0])
 
@@ -217,6 +229,7 @@ static int32_t list_tensors(const ward_synth_params *p, const synth_arch *a, syn
     } while (0)
     ADD("token_embd.weight", KIND_MATRIX, v, e);
     ADD("output_norm.weight", KIND_NORM, e, 0);
+    if (a->features & SYN_LAYERNORM) ADD("output_norm.bias", KIND_BIAS, e, 0);
     if (!p->tied_output) ADD("output.weight", KIND_MATRIX, v, e);
     for (int32_t l = 0; l < p->n_layer; l++)
         for (size_t i = 0; i < N_LAYER_ROWS; i++) {
@@ -234,7 +247,7 @@ static ward_status check_params(const ward_synth_params *p, const synth_arch **a
                                 ward_error *err) {
     if (!(*arch = arch_find(p->arch)))
         return WARD_FAIL(err, WARD_EUNSUPPORTED, "synth: architecture \"%s\" is not supported "
-                         "(supported: llama qwen2 chatglm baichuan internlm)",
+                         "(supported: llama qwen2 chatglm chatglm1 baichuan internlm)",
                          p->arch ? p->arch : "(null)");
     const synth_arch *a = *arch;
     if (p->n_vocab < 259 || p->n_vocab > (1 << 20))
@@ -250,6 +263,11 @@ static ward_status check_params(const ward_synth_params *p, const synth_arch **a
         return WARD_FAIL(err, WARD_EINVAL, "synth: n_embd %d must split into %d heads whose "
                          "size is a multiple of %d, and the heads into %d KV groups", p->n_embd,
                          p->n_head, 2 * a->rope_div, p->n_head_kv);
+    if ((a->features & SYN_GLM1) &&
+        (p->n_head_kv != p->n_head || (p->n_embd / p->n_head) % 4 != 0))
+        return WARD_FAIL(err, WARD_EINVAL, "synth: %s has no grouped-query attention (n_head_kv "
+                         "%d must equal n_head %d) and its 2-D rotary needs a head size that is a "
+                         "multiple of 4", a->name, p->n_head_kv, p->n_head);
     if (!(p->alibi_max_bias >= 0.0f && p->alibi_max_bias <= 1e4f))
         return WARD_FAIL(err, WARD_EINVAL, "synth: alibi_max_bias must be in [0, 10000]");
     if (p->alibi_max_bias > 0.0f && !(a->features & SYN_BY_DEPTH))
@@ -286,7 +304,12 @@ static ward_status write_metadata(gguf_writer *w, const ward_synth_params *p,
         (st = gguf_writer_set_u32(w, KEY("attention.head_count_kv"), (uint32_t)p->n_head_kv)) ||
         (st = gguf_writer_set_u32(w, KEY("rope.dimension_count"), hd / (uint32_t)a->rope_div)) ||
         (st = gguf_writer_set_f32(w, KEY("rope.freq_base"), 10000.0f)) ||
-        (st = gguf_writer_set_f32(w, KEY("attention.layer_norm_rms_epsilon"), 1e-5f)) ||
+        (st = gguf_writer_set_f32(w, (a->features & SYN_LAYERNORM)
+                                         ? KEY("attention.layer_norm_epsilon")
+                                         : KEY("attention.layer_norm_rms_epsilon"),
+                                  1e-5f)) ||
+        ((a->features & SYN_GLM1) && /* sqrt(2 * 28): ChatGLM-6B's, whatever the depth */
+         (st = gguf_writer_set_f32(w, KEY("residual_alpha"), 7.483314773547883f))) ||
         (p->alibi_max_bias > 0.0f &&
          (st = gguf_writer_set_f32(w, KEY("attention.max_alibi_bias"), p->alibi_max_bias))) ||
         (st = gguf_writer_set_str(w, "tokenizer.ggml.model", "llama")) ||
