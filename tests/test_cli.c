@@ -17,8 +17,8 @@ static int run_quiet(const char *fmt, const char *arg) {
 }
 
 static void test_usage_errors(void) {
-    static const char *const cmds[] = {"run", "inspect", "tokenize", "synth"};
-    for (size_t i = 0; i < 4; i++) {
+    static const char *const cmds[] = {"run", "inspect", "tokenize", "synth", "bench"};
+    for (size_t i = 0; i < 5; i++) {
         CHECK(run_quiet("%s %s --help >/dev/null 2>&1", cmds[i]) == 0, "%s --help exits 0",
               cmds[i]);
         CHECK(run_quiet("%s %s --no-such-flag 2>/dev/null", cmds[i]) == 2,
@@ -158,7 +158,25 @@ static void test_synth_inspect(void) {
     remove(b);
 }
 
+/* ward bench: the table has a pp and a tg row with positive speeds; --batch aggregates. */
+static void test_bench(void) {
+    const char *mp = shared_path("models/stories260K.gguf");
+    if (!mp) return;
+    char cmd[4096], out[8192];
+    snprintf(cmd, sizeof cmd, "%s bench -m %s -p 16 -n 8 -r 2 -t 2 2>&1", WARD_BINARY, mp);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "bench exits 0: %s", out);
+    const char *pp = strstr(out, "| pp16"), *tg = strstr(out, "| tg8");
+    CHECK(pp && tg && strtod(pp + 12, NULL) > 0 && strtod(tg + 12, NULL) > 0,
+          "bench prints pp16 and tg8 with speeds: %s", out);
+    snprintf(cmd, sizeof cmd, "%s bench -m %s -p 0 -n 4 -r 1 --batch 3 2>&1", WARD_BINARY, mp);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0 && strstr(out, "|     3 | tg4") && !strstr(out, "pp"),
+          "bench --batch 3 reports tg only: %s", out);
+    snprintf(cmd, sizeof cmd, "%s bench -m %s -r 0 2>/dev/null", WARD_BINARY, mp);
+    CHECK(run_cmd(cmd, out, sizeof out) == 2, "bench -r 0 exits 2");
+}
+
 int main(void) {
+    test_bench();
     test_usage_errors();
     test_run_greedy();
     test_tokenize_ids();

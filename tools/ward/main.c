@@ -15,6 +15,7 @@ static const subcommand subcommands[] = {
     {"chat", cmd_chat, "chat with a model, interactively or from a script"},
     {"inspect", cmd_inspect, "print a GGUF file's metadata and tensor table"},
     {"tokenize", cmd_tokenize, "show the tokens of a text"},
+    {"bench", cmd_bench, "measure prompt and generation speed (tokens/s)"},
     {"perplexity", cmd_perplexity, "score a model on a text (and compare it with another)"},
     {"quantize", cmd_quantize, "rewrite a GGUF model with its weights in another type"},
     {"convert", cmd_convert, "convert a HuggingFace checkpoint to GGUF"},

@@ -1,0 +1,239 @@
+/* cmd_bench.c: `ward bench`: prompt-processing and generation speed, llama-bench style.
+ *
+ * After one warm-up run of each test, every repetition starts from empty sequences: ppN
+ * evaluates N prompt tokens in one batch; tgN evaluates one BOS token, then N single-token steps
+ * (timed); with --batch B, B sequences advance together, one token each per step, and the
+ * aggregate tokens/s is reported. Tokens are fixed pseudo-random ids, so no tokenizer time is
+ * measured. Results are mean ± standard deviation over the repetitions, as a Markdown table.
+ * --membw also measures the machine's read bandwidth (all threads summing a 1 GiB buffer, best
+ * of several passes) and reports generation efficiency = tokens/s x bytes of weights read per
+ * token / bandwidth; the bytes per token are every tensor but the token embeddings (one row of
+ * them is read per token), or all of them when the output matrix is the embedding matrix.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/threadpool.h"
+#include "cli.h"
+#include "formats/gguf.h"
+#include "ward.h"
+
+typedef struct bench_opts {
+    const char *model;
+    int32_t n_prompt, n_gen, n_threads, reps, batch;
+    bool membw;
+} bench_opts;
+
+typedef struct bench_stats {
+    double mean, sd;
+} bench_stats;
+
+static bench_stats stats(const double *v, int n) {
+    double m = 0, s = 0;
+    for (int i = 0; i < n; i++) m += v[i];
+    m /= n;
+    for (int i = 0; i < n; i++) s += (v[i] - m) * (v[i] - m);
+    return (bench_stats){m, n > 1 ? sqrt(s / (n - 1)) : 0.0};
+}
+
+/* Pseudo-random token ids in [3, n_vocab): skips the usual control ids 0..2. */
+static void fill_tokens(ward_token *t, int32_t n, int32_t n_vocab, uint64_t seed) {
+    for (int32_t i = 0; i < n; i++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        t[i] = 3 + (ward_token)((seed >> 33) % (uint64_t)(n_vocab - 3));
+    }
+}
+
+static int clear_all(ward_context *ctx, int32_t n_seq) {
+    for (int32_t s = 0; s < n_seq; s++)
+        if (ward_context_seq_clear(ctx, s)) return -1;
+    return 0;
+}
+
+/* Tokens per second of one prompt of n tokens in one batch (sequence 0). */
+static double run_pp(ward_context *ctx, const ward_token *toks, int32_t n, int32_t n_seq) {
+    if (clear_all(ctx, n_seq)) return -1;
+    const double t0 = cli_now_s();
+    ward_batch b = {.n = n, .tokens = toks};
+    if (ward_decode(ctx, &b)) return -1;
+    return n / (cli_now_s() - t0);
+}
+
+/* Aggregate tokens per second of n steps of n_seq sequences (one token each per step). */
+static double run_tg(ward_context *ctx, const ward_token *toks, int32_t n, int32_t n_seq,
+                     const ward_token *bos, const int32_t *seqs) {
+    if (clear_all(ctx, n_seq)) return -1;
+    ward_batch first = {.n = n_seq, .tokens = bos, .seq = seqs};
+    if (ward_decode(ctx, &first)) return -1;
+    const double t0 = cli_now_s();
+    for (int32_t i = 0; i < n; i++) {
+        ward_batch b = {.n = n_seq, .tokens = toks + (size_t)i * n_seq, .seq = seqs};
+        if (ward_decode(ctx, &b)) return -1;
+    }
+    return (double)n * n_seq / (cli_now_s() - t0);
+}
+
+/* --- memory bandwidth ----------------------------------------------------------------------- */
+
+typedef struct membw_job {
+    const uint64_t *buf;
+    size_t n;
+    uint64_t sums[64];
+} membw_job;
+
+static void membw_read(void *arg, int ith, int nth) {
+    membw_job *j = arg;
+    const size_t i0 = j->n * (size_t)ith / (size_t)nth, i1 = j->n * (size_t)(ith + 1) / (size_t)nth;
+    uint64_t a = 0, b = 0, c = 0, d = 0;
+    for (size_t i = i0; i + 4 <= i1; i += 4) a += j->buf[i], b += j->buf[i + 1], c += j->buf[i + 2], d += j->buf[i + 3];
+    j->sums[ith % 64] = a + b + c + d;
+}
+
+/* Best read bandwidth in GB/s over 5 passes of a 1 GiB buffer (0 when it cannot allocate). */
+static double measure_membw(int32_t n_threads) {
+    const size_t bytes = (size_t)1 << 30;
+    uint64_t *buf = malloc(bytes);
+    tp_pool *pool = NULL;
+    ward_error err;
+    if (!buf || tp_open(n_threads, &pool, &err)) {
+        free(buf);
+        return 0;
+    }
+    memset(buf, 1, bytes); /* touch every page before timing */
+    membw_job job = {.buf = buf, .n = bytes / sizeof *buf};
+    double best = 0;
+    for (int pass = 0; pass < 5; pass++) {
+        const double t0 = cli_now_s();
+        tp_run(pool, membw_read, &job);
+        const double gbs = (double)bytes / 1e9 / (cli_now_s() - t0);
+        best = gbs > best ? gbs : best;
+    }
+    volatile uint64_t sink = job.sums[0];
+    (void)sink;
+    tp_close(pool);
+    free(buf);
+    return best;
+}
+
+/* Bytes of weights read per generated token (see the file comment); 0 if not a GGUF file. */
+static double bytes_per_token(const char *path) {
+    gguf_file *g;
+    ward_error err;
+    if (gguf_open(path, &g, &err)) return 0;
+    double total = 0, embd = 0;
+    for (uint64_t i = 0; i < g->n_tensors; i++) total += (double)g->tensors[i].nbytes;
+    const gguf_tensor *t = gguf_find_tensor(g, "token_embd.weight");
+    if (t && gguf_find_tensor(g, "output.weight")) embd = (double)t->nbytes;
+    gguf_close(g);
+    return total - embd;
+}
+
+/* --- the run -------------------------------------------------------------------------------- */
+
+static void print_row(const bench_opts *o, const ward_model_info *in, const char *test,
+                      bench_stats s, const char *extra) {
+    printf("| %-10s | %-6s | %8.2f MiB | %6.2f M | %7d | %5d | %-8s | %9.2f ± %-6.2f |%s\n",
+           in->arch, ward_type_name(in->main_type), (double)in->n_bytes / 1048576.0,
+           (double)in->n_params / 1e6, o->n_threads, o->batch, test, s.mean, s.sd, extra);
+}
+
+static int bench(const bench_opts *o) {
+    ward_error err;
+    ward_model *m = NULL;
+    ward_context *ctx = NULL;
+    int rc = 1;
+    if (ward_model_open(o->model, &m, &err)) return cli_fail("bench", "%s", err.msg);
+    const ward_model_info *in = ward_model_get_info(m);
+    if (in->n_vocab < 4) {
+        cli_fail("bench", "a vocabulary of %d tokens is too small to benchmark", in->n_vocab);
+        ward_model_close(m);
+        return 1;
+    }
+    ward_context_params cp = ward_context_default_params();
+    cp.n_ctx = (o->n_prompt > o->n_gen + 1 ? o->n_prompt : o->n_gen + 1) + 8;
+    cp.n_seq = o->batch;
+    cp.n_batch = o->n_prompt > o->batch ? o->n_prompt : o->batch;
+    cp.n_outputs = o->batch;
+    cp.n_threads = o->n_threads;
+    const size_t n_toks = (size_t)(o->n_prompt + (size_t)o->n_gen * o->batch + o->batch);
+    ward_token *toks = malloc(n_toks * sizeof *toks);
+    int32_t *seqs = malloc((size_t)o->batch * sizeof *seqs);
+    double *v = malloc((size_t)o->reps * sizeof *v);
+    if (!toks || !seqs || !v) {
+        cli_fail("bench", "out of memory");
+        goto done;
+    }
+    if (ward_context_open(m, &cp, &ctx, &err)) {
+        cli_fail("bench", "%s", err.msg);
+        goto done;
+    }
+    fill_tokens(toks, (int32_t)n_toks, in->n_vocab, 42);
+    for (int32_t s = 0; s < o->batch; s++) seqs[s] = s;
+    const ward_token *bos = toks + o->n_prompt + (size_t)o->n_gen * o->batch;
+    printf("| %-10s | %-6s | %12s | %8s | %7s | %5s | %-8s | %18s |\n", "arch", "type", "size",
+           "params", "threads", "batch", "test", "t/s");
+    printf("|------------|--------|--------------|----------|---------|-------|----------|--------------------|\n");
+    char name[32];
+    if (o->n_prompt > 0 && o->batch == 1) {
+        run_pp(ctx, toks, o->n_prompt, o->batch); /* warm-up */
+        for (int r = 0; r < o->reps; r++)
+            if ((v[r] = run_pp(ctx, toks, o->n_prompt, o->batch)) < 0) goto decode_failed;
+        snprintf(name, sizeof name, "pp%d", (int)o->n_prompt);
+        print_row(o, in, name, stats(v, o->reps), "");
+    }
+    if (o->n_gen > 0) {
+        const ward_token *gen = toks + o->n_prompt;
+        run_tg(ctx, gen, o->n_gen < 8 ? o->n_gen : 8, o->batch, bos, seqs); /* warm-up */
+        for (int r = 0; r < o->reps; r++)
+            if ((v[r] = run_tg(ctx, gen, o->n_gen, o->batch, bos, seqs)) < 0) goto decode_failed;
+        snprintf(name, sizeof name, "tg%d", (int)o->n_gen);
+        bench_stats st = stats(v, o->reps);
+        char extra[160] = "";
+        if (o->membw) {
+            const double bw = measure_membw(o->n_threads), bpt = bytes_per_token(o->model);
+            if (bw > 0 && bpt > 0)
+                snprintf(extra, sizeof extra, " read bandwidth %.1f GB/s; %.1f MB per token; "
+                         "efficiency %.0f%%", bw, bpt / 1e6, 100.0 * st.mean / o->batch * bpt / 1e9 / bw);
+        }
+        print_row(o, in, name, st, extra);
+    }
+    rc = 0;
+    goto done;
+decode_failed:
+    cli_fail("bench", "%s", ward_context_errmsg(ctx));
+done:
+    free(toks), free(seqs), free(v);
+    ward_context_close(ctx);
+    ward_model_close(m);
+    return rc;
+}
+
+int cmd_bench(int argc, char **argv) {
+    bench_opts o = {.n_prompt = 128, .n_gen = 64, .reps = 5, .batch = 1};
+    const cli_opt opts[] = {
+        {"model", 'm', CLI_STR, &o.model, "FILE", "GGUF model (required)", 0, 0},
+        {"n-prompt", 'p', CLI_INT, &o.n_prompt, "N", "prompt tokens per pp test; 0 = none (default 128)", 0, 65536},
+        {"n-gen", 'n', CLI_INT, &o.n_gen, "N", "generated tokens per tg test; 0 = none (default 64)", 0, 1 << 20},
+        {"threads", 't', CLI_INT, &o.n_threads, "N", "threads (default: all cores)", 0, 512},
+        {"repetitions", 'r', CLI_INT, &o.reps, "N", "repetitions after the warm-up (default 5)", 1, 1000},
+        {"batch", 0, CLI_INT, &o.batch, "B", "sequences generating together (default 1); tg reports their aggregate t/s", 1, 4096},
+        {"membw", 0, CLI_FLAG, &o.membw, NULL, "also measure read bandwidth and generation efficiency", 0, 0},
+    };
+    const cli_cmd cmd = {"bench", "-m MODEL [-p N] [-n N] [-t N] [-r N] [--batch B] [--membw]",
+                         "Measure prompt processing (ppN: N tokens in one batch) and generation "
+                         "(tgN: N single-token steps) in tokens/s, mean ± sd over repetitions "
+                         "after a warm-up, as a Markdown table.",
+                         NULL, opts, (int)(sizeof opts / sizeof opts[0]), 0};
+    const char *pos[1];
+    int n_pos, rc = cli_parse(&cmd, argc, argv, pos, &n_pos);
+    if (rc == CLI_HELP) return 0;
+    if (rc != CLI_OK) return 2;
+    if (!o.model) {
+        cli_fail("bench", "no model given (-m FILE); see ward bench --help");
+        return 2;
+    }
+    if (!o.n_threads) o.n_threads = tp_default_threads();
+    return bench(&o);
+}
