@@ -28,6 +28,7 @@
 #include "fixtures.h"
 #include "formats/gguf.h"
 #include "harness.h"
+#include "pb_writer.h"
 #include "ward.h"
 
 #define HID FX_HIDDEN
@@ -127,7 +128,8 @@ static bool write_dir(const char *dir, const char *config, const ckpt *c) {
 }
 
 static void remove_dir(const char *dir) {
-    static const char *const files[] = {"config.json", "tokenizer.json", "model.safetensors"};
+    static const char *const files[] = {"config.json", "tokenizer.json", "model.safetensors",
+                                        "tokenizer.model", "tokenizer_config.json"};
     char path[512];
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, files[i]);
@@ -280,6 +282,56 @@ static void check_chatglm_ptuning_gguf(const gguf_file *g, const char *label) {
     check_chatglm_common(g, label, true);
 }
 
+/* ChatGLM3's tokenizer.model, in small: pieces <unk> <s> </s> and a few normal ones (the real
+ * file has 64789); its tokenizer code appends [MASK] [gMASK] [sMASK] sop eop <|system|>
+ * <|user|> <|assistant|> <|observation|> at the piece count. */
+static const char *const glm3_pieces[] = {"<unk>", "<s>", "</s>", "\xe2\x96\x81", "h", "i",
+                                          "hi", "\xe2\x96\x81hi"};
+#define GLM3_N_PIECES 8
+static const char *const glm3_appended[] = {"[MASK]", "[gMASK]", "[sMASK]", "sop", "eop",
+                                            "<|system|>", "<|user|>", "<|assistant|>",
+                                            "<|observation|>"};
+
+static bool write_glm3_tokenizer(const char *dir) {
+    pb_buf b = {0}, t = {0}, n = {0};
+    for (int i = 0; i < GLM3_N_PIECES; i++)
+        pb_piece(&b, glm3_pieces[i], i < 3 ? 0.0f : -(float)i, i == 0 ? 2 : i < 3 ? 3 : 1);
+    pb_uint(&t, 3, 2); /* BPE */
+    pb_uint(&n, 3, 1); /* add_dummy_prefix */
+    pb_bytes(&b, 3, n.data, n.len);
+    pb_bytes(&b, 2, t.data, t.len);
+    char path[512];
+    snprintf(path, sizeof path, "%s/tokenizer.model", dir);
+    FILE *f = fopen(path, "wb");
+    bool ok = f && fwrite(b.data, 1, b.len, f) == b.len;
+    if (f) ok = fclose(f) == 0 && ok;
+    free(b.data), free(t.data), free(n.data);
+    return ok && write_text(dir, "tokenizer_config.json",
+                            "{\"name_or_path\":\"THUDM/chatglm3-6b\",\"auto_map\":{"
+                            "\"AutoTokenizer\":[\"tokenization_chatglm.ChatGLMTokenizer\",null]},"
+                            "\"padding_side\":\"left\",\"remove_space\":false}");
+}
+
+/* The converted ChatGLM3 vocabulary: the pieces, the nine appended specials as control tokens
+ * at ids 8..16, then [PAD<id>] up to padded_vocab_size. */
+static void check_chatglm3_gguf(const gguf_file *g, const char *label) {
+    check_chatglm_common(g, label, false);
+    const gguf_kv *tokens = gguf_find(g, "tokenizer.ggml.tokens");
+    const gguf_kv *types = gguf_find(g, "tokenizer.ggml.token_type");
+    const gguf_kv *model = gguf_find(g, "tokenizer.ggml.model");
+    bool ok = tokens && types && model && tokens->val.arr.strs && tokens->val.arr.n == HID &&
+              types->val.arr.n == HID &&
+              model->val.str.len == 5 && !memcmp(model->val.str.ptr, "llama", 5);
+    for (int i = 0; ok && i < 9; i++) {
+        const gguf_str t = tokens->val.arr.strs[GLM3_N_PIECES + i];
+        ok = t.len == strlen(glm3_appended[i]) && !memcmp(t.ptr, glm3_appended[i], t.len) &&
+             gguf_arr_f32(types, (uint64_t)(GLM3_N_PIECES + i)) == 3.0f; /* control */
+    }
+    const gguf_str pad = ok ? tokens->val.arr.strs[GLM3_N_PIECES + 9] : (gguf_str){0};
+    CHECK(ok && pad.len == 7 && !memcmp(pad.ptr, "[PAD17]", 7),
+          "%s: tokenizer.model exported with ChatGLM3's appended specials (control)", label);
+}
+
 /* The prefix encoder's embedding (virtual tokens x 2 kv_dim: keys, then values, of the one
  * layer) whose get_prompt() is the fixture's prefix. */
 static void add_prefix_encoder(ckpt *c, const fx_data *d) {
@@ -339,8 +391,14 @@ static void test_chatglm(const fx_spec *spec, const char *hf_class, const char *
              strcmp(label, "glm-4") == 0 ? "\"rope_ratio\":1," : "", ptuning ? "5" : "null");
     char dir[256];
     snprintf(dir, sizeof dir, "%s", test_tmp_path(label));
-    if (!write_dir(dir, config, &c)) CHECK(false, "%s: cannot write %s", label, dir);
-    else convert_and_run(dir, &d, label, ptuning ? check_chatglm_ptuning_gguf : check_chatglm_gguf);
+    /* ChatGLM3's directory gets its own tokenizer.model, read before tokenizer.json */
+    const bool glm3 = strcmp(label, "chatglm3-6b") == 0;
+    if (!write_dir(dir, config, &c) || (glm3 && !write_glm3_tokenizer(dir)))
+        CHECK(false, "%s: cannot write %s", label, dir);
+    else
+        convert_and_run(dir, &d, label, ptuning ? check_chatglm_ptuning_gguf
+                                        : glm3  ? check_chatglm3_gguf
+                                                : check_chatglm_gguf);
     remove_dir(dir);
 done:
     ckpt_free(&c);

@@ -402,6 +402,20 @@ static bool has_gmask_piece(const ward_filemap *map) {
            memmem(map->data, map->size, needle, sizeof needle - 1) != NULL;
 }
 
+ward_status tok_parse_spm_model_desc_config(const void *data, size_t len, const char *config,
+                                            size_t config_len, tok_desc_fn fn, void *user,
+                                            ward_error *err) {
+    const tok_family *fam = NULL;
+    const ward_filemap map = {.data = data, .size = len};
+    ward_status rc = config ? tok_family_from_config(config, config_len, has_gmask_piece(&map),
+                                                     &fam, err)
+                            : WARD_OK;
+    if (rc != WARD_OK) return rc; /* the message names tokenizer_config.json */
+    rc = parse_model(data, len, fam, fn, user, err);
+    if (rc != WARD_OK) ward_error_prefix(err, "tokenizer.model");
+    return rc;
+}
+
 /* The family from the tokenizer_config.json beside path: *fam NULL when there is none. */
 static ward_status family_beside(const char *path, const ward_filemap *map,
                                  const tok_family **fam, ward_error *err) {

@@ -219,6 +219,12 @@ ward_status tok_parse_hf_json_desc(const char *data, size_t len, const char *con
                                    ward_error *err);
 ward_status tok_parse_spm_model_desc(const void *data, size_t len, tok_desc_fn fn, void *user,
                                      ward_error *err);
+/* tokenizer.model with the family its tokenizer_config.json text (config, config_len; NULL = no
+ * such file, no family) names, as tok_load_spm_model_family() picks it: the desc has the family's
+ * appended specials, control types and BOS/EOS/EOT (HF conversion of ChatGLM2/3 and the rest). */
+ward_status tok_parse_spm_model_desc_config(const void *data, size_t len, const char *config,
+                                            size_t config_len, tok_desc_fn fn, void *user,
+                                            ward_error *err);
 
 /* ---------------------------------------------------------------------------------------------
  * Export: a tokenizer as GGUF tokenizer.ggml.* keys, as llama.cpp's HF converter writes them

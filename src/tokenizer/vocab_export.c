@@ -12,6 +12,9 @@
  *     tokens; scores ("llama" only); token_type; merges ("gpt2" only);
  *     bos/eos/unknown/padding ids; add_bos_token, add_eos_token; add_space_prefix when it is
  *     not the model's default; chat_template.
+ *   A tokenizer.model is read with the family its tokenizer_config.json names (family.c), so
+ *   ChatGLM2/3's specials appended after the pieces are exported as control tokens, as
+ *   llama.cpp's converter writes them.
  *   The vocabulary is padded to config.json's vocab_size with "[PAD<id>]" unused tokens (score
  *   -10000), as the converter does. GGUF has no key for the pre-tokenizer regexes, only a name:
  *   the name is the one (hint first, then a fixed list) whose regexes encode a probe text to the
@@ -283,7 +286,9 @@ ward_status tok_export_dir(const char *dir, const tok_export_opts *o, gguf_write
     }
     if ((rc = ward_filemap_open(path, &tok, err)) != WARD_OK) goto done;
     if (use_spm) {
-        rc = tok_parse_spm_model_desc(tok.data, tok.size, export_cb, &c, err);
+        /* with its family (ChatGLM2/3's appended specials, ...) from tokenizer_config.json */
+        rc = tok_parse_spm_model_desc_config(tok.data, tok.size, cfg.size ? cfg.data : NULL,
+                                             cfg.size, export_cb, &c, err);
     } else {
         /* the loader reads tokenizer_config.json too (special-token names) */
         rc = tok_parse_hf_json_desc(tok.data, tok.size, cfg.size ? cfg.data : NULL, cfg.size,
