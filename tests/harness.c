@@ -1,6 +1,8 @@
 /* harness.c: see harness.h. */
 #include "harness.h"
 
+#include "base/error.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +75,22 @@ uint64_t test_rand_u64(uint64_t *s) {
 
 float test_rand_f32(uint64_t *s) {
     return (float)((double)(test_rand_u64(s) >> 11) * (1.0 / 9007199254740992.0) * 2.0 - 1.0);
+}
+
+long test_oom_loop(int (*attempt)(void *ctx), void *ctx, long max_n, const char *label) {
+    for (long n = 1; n <= max_n; n++) {
+        ward_alloc_fail_after(n);
+        const int st = attempt(ctx);
+        ward_alloc_fail_after(0);
+        if (st == WARD_OK) return n;
+        if (st != WARD_ENOMEM) {
+            test_check(false, __FILE__, __LINE__, "%s: allocation %ld failing gives status %d",
+                       label, n, st);
+            return -1;
+        }
+    }
+    test_check(false, __FILE__, __LINE__, "%s: still failing after %ld allocations", label, max_n);
+    return -1;
 }
 
 int run_cmd(const char *cmd, char *out, size_t cap) {

@@ -29,6 +29,11 @@ float test_rand_f32(uint64_t *state); /* uniform in [-1, 1) */
 /* Run a shell command; capture up to cap - 1 bytes of its stdout into out (NUL-terminated) and
  * return its exit status (-1 if it did not exit normally). */
 int run_cmd(const char *cmd, char *out, size_t cap);
+/* Allocation-failure loop: calls attempt(ctx) with allocation n failing, for n = 1, 2, ...
+ * until it succeeds (at most max_n), checking every failed attempt returned WARD_ENOMEM
+ * (attempt returns a ward_status as int, and frees what it made on success). Returns the
+ * number of allocations the successful attempt needed, or -1 after a recorded failure. */
+long test_oom_loop(int (*attempt)(void *ctx), void *ctx, long max_n, const char *label);
 /* Temporary file path unique to this process: "/tmp/ward-test-<pid>-<tag>". Static buffer. */
 const char *test_tmp_path(const char *tag);
 

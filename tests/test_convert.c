@@ -623,28 +623,23 @@ static void test_cli(void) {
  * OOM
  * ------------------------------------------------------------------------------------------- */
 
+/* One directory load for test_oom_loop: a failed load must leave no model behind. */
+static int open_and_close(void *path) {
+    ward_model *m = NULL;
+    ward_error err;
+    ward_status st = ward_model_open(path, &m, &err);
+    CHECK(st == WARD_OK || m == NULL, "a failed load leaves no model");
+    ward_model_close(m);
+    return st;
+}
+
 static void test_oom(void) {
     const char *p = shared_path("models/hf/stories260K");
     if (!p) return;
     char dir[1024];
     snprintf(dir, sizeof dir, "%s", p);
-    long n = 1;
-    for (; n < 100000; n++) {
-        ward_model *m = NULL;
-        ward_error err;
-        ward_alloc_fail_after(n);
-        ward_status st = ward_model_open(dir, &m, &err);
-        ward_alloc_fail_after(0);
-        if (st == WARD_OK) {
-            ward_model_close(m);
-            break;
-        }
-        if (st != WARD_ENOMEM || m) {
-            CHECK(false, "OOM at allocation %ld: status %d (%s)", n, (int)st, err.msg);
-            return;
-        }
-    }
-    CHECK(n > 1 && n < 100000, "direct load succeeds once allocations stop failing (%ld)", n);
+    const long n = test_oom_loop(open_and_close, dir, 100000, "direct load");
+    CHECK(n > 1, "direct load succeeds once allocations stop failing (%ld)", n);
     printf("OOM loop: %ld allocations\n", n);
 }
 
