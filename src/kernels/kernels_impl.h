@@ -42,6 +42,7 @@
 #define WARD_KERNELS_IMPL_H
 
 #include <assert.h>
+#include <float.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -148,6 +149,22 @@ static inline int kern_nearest_int(float f) {
     uint32_t u;
     memcpy(&u, &v, 4);
     return (int)(u & 0x007fffff) - 0x00400000;
+}
+
+/* Scale and minimum of a 32-element block quantized as (x - min) / d onto 0..levels (Q4_1,
+ * Q5_1): stores d and min as fp16, returns min through *min and 1/d (0 for a flat block). */
+static inline float kern_block_min_scale(const float x[32], float levels, uint16_t *d16,
+                                         uint16_t *m16, float *min) {
+    float lo = FLT_MAX, hi = -FLT_MAX;
+    for (int j = 0; j < 32; j++) {
+        if (x[j] < lo) lo = x[j];
+        if (x[j] > hi) hi = x[j];
+    }
+    const float d = (hi - lo) / levels;
+    *d16 = fp32_to_fp16(d);
+    *m16 = fp32_to_fp16(lo);
+    *min = lo;
+    return d != 0.0f ? 1.0f / d : 0.0f;
 }
 
 /* ---------------------------------------------------------------------------------------------

@@ -7,7 +7,6 @@
  * KERN_QBLOCK_MIN_REF loop shape. ISA variants: q4_1_avx2.c.
  */
 #include <assert.h>
-#include <float.h>
 #include <math.h>
 
 #include "kernels/kernels_impl.h"
@@ -34,15 +33,8 @@ void from_float_q4_1_ref(const float *restrict src, void *restrict dst, int64_t 
     block_q4_1 *y = dst;
     for (int64_t i = 0; i < n / 32; i++) {
         const float *x = src + i * 32;
-        float min = FLT_MAX, max = -FLT_MAX;
-        for (int j = 0; j < 32; j++) {
-            if (x[j] < min) min = x[j];
-            if (x[j] > max) max = x[j];
-        }
-        const float d = (max - min) / 15.0f;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;
-        y[i].d = fp32_to_fp16(d);
-        y[i].m = fp32_to_fp16(min);
+        float min;
+        const float id = kern_block_min_scale(x, 15.0f, &y[i].d, &y[i].m, &min);
         for (int j = 0; j < 16; j++) {
             const float x0 = (x[j] - min) * id, x1 = (x[j + 16] - min) * id;
             y[i].qs[j] = (uint8_t)(q4_1_clamp(x0 + 0.5f) | q4_1_clamp(x1 + 0.5f) << 4);

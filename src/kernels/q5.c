@@ -11,7 +11,6 @@
  * variants: q5_avx2.c.
  */
 #include <assert.h>
-#include <float.h>
 #include <math.h>
 
 #include "kernels/kernels_impl.h"
@@ -98,15 +97,8 @@ void from_float_q5_1_ref(const float *restrict src, void *restrict dst, int64_t 
     block_q5_1 *y = dst;
     for (int64_t i = 0; i < n / 32; i++) {
         const float *x = src + i * 32;
-        float min = FLT_MAX, max = -FLT_MAX;
-        for (int j = 0; j < 32; j++) {
-            if (x[j] < min) min = x[j];
-            if (x[j] > max) max = x[j];
-        }
-        const float d = (max - min) / 31.0f;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;
-        y[i].d = fp32_to_fp16(d);
-        y[i].m = fp32_to_fp16(min);
+        float min;
+        const float id = kern_block_min_scale(x, 31.0f, &y[i].d, &y[i].m, &min);
         int q[32];
         for (int j = 0; j < 32; j++) {
             const float v = (x[j] - min) * id;
