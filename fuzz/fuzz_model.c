@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     gguf_file *g = NULL;
     if (gguf_parse(data, size, &g, NULL) != WARD_OK) return 0;
     ward_model *m = NULL;
-    if (model_open_gguf(g, &m, NULL) == WARD_OK) run_model(m);
+    if (model_open_gguf(g, true, &m, NULL) == WARD_OK) run_model(m);
     ward_model_close(m);
     return 0;
 }

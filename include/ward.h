@@ -141,6 +141,10 @@ typedef struct ward_model_params {
     int32_t n_threads; /* for the conversion; 0 = all cores */
     void (*progress)(void *user, int64_t done, int64_t total); /* bytes read; may be NULL */
     void *user;
+    /* Keep every weight as the file stores it. By default the matrices of types with packed
+     * kernels (Q4_0) are copied at load into an interleaved layout that the matmul reads
+     * faster, and the file's pages of those matrices are released. */
+    bool no_repack;
 } ward_model_params;
 
 ward_model_params ward_model_default_params(void); /* all zero: no conversion recipe */

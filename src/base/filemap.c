@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -36,6 +37,14 @@ ward_status ward_filemap_open(const char *path, ward_filemap *map, ward_error *e
     map->data = p;
     map->size = (size_t)st.st_size;
     return WARD_OK;
+}
+
+void ward_filemap_release(const ward_filemap *map, const void *p, size_t n) {
+    const uintptr_t base = (uintptr_t)map->data, a = (uintptr_t)p;
+    if (!map->data || a < base || n > map->size || a - base > map->size - n) return;
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    const uintptr_t lo = (a + page - 1) / page * page, hi = (a + n) / page * page;
+    if (lo < hi) madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
 void ward_filemap_close(ward_filemap *map) {

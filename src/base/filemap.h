@@ -17,6 +17,10 @@ typedef struct ward_filemap {
 } ward_filemap;
 
 ward_status ward_filemap_open(const char *path, ward_filemap *map, ward_error *err);
+/* Drops the pages lying wholly inside [p, p + n), a range of the mapping, from this process's
+ * resident memory (for data copied elsewhere); touching them again reads the file again. Does
+ * nothing for a range outside the mapping. */
+void ward_filemap_release(const ward_filemap *map, const void *p, size_t n);
 /* Unmaps; safe on a zeroed or already-closed map. */
 void ward_filemap_close(ward_filemap *map);
 

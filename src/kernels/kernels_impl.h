@@ -141,6 +141,22 @@ typedef struct block_q8_K {
 } block_q8_K;
 static_assert(sizeof(block_q8_K) == 292, "block_q8_K must be 292 bytes");
 
+/* Packed row groups (packed.h): 16 Q4_0 rows, one block column. */
+typedef struct block_q4_0x16 {
+    uint16_t d[16];         /* fp16 scale of each row */
+    uint8_t qs[4][16][4];   /* qs[p][r] = row r's qs[4p..4p+3] */
+} block_q4_0x16;
+static_assert(sizeof(block_q4_0x16) == 288, "block_q4_0x16 must be 288 bytes");
+
+/* A Q8_0 activation block prepared for the packed kernels: the scale already widened from fp16,
+ * and the sum of qs, which turns the dot with unsigned nibbles into the dot with q - 8. */
+typedef struct block_q8_0s {
+    float d;
+    int32_t sum;
+    int8_t qs[32];
+} block_q8_0s;
+static_assert(sizeof(block_q8_0s) == 40, "block_q8_0s must be 40 bytes");
+
 /* Round to nearest, ties to even, as the reference engine's quantizers do (adding 1.5 * 2^23
  * moves the integer part into the mantissa); |f| < 2^22, else garbage but no undefined
  * behaviour. */
@@ -329,6 +345,14 @@ KERN_DECLARE_KQUANT(q5_K) KERN_DECLARE_KQUANT(q6_K)
 KERN_DECLARE_FROM_FLOAT(q4_K, ref) KERN_DECLARE_FROM_FLOAT(q5_K, ref)
 KERN_DECLARE_FROM_FLOAT(q6_K, ref)
 KERN_DECLARE_CONVERT(q8_K, ref)
+
+/* Packed Q4_0 (packed.h): packed_q4_0.c, packed_q4_0_avx2.c, packed_q4_0_avx512.c */
+#define KERN_DECLARE_PACKED_GEMM(wname, isa)                                                   \
+    void packed_gemm_##wname##_##isa(int64_t n_cols, float *restrict out, size_t ldo,          \
+                                     const void *restrict w, const void *restrict x, size_t xs, \
+                                     int n_tok);
+KERN_DECLARE_PACKED_GEMM(q4_0x16, ref) KERN_DECLARE_PACKED_GEMM(q4_0x16, avx2)
+KERN_DECLARE_PACKED_GEMM(q4_0x16, avx512)
 
 /* ---------------------------------------------------------------------------------------------
  * Table rows (used by types.c). A missing ISA slot falls back to the next lower level.

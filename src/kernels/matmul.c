@@ -12,8 +12,10 @@
 #include "kernels/matmul.h"
 
 #include <assert.h>
+#include <string.h>
 
 #include "kernels/kernels_impl.h"
+#include "kernels/packed.h"
 
 typedef struct matmul_job {
     kern_vec_dot_fn vec_dot;
@@ -66,6 +68,7 @@ static void matmul_rows(void *arg, int ith, int nth) {
 size_t kern_matmul_scratch_bytes(ward_type wtype, int64_t n_cols, int64_t n_tok) {
     const kern_type_row *row = kern_type(wtype);
     assert(row && n_tok >= 0);
+    if (kern_packable(wtype)) return kern_packed_act_row_bytes(wtype, n_cols) * (size_t)n_tok;
     if (row->vec_dot_type == WARD_TYPE_F32) return 0;
     return kern_row_bytes(row->vec_dot_type, n_cols) * (size_t)n_tok;
 }
@@ -109,4 +112,75 @@ void kern_matmul(tp_pool *pool, ward_isa isa, ward_type wtype, const void *w, in
         tp_run(pool, matmul_rows, &job);
     else
         matmul_rows(&job, 0, 1);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Packed weights (packed.h)
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct packed_job {
+    kern_packed_gemm_fn gemm;
+    const uint8_t *w;
+    size_t group_bytes;
+    int64_t n_rows, n_cols;
+    const uint8_t *x;
+    size_t x_row_bytes;
+    int64_t n_tok;
+    float *y;
+} packed_job;
+
+/* Group g against every activation row, KERN_PACK_MAX_TOK rows per call: the group stays in
+ * cache while the batch goes past it. A last group with fewer than KERN_PACK_ROWS real rows is
+ * computed into a local tile and only its real rows are copied out. */
+static void packed_group(const packed_job *j, int64_t g) {
+    const int64_t r = g * KERN_PACK_ROWS;
+    const int64_t nr = j->n_rows - r < KERN_PACK_ROWS ? j->n_rows - r : KERN_PACK_ROWS;
+    const uint8_t *w = j->w + (size_t)g * j->group_bytes;
+    for (int64_t t = 0; t < j->n_tok; t += KERN_PACK_MAX_TOK) {
+        const int nt = (int)(j->n_tok - t < KERN_PACK_MAX_TOK ? j->n_tok - t : KERN_PACK_MAX_TOK);
+        const uint8_t *x = j->x + (size_t)t * j->x_row_bytes;
+        if (nr == KERN_PACK_ROWS) {
+            j->gemm(j->n_cols, &j->y[t * j->n_rows + r], (size_t)j->n_rows, w, x, j->x_row_bytes,
+                    nt);
+            continue;
+        }
+        float tile[KERN_PACK_MAX_TOK * KERN_PACK_ROWS];
+        j->gemm(j->n_cols, tile, KERN_PACK_ROWS, w, x, j->x_row_bytes, nt);
+        for (int k = 0; k < nt; k++)
+            memcpy(&j->y[(t + k) * j->n_rows + r], &tile[k * KERN_PACK_ROWS],
+                   (size_t)nr * sizeof(float));
+    }
+}
+
+static void packed_rows(void *arg, int ith, int nth) {
+    const packed_job *j = arg;
+    const int64_t n_groups = (j->n_rows + KERN_PACK_ROWS - 1) / KERN_PACK_ROWS;
+    for (int64_t g = n_groups * ith / nth; g < n_groups * (ith + 1) / nth; g++)
+        packed_group(j, g);
+}
+
+void kern_matmul_packed(tp_pool *pool, ward_isa isa, ward_type wtype, const void *packed,
+                        int64_t n_rows, int64_t n_cols, const float *x, int64_t n_tok, float *y,
+                        void *scratch) {
+    assert(kern_packable(wtype) && n_rows >= 0 && n_tok >= 0 && n_cols % 32 == 0);
+    assert(scratch || n_tok == 0);
+    const size_t x_row_bytes = kern_packed_act_row_bytes(wtype, n_cols);
+    for (int64_t t = 0; t < n_tok; t++)
+        kern_packed_act(wtype, isa, x + t * n_cols, (uint8_t *)scratch + (size_t)t * x_row_bytes,
+                        n_cols);
+    packed_job job = {
+        .gemm = kern_packed_gemm(wtype, isa),
+        .w = packed,
+        .group_bytes = kern_packed_group_bytes(wtype, n_cols),
+        .n_rows = n_rows,
+        .n_cols = n_cols,
+        .x = scratch,
+        .x_row_bytes = x_row_bytes,
+        .n_tok = n_tok,
+        .y = y,
+    };
+    if (pool)
+        tp_run(pool, packed_rows, &job);
+    else
+        packed_rows(&job, 0, 1);
 }

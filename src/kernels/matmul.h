@@ -20,4 +20,10 @@ size_t kern_matmul_scratch_bytes(ward_type wtype, int64_t n_cols, int64_t n_tok)
 void kern_matmul(tp_pool *pool, ward_isa isa, ward_type wtype, const void *w, int64_t n_rows,
                  int64_t n_cols, const float *x, int64_t n_tok, float *y, void *scratch);
 
+/* The same product with W packed by kern_pack (packed.h); scratch as kern_matmul_scratch_bytes
+ * gives for wtype (which covers both layouts). */
+void kern_matmul_packed(tp_pool *pool, ward_isa isa, ward_type wtype, const void *packed,
+                        int64_t n_rows, int64_t n_cols, const float *x, int64_t n_tok, float *y,
+                        void *scratch);
+
 #endif

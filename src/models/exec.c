@@ -12,24 +12,23 @@
 #include "kernels/types.h"
 #include "models/model.h"
 
+typedef struct act_need {
+    int32_t n_batch;
+    size_t bytes;
+} act_need;
+
+static void max_act_bytes(model_tensor *w, void *user) {
+    act_need *need = user;
+    if (!w->data) return;
+    const size_t b = kern_matmul_scratch_bytes(w->type, w->n_cols, need->n_batch);
+    if (b > need->bytes) need->bytes = b;
+}
+
 /* Largest activation-conversion scratch any weight of the model needs for n_batch rows. */
 static size_t act_scratch_bytes(const ward_model *m, int32_t n_batch) {
-    size_t best = 0;
-    const model_tensor *ws[] = {&m->output};
-    for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) {
-        size_t b = kern_matmul_scratch_bytes(ws[i]->type, ws[i]->n_cols, n_batch);
-        best = b > best ? b : best;
-    }
-    for (int32_t l = 0; l < m->hp.n_layer; l++) {
-        const model_layer *L = &m->layers[l];
-        const model_tensor *lw[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo,
-                                    &L->ffn_gate, &L->ffn_up, &L->ffn_down};
-        for (size_t i = 0; i < sizeof lw / sizeof lw[0]; i++) {
-            size_t b = kern_matmul_scratch_bytes(lw[i]->type, lw[i]->n_cols, n_batch);
-            best = b > best ? b : best;
-        }
-    }
-    return best;
+    act_need need = {n_batch, 0};
+    model_each_matmul_weight((ward_model *)m, max_act_bytes, &need); /* reads only */
+    return need.bytes;
 }
 
 /* Float counts of each scratch array, in the order of the arrays list in model_exec_init(). */

@@ -662,8 +662,8 @@ ward_status ward_convert(const char *hf_dir, const char *out, const ward_convert
     return gguf_writer_finish(w, err);
 }
 
-ward_status hf_model_open(const char *dir, const ward_convert_params *p, ward_model **out,
-                          ward_error *err) {
+ward_status hf_model_open(const char *dir, const ward_convert_params *p, bool repack,
+                          ward_model **out, ward_error *err) {
     *out = NULL;
     ward_error_clear(err);
     gguf_writer *w = NULL;
@@ -679,7 +679,7 @@ ward_status hf_model_open(const char *dir, const ward_convert_params *p, ward_mo
         return st;
     }
     if ((st = gguf_writer_finish_memory(w, &blob, &size, err))) return st;
-    if ((st = gguf_parse(blob, size, &g, err)) || (st = model_open_gguf(g, out, err))) {
+    if ((st = gguf_parse(blob, size, &g, err)) || (st = model_open_gguf(g, repack, out, err))) {
         ward_free_aligned(blob); /* model_open_gguf closed g */
         ward_error_prefix(err, dir);
         return st;

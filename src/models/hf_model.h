@@ -23,8 +23,8 @@ ward_status hf_convert(const char *dir, gguf_writer *w, const ward_convert_param
                        ward_error *err);
 
 /* Open the checkpoint in dir as a model: converted (and quantized if p->ftype says so) into
- * one buffer of the GGUF file's size, which the model owns. */
-ward_status hf_model_open(const char *dir, const ward_convert_params *p, ward_model **out,
-                          ward_error *err);
+ * one buffer of the GGUF file's size, which the model owns; repack as in model_open_gguf. */
+ward_status hf_model_open(const char *dir, const ward_convert_params *p, bool repack,
+                          ward_model **out, ward_error *err);
 
 #endif

@@ -15,6 +15,7 @@
 
 #include "base/error.h"
 #include "kernels/matmul.h"
+#include "kernels/packed.h"
 #include "kernels/types.h"
 #include "models/hf_model.h"
 #include "models/model.h"
@@ -229,7 +230,7 @@ static ward_status model_load(ward_model *m, ward_error *err) {
     return WARD_OK;
 }
 
-ward_status model_open_gguf(gguf_file *g, ward_model **out, ward_error *err) {
+ward_status model_open_gguf(gguf_file *g, bool repack, ward_model **out, ward_error *err) {
     *out = NULL;
     ward_model *m = ward_calloc(1, sizeof *m);
     if (!m) {
@@ -238,6 +239,7 @@ ward_status model_open_gguf(gguf_file *g, ward_model **out, ward_error *err) {
     }
     m->gguf = g;
     ward_status st = model_load(m, err);
+    if (!st && repack) st = model_pack_weights(m, err);
     if (st) {
         ward_model_close(m);
         return st;
@@ -257,28 +259,75 @@ ward_status ward_model_open_ex(const char *path, const ward_model_params *params
         const ward_convert_params cp = {.ftype = p.ftype, .pure = p.pure,
                                         .n_threads = p.n_threads, .progress = p.progress,
                                         .user = p.user};
-        return hf_model_open(path, &cp, out, err);
+        return hf_model_open(path, &cp, !p.no_repack, out, err);
     }
     if (p.ftype)
         return WARD_FAIL(err, WARD_EUNSUPPORTED, "%s: load-time quantization needs a "
                          "HuggingFace checkpoint directory (quantize a GGUF file with ward "
                          "quantize)", path);
-    return ward_model_open(path, out, err);
-}
-
-ward_status ward_model_open(const char *path, ward_model **out, ward_error *err) {
-    *out = NULL;
-    ward_error_clear(err);
-    if (hf_is_dir(path)) return ward_model_open_ex(path, NULL, out, err);
     gguf_file *g;
     ward_status st = gguf_open(path, &g, err);
     if (st) return st;
-    if ((st = model_open_gguf(g, out, err))) ward_error_prefix(err, path);
+    if ((st = model_open_gguf(g, !p.no_repack, out, err))) ward_error_prefix(err, path);
     return st;
+}
+
+ward_status ward_model_open(const char *path, ward_model **out, ward_error *err) {
+    return ward_model_open_ex(path, NULL, out, err);
+}
+
+void model_each_matmul_weight(ward_model *m, void (*fn)(model_tensor *w, void *user),
+                              void *user) {
+    fn(&m->output, user);
+    for (int32_t l = 0; m->layers && l < m->hp.n_layer; l++) {
+        model_layer *L = &m->layers[l];
+        model_tensor *lw[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo,
+                              &L->ffn_gate, &L->ffn_up, &L->ffn_down};
+        for (size_t i = 0; i < sizeof lw / sizeof lw[0]; i++) fn(lw[i], user);
+    }
+}
+
+typedef struct pack_state {
+    ward_model *m;
+    ward_status st;
+    ward_error *err;
+} pack_state;
+
+/* The file's pages of a packed matrix are dropped from memory once copied (unless the token
+ * embedding, which is read row by row, shares them), so the resident size stays near the file's.
+ * An image in memory (HF directory, fuzzer input) keeps its copy. */
+static void pack_one(model_tensor *w, void *user) {
+    pack_state *ps = user;
+    if (ps->st || !w->data || w->packed || !kern_packable(w->type)) return;
+    const size_t bytes = kern_packed_bytes(w->type, w->n_rows, w->n_cols);
+    w->packed = ward_malloc_aligned(bytes, 1);
+    if (!w->packed) {
+        ps->st = WARD_FAIL(ps->err, WARD_ENOMEM, "out of memory repacking weights (%zu bytes)",
+                           bytes);
+        return;
+    }
+    const int64_t n_groups = (w->n_rows + KERN_PACK_ROWS - 1) / KERN_PACK_ROWS;
+    kern_pack(w->type, w->data, w->n_rows, w->n_cols, 0, n_groups, w->packed);
+    if (w->data != ps->m->tok_embd.data)
+        ward_filemap_release(&ps->m->gguf->map, w->data,
+                             kern_row_bytes(w->type, w->n_cols) * (size_t)w->n_rows);
+}
+
+ward_status model_pack_weights(ward_model *m, ward_error *err) {
+    pack_state ps = {m, WARD_OK, err};
+    model_each_matmul_weight(m, pack_one, &ps);
+    return ps.st;
+}
+
+static void free_packed(model_tensor *w, void *user) {
+    (void)user;
+    ward_free_aligned(w->packed);
+    w->packed = NULL;
 }
 
 void ward_model_close(ward_model *m) {
     if (!m) return;
+    model_each_matmul_weight(m, free_packed, NULL);
     ward_free(m->layers);
     tok_vocab_free(m->vocab);
     gguf_close(m->gguf);
@@ -290,6 +339,10 @@ const ward_model_info *ward_model_get_info(const ward_model *m) { return &m->inf
 
 void model_matmul(model_exec *ex, const model_tensor *w, const float *x, int32_t n_tok,
                   float *y) {
-    kern_matmul(ex->pool, ex->isa, w->type, w->data, w->n_rows, w->n_cols, x, n_tok, y,
-                ex->s.act);
+    if (w->packed)
+        kern_matmul_packed(ex->pool, ex->isa, w->type, w->packed, w->n_rows, w->n_cols, x, n_tok,
+                           y, ex->s.act);
+    else
+        kern_matmul(ex->pool, ex->isa, w->type, w->data, w->n_rows, w->n_cols, x, n_tok, y,
+                    ex->s.act);
 }

@@ -29,6 +29,8 @@
 /* A weight: a (n_rows, n_cols) matrix or a vector (n_rows == 1), rows contiguous. */
 typedef struct model_tensor {
     const void *data; /* into the mapping */
+    void *packed;     /* the matrix repacked at load for the matmul (packed.h), owned by the
+                       * model; NULL when its type has no packed kernels or repacking is off */
     ward_type type;
     int64_t n_cols, n_rows;
 } model_tensor;
@@ -131,9 +133,10 @@ struct model_arch {
     ward_status (*forward)(const ward_model *m, model_exec *ex, const model_batch *b);
 };
 
-/* Make a model of a parsed GGUF file, which it takes over (closed on failure too). What
- * ward_model_open() does after mapping the file; fuzzers call it on a blob. */
-ward_status model_open_gguf(gguf_file *g, ward_model **out, ward_error *err);
+/* Make a model of a parsed GGUF file, which it takes over (closed on failure too), and repack
+ * its matrices (model_pack_weights) if asked. What ward_model_open() does after mapping the
+ * file; fuzzers call it on a blob. */
+ward_status model_open_gguf(gguf_file *g, bool repack, ward_model **out, ward_error *err);
 
 /* Architecture row for general.architecture, or NULL if unsupported. */
 const model_arch *model_arch_find(const char *name);
@@ -142,6 +145,14 @@ const model_arch *model_arch_find(const char *name);
  * must be F32; matrices must be of a computable type. Errors name the tensor. */
 ward_status model_get_tensor(const ward_model *m, const char *name, int64_t n_cols,
                              int64_t n_rows, bool required, model_tensor *out, ward_error *err);
+
+/* Calls fn on every matrix the forward pass multiplies by (output and each layer's
+ * projections), absent ones (data == NULL) included. */
+void model_each_matmul_weight(ward_model *m, void (*fn)(model_tensor *w, void *user),
+                              void *user);
+
+/* Repacks the matrices whose type has packed kernels (model_tensor.packed). */
+ward_status model_pack_weights(ward_model *m, ward_error *err);
 
 /* y (n_tok, W.n_rows) = x (n_tok, W.n_cols) · Wᵀ, threaded. */
 void model_matmul(model_exec *ex, const model_tensor *w, const float *x, int32_t n_tok,

@@ -23,7 +23,7 @@
 typedef struct bench_opts {
     const char *model;
     int32_t n_prompt, n_gen, n_threads, reps, batch;
-    bool membw;
+    bool membw, no_repack;
 } bench_opts;
 
 typedef struct bench_stats {
@@ -144,7 +144,9 @@ static int bench(const bench_opts *o) {
     ward_model *m = NULL;
     ward_context *ctx = NULL;
     int rc = 1;
-    if (ward_model_open(o->model, &m, &err)) return cli_fail("bench", "%s", err.msg);
+    ward_model_params mp = ward_model_default_params();
+    mp.no_repack = o->no_repack;
+    if (ward_model_open_ex(o->model, &mp, &m, &err)) return cli_fail("bench", "%s", err.msg);
     const ward_model_info *in = ward_model_get_info(m);
     if (in->n_vocab < 4) {
         cli_fail("bench", "a vocabulary of %d tokens is too small to benchmark", in->n_vocab);
@@ -220,8 +222,9 @@ int cmd_bench(int argc, char **argv) {
         {"repetitions", 'r', CLI_INT, &o.reps, "N", "repetitions after the warm-up (default 5)", 1, 1000},
         {"batch", 0, CLI_INT, &o.batch, "B", "sequences generating together (default 1); tg reports their aggregate t/s", 1, 4096},
         {"membw", 0, CLI_FLAG, &o.membw, NULL, "also measure read bandwidth and generation efficiency", 0, 0},
+        {"no-repack", 0, CLI_FLAG, &o.no_repack, NULL, "keep weights in the file's layout (no load-time repacking), to measure what repacking gains", 0, 0},
     };
-    const cli_cmd cmd = {"bench", "-m MODEL [-p N] [-n N] [-t N] [-r N] [--batch B] [--membw]",
+    const cli_cmd cmd = {"bench", "-m MODEL [-p N] [-n N] [-t N] [-r N] [--batch B] [--membw] [--no-repack]",
                          "Measure prompt processing (ppN: N tokens in one batch) and generation "
                          "(tgN: N single-token steps) in tokens/s, mean ± sd over repetitions "
                          "after a warm-up, as a Markdown table.",
