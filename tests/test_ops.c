@@ -7,11 +7,12 @@
 #include <string.h>
 
 #include "harness.h"
+#include "kernels/fp16.h"
 #include "kernels/ops.h"
 
 /* softmax of a row whose values span the exp range: every probability within a few ulp of the
  * double formula, the sum 1 within float rounding; -inf entries get exactly 0. */
-static void test_softmax(void) {
+static void test_softmax(ward_isa isa) {
     uint64_t rng = 11;
     for (int n = 1; n <= 70; n += 3) {
         float x[80];
@@ -22,7 +23,7 @@ static void test_softmax(void) {
         /* the argument x - max is rounded to float as softmax computes it; exp is the part
          * under test */
         for (int i = 0; i < n; i++) sum += ref[i] = exp((double)(float)(x[i] - (float)max));
-        ops_softmax(x, n);
+        ops_softmax(isa, x, n);
         double worst = 0, total = 0;
         for (int i = 0; i < n; i++) {
             const double want = ref[i] / sum;
@@ -30,27 +31,27 @@ static void test_softmax(void) {
             total += x[i];
         }
         /* exp within ~1 ulp, the sum and the 1/sum scale each round once: < 1e-6 relative */
-        CHECK(worst < 1e-6, "softmax n=%d: worst relative error %g", n, worst);
+        CHECK(worst < 1e-6, "softmax %s n=%d: worst relative error %g", cpu_isa_name(isa), n, worst);
         CHECK(fabs(total - 1.0) < 1e-5, "softmax n=%d sums to %.9f", n, total);
         if (n > 4) CHECK(x[2] == 0.0f, "softmax of -inf is 0");
     }
     float big[9] = {0, -100, -200, -300, 80, 88, -87, 1e-8f, -1e-8f};
-    ops_softmax(big, 9);
+    ops_softmax(isa, big, 9);
     CHECK(big[3] == 0.0f && big[2] == 0.0f && big[5] > 0.99f, "extreme inputs under/overflow cleanly");
 }
 
-static void test_swiglu(void) {
+static void test_swiglu(ward_isa isa) {
     uint64_t rng = 12;
     for (int n = 1; n <= 41; n += 4) { /* blocks of 8 and tails */
         float g[48], u[48], out[48];
         for (int i = 0; i < n; i++) g[i] = 12 * test_rand_f32(&rng), u[i] = test_rand_f32(&rng);
-        ops_swiglu(out, g, u, n);
+        ops_swiglu(isa, out, g, u, n);
         double worst = 0;
         for (int i = 0; i < n; i++) {
             const double want = g[i] / (1.0 + exp(-(double)g[i])) * u[i];
             worst = fmax(worst, fabs(out[i] - want) / fmax(fabs(want), 1e-6));
         }
-        CHECK(worst < 2e-6, "swiglu n=%d: worst relative error %g", n, worst);
+        CHECK(worst < 2e-6, "swiglu %s n=%d: worst relative error %g", cpu_isa_name(isa), n, worst);
     }
 }
 
@@ -126,10 +127,45 @@ static void test_layernorm_gelu(void) {
     CHECK(g[0] > 0, "gelu of positive inputs is positive");
 }
 
+/* The SIMD ops give the reference's bits: SwiGLU over gates spanning the whole float range
+ * (every branch of the vector exp: normal, |n| > 126, |n| > 192, infinities, NaN), softmax rows
+ * of every tail length, and the F16 weighted sum. */
+static void test_simd_equals_ref(ward_isa isa) {
+    enum { N = 4096 };
+    static float g[N], u[N], a[N], b[N];
+    uint64_t rng = 14;
+    for (int i = 0; i < N; i++) {
+        g[i] = ldexpf(test_rand_f32(&rng), (int)(test_rand_u64(&rng) % 20) - 8); /* to +-2^11 */
+        u[i] = test_rand_f32(&rng);
+    }
+    g[0] = INFINITY, g[1] = -INFINITY, g[2] = NAN, g[3] = 89.0f, g[4] = -104.0f, g[5] = 200.0f;
+    g[6] = -200.0f, g[7] = 1e30f;
+    ops_swiglu(WARD_ISA_REF, a, g, u, N - 3); /* a tail of 5 */
+    ops_swiglu(isa, b, g, u, N - 3);
+    CHECK(memcmp(a, b, (N - 3) * sizeof *a) == 0, "swiglu %s differs from ref", cpu_isa_name(isa));
+    for (int n = 1; n <= 40; n++) {
+        for (int i = 0; i < n; i++) a[i] = b[i] = g[i + 8] / 16;
+        ops_softmax(WARD_ISA_REF, a, n);
+        ops_softmax(isa, b, n);
+        CHECK(memcmp(a, b, (size_t)n * sizeof *a) == 0, "softmax %s n=%d differs from ref",
+              cpu_isa_name(isa), n);
+    }
+    uint16_t h[37];
+    for (int i = 0; i < 37; i++) h[i] = fp32_to_fp16(g[i + 8]), a[i] = b[i] = u[i];
+    ops_axpy_f16(WARD_ISA_REF, a, 0.37f, h, 37);
+    ops_axpy_f16(isa, b, 0.37f, h, 37);
+    CHECK(memcmp(a, b, 37 * sizeof *a) == 0, "axpy_f16 %s differs from ref", cpu_isa_name(isa));
+}
+
 int main(void) {
     test_layernorm_gelu();
-    test_softmax();
-    test_swiglu();
+    const ward_isa isa_max = cpu_isa_detect();
+    for (int isa = 0; isa <= (int)isa_max; isa++) {
+        test_softmax((ward_isa)isa);
+        test_swiglu((ward_isa)isa);
+        test_simd_equals_ref((ward_isa)isa);
+    }
+    printf("ISA levels tested: up to %s\n", cpu_isa_name(isa_max));
     test_rmsnorm();
     test_rope();
     return test_summary();

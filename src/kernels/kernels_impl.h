@@ -354,6 +354,11 @@ KERN_DECLARE_CONVERT(q8_K, ref)
 KERN_DECLARE_PACKED_GEMM(q4_0x16, ref) KERN_DECLARE_PACKED_GEMM(q4_0x16, avx2)
 KERN_DECLARE_PACKED_GEMM(q4_0x16, avx512)
 
+/* AVX2 ops (ops.h dispatches to them): ops_avx2.c */
+void ops_softmax_avx2(float *x, int64_t n);
+void ops_swiglu_avx2(float *out, const float *gate, const float *up, int64_t n);
+void ops_axpy_f16_avx2(float *y, float a, const uint16_t *x, int64_t n);
+
 /* ---------------------------------------------------------------------------------------------
  * Table rows (used by types.c). A missing ISA slot falls back to the next lower level.
  * ------------------------------------------------------------------------------------------- */

@@ -1,6 +1,8 @@
 /* ops.c: the per-row operations of a transformer layer (see ops.h).
  *
  * Plain C, vectorized by the compiler; called by the models' forward passes, one row at a time.
+ * The exp-based ops and the F16 weighted sum have AVX2 twins (ops_avx2.c), chosen by the isa
+ * argument, that give the same bits.
  * Numerics follow the reference engine where its rounding is visible downstream: sums of
  * squares and softmax denominators in double, rotary angles by repeated multiplication, and
  * explicit fused multiply-adds where it contracts them (C11 mode does not contract for us). */
@@ -61,7 +63,11 @@ static float exp_poly(float x) {
 
 /* The reference computes softmax and SiLU 8 elements at a time with exp_poly and finishes a row
  * with libm's expf; we follow the same split (blocks aligned to the row's start). */
-void ops_softmax(float *x, int64_t n) {
+void ops_softmax(ward_isa isa, float *x, int64_t n) {
+    if (isa >= WARD_ISA_AVX2) {
+        ops_softmax_avx2(x, n);
+        return;
+    }
     float max = -INFINITY;
     for (int64_t i = 0; i < n; i++) max = x[i] > max ? x[i] : max;
     /* each full or partial block of 8 is summed as one 8-lane vector (the reference's masked
@@ -76,7 +82,11 @@ void ops_softmax(float *x, int64_t n) {
     for (int64_t i = 0; i < n; i++) x[i] *= inv;
 }
 
-void ops_swiglu(float *out, const float *gate, const float *up, int64_t n) {
+void ops_swiglu(ward_isa isa, float *out, const float *gate, const float *up, int64_t n) {
+    if (isa >= WARD_ISA_AVX2) {
+        ops_swiglu_avx2(out, gate, up, n);
+        return;
+    }
     const int64_t n8 = n - n % 8; /* whole blocks of 8 */
     for (int64_t i = 0; i < n8; i++) out[i] = gate[i] / (1.0f + exp_poly(0.0f - gate[i])) * up[i];
     for (int64_t i = n8; i < n; i++) out[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
@@ -88,6 +98,14 @@ void ops_add(float *y, const float *x, int64_t n) {
 
 void ops_axpy(float *y, float a, const float *x, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+void ops_axpy_f16(ward_isa isa, float *y, float a, const uint16_t *x, int64_t n) {
+    if (isa >= WARD_ISA_AVX2) {
+        ops_axpy_f16_avx2(y, a, x, n);
+        return;
+    }
+    for (int64_t i = 0; i < n; i++) y[i] += a * fp16_to_fp32(x[i]);
 }
 
 void ops_rope_cache(float *cos_out, float *sin_out, int32_t pos, int32_t n_rot, float freq_base) {

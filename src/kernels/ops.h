@@ -1,13 +1,15 @@
 /* ops.h: the element-wise and per-row operations of a transformer layer, on float rows.
  *
  * Plain C written so the compiler can vectorize it; these are a small share of the time next to
- * the matrix multiplications. Numerics follow the reference definitions the golden data was
+ * the matrix multiplications. Ops taking an isa have SIMD versions that give the same bits. Numerics follow the reference definitions the golden data was
  * made with (sums of squares and softmax denominators accumulated in double).
  */
 #ifndef WARD_KERNELS_OPS_H
 #define WARD_KERNELS_OPS_H
 
 #include <stdint.h>
+
+#include "base/cpu.h"
 
 /* out = x / sqrt(mean(x^2) + eps) * w; out may alias x. */
 void ops_rmsnorm(float *out, const float *x, const float *w, int64_t n, float eps);
@@ -17,14 +19,16 @@ void ops_layernorm(float *out, const float *x, const float *w, const float *b, i
 void ops_gelu(float *out, const float *x, int64_t n);
 
 /* In-place softmax over n values (the attention row of one query). */
-void ops_softmax(float *x, int64_t n);
+void ops_softmax(ward_isa isa, float *x, int64_t n);
 /* out[i] = silu(gate[i]) * up[i] over one row of n (the vector exp runs in blocks of 8 from the
  * row's start, as the reference's); out may alias gate. */
-void ops_swiglu(float *out, const float *gate, const float *up, int64_t n);
+void ops_swiglu(ward_isa isa, float *out, const float *gate, const float *up, int64_t n);
 /* y[i] += x[i] */
 void ops_add(float *y, const float *x, int64_t n);
 /* y[i] += a * x[i] */
 void ops_axpy(float *y, float a, const float *x, int64_t n);
+/* y[i] += a * x[i] with x in F16 (a product, then a sum: two roundings) */
+void ops_axpy_f16(ward_isa isa, float *y, float a, const uint16_t *x, int64_t n);
 
 /* out[d] = the sum of lanes[0..8)[d] in the order of the float dots (kern_sum_lanes8 in
  * kernels_impl.h); lanes is (8, n). With lane k holding the terms of positions k mod 8 this is

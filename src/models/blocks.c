@@ -41,28 +41,26 @@ void blocks_attend_head(const model_exec *ex, int32_t head_dim, const float *q_i
     const model_kv *kv = &ex->kv;
     const int32_t hd = head_dim;
     kern_from_float_fn to_f16 = kern_from_float(WARD_TYPE_F16, ex->isa);
-    kern_to_float_fn from_f16 = kern_to_float(WARD_TYPE_F16, ex->isa);
-    kern_vec_dot_fn dot = kern_vec_dot(WARD_TYPE_F32, ex->isa);
+    kern_vec_dot_fn dot = kern_vec_dot(WARD_TYPE_F16, ex->isa);
 
-    float *scores = work, *row = work + kv->n_slots, *q = row + hd, *lanes = q + hd;
+    float *scores = work, *lanes = work + kv->n_slots;
     uint16_t *q16 = (uint16_t *)out; /* out is free until the end: borrow it for q in F16 */
     to_f16(q_in, q16, hd);
-    from_f16(q16, q, hd);
 
+    /* q and k are F16 values, whose products are exact in float: the F16 dot equals the float
+     * dot of the widened rows */
     const float scale = 1.0f / sqrtf((float)hd);
     for (int32_t t = 0; t < n_keys; t++) {
-        from_f16((const uint16_t *)model_kv_at(kv, kv->k, seq, layer, t) + kv_off, row, hd);
-        dot(hd, &scores[t], row, q);
+        dot(hd, &scores[t], (const uint16_t *)model_kv_at(kv, kv->k, seq, layer, t) + kv_off, q16);
         scores[t] *= scale;
         /* ALiBi: a penalty growing with the distance to the query (fused, as the reference) */
         if (slope != 0.0f) scores[t] = fmaf(slope, -(float)(n_keys - 1 - t), scores[t]);
     }
-    ops_softmax(scores, n_keys);
+    ops_softmax(ex->isa, scores, n_keys);
 
     memset(lanes, 0, 8 * (size_t)hd * sizeof *lanes);
-    for (int32_t t = 0; t < n_keys; t++) {
-        from_f16((const uint16_t *)model_kv_at(kv, kv->v, seq, layer, t) + kv_off, row, hd);
-        ops_axpy(lanes + (size_t)(t % 8) * hd, fp16_to_fp32(fp32_to_fp16(scores[t])), row, hd);
-    }
+    for (int32_t t = 0; t < n_keys; t++)
+        ops_axpy_f16(ex->isa, lanes + (size_t)(t % 8) * hd, fp16_to_fp32(fp32_to_fp16(scores[t])),
+                     (const uint16_t *)model_kv_at(kv, kv->v, seq, layer, t) + kv_off, hd);
     ops_reduce_lanes8(out, lanes, hd);
 }

@@ -267,13 +267,13 @@ static void feed_forward(model_exec *ex, const model_hparams *hp, const model_la
     if (hp->ffn_fused) {
         model_matmul(ex, &L->ffn_up, s->xb, n, s->ffn_a); /* rows of gate|up, 2 n_ff */
         for (int32_t i = 0; i < n; i++)
-            ops_swiglu(s->ffn_b + i * n_ff, s->ffn_a + 2 * i * n_ff, s->ffn_a + (2 * i + 1) * n_ff,
+            ops_swiglu(ex->isa, s->ffn_b + i * n_ff, s->ffn_a + 2 * i * n_ff, s->ffn_a + (2 * i + 1) * n_ff,
                        hp->n_ff);
     } else {
         model_matmul(ex, &L->ffn_gate, s->xb, n, s->ffn_a);
         model_matmul(ex, &L->ffn_up, s->xb, n, s->ffn_b);
         for (int32_t i = 0; i < n; i++)
-            ops_swiglu(s->ffn_b + i * n_ff, s->ffn_a + i * n_ff, s->ffn_b + i * n_ff, hp->n_ff);
+            ops_swiglu(ex->isa, s->ffn_b + i * n_ff, s->ffn_a + i * n_ff, s->ffn_b + i * n_ff, hp->n_ff);
     }
     model_matmul(ex, &L->ffn_down, s->ffn_b, n, s->proj);
 }

@@ -86,9 +86,9 @@ typedef struct model_kv {
     void *k, *v; /* (n_seq, n_layer, n_slots, kv_dim) */
 } model_kv;
 
-/* Per-thread attention scratch: scores (n_slots), a K/V row and q (head_dim each), and 8 lane
- * accumulators for the weighted sum of V (8 * head_dim). */
-#define MODEL_ATT_ROW_FLOATS(n_slots, head_dim) ((size_t)(n_slots) + 10 * (size_t)(head_dim))
+/* Per-thread attention scratch: scores (n_slots) and 8 lane accumulators for the weighted sum
+ * of V (8 * head_dim). */
+#define MODEL_ATT_ROW_FLOATS(n_slots, head_dim) ((size_t)(n_slots) + 8 * (size_t)(head_dim))
 
 /* Scratch for one forward pass of up to n_batch tokens. */
 typedef struct model_scratch {
