@@ -413,6 +413,8 @@ typedef struct ward_synth_params {
     int32_t n_vocab;   /* a synthetic byte-fallback vocabulary of this size (>= 259) */
     int32_t n_embd, n_layer, n_head, n_head_kv, n_ff, n_ctx;
     ward_type type;    /* type of the 2-D weight matrices; norms stay F32 */
+    const ward_ftype *ftype; /* non-NULL: a recipe that chooses each matrix's type as ward
+                              * quantize would (e.g. q4_k_m), instead of type */
     bool tied_output;  /* no output.weight: logits use the embedding matrix */
     uint64_t seed;
     float alibi_max_bias; /* baichuan: 0 = by depth (32 layers rotary, 40 ALiBi); > 0 = ALiBi
@@ -420,6 +422,11 @@ typedef struct ward_synth_params {
 } ward_synth_params;
 
 ward_synth_params ward_synth_default_params(void);
+/* Set arch, dimensions, vocabulary size, context and tied output to those of a real model:
+ * "tinyllama-1.1b", "llama2-7b", "qwen2-1.5b", "qwen2-7b", "chatglm3-6b", "baichuan2-7b"
+ * (their published configs). False if the name is unknown. */
+bool ward_synth_shape(const char *name, ward_synth_params *p);
+const char *const *ward_synth_shape_names(void); /* NULL-terminated */
 ward_status ward_synth_write(const ward_synth_params *params, const char *path, ward_error *err);
 
 #ifdef __cplusplus

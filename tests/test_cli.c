@@ -158,6 +158,29 @@ static void test_synth_inspect(void) {
     remove(b);
 }
 
+/* --shape takes a real model's architecture and dimensions, the flags given override them (so
+ * the test file stays small); --type takes ward quantize's recipes, q4_k_m's Q6_K rules included. */
+static void test_synth_shape(void) {
+    char a[256], cmd[8192], out[65536];
+    snprintf(a, sizeof a, "%s", test_tmp_path("synth-shape.gguf"));
+    snprintf(cmd, sizeof cmd, "%s synth -o %s --shape chatglm3-6b --layers 2 --embd 256 --ff 512 "
+             "--heads 4 --vocab 512 --type q4_k_m 2>/dev/null && %s inspect %s", WARD_BINARY, a,
+             WARD_BINARY, a);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "synth --shape with overrides, then inspect");
+    CHECK(strstr(out, "\"general.architecture\" = \"chatglm\"") &&
+              strstr(out, "\"chatglm.attention.head_count_kv\" = 2") &&
+              strstr(out, "\"chatglm.context_length\" = 8192") &&
+              strstr(out, "\"chatglm.embedding_length\" = 256"),
+          "shape values where no flag is given, flags elsewhere");
+    CHECK(strstr(out, "Q4_K") && strstr(out, "Q6_K"), "q4_k_m: Q4_K matrices, Q6_K by its rules");
+    snprintf(cmd, sizeof cmd, "%s run -m %s -p 'hello' -n 4 --temp 0 2>/dev/null", WARD_BINARY, a);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "the q4_k_m chatglm model runs");
+    snprintf(cmd, sizeof cmd, "%s synth -o %s --shape gpt5 2>&1", WARD_BINARY, a);
+    CHECK(run_cmd(cmd, out, sizeof out) == 2 && strstr(out, "tinyllama-1.1b"),
+          "an unknown shape exits 2 and lists the known ones: %s", out);
+    remove(a);
+}
+
 /* ward bench: the table has a pp and a tg row with positive speeds; --batch aggregates. */
 static void test_bench(void) {
     const char *mp = shared_path("models/stories260K.gguf");
@@ -181,5 +204,6 @@ int main(void) {
     test_run_greedy();
     test_tokenize_ids();
     test_synth_inspect();
+    test_synth_shape();
     return test_summary();
 }

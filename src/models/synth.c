@@ -22,7 +22,47 @@
 #include "base/error.h"
 #include "formats/gguf.h"
 #include "kernels/types.h"
+#include "models/quantize.h"
 #include "ward.h"
+
+/* Real shapes, from each model's published config.json (hidden_size, num_hidden_layers,
+ * num_attention_heads, num_key_value_heads or multi_query_group_num, intermediate_size or
+ * ffn_hidden_size, vocab_size or padded_vocab_size, max_position_embeddings or seq_length,
+ * tie_word_embeddings). */
+typedef struct synth_shape {
+    const char *name, *arch;
+    int32_t n_embd, n_layer, n_head, n_head_kv, n_ff, n_vocab, n_ctx;
+    bool tied;
+} synth_shape;
+
+static const synth_shape synth_shapes[] = {
+    {"tinyllama-1.1b", "llama", 2048, 22, 32, 4, 5632, 32000, 2048, false},
+    {"llama2-7b", "llama", 4096, 32, 32, 32, 11008, 32000, 4096, false},
+    {"qwen2-1.5b", "qwen2", 1536, 28, 12, 2, 8960, 151936, 32768, true},
+    {"qwen2-7b", "qwen2", 3584, 28, 28, 4, 18944, 152064, 32768, false},
+    {"chatglm3-6b", "chatglm", 4096, 28, 32, 2, 13696, 65024, 8192, false},
+    {"baichuan2-7b", "baichuan", 4096, 32, 32, 32, 11008, 125696, 4096, false},
+};
+#define N_SYNTH_SHAPES (sizeof synth_shapes / sizeof synth_shapes[0])
+
+bool ward_synth_shape(const char *name, ward_synth_params *p) {
+    for (size_t i = 0; name && i < N_SYNTH_SHAPES; i++) {
+        const synth_shape *s = &synth_shapes[i];
+        if (strcmp(s->name, name) != 0) continue;
+        p->arch = s->arch;
+        p->n_embd = s->n_embd, p->n_layer = s->n_layer, p->n_head = s->n_head;
+        p->n_head_kv = s->n_head_kv, p->n_ff = s->n_ff, p->n_vocab = s->n_vocab;
+        p->n_ctx = s->n_ctx, p->tied_output = s->tied;
+        return true;
+    }
+    return false;
+}
+
+const char *const *ward_synth_shape_names(void) {
+    static const char *names[N_SYNTH_SHAPES + 1];
+    for (size_t i = 0; i < N_SYNTH_SHAPES; i++) names[i] = synth_shapes[i].name;
+    return names;
+}
 
 ward_synth_params ward_synth_default_params(void) {
     return (ward_synth_params){.arch = "llama", .n_vocab = 512, .n_embd = 256, .n_layer = 2,
@@ -210,12 +250,26 @@ static int64_t dim_of(const ward_synth_params *p, synth_dim d) {
 }
 
 static void add_tensor(synth_tensor *t, const char *name, synth_kind kind, int64_t n_rows,
-                       int64_t n_cols, ward_type matrix_type) {
+                       int64_t n_cols) {
     snprintf(t->name, sizeof t->name, "%s", name);
     t->kind = kind;
     t->n_rows = kind == KIND_MATRIX ? n_rows : 1;
     t->n_cols = kind == KIND_MATRIX ? n_cols : n_rows;
-    t->type = kind == KIND_MATRIX ? matrix_type : WARD_TYPE_F32;
+}
+
+/* Each matrix gets p->type, or what the recipe gives it (the counts its rules need are taken
+ * over all tensors first, as ward quantize does); vectors stay F32. */
+static void choose_types(const ward_synth_params *p, synth_tensor *ts, int32_t n) {
+    quant_plan plan = {.ftype = p->ftype};
+    for (int32_t i = 0; p->ftype && i < n; i++)
+        quant_plan_count(&plan, ts[i].name, strlen(ts[i].name));
+    for (int32_t i = 0; i < n; i++) {
+        synth_tensor *t = &ts[i];
+        t->type = t->kind != KIND_MATRIX ? WARD_TYPE_F32
+                  : p->ftype ? quant_tensor_type(&plan, t->name, strlen(t->name), 2, t->n_cols,
+                                                 WARD_TYPE_F32)
+                             : p->type;
+    }
 }
 
 /* Every tensor of the model, in file order, into out (NULL: only count them). */
@@ -224,7 +278,7 @@ static int32_t list_tensors(const ward_synth_params *p, const synth_arch *a, syn
     const int64_t e = p->n_embd, v = p->n_vocab;
 #define ADD(name, kind, rows, cols) \
     do {                            \
-        if (out) add_tensor(&out[n], name, kind, rows, cols, p->type); \
+        if (out) add_tensor(&out[n], name, kind, rows, cols); \
         n++;                        \
     } while (0)
     ADD("token_embd.weight", KIND_MATRIX, v, e);
@@ -278,13 +332,15 @@ static ward_status check_params(const ward_synth_params *p, const synth_arch **a
         return WARD_FAIL(err, WARD_EINVAL, "synth: %s picks its attention by depth: 32 layers "
                          "(rotary) or 40 (ALiBi), not %d; or give an ALiBi maximum bias",
                          a->name, p->n_layer);
-    if (!ward_type_is_computable(p->type))
+    const ward_type type = p->ftype ? p->ftype->base : p->type;
+    if (!ward_type_is_computable(type) || !kern_type(type)->from_float[WARD_ISA_REF])
         return WARD_FAIL(err, WARD_EUNSUPPORTED, "synth: type %s is not supported",
-                         ward_type_name(p->type) ? ward_type_name(p->type) : "?");
-    const int64_t blk = kern_type(p->type)->block_elems;
+                         ward_type_name(type) ? ward_type_name(type) : "?");
+    /* recipes fall back to another type for rows that do not divide into K-quant blocks */
+    const int64_t blk = p->ftype ? 32 : kern_type(type)->block_elems;
     if (p->n_embd % blk || p->n_ff % blk)
         return WARD_FAIL(err, WARD_EINVAL, "synth: type %s needs n_embd and n_ff to be "
-                         "multiples of %lld", ward_type_name(p->type), (long long)blk);
+                         "multiples of %lld", ward_type_name(type), (long long)blk);
     return WARD_OK;
 }
 
@@ -358,6 +414,7 @@ ward_status ward_synth_write(const ward_synth_params *p, const char *path, ward_
         goto done;
     }
     const int32_t n_t = list_tensors(p, a, ts);
+    choose_types(p, ts, n_t);
     int64_t max_elems = 0;
     for (int32_t i = 0; i < n_t; i++)
         if (ts[i].n_cols * ts[i].n_rows > max_elems) max_elems = ts[i].n_cols * ts[i].n_rows;
