@@ -670,31 +670,36 @@ static void test_matmul(ward_type t, ward_isa isa, tp_pool *pools[2]) {
     }
 }
 
-/* Packed Q4_0 (packed.h): kern_matmul_packed on a repacked matrix equals, bit for bit on every
- * ISA, the documented order computed here from the unpacked bytes: per block the exact sum of
- * (q - 8) * x_q, then acc = fma(isum, d_w * d_x, acc). 37 rows leave a partial last group;
+/* Packed weights (packed.h): kern_matmul_packed on a repacked matrix equals, bit for bit on
+ * every ISA, the documented order computed from the unpacked bytes: for Q4_0 (here) per block
+ * the exact sum of q_w * q_x, then acc = fma(isum, d_w * d_x, acc); for Q8_0 the unpacked
+ * vec_dot's own order (its reference kernel). 37 rows leave a partial last group;
  * 1, 4, 6 and 9 tokens cover full and partial token tiles of the kernel. */
-static float packed_q4_0_expect(const uint8_t *w, const uint8_t *xq, int64_t n_cols) {
+static float packed_expect(ward_type t, const uint8_t *w, const uint8_t *xq, int64_t n_cols) {
+    const size_t bb = kern_type(t)->block_bytes;
     float acc = 0.0f;
+    if (t == WARD_TYPE_Q8_0) {
+        kern_type(t)->vec_dot[WARD_ISA_REF](n_cols, &acc, w, xq);
+        return acc;
+    }
     for (int64_t i = 0; i < n_cols / 32; i++) {
-        const uint8_t *bw = w + i * 18, *bx = xq + i * 34;
+        const uint8_t *bw = w + (size_t)i * bb, *bx = xq + i * 34;
         uint16_t dw, dx;
         memcpy(&dw, bw, 2), memcpy(&dx, bx, 2);
         int32_t isum = 0;
-        for (int j = 0; j < 16; j++) {
-            isum += ((bw[2 + j] & 15) - 8) * (int8_t)bx[2 + j];
-            isum += ((bw[2 + j] >> 4) - 8) * (int8_t)bx[2 + 16 + j];
+        for (int j = 0; j < 32; j++) {
+            const int q = j < 16 ? (bw[2 + j] & 15) - 8 : (bw[2 + j - 16] >> 4) - 8;
+            isum += q * (int8_t)bx[2 + j];
         }
         acc = fmaf((float)isum, fp16_to_fp32(dw) * fp16_to_fp32(dx), acc);
     }
     return acc;
 }
 
-static void test_packed(ward_isa isa, tp_pool *pools[2]) {
-    const ward_type t = WARD_TYPE_Q4_0;
+static void test_packed(ward_type t, ward_isa isa, tp_pool *pools[2]) {
     const int64_t n_rows = 37, cols[] = {7 * 32, 40 * 32};
     static const int64_t n_toks[] = {1, 4, 6, 9};
-    uint64_t rng = 900;
+    uint64_t rng = 900 + (uint64_t)t;
     for (size_t ci = 0; ci < 2; ci++) {
         const int64_t n_cols = cols[ci];
         const size_t wrb = kern_row_bytes(t, n_cols), xrb = kern_row_bytes(WARD_TYPE_Q8_0, n_cols);
@@ -718,14 +723,14 @@ static void test_packed(ward_isa isa, tp_pool *pools[2]) {
                 int bad = 0;
                 for (int64_t k = 0; k < n_tok; k++)
                     for (int64_t r = 0; r < n_rows; r++) {
-                        const float want = packed_q4_0_expect(w + (size_t)r * wrb, xq + (size_t)k * xrb, n_cols);
+                        const float want = packed_expect(t, w + (size_t)r * wrb, xq + (size_t)k * xrb, n_cols);
                         const float got = y[k * n_rows + r];
                         if (memcmp(&got, &want, 4) != 0 && !bad++)
                             fprintf(stderr, "  y[%lld][%lld] = %.9g, want %.9g\n", (long long)k,
                                     (long long)r, got, want);
                     }
-                CHECK(bad == 0, "packed Q4_0 %s %lldx%lld n_tok=%lld threads=%d: %d outputs differ",
-                      cpu_isa_name(isa), (long long)n_rows, (long long)n_cols, (long long)n_tok,
+                CHECK(bad == 0, "packed %s %s %lldx%lld n_tok=%lld threads=%d: %d outputs differ",
+                      ward_type_name(t), cpu_isa_name(isa), (long long)n_rows, (long long)n_cols, (long long)n_tok,
                       tp_n_threads(pools[pi]), bad);
             }
             free(x), free(y), free(xq), free(scratch);
@@ -772,7 +777,8 @@ int main(void) {
             test_tiles(type_cases[ti].t, (ward_isa)isa);
             if (pools[0] && pools[1]) test_matmul(type_cases[ti].t, (ward_isa)isa, pools);
         }
-        if (pools[0] && pools[1]) test_packed((ward_isa)isa, pools);
+        for (int t = 0; pools[0] && pools[1] && t < WARD_TYPE_COUNT; t++)
+            if (kern_packable((ward_type)t)) test_packed((ward_type)t, (ward_isa)isa, pools);
     }
     for (int i = 0; i < 2; i++) tp_close(pools[i]);
     return test_summary();

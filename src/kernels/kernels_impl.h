@@ -148,14 +148,24 @@ typedef struct block_q4_0x16 {
 } block_q4_0x16;
 static_assert(sizeof(block_q4_0x16) == 288, "block_q4_0x16 must be 288 bytes");
 
-/* A Q8_0 activation block prepared for the packed kernels: the scale already widened from fp16,
- * and the sum of qs, which turns the dot with unsigned nibbles into the dot with q - 8. */
+/* Packed row groups: 16 Q8_0 rows, one block column. */
+typedef struct block_q8_0x16 {
+    uint16_t d[16];        /* fp16 scale of each row */
+    uint8_t qs[8][16][4];  /* qs[c][r] = row r's qs[4c..4c+3] + 128 (unsigned, for VPDPBUSD) */
+} block_q8_0x16;
+static_assert(sizeof(block_q8_0x16) == 544, "block_q8_0x16 must be 544 bytes");
+
+/* A Q8_0 activation block prepared for the packed kernels: the scale already widened from
+ * fp16, and the corrections for weights stored with an offset o (q + o, unsigned, as VPDPBUSD
+ * wants them): bias = -o * sum(qs) for a whole-block sum, cbias[c] = -o * (qs[4c] + ... +
+ * qs[4c+3]) for each chunk of four's own sum. */
 typedef struct block_q8_0s {
     float d;
-    int32_t sum;
+    int32_t bias;
+    int32_t cbias[8];
     int8_t qs[32];
 } block_q8_0s;
-static_assert(sizeof(block_q8_0s) == 40, "block_q8_0s must be 40 bytes");
+static_assert(sizeof(block_q8_0s) == 72, "block_q8_0s must be 72 bytes");
 
 /* Round to nearest, ties to even, as the reference engine's quantizers do (adding 1.5 * 2^23
  * moves the integer part into the mantissa); |f| < 2^22, else garbage but no undefined
@@ -346,13 +356,25 @@ KERN_DECLARE_FROM_FLOAT(q4_K, ref) KERN_DECLARE_FROM_FLOAT(q5_K, ref)
 KERN_DECLARE_FROM_FLOAT(q6_K, ref)
 KERN_DECLARE_CONVERT(q8_K, ref)
 
-/* Packed Q4_0 (packed.h): packed_q4_0.c, packed_q4_0_avx2.c, packed_q4_0_avx512.c */
+/* Packed weights (packed.h): packed.c, packed_<type>.c, packed_<type>_avx2.c, _avx512.c */
 #define KERN_DECLARE_PACKED_GEMM(wname, isa)                                                   \
     void packed_gemm_##wname##_##isa(int64_t n_cols, float *restrict out, size_t ldo,          \
                                      const void *restrict w, const void *restrict x, size_t xs, \
                                      int n_tok);
-KERN_DECLARE_PACKED_GEMM(q4_0x16, ref) KERN_DECLARE_PACKED_GEMM(q4_0x16, avx2)
-KERN_DECLARE_PACKED_GEMM(q4_0x16, avx512)
+#define KERN_DECLARE_PACKED(wname)                                                            \
+    void pack_##wname(const void *w, int64_t n_rows, int64_t n_cols, int64_t g0, int64_t g1,  \
+                      void *dst);                                                              \
+    KERN_DECLARE_PACKED_GEMM(wname, ref) KERN_DECLARE_PACKED_GEMM(wname, avx2)                \
+    KERN_DECLARE_PACKED_GEMM(wname, avx512)
+KERN_DECLARE_PACKED(q4_0x16) KERN_DECLARE_PACKED(q8_0x16)
+/* The reference loop of the packed kernels (packed.c): decode(block column, row, q) unpacks
+ * row r's 32 values of one block column and returns its scale. In the chain order, per block
+ * one exact int32 sum, then acc = fma(isum, d_w * d_x, acc); in the lanes8 order, the unpacked
+ * type's vec_dot order (KERN_QBLOCK_REF: eight chunk sums into eight lanes, kern_sum_lanes8). */
+typedef float (*kern_packed_decode_fn)(const void *blk, int r, int8_t q[32]);
+void kern_packed_ref(int64_t n_cols, float *restrict out, size_t ldo, const void *restrict w,
+                     size_t block_bytes, kern_packed_decode_fn decode, bool lanes8,
+                     const void *restrict x, size_t xs, int n_tok);
 
 /* AVX2 ops (ops.h dispatches to them): ops_avx2.c */
 void ops_softmax_avx2(float *x, int64_t n);

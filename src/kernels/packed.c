@@ -1,0 +1,123 @@
+/* packed.c: the packed-weight API (packed.h): the table of packable types, the activation
+ * format, and the reference loop every packed kernel's plain C version shares. The formats
+ * live in packed_<type>.c with their ISA variants beside them.
+ */
+#include "kernels/packed.h"
+
+#include <assert.h>
+#include <math.h>
+#include <string.h>
+
+#include "kernels/kernels_impl.h"
+
+/* Activations: the Q8_0 bytes of the weight type's activation quantizer, with d widened and
+ * the corrections for weights stored with offset o (block_q8_0s). */
+static void act_q8_0s(kern_from_float_fn quantize, int32_t o, const float *x, void *dst,
+                      int64_t n_cols) {
+    block_q8_0s *out = dst;
+    for (int64_t i = 0; i < n_cols / QK8_0; i++) {
+        block_q8_0 q;
+        quantize(x + i * QK8_0, &q, QK8_0);
+        out[i].d = fp16_to_fp32(q.d);
+        out[i].bias = 0;
+        for (int c = 0; c < 8; c++) {
+            const int32_t s = q.qs[4 * c] + q.qs[4 * c + 1] + q.qs[4 * c + 2] + q.qs[4 * c + 3];
+            out[i].cbias[c] = -o * s;
+            out[i].bias += -o * s;
+        }
+        memcpy(out[i].qs, q.qs, QK8_0);
+    }
+}
+
+void kern_packed_ref(int64_t n_cols, float *restrict out, size_t ldo, const void *restrict w,
+                     size_t block_bytes, kern_packed_decode_fn decode, bool lanes8,
+                     const void *restrict x, size_t xs, int n_tok) {
+    assert(n_cols % 32 == 0 && n_tok >= 1 && n_tok <= KERN_PACK_MAX_TOK);
+    for (int t = 0; t < n_tok; t++) {
+        const block_q8_0s *bx = (const block_q8_0s *)((const uint8_t *)x + (size_t)t * xs);
+        float acc[KERN_PACK_ROWS][8] = {{0}};
+        for (int64_t i = 0; i < n_cols / 32; i++) {
+            const uint8_t *blk = (const uint8_t *)w + (size_t)i * block_bytes;
+            for (int r = 0; r < KERN_PACK_ROWS; r++) {
+                int8_t q[32];
+                const float d = decode(blk, r, q) * bx[i].d;
+                int32_t isum[8] = {0};
+                for (int j = 0; j < 32; j++) isum[j / 4] += q[j] * bx[i].qs[j];
+                if (!lanes8) {
+                    const int32_t s = isum[0] + isum[1] + isum[2] + isum[3] + isum[4] + isum[5] +
+                                      isum[6] + isum[7];
+                    acc[r][0] = fmaf((float)s, d, acc[r][0]);
+                    continue;
+                }
+                for (int k = 0; k < 8; k++) acc[r][k] = fmaf(d, (float)isum[k], acc[r][k]);
+            }
+        }
+        for (int r = 0; r < KERN_PACK_ROWS; r++)
+            out[(size_t)t * ldo + r] = lanes8 ? kern_sum_lanes8(acc[r]) : acc[r][0];
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The packed-type table
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct packed_row {
+    ward_type type;
+    size_t group_block_bytes; /* one block column of a group */
+    int32_t offset; /* the weights' stored offset (block_q8_0s) */
+    void (*pack)(const void *w, int64_t n_rows, int64_t n_cols, int64_t g0, int64_t g1,
+                 void *dst);
+    kern_packed_gemm_fn gemm[WARD_ISA_COUNT];
+} packed_row;
+
+static const packed_row packed_rows[] = {
+    {WARD_TYPE_Q4_0, sizeof(block_q4_0x16), 8, pack_q4_0x16, KERN_ISAS_AVX512(packed_gemm_q4_0x16)},
+    {WARD_TYPE_Q8_0, sizeof(block_q8_0x16), 128, pack_q8_0x16,
+     KERN_ISAS_AVX512(packed_gemm_q8_0x16)},
+};
+
+static const packed_row *find(ward_type t) {
+    for (size_t i = 0; i < sizeof packed_rows / sizeof packed_rows[0]; i++)
+        if (packed_rows[i].type == t) return &packed_rows[i];
+    return NULL;
+}
+
+static int64_t n_groups(int64_t n_rows) { return (n_rows + KERN_PACK_ROWS - 1) / KERN_PACK_ROWS; }
+
+bool kern_packable(ward_type t) { return find(t) != NULL; }
+
+size_t kern_packed_group_bytes(ward_type t, int64_t n_cols) {
+    const packed_row *p = find(t);
+    assert(p && n_cols % 32 == 0);
+    return (size_t)(n_cols / 32) * p->group_block_bytes;
+}
+
+size_t kern_packed_bytes(ward_type t, int64_t n_rows, int64_t n_cols) {
+    return (size_t)n_groups(n_rows) * kern_packed_group_bytes(t, n_cols);
+}
+
+void kern_pack(ward_type t, const void *w, int64_t n_rows, int64_t n_cols, int64_t g0,
+               int64_t g1, void *dst) {
+    const packed_row *p = find(t);
+    assert(p && n_cols % 32 == 0 && 0 <= g0 && g0 <= g1 && g1 <= n_groups(n_rows));
+    p->pack(w, n_rows, n_cols, g0, g1, dst);
+}
+
+size_t kern_packed_act_row_bytes(ward_type t, int64_t n_cols) {
+    assert(find(t) && n_cols % 32 == 0);
+    return (size_t)(n_cols / 32) * sizeof(block_q8_0s);
+}
+
+void kern_packed_act(ward_type t, ward_isa isa, const float *x, void *dst, int64_t n_cols) {
+    const packed_row *p = find(t);
+    assert(p);
+    act_q8_0s(kern_act_from_float(t, isa), p->offset, x, dst, n_cols);
+}
+
+kern_packed_gemm_fn kern_packed_gemm(ward_type t, ward_isa isa) {
+    const packed_row *p = find(t);
+    if (!p) return NULL;
+    for (int i = isa < WARD_ISA_COUNT ? (int)isa : WARD_ISA_COUNT - 1; i >= 0; i--)
+        if (p->gemm[i]) return p->gemm[i];
+    return NULL;
+}

@@ -1,0 +1,160 @@
+/* packed_x86.h: the loop shapes of the packed kernels (packed.h) for x86, one per ISA; a format
+ * supplies how a block column unpacks into eight vectors of bytes (chunk c: elements 4c..4c+3 of
+ * every row, one row per 32-bit lane) and how those bytes are offset. Include after
+ * kernels_x86.h or kernels_avx512.h.
+ *
+ * Per activation row, chunk c's four bytes are broadcast to every lane and multiplied into it.
+ * Chain order (kern_packed_ref): the block column unpacks once and serves every activation row
+ * of the call; the lanes end as each row's exact int32 sum, and acc = fma((float)isum,
+ * d_w * d_x, acc). Lanes8 order: each chunk has its own accumulator.
+ */
+#ifndef WARD_KERNELS_PACKED_X86_H
+#define WARD_KERNELS_PACKED_X86_H
+
+#include <string.h>
+
+#include "kernels/packed.h"
+
+static inline int32_t packed_load_i32(const int8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* AVX-512 VNNI, 16 rows per zmm, chain order. unpack(const block_t *, __m512i q[8]) gives
+ * unsigned bytes q + o, so VPDPBUSD takes them as they are and the accumulator starts at the
+ * activation's bias = -o * sum(x). */
+#define KERN_PACKED_GEMM_AVX512(name, block_t, unpack)                                          \
+    static inline __attribute__((always_inline)) void name##_tok(                               \
+        int64_t nb, float *restrict out, size_t ldo, const block_t *restrict w,                 \
+        const uint8_t *restrict x, size_t xs, const int n_tok) {                                \
+        __m512 acc[KERN_PACK_MAX_TOK];                                                          \
+        for (int t = 0; t < n_tok; t++) acc[t] = _mm512_setzero_ps();                           \
+        for (int64_t i = 0; i < nb; i++) {                                                      \
+            __m512i q[8];                                                                       \
+            unpack(&w[i], q);                                                                   \
+            const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)w[i].d));     \
+            for (int t = 0; t < n_tok; t++) {                                                   \
+                const block_q8_0s *b = (const block_q8_0s *)(x + (size_t)t * xs) + i;           \
+                __m512i s0 = _mm512_set1_epi32(b->bias), s1 = _mm512_setzero_si512();           \
+                for (int c = 0; c < 8; c += 2) {                                                \
+                    s0 = _mm512_dpbusd_epi32(s0, q[c],                                          \
+                                             _mm512_set1_epi32(packed_load_i32(b->qs + 4 * c))); \
+                    s1 = _mm512_dpbusd_epi32(                                                   \
+                        s1, q[c + 1], _mm512_set1_epi32(packed_load_i32(b->qs + 4 * c + 4)));   \
+                }                                                                               \
+                const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(b->d));                       \
+                acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)), d, acc[t]); \
+            }                                                                                   \
+        }                                                                                       \
+        for (int t = 0; t < n_tok; t++) _mm512_storeu_ps(out + (size_t)t * ldo, acc[t]);        \
+    }                                                                                           \
+    KERN_PACKED_GEMM_BY_TOK(name, name##_tok)
+
+/* AVX-512 VNNI, lanes8 order: each chunk's sum (from its own bias, cbias[c]) goes into its own
+ * float accumulator, acc[c] (one lane per row), and the eight reduce as kern_sum_lanes8. One
+ * activation row per pass over the group (the group stays in cache). */
+#define KERN_PACKED_GEMM_LANES8_AVX512(name, block_t, unpack)                                   \
+    static inline void name##_one(int64_t nb, float *restrict out, const block_t *restrict w,   \
+                                  const block_q8_0s *restrict b) {                              \
+        __m512 acc[8];                                                                          \
+        for (int c = 0; c < 8; c++) acc[c] = _mm512_setzero_ps();                               \
+        for (int64_t i = 0; i < nb; i++) {                                                      \
+            __m512i q[8];                                                                       \
+            unpack(&w[i], q);                                                                   \
+            const __m512 d = _mm512_mul_ps(                                                     \
+                _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)w[i].d)),                   \
+                _mm512_set1_ps(b[i].d));                                                        \
+            for (int c = 0; c < 8; c++) {                                                       \
+                const __m512i s = _mm512_dpbusd_epi32(                                          \
+                    _mm512_set1_epi32(b[i].cbias[c]), q[c],                                     \
+                    _mm512_set1_epi32(packed_load_i32(b[i].qs + 4 * c)));                       \
+                acc[c] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(s), acc[c]);                     \
+            }                                                                                   \
+        }                                                                                       \
+        _mm512_storeu_ps(out, _mm512_add_ps(                                                    \
+                                  _mm512_add_ps(_mm512_add_ps(acc[0], acc[4]),                  \
+                                                _mm512_add_ps(acc[2], acc[6])),                 \
+                                  _mm512_add_ps(_mm512_add_ps(acc[1], acc[5]),                  \
+                                                _mm512_add_ps(acc[3], acc[7]))));               \
+    }                                                                                           \
+    static inline __attribute__((always_inline)) void name##_tok(                               \
+        int64_t nb, float *restrict out, size_t ldo, const block_t *restrict w,                 \
+        const uint8_t *restrict x, size_t xs, const int n_tok) {                                \
+        for (int t = 0; t < n_tok; t++)                                                         \
+            name##_one(nb, out + (size_t)t * ldo, w, (const block_q8_0s *)(x + (size_t)t * xs)); \
+    }                                                                                           \
+    KERN_PACKED_GEMM_BY_TOK(name, name##_tok)
+
+/* AVX2, lanes8 order: as above with two halves of 8 rows, signed bytes from
+ * unpack(const block_t *, int half, __m256i q[8]) and the sign trick. */
+#define KERN_PACKED_GEMM_LANES8_AVX2(name, block_t, unpack)                                     \
+    static inline void name##_one(int64_t nb, float *restrict out, const block_t *restrict w,   \
+                                  int h, const block_q8_0s *restrict b) {                       \
+        __m256 acc[8];                                                                          \
+        for (int c = 0; c < 8; c++) acc[c] = _mm256_setzero_ps();                               \
+        for (int64_t i = 0; i < nb; i++) {                                                      \
+            __m256i q[8];                                                                       \
+            unpack(&w[i], h, q);                                                                \
+            const __m256 d = _mm256_mul_ps(                                                     \
+                _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)&w[i].d[8 * h])),              \
+                _mm256_set1_ps(b[i].d));                                                        \
+            for (int c = 0; c < 8; c++) {                                                       \
+                const __m256i s = dot_i8x32_avx2(                                               \
+                    q[c], _mm256_set1_epi32(packed_load_i32(b[i].qs + 4 * c)));                 \
+                acc[c] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s), acc[c]);                     \
+            }                                                                                   \
+        }                                                                                       \
+        _mm256_storeu_ps(out + 8 * h,                                                           \
+                         _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(acc[0], acc[4]),             \
+                                                     _mm256_add_ps(acc[2], acc[6])),            \
+                                       _mm256_add_ps(_mm256_add_ps(acc[1], acc[5]),             \
+                                                     _mm256_add_ps(acc[3], acc[7]))));          \
+    }                                                                                           \
+    static inline __attribute__((always_inline)) void name##_tok(                               \
+        int64_t nb, float *restrict out, size_t ldo, const block_t *restrict w,                 \
+        const uint8_t *restrict x, size_t xs, const int n_tok) {                                \
+        for (int t = 0; t < n_tok; t++)                                                         \
+            for (int h = 0; h < 2; h++)                                                         \
+                name##_one(nb, out + (size_t)t * ldo, w, h,                                     \
+                           (const block_q8_0s *)(x + (size_t)t * xs));                          \
+    }                                                                                           \
+    KERN_PACKED_GEMM_BY_TOK(name, name##_tok)
+
+/* AVX2, two halves of 8 rows (one ymm lane per row), each a pass over the group's blocks (the
+ * second finds them in cache). unpack(const block_t *, int half, __m256i q[8]) gives signed
+ * bytes q, which dot_i8x32_avx2 multiplies with the sign trick. */
+#define KERN_PACKED_GEMM_AVX2(name, block_t, unpack)                                            \
+    static inline __attribute__((always_inline)) void name##_half(                              \
+        int64_t nb, float *restrict out, size_t ldo, const block_t *restrict w, int h,          \
+        const uint8_t *restrict x, size_t xs, const int n_tok) {                                \
+        __m256 acc[KERN_PACK_MAX_TOK];                                                          \
+        for (int t = 0; t < n_tok; t++) acc[t] = _mm256_setzero_ps();                           \
+        for (int64_t i = 0; i < nb; i++) {                                                      \
+            __m256i q[8];                                                                       \
+            unpack(&w[i], h, q);                                                                \
+            const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)&w[i].d[8 * h])); \
+            for (int t = 0; t < n_tok; t++) {                                                   \
+                const block_q8_0s *b = (const block_q8_0s *)(x + (size_t)t * xs) + i;           \
+                __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();               \
+                for (int c = 0; c < 8; c += 2) {                                                \
+                    s0 = _mm256_add_epi32(s0, dot_i8x32_avx2(q[c], _mm256_set1_epi32(          \
+                                                  packed_load_i32(b->qs + 4 * c))));             \
+                    s1 = _mm256_add_epi32(s1, dot_i8x32_avx2(q[c + 1], _mm256_set1_epi32(      \
+                                                  packed_load_i32(b->qs + 4 * c + 4))));         \
+                }                                                                               \
+                const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(b->d));                       \
+                acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(s0, s1)), d, acc[t]); \
+            }                                                                                   \
+        }                                                                                       \
+        for (int t = 0; t < n_tok; t++) _mm256_storeu_ps(out + (size_t)t * ldo + 8 * h, acc[t]); \
+    }                                                                                           \
+    static inline __attribute__((always_inline)) void name##_tok(                               \
+        int64_t nb, float *restrict out, size_t ldo, const block_t *restrict w,                 \
+        const uint8_t *restrict x, size_t xs, const int n_tok) {                                \
+        name##_half(nb, out, ldo, w, 0, x, xs, n_tok);                                          \
+        name##_half(nb, out, ldo, w, 1, x, xs, n_tok);                                          \
+    }                                                                                           \
+    KERN_PACKED_GEMM_BY_TOK(name, name##_tok)
+
+#endif
