@@ -12,6 +12,7 @@
 #include "kernels/matmul.h"
 
 #include <assert.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "kernels/kernels_impl.h"
@@ -118,69 +119,98 @@ void kern_matmul(tp_pool *pool, ward_isa isa, ward_type wtype, const void *w, in
  * Packed weights (packed.h)
  * ------------------------------------------------------------------------------------------- */
 
+/* Row groups handed out at a time: small enough that a thread slowed by a noisy neighbour
+ * takes fewer of them (instead of the others waiting at the barrier), large enough that the
+ * shared counter is touched rarely. */
+#define CHUNK_GROUPS 4
+
 typedef struct packed_job {
     kern_packed_gemm_fn gemm;
-    const uint8_t *w;
+    const kern_packed_mat *mats;
+    int n_mats;
+    int64_t chunk_end[KERN_MATMUL_MAX_MANY]; /* cumulative chunk counts of the matrices */
     size_t group_bytes;
-    int64_t n_rows, n_cols;
+    int64_t n_cols;
     const uint8_t *x;
     size_t x_row_bytes;
     int64_t n_tok;
-    float *y;
+    _Atomic int64_t next_chunk;
 } packed_job;
 
-/* Group g against every activation row, KERN_PACK_MAX_TOK rows per call: the group stays in
- * cache while the batch goes past it. A last group with fewer than KERN_PACK_ROWS real rows is
- * computed into a local tile and only its real rows are copied out. */
-static void packed_group(const packed_job *j, int64_t g) {
+/* Group g of matrix m against every activation row, KERN_PACK_MAX_TOK rows per call: the group
+ * stays in cache while the batch goes past it. A last group with fewer than KERN_PACK_ROWS real
+ * rows is computed into a local tile and only its real rows are copied out. */
+static void packed_group(const packed_job *j, const kern_packed_mat *m, int64_t g) {
     const int64_t r = g * KERN_PACK_ROWS;
-    const int64_t nr = j->n_rows - r < KERN_PACK_ROWS ? j->n_rows - r : KERN_PACK_ROWS;
-    const uint8_t *w = j->w + (size_t)g * j->group_bytes;
+    const int64_t nr = m->n_rows - r < KERN_PACK_ROWS ? m->n_rows - r : KERN_PACK_ROWS;
+    const uint8_t *w = (const uint8_t *)m->packed + (size_t)g * j->group_bytes;
     for (int64_t t = 0; t < j->n_tok; t += KERN_PACK_MAX_TOK) {
         const int nt = (int)(j->n_tok - t < KERN_PACK_MAX_TOK ? j->n_tok - t : KERN_PACK_MAX_TOK);
         const uint8_t *x = j->x + (size_t)t * j->x_row_bytes;
         if (nr == KERN_PACK_ROWS) {
-            j->gemm(j->n_cols, &j->y[t * j->n_rows + r], (size_t)j->n_rows, w, x, j->x_row_bytes,
+            j->gemm(j->n_cols, &m->y[t * m->n_rows + r], (size_t)m->n_rows, w, x, j->x_row_bytes,
                     nt);
             continue;
         }
         float tile[KERN_PACK_MAX_TOK * KERN_PACK_ROWS];
         j->gemm(j->n_cols, tile, KERN_PACK_ROWS, w, x, j->x_row_bytes, nt);
         for (int k = 0; k < nt; k++)
-            memcpy(&j->y[(t + k) * j->n_rows + r], &tile[k * KERN_PACK_ROWS],
+            memcpy(&m->y[(t + k) * m->n_rows + r], &tile[k * KERN_PACK_ROWS],
                    (size_t)nr * sizeof(float));
     }
 }
 
-static void packed_rows(void *arg, int ith, int nth) {
-    const packed_job *j = arg;
-    const int64_t n_groups = (j->n_rows + KERN_PACK_ROWS - 1) / KERN_PACK_ROWS;
-    for (int64_t g = n_groups * ith / nth; g < n_groups * (ith + 1) / nth; g++)
-        packed_group(j, g);
+/* Threads take chunks of CHUNK_GROUPS row groups from a shared counter, over the matrices one
+ * after another. */
+static void packed_chunks(void *arg, int ith, int nth) {
+    (void)ith, (void)nth;
+    packed_job *j = arg;
+    const int64_t n_chunks = j->chunk_end[j->n_mats - 1];
+    int mi = 0;
+    for (int64_t c; (c = atomic_fetch_add_explicit(&j->next_chunk, 1, memory_order_relaxed)) <
+                    n_chunks;) {
+        while (c >= j->chunk_end[mi]) mi++;
+        const kern_packed_mat *m = &j->mats[mi];
+        const int64_t n_groups = (m->n_rows + KERN_PACK_ROWS - 1) / KERN_PACK_ROWS;
+        const int64_t g0 = (c - (mi ? j->chunk_end[mi - 1] : 0)) * CHUNK_GROUPS;
+        for (int64_t g = g0; g < g0 + CHUNK_GROUPS && g < n_groups; g++) packed_group(j, m, g);
+    }
 }
 
-void kern_matmul_packed(tp_pool *pool, ward_isa isa, ward_type wtype, const void *packed,
-                        int64_t n_rows, int64_t n_cols, const float *x, int64_t n_tok, float *y,
-                        void *scratch) {
-    assert(kern_packable(wtype) && n_rows >= 0 && n_tok >= 0 && n_cols % 32 == 0);
-    assert(scratch || n_tok == 0);
+void kern_matmul_packed_many(tp_pool *pool, ward_isa isa, ward_type wtype,
+                             const kern_packed_mat *mats, int n_mats, int64_t n_cols,
+                             const float *x, int64_t n_tok, void *scratch) {
+    assert(kern_packable(wtype) && n_mats >= 1 && n_mats <= KERN_MATMUL_MAX_MANY);
+    assert(n_tok >= 0 && n_cols % 32 == 0 && (scratch || n_tok == 0));
     const size_t x_row_bytes = kern_packed_act_row_bytes(wtype, n_cols);
     for (int64_t t = 0; t < n_tok; t++)
         kern_packed_act(wtype, isa, x + t * n_cols, (uint8_t *)scratch + (size_t)t * x_row_bytes,
                         n_cols);
     packed_job job = {
         .gemm = kern_packed_gemm(wtype, isa),
-        .w = packed,
+        .mats = mats,
+        .n_mats = n_mats,
         .group_bytes = kern_packed_group_bytes(wtype, n_cols),
-        .n_rows = n_rows,
         .n_cols = n_cols,
         .x = scratch,
         .x_row_bytes = x_row_bytes,
         .n_tok = n_tok,
-        .y = y,
     };
+    atomic_init(&job.next_chunk, 0);
+    for (int i = 0; i < n_mats; i++) {
+        assert(mats[i].n_rows >= 0);
+        const int64_t n_groups = (mats[i].n_rows + KERN_PACK_ROWS - 1) / KERN_PACK_ROWS;
+        job.chunk_end[i] = (i ? job.chunk_end[i - 1] : 0) + (n_groups + CHUNK_GROUPS - 1) / CHUNK_GROUPS;
+    }
     if (pool)
-        tp_run(pool, packed_rows, &job);
+        tp_run(pool, packed_chunks, &job);
     else
-        packed_rows(&job, 0, 1);
+        packed_chunks(&job, 0, 1);
+}
+
+void kern_matmul_packed(tp_pool *pool, ward_isa isa, ward_type wtype, const void *packed,
+                        int64_t n_rows, int64_t n_cols, const float *x, int64_t n_tok, float *y,
+                        void *scratch) {
+    const kern_packed_mat m = {packed, n_rows, y};
+    kern_matmul_packed_many(pool, isa, wtype, &m, 1, n_cols, x, n_tok, scratch);
 }

@@ -26,4 +26,16 @@ void kern_matmul_packed(tp_pool *pool, ward_isa isa, ward_type wtype, const void
                         int64_t n_rows, int64_t n_cols, const float *x, int64_t n_tok, float *y,
                         void *scratch);
 
+/* Several packed matrices of one type and width times the same activations (q, k and v; gate
+ * and up): the activations are converted once, and one parallel job covers all the rows. */
+#define KERN_MATMUL_MAX_MANY 4
+typedef struct kern_packed_mat {
+    const void *packed;
+    int64_t n_rows;
+    float *y; /* (n_tok, n_rows) */
+} kern_packed_mat;
+void kern_matmul_packed_many(tp_pool *pool, ward_isa isa, ward_type wtype,
+                             const kern_packed_mat *mats, int n_mats, int64_t n_cols,
+                             const float *x, int64_t n_tok, void *scratch);
+
 #endif

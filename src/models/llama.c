@@ -236,9 +236,9 @@ static void project_qkv(model_exec *ex, const model_hparams *hp, const model_lay
         }
         return;
     }
-    model_matmul(ex, &L->wq, s->xb, n, s->q);
-    model_matmul(ex, &L->wk, s->xb, n, s->k);
-    model_matmul(ex, &L->wv, s->xb, n, s->v);
+    const model_tensor *ws[] = {&L->wq, &L->wk, &L->wv};
+    float *const ys[] = {s->q, s->k, s->v};
+    model_matmul_many(ex, ws, 3, s->xb, n, ys);
     blocks_add_bias_rows(s->q, &L->bq, n, q_dim);
     blocks_add_bias_rows(s->k, &L->bk, n, kv_dim);
     blocks_add_bias_rows(s->v, &L->bv, n, kv_dim);
@@ -270,8 +270,9 @@ static void feed_forward(model_exec *ex, const model_hparams *hp, const model_la
             ops_swiglu(ex->isa, s->ffn_b + i * n_ff, s->ffn_a + 2 * i * n_ff, s->ffn_a + (2 * i + 1) * n_ff,
                        hp->n_ff);
     } else {
-        model_matmul(ex, &L->ffn_gate, s->xb, n, s->ffn_a);
-        model_matmul(ex, &L->ffn_up, s->xb, n, s->ffn_b);
+        const model_tensor *ws[] = {&L->ffn_gate, &L->ffn_up};
+        float *const ys[] = {s->ffn_a, s->ffn_b};
+        model_matmul_many(ex, ws, 2, s->xb, n, ys);
         for (int32_t i = 0; i < n; i++)
             ops_swiglu(ex->isa, s->ffn_b + i * n_ff, s->ffn_a + i * n_ff, s->ffn_b + i * n_ff, hp->n_ff);
     }

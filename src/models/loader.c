@@ -337,6 +337,21 @@ void ward_model_close(ward_model *m) {
 
 const ward_model_info *ward_model_get_info(const ward_model *m) { return &m->info; }
 
+void model_matmul_many(model_exec *ex, const model_tensor *const *ws, int n, const float *x,
+                       int32_t n_tok, float *const *ys) {
+    bool together = n <= KERN_MATMUL_MAX_MANY;
+    for (int i = 0; i < n && together; i++)
+        together = ws[i]->packed && ws[i]->type == ws[0]->type && ws[i]->n_cols == ws[0]->n_cols;
+    if (!together) {
+        for (int i = 0; i < n; i++) model_matmul(ex, ws[i], x, n_tok, ys[i]);
+        return;
+    }
+    kern_packed_mat mats[KERN_MATMUL_MAX_MANY];
+    for (int i = 0; i < n; i++) mats[i] = (kern_packed_mat){ws[i]->packed, ws[i]->n_rows, ys[i]};
+    kern_matmul_packed_many(ex->pool, ex->isa, ws[0]->type, mats, n, ws[0]->n_cols, x, n_tok,
+                            ex->s.act);
+}
+
 void model_matmul(model_exec *ex, const model_tensor *w, const float *x, int32_t n_tok,
                   float *y) {
     if (w->packed)

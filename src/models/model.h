@@ -157,6 +157,10 @@ ward_status model_pack_weights(ward_model *m, ward_error *err);
 /* y (n_tok, W.n_rows) = x (n_tok, W.n_cols) · Wᵀ, threaded. */
 void model_matmul(model_exec *ex, const model_tensor *w, const float *x, int32_t n_tok,
                   float *y);
+/* ys[i] = x · ws[i]ᵀ for n matrices of one width: as one parallel job when they are packed and
+ * of one type (the activations converted once), else one after another. */
+void model_matmul_many(model_exec *ex, const model_tensor *const *ws, int n, const float *x,
+                       int32_t n_tok, float *const *ys);
 
 /* Bytes of KV cache and scratch a context needs; false if that overflows 64 bits. */
 bool model_exec_bytes(const ward_model *m, int32_t n_seq, int32_t n_ctx, int32_t n_batch,
