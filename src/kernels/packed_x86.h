@@ -36,15 +36,14 @@ static inline int32_t packed_load_i32(const int8_t *p) {
             const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)w[i].d));     \
             for (int t = 0; t < n_tok; t++) {                                                   \
                 const block_q8_0s *b = (const block_q8_0s *)(x + (size_t)t * xs) + i;           \
-                __m512i s0 = _mm512_set1_epi32(b->bias), s1 = _mm512_setzero_si512();           \
-                for (int c = 0; c < 8; c += 2) {                                                \
-                    s0 = _mm512_dpbusd_epi32(s0, q[c],                                          \
+                __m512i s[4] = {_mm512_set1_epi32(b->bias), _mm512_setzero_si512(),             \
+                                _mm512_setzero_si512(), _mm512_setzero_si512()};                \
+                for (int c = 0; c < 8; c++)                                                     \
+                    s[c % 4] = _mm512_dpbusd_epi32(s[c % 4], q[c],                              \
                                              _mm512_set1_epi32(packed_load_i32(b->qs + 4 * c))); \
-                    s1 = _mm512_dpbusd_epi32(                                                   \
-                        s1, q[c + 1], _mm512_set1_epi32(packed_load_i32(b->qs + 4 * c + 4)));   \
-                }                                                                               \
                 const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(b->d));                       \
-                acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)), d, acc[t]); \
+                const __m512i st = _mm512_add_epi32(_mm512_add_epi32(s[0], s[1]), _mm512_add_epi32(s[2], s[3])); \
+                acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(st), d, acc[t]);                    \
             }                                                                                   \
         }                                                                                       \
         for (int t = 0; t < n_tok; t++) _mm512_storeu_ps(out + (size_t)t * ldo, acc[t]);        \

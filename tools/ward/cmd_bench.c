@@ -5,16 +5,18 @@
  * (timed); with --batch B, B sequences advance together, one token each per step, and the
  * aggregate tokens/s is reported. Tokens are fixed pseudo-random ids, so no tokenizer time is
  * measured. Results are mean ± standard deviation over the repetitions, as a Markdown table.
- * --membw also measures the machine's read bandwidth (all threads summing a 1 GiB buffer, best
- * of several passes) and reports generation efficiency = tokens/s x bytes of weights read per
+ * --membw also measures the machine's read bandwidth (all threads summing a 1 GiB buffer with
+ * AVX2 loads, which every machine ward runs on has; best of several passes) and reports generation efficiency = tokens/s x bytes of weights read per
  * token / bandwidth; the bytes per token are every tensor but the token embeddings (one row of
  * them is read per token), or all of them when the output matrix is the embedding matrix.
  */
+#include <immintrin.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/cpu.h"
 #include "base/threadpool.h"
 #include "cli.h"
 #include "formats/gguf.h"
@@ -80,15 +82,31 @@ static double run_tg(ward_context *ctx, const ward_token *toks, int32_t n, int32
 typedef struct membw_job {
     const uint64_t *buf;
     size_t n;
+    bool avx2;
     uint64_t sums[64];
 } membw_job;
+
+/* Four independent 256-bit accumulators: the loop must be limited by memory, not by the
+ * latency of its own additions (a scalar version measures about 40% less on Zen 4). */
+__attribute__((target("avx2"))) static uint64_t sum_avx2(const uint64_t *p, size_t n) {
+    __m256i s[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                    _mm256_setzero_si256()};
+    for (size_t i = 0; i + 16 <= n; i += 16)
+        for (int k = 0; k < 4; k++)
+            s[k] = _mm256_add_epi64(s[k], _mm256_loadu_si256((const __m256i *)(p + i + 4 * k)));
+    const __m256i t = _mm256_add_epi64(_mm256_add_epi64(s[0], s[1]), _mm256_add_epi64(s[2], s[3]));
+    return (uint64_t)_mm256_extract_epi64(t, 0) + (uint64_t)_mm256_extract_epi64(t, 3);
+}
 
 static void membw_read(void *arg, int ith, int nth) {
     membw_job *j = arg;
     const size_t i0 = j->n * (size_t)ith / (size_t)nth, i1 = j->n * (size_t)(ith + 1) / (size_t)nth;
-    uint64_t a = 0, b = 0, c = 0, d = 0;
-    for (size_t i = i0; i + 4 <= i1; i += 4) a += j->buf[i], b += j->buf[i + 1], c += j->buf[i + 2], d += j->buf[i + 3];
-    j->sums[ith % 64] = a + b + c + d;
+    uint64_t sum = 0;
+    if (j->avx2)
+        sum = sum_avx2(j->buf + i0, i1 - i0);
+    else
+        for (size_t i = i0; i < i1; i++) sum += j->buf[i];
+    j->sums[ith % 64] = sum;
 }
 
 /* Best read bandwidth in GB/s over 5 passes of a 1 GiB buffer (0 when it cannot allocate). */
@@ -102,7 +120,8 @@ static double measure_membw(int32_t n_threads) {
         return 0;
     }
     memset(buf, 1, bytes); /* touch every page before timing */
-    membw_job job = {.buf = buf, .n = bytes / sizeof *buf};
+    membw_job job = {.buf = buf, .n = bytes / sizeof *buf,
+                     .avx2 = cpu_isa_detect() >= WARD_ISA_AVX2};
     double best = 0;
     for (int pass = 0; pass < 5; pass++) {
         const double t0 = cli_now_s();
