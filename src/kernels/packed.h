@@ -27,7 +27,7 @@
 #include "kernels/types.h"
 
 #define KERN_PACK_ROWS 16
-#define KERN_PACK_MAX_TOK 4 /* activation rows one kernel call takes */
+#define KERN_PACK_MAX_TOK 8 /* activation rows one kernel call takes */
 
 /* out[t * ldo + r] = dot(row r of the group, activation row t) for r < 16, t < n_tok
  * (1 <= n_tok <= KERN_PACK_MAX_TOK); the group's n_cols / 32 blocks at w, activation rows xs
@@ -46,7 +46,11 @@ typedef void (*kern_packed_gemm_fn)(int64_t n_cols, float *restrict out, size_t 
         case 1: tok_fn(nb, out, ldo, w, x, xs, 1); break;                                      \
         case 2: tok_fn(nb, out, ldo, w, x, xs, 2); break;                                      \
         case 3: tok_fn(nb, out, ldo, w, x, xs, 3); break;                                      \
-        default: tok_fn(nb, out, ldo, w, x, xs, 4); break;                                     \
+        case 4: tok_fn(nb, out, ldo, w, x, xs, 4); break;                                      \
+        case 5: tok_fn(nb, out, ldo, w, x, xs, 5); break;                                      \
+        case 6: tok_fn(nb, out, ldo, w, x, xs, 6); break;                                      \
+        case 7: tok_fn(nb, out, ldo, w, x, xs, 7); break;                                      \
+        default: tok_fn(nb, out, ldo, w, x, xs, 8); break;                                     \
         }                                                                                      \
     }
 

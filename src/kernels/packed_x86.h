@@ -32,17 +32,23 @@ static inline int32_t packed_load_i32(const int8_t *p) {
         for (int t = 0; t < n_tok; t++) acc[t] = _mm512_setzero_ps();                           \
         for (int64_t i = 0; i < nb; i++) {                                                      \
             __m512i q[8];                                                                       \
+            if (n_tok > 1)                                                                      \
+                for (size_t o = 0; o < sizeof(block_t); o += 64)                                \
+                    _mm_prefetch((const char *)&w[i + 4] + o, _MM_HINT_T0);                    \
             unpack(&w[i], q);                                                                   \
             const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)w[i].d));     \
             for (int t = 0; t < n_tok; t++) {                                                   \
                 const block_q8_0s *b = (const block_q8_0s *)(x + (size_t)t * xs) + i;           \
+                /* chains per block: enough to hide VPDPBUSD's latency (one row: 4) */          \
+                const int nc = n_tok == 1 ? 4 : 2;                                              \
                 __m512i s[4] = {_mm512_set1_epi32(b->bias), _mm512_setzero_si512(),             \
                                 _mm512_setzero_si512(), _mm512_setzero_si512()};                \
                 for (int c = 0; c < 8; c++)                                                     \
-                    s[c % 4] = _mm512_dpbusd_epi32(s[c % 4], q[c],                              \
+                    s[c % nc] = _mm512_dpbusd_epi32(s[c % nc], q[c],                            \
                                              _mm512_set1_epi32(packed_load_i32(b->qs + 4 * c))); \
                 const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(b->d));                       \
-                const __m512i st = _mm512_add_epi32(_mm512_add_epi32(s[0], s[1]), _mm512_add_epi32(s[2], s[3])); \
+                __m512i st = _mm512_add_epi32(s[0], s[1]);                                      \
+                if (nc == 4) st = _mm512_add_epi32(st, _mm512_add_epi32(s[2], s[3]));           \
                 acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(st), d, acc[t]);                    \
             }                                                                                   \
         }                                                                                       \
