@@ -672,13 +672,13 @@ static void test_matmul(ward_type t, ward_isa isa, tp_pool *pools[2]) {
 
 /* Packed weights (packed.h): kern_matmul_packed on a repacked matrix equals, bit for bit on
  * every ISA, the documented order computed from the unpacked bytes: for Q4_0 (here) per block
- * the exact sum of q_w * q_x, then acc = fma(isum, d_w * d_x, acc); for Q8_0 the unpacked
- * vec_dot's own order (its reference kernel). 37 rows leave a partial last group;
+ * the exact sum of q_w * q_x, then acc = fma(isum, d_w * d_x, acc); for Q8_0 and the K-quants
+ * the unpacked vec_dot's own order (its reference kernel). 37 rows leave a partial last group;
  * 1, 4, 6 and 9 tokens cover full and partial token tiles of the kernel. */
 static float packed_expect(ward_type t, const uint8_t *w, const uint8_t *xq, int64_t n_cols) {
     const size_t bb = kern_type(t)->block_bytes;
     float acc = 0.0f;
-    if (t == WARD_TYPE_Q8_0) {
+    if (t != WARD_TYPE_Q4_0) {
         kern_type(t)->vec_dot[WARD_ISA_REF](n_cols, &acc, w, xq);
         return acc;
     }
@@ -697,12 +697,14 @@ static float packed_expect(ward_type t, const uint8_t *w, const uint8_t *xq, int
 }
 
 static void test_packed(ward_type t, ward_isa isa, tp_pool *pools[2]) {
-    const int64_t n_rows = 37, cols[] = {7 * 32, 40 * 32};
+    const int64_t be = kern_type(t)->block_elems, n_rows = 37;
+    const int64_t cols[] = {be == 32 ? 7 * be : be, be == 32 ? 40 * be : 3 * be};
+    const ward_type xt = kern_type(t)->vec_dot_type;
     static const int64_t n_toks[] = {1, 4, 6, 9};
     uint64_t rng = 900 + (uint64_t)t;
     for (size_t ci = 0; ci < 2; ci++) {
         const int64_t n_cols = cols[ci];
-        const size_t wrb = kern_row_bytes(t, n_cols), xrb = kern_row_bytes(WARD_TYPE_Q8_0, n_cols);
+        const size_t wrb = kern_row_bytes(t, n_cols), xrb = kern_row_bytes(xt, n_cols);
         uint8_t *w = xmalloc(wrb * (size_t)n_rows);
         for (int64_t r = 0; r < n_rows; r++) make_row(t, n_cols, w + (size_t)r * wrb, true, &rng);
         uint8_t *packed = xmalloc(kern_packed_bytes(t, n_rows, n_cols));
@@ -778,7 +780,8 @@ int main(void) {
             if (pools[0] && pools[1]) test_matmul(type_cases[ti].t, (ward_isa)isa, pools);
         }
         for (int t = 0; pools[0] && pools[1] && t < WARD_TYPE_COUNT; t++)
-            if (kern_packable((ward_type)t)) test_packed((ward_type)t, (ward_isa)isa, pools);
+            if (kern_packable((ward_type)t, (ward_isa)isa))
+                test_packed((ward_type)t, (ward_isa)isa, pools);
     }
     for (int i = 0; i < 2; i++) tp_close(pools[i]);
     return test_summary();

@@ -155,6 +155,35 @@ typedef struct block_q8_0x16 {
 } block_q8_0x16;
 static_assert(sizeof(block_q8_0x16) == 544, "block_q8_0x16 must be 544 bytes");
 
+/* Packed row groups of the K-quants: 16 rows, one super-block column (256 elements). The quant
+ * bytes keep their file layout, four bytes per row side by side (so each 64-byte vector holds one
+ * 4-element chunk of every row in its low nibbles, another in its high nibbles); the scales are
+ * unpacked to one byte each. */
+typedef struct block_q4_Kx16 {
+    uint16_t d[16], dmin[16];
+    uint8_t sc[8][16], mn[8][16]; /* 6-bit scale and minimum of 32-element sub-block j, per row */
+    uint8_t qs[4][8][16][4];      /* qs[h][m][r] = row r's qs[32h + 4m .. 32h + 4m + 3] */
+} block_q4_Kx16;
+static_assert(sizeof(block_q4_Kx16) == 2368, "block_q4_Kx16 must be 2368 bytes");
+
+typedef struct block_q6_Kx16 {
+    uint16_t d[16];
+    int8_t sc[16][16];            /* scale of 16-element group g, per row */
+    uint8_t ql[2][2][8][16][4];   /* ql[h][u][m][r] = row r's ql[64h + 32u + 4m ..] */
+    uint8_t qh[2][8][16][4];      /* qh[h][m][r] = row r's qh[32h + 4m ..] */
+} block_q6_Kx16;
+static_assert(sizeof(block_q6_Kx16) == 3360, "block_q6_Kx16 must be 3360 bytes");
+
+/* A Q8_K activation block prepared for the packed K-quant kernels: as block_q8_K, plus each
+ * 4-element chunk's correction for weights stored with offset o (cbias[c] = -o * sum). */
+typedef struct block_q8_Ks {
+    float d;
+    int16_t bsums[16];
+    int32_t cbias[64];
+    int8_t qs[QK_K];
+} block_q8_Ks;
+static_assert(sizeof(block_q8_Ks) == 548, "block_q8_Ks must be 548 bytes");
+
 /* A Q8_0 activation block prepared for the packed kernels: the scale already widened from
  * fp16, and the corrections for weights stored with an offset o (q + o, unsigned, as VPDPBUSD
  * wants them): bias = -o * sum(qs) for a whole-block sum, cbias[c] = -o * (qs[4c] + ... +
@@ -367,6 +396,8 @@ KERN_DECLARE_CONVERT(q8_K, ref)
     KERN_DECLARE_PACKED_GEMM(wname, ref) KERN_DECLARE_PACKED_GEMM(wname, avx2)                \
     KERN_DECLARE_PACKED_GEMM(wname, avx512)
 KERN_DECLARE_PACKED(q4_0x16) KERN_DECLARE_PACKED(q8_0x16)
+KERN_DECLARE_PACKED(q4_Kx16) KERN_DECLARE_PACKED(q6_Kx16)
+void act_q8_Ks(kern_from_float_fn quantize, int32_t o, const float *x, void *dst, int64_t n_cols);
 /* The reference loop of the packed kernels (packed.c): decode(block column, row, q) unpacks
  * row r's 32 values of one block column and returns its scale. In the chain order, per block
  * one exact int32 sum, then acc = fma(isum, d_w * d_x, acc); in the lanes8 order, the unpacked

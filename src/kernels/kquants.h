@@ -105,6 +105,56 @@ static inline void kq_scales_q6_K(const void *blk, kq_scales *s) {
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * Quant unpacking, one per type: 256 small integers in element order
+ * ------------------------------------------------------------------------------------------- */
+
+/* Q2_K: element 128h + 32s + l is bits 2s..2s+1 of qs[32h + l]; values 0..3. */
+static inline void kq_quants_q2_K(const void *blk, int8_t q[QK_K]) {
+    const block_q2_K *b = blk;
+    for (int e = 0; e < QK_K; e++)
+        q[e] = (int8_t)((b->qs[32 * (e / 128) + e % 32] >> (2 * ((e / 32) % 4))) & 3);
+}
+
+/* Q3_K: two low bits as Q2_K; bit (e / 32) of hmask[e % 32] clear means 4 below: -4..3. */
+static inline void kq_quants_q3_K(const void *blk, int8_t q[QK_K]) {
+    const block_q3_K *b = blk;
+    for (int e = 0; e < QK_K; e++) {
+        const int lo = (b->qs[32 * (e / 128) + e % 32] >> (2 * ((e / 32) % 4))) & 3;
+        const int hi = (b->hmask[e % 32] >> (e / 32)) & 1;
+        q[e] = (int8_t)(lo - (hi ? 0 : 4));
+    }
+}
+
+/* Q4_K: element 64h + l is the low nibble of qs[32h + l], 64h + 32 + l the high one: 0..15. */
+static inline void kq_quants_q4_K(const void *blk, int8_t q[QK_K]) {
+    const block_q4_K *b = blk;
+    for (int e = 0; e < QK_K; e++)
+        q[e] = (int8_t)((b->qs[32 * (e / 64) + e % 32] >> (4 * ((e / 32) % 2))) & 0x0f);
+}
+
+/* Q5_K: as Q4_K, plus 16 when bit (e / 32) of qh[e % 32] is set: 0..31. */
+static inline void kq_quants_q5_K(const void *blk, int8_t q[QK_K]) {
+    const block_q5_K *b = blk;
+    for (int e = 0; e < QK_K; e++) {
+        const int lo = (b->qs[32 * (e / 64) + e % 32] >> (4 * ((e / 32) % 2))) & 0x0f;
+        q[e] = (int8_t)(lo | ((b->qh[e % 32] >> (e / 32)) & 1) << 4);
+    }
+}
+
+/* Q6_K: in each half h (128 elements), element 32s + l has its low nibble in
+ * ql[64h + 32 (s % 2) + l] (high nibble when s >= 2) and its top two bits at bit 2s of
+ * qh[32h + l]; stored with offset 32: -32..31. */
+static inline void kq_quants_q6_K(const void *blk, int8_t q[QK_K]) {
+    const block_q6_K *b = blk;
+    for (int e = 0; e < QK_K; e++) {
+        const int h = e / 128, s = (e / 32) % 4, l = e % 32;
+        const int lo = (b->ql[64 * h + 32 * (s % 2) + l] >> (4 * (s / 2))) & 0x0f;
+        const int hi = (b->qh[32 * h + l] >> (2 * s)) & 3;
+        q[e] = (int8_t)((lo | hi << 4) - 32);
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------
  * The minimums' share of a dot (shared by every ISA: integer, then the kq_mins order)
  * ------------------------------------------------------------------------------------------- */
 
@@ -162,32 +212,37 @@ static inline void kq_to_float_ref(const uint8_t *src, size_t block_bytes, float
     }
 }
 
+/* One super-block's share of a dot, in the order above: the lanes and side accumulators carry
+ * from block to block; kq_finish gives the dot after the last. */
+static inline void kq_dot_block(const uint8_t *blk, const block_q8_K *x, kq_scales_fn scales,
+                                kq_quants_fn quants, kq_mins mode, float lanes[8],
+                                kq_side *side) {
+    kq_scales s;
+    int8_t q[QK_K];
+    scales(blk, &s);
+    quants(blk, q);
+    if (mode != KQ_MINS_NONE) {
+        const float dmin = -(x->d * s.dmin);
+        int32_t p[8];
+        kq_min_pairs(&s, x->bsums, p);
+        if (mode == KQ_MINS_LANES8)
+            for (int k = 0; k < 8; k++) lanes[k] = fmaf(dmin, (float)p[k], lanes[k]);
+        kq_side_add(side, mode, dmin, p);
+    }
+    int32_t sumi[8] = {0};
+    for (int e = 0; e < QK_K; e++) sumi[(e % 32) / 4] += (int32_t)s.sc[e / 16] * q[e] * x->qs[e];
+    const float d = x->d * s.d;
+    for (int k = 0; k < 8; k++) lanes[k] = fmaf(d, (float)sumi[k], lanes[k]);
+}
+
 static inline void kq_vec_dot_ref(int64_t n, float *out, const uint8_t *w, size_t block_bytes,
                                   const block_q8_K *x, kq_scales_fn scales, kq_quants_fn quants,
                                   kq_mins mode) {
     assert(n % QK_K == 0);
     float lanes[8] = {0};
     kq_side side = {{0}, 0};
-    for (int64_t i = 0; i < n / QK_K; i++) {
-        const uint8_t *blk = w + (size_t)i * block_bytes;
-        kq_scales s;
-        int8_t q[QK_K];
-        scales(blk, &s);
-        quants(blk, q);
-        if (mode != KQ_MINS_NONE) {
-            const float dmin = -(x[i].d * s.dmin);
-            int32_t p[8];
-            kq_min_pairs(&s, x[i].bsums, p);
-            if (mode == KQ_MINS_LANES8)
-                for (int k = 0; k < 8; k++) lanes[k] = fmaf(dmin, (float)p[k], lanes[k]);
-            kq_side_add(&side, mode, dmin, p);
-        }
-        int32_t sumi[8] = {0};
-        for (int e = 0; e < QK_K; e++)
-            sumi[(e % 32) / 4] += (int32_t)s.sc[e / 16] * q[e] * x[i].qs[e];
-        const float d = x[i].d * s.d;
-        for (int k = 0; k < 8; k++) lanes[k] = fmaf(d, (float)sumi[k], lanes[k]);
-    }
+    for (int64_t i = 0; i < n / QK_K; i++)
+        kq_dot_block(w + (size_t)i * block_bytes, &x[i], scales, quants, mode, lanes, &side);
     *out = kq_finish(kern_sum_lanes8(lanes), &side, mode);
 }
 

@@ -69,9 +69,12 @@ static void matmul_rows(void *arg, int ith, int nth) {
 size_t kern_matmul_scratch_bytes(ward_type wtype, int64_t n_cols, int64_t n_tok) {
     const kern_type_row *row = kern_type(wtype);
     assert(row && n_tok >= 0);
-    if (kern_packable(wtype)) return kern_packed_act_row_bytes(wtype, n_cols) * (size_t)n_tok;
-    if (row->vec_dot_type == WARD_TYPE_F32) return 0;
-    return kern_row_bytes(row->vec_dot_type, n_cols) * (size_t)n_tok;
+    /* the larger of the two layouts' needs: whether W is packed depends on the machine */
+    const size_t packed = kern_packable(wtype, WARD_ISA_REF)
+                              ? kern_packed_act_row_bytes(wtype, n_cols) * (size_t)n_tok : 0;
+    const size_t plain = row->vec_dot_type == WARD_TYPE_F32
+                             ? 0 : kern_row_bytes(row->vec_dot_type, n_cols) * (size_t)n_tok;
+    return packed > plain ? packed : plain;
 }
 
 void kern_matmul(tp_pool *pool, ward_isa isa, ward_type wtype, const void *w, int64_t n_rows,
@@ -180,8 +183,8 @@ static void packed_chunks(void *arg, int ith, int nth) {
 void kern_matmul_packed_many(tp_pool *pool, ward_isa isa, ward_type wtype,
                              const kern_packed_mat *mats, int n_mats, int64_t n_cols,
                              const float *x, int64_t n_tok, void *scratch) {
-    assert(kern_packable(wtype) && n_mats >= 1 && n_mats <= KERN_MATMUL_MAX_MANY);
-    assert(n_tok >= 0 && n_cols % 32 == 0 && (scratch || n_tok == 0));
+    assert(kern_packable(wtype, WARD_ISA_REF) && n_mats >= 1 && n_mats <= KERN_MATMUL_MAX_MANY);
+    assert(n_tok >= 0 && (scratch || n_tok == 0));
     const size_t x_row_bytes = kern_packed_act_row_bytes(wtype, n_cols);
     for (int64_t t = 0; t < n_tok; t++)
         kern_packed_act(wtype, isa, x + t * n_cols, (uint8_t *)scratch + (size_t)t * x_row_bytes,

@@ -63,17 +63,27 @@ void kern_packed_ref(int64_t n_cols, float *restrict out, size_t ldo, const void
 
 typedef struct packed_row {
     ward_type type;
+    int64_t block_elems;      /* columns of one block column: 32, or 256 for the K-quants */
     size_t group_block_bytes; /* one block column of a group */
-    int32_t offset; /* the weights' stored offset (block_q8_0s) */
+    size_t act_block_bytes;   /* one activation block */
+    int32_t offset;           /* the weights' stored offset (activation corrections) */
+    void (*act)(kern_from_float_fn quantize, int32_t o, const float *x, void *dst, int64_t n);
     void (*pack)(const void *w, int64_t n_rows, int64_t n_cols, int64_t g0, int64_t g1,
                  void *dst);
     kern_packed_gemm_fn gemm[WARD_ISA_COUNT];
 } packed_row;
 
 static const packed_row packed_rows[] = {
-    {WARD_TYPE_Q4_0, sizeof(block_q4_0x16), 8, pack_q4_0x16, KERN_ISAS_AVX512(packed_gemm_q4_0x16)},
-    {WARD_TYPE_Q8_0, sizeof(block_q8_0x16), 128, pack_q8_0x16,
-     KERN_ISAS_AVX512(packed_gemm_q8_0x16)},
+    {WARD_TYPE_Q4_0, 32, sizeof(block_q4_0x16), sizeof(block_q8_0s), 8, act_q8_0s, pack_q4_0x16,
+     KERN_ISAS_AVX512(packed_gemm_q4_0x16)},
+    {WARD_TYPE_Q8_0, 32, sizeof(block_q8_0x16), sizeof(block_q8_0s), 128, act_q8_0s,
+     pack_q8_0x16, KERN_ISAS_AVX512(packed_gemm_q8_0x16)},
+    {WARD_TYPE_Q4_K, QK_K, sizeof(block_q4_Kx16), sizeof(block_q8_Ks), 0, act_q8_Ks,
+     pack_q4_Kx16,
+     {[WARD_ISA_REF] = packed_gemm_q4_Kx16_ref, [WARD_ISA_AVX512] = packed_gemm_q4_Kx16_avx512}},
+    {WARD_TYPE_Q6_K, QK_K, sizeof(block_q6_Kx16), sizeof(block_q8_Ks), 32, act_q8_Ks,
+     pack_q6_Kx16,
+     {[WARD_ISA_REF] = packed_gemm_q6_Kx16_ref, [WARD_ISA_AVX512] = packed_gemm_q6_Kx16_avx512}},
 };
 
 static const packed_row *find(ward_type t) {
@@ -84,12 +94,20 @@ static const packed_row *find(ward_type t) {
 
 static int64_t n_groups(int64_t n_rows) { return (n_rows + KERN_PACK_ROWS - 1) / KERN_PACK_ROWS; }
 
-bool kern_packable(ward_type t) { return find(t) != NULL; }
+/* Packed when isa has a SIMD kernel for the type (or is the reference level, for tests): a
+ * machine whose level only has the plain C one keeps the file's layout and its vec_dot. */
+bool kern_packable(ward_type t, ward_isa isa) {
+    const packed_row *p = find(t);
+    if (!p) return false;
+    for (int i = isa < WARD_ISA_COUNT ? (int)isa : WARD_ISA_COUNT - 1; i > 0; i--)
+        if (p->gemm[i]) return true;
+    return isa == WARD_ISA_REF;
+}
 
 size_t kern_packed_group_bytes(ward_type t, int64_t n_cols) {
     const packed_row *p = find(t);
-    assert(p && n_cols % 32 == 0);
-    return (size_t)(n_cols / 32) * p->group_block_bytes;
+    assert(p && n_cols % p->block_elems == 0);
+    return (size_t)(n_cols / p->block_elems) * p->group_block_bytes;
 }
 
 size_t kern_packed_bytes(ward_type t, int64_t n_rows, int64_t n_cols) {
@@ -99,19 +117,20 @@ size_t kern_packed_bytes(ward_type t, int64_t n_rows, int64_t n_cols) {
 void kern_pack(ward_type t, const void *w, int64_t n_rows, int64_t n_cols, int64_t g0,
                int64_t g1, void *dst) {
     const packed_row *p = find(t);
-    assert(p && n_cols % 32 == 0 && 0 <= g0 && g0 <= g1 && g1 <= n_groups(n_rows));
+    assert(p && n_cols % p->block_elems == 0 && 0 <= g0 && g0 <= g1 && g1 <= n_groups(n_rows));
     p->pack(w, n_rows, n_cols, g0, g1, dst);
 }
 
 size_t kern_packed_act_row_bytes(ward_type t, int64_t n_cols) {
-    assert(find(t) && n_cols % 32 == 0);
-    return (size_t)(n_cols / 32) * sizeof(block_q8_0s);
+    const packed_row *p = find(t);
+    assert(p && n_cols % p->block_elems == 0);
+    return (size_t)(n_cols / p->block_elems) * p->act_block_bytes;
 }
 
 void kern_packed_act(ward_type t, ward_isa isa, const float *x, void *dst, int64_t n_cols) {
     const packed_row *p = find(t);
     assert(p);
-    act_q8_0s(kern_act_from_float(t, isa), p->offset, x, dst, n_cols);
+    p->act(kern_act_from_float(t, isa), p->offset, x, dst, n_cols);
 }
 
 kern_packed_gemm_fn kern_packed_gemm(ward_type t, ward_isa isa) {

@@ -12,6 +12,10 @@
  *     p = 0..3 each row's qs[4p..4p+3] (low nibbles: elements 4p..4p+3, high nibbles: elements
  *     16+4p..16+4p+3), rows one after another. Dotted with block_q8_0s activations.
  *
+ *   Q8_0 -> block_q8_0x16, Q4_K -> block_q4_Kx16, Q6_K -> block_q6_Kx16 (kernels_impl.h): the
+ *     same idea; Q8_0 stores q + 128, the K-quants keep their quant bytes and unpack the scales.
+ *     Their dots keep the unpacked vec_dot's order exactly.
+ *
  * Summation order of a packed Q4_0 dot, the same on every ISA: per block one exact int32 sum of
  * the 32 products, then acc = fma((float)isum, d_w * d_x, acc), block after block. It is the
  * order of the reference engine's repacked Q4_0 kernels (its golden data is made by them), and
@@ -37,11 +41,12 @@ typedef void (*kern_packed_gemm_fn)(int64_t n_cols, float *restrict out, size_t 
                                     int n_tok);
 
 /* Defines the kern_packed_gemm_fn `name` from tok_fn(nb, out, ldo, w, x, xs, n_tok), an
- * always-inline body called with a constant n_tok, so its accumulators stay in registers. */
-#define KERN_PACKED_GEMM_BY_TOK(name, tok_fn)                                                  \
+ * always-inline body called with a constant n_tok, so its accumulators stay in registers; nb
+ * is the number of block columns of block_elems columns. */
+#define KERN_PACKED_GEMM_BY_TOK(name, tok_fn, block_elems)                                     \
     void name(int64_t n_cols, float *restrict out, size_t ldo, const void *restrict w,         \
               const void *restrict x, size_t xs, int n_tok) {                                  \
-        const int64_t nb = n_cols / 32;                                                        \
+        const int64_t nb = n_cols / (block_elems);                                             \
         switch (n_tok) {                                                                       \
         case 1: tok_fn(nb, out, ldo, w, x, xs, 1); break;                                      \
         case 2: tok_fn(nb, out, ldo, w, x, xs, 2); break;                                      \
@@ -54,8 +59,9 @@ typedef void (*kern_packed_gemm_fn)(int64_t n_cols, float *restrict out, size_t 
         }                                                                                      \
     }
 
-/* Whether weights of type t can be packed (n_cols must also be a multiple of its block). */
-bool kern_packable(ward_type t);
+/* Whether weights of type t are packed for a machine at level isa (n_cols must also be a
+ * multiple of its block). */
+bool kern_packable(ward_type t, ward_isa isa);
 /* Bytes of the packed matrix (groups rounded up to KERN_PACK_ROWS rows). */
 size_t kern_packed_bytes(ward_type t, int64_t n_rows, int64_t n_cols);
 /* Bytes of one row group (n_cols columns). */

@@ -54,7 +54,7 @@ static inline int32_t packed_load_i32(const int8_t *p) {
         }                                                                                       \
         for (int t = 0; t < n_tok; t++) _mm512_storeu_ps(out + (size_t)t * ldo, acc[t]);        \
     }                                                                                           \
-    KERN_PACKED_GEMM_BY_TOK(name, name##_tok)
+    KERN_PACKED_GEMM_BY_TOK(name, name##_tok, 32)
 
 /* AVX-512 VNNI, lanes8 order: each chunk's sum (from its own bias, cbias[c]) goes into its own
  * float accumulator, acc[c] (one lane per row), and the eight reduce as kern_sum_lanes8. One
@@ -89,7 +89,7 @@ static inline int32_t packed_load_i32(const int8_t *p) {
         for (int t = 0; t < n_tok; t++)                                                         \
             name##_one(nb, out + (size_t)t * ldo, w, (const block_q8_0s *)(x + (size_t)t * xs)); \
     }                                                                                           \
-    KERN_PACKED_GEMM_BY_TOK(name, name##_tok)
+    KERN_PACKED_GEMM_BY_TOK(name, name##_tok, 32)
 
 /* AVX2, lanes8 order: as above with two halves of 8 rows, signed bytes from
  * unpack(const block_t *, int half, __m256i q[8]) and the sign trick. */
@@ -124,7 +124,7 @@ static inline int32_t packed_load_i32(const int8_t *p) {
                 name##_one(nb, out + (size_t)t * ldo, w, h,                                     \
                            (const block_q8_0s *)(x + (size_t)t * xs));                          \
     }                                                                                           \
-    KERN_PACKED_GEMM_BY_TOK(name, name##_tok)
+    KERN_PACKED_GEMM_BY_TOK(name, name##_tok, 32)
 
 /* AVX2, two halves of 8 rows (one ymm lane per row), each a pass over the group's blocks (the
  * second finds them in cache). unpack(const block_t *, int half, __m256i q[8]) gives signed
@@ -160,6 +160,6 @@ static inline int32_t packed_load_i32(const int8_t *p) {
         name##_half(nb, out, ldo, w, 0, x, xs, n_tok);                                          \
         name##_half(nb, out, ldo, w, 1, x, xs, n_tok);                                          \
     }                                                                                           \
-    KERN_PACKED_GEMM_BY_TOK(name, name##_tok)
+    KERN_PACKED_GEMM_BY_TOK(name, name##_tok, 32)
 
 #endif

@@ -289,6 +289,7 @@ void model_each_matmul_weight(ward_model *m, void (*fn)(model_tensor *w, void *u
 
 typedef struct pack_state {
     ward_model *m;
+    ward_isa isa; /* the level the contexts will run at (cpu_isa_select) */
     ward_status st;
     ward_error *err;
 } pack_state;
@@ -298,7 +299,9 @@ typedef struct pack_state {
  * An image in memory (HF directory, fuzzer input) keeps its copy. */
 static void pack_one(model_tensor *w, void *user) {
     pack_state *ps = user;
-    if (ps->st || !w->data || w->packed || !kern_packable(w->type)) return;
+    if (ps->st || !w->data || w->packed || !kern_packable(w->type, ps->isa) ||
+        w->n_cols % kern_type(w->type)->block_elems)
+        return;
     const size_t bytes = kern_packed_bytes(w->type, w->n_rows, w->n_cols);
     w->packed = ward_malloc_aligned(bytes, 1);
     if (!w->packed) {
@@ -314,7 +317,7 @@ static void pack_one(model_tensor *w, void *user) {
 }
 
 ward_status model_pack_weights(ward_model *m, ward_error *err) {
-    pack_state ps = {m, WARD_OK, err};
+    pack_state ps = {m, cpu_isa_select(), WARD_OK, err};
     model_each_matmul_weight(m, pack_one, &ps);
     return ps.st;
 }
