@@ -2,11 +2,12 @@
  * packed_kquants.c; the order is the unpacked vec_dot's, kquants.h).
  *
  * One zmm lane per row of the group, one activation row per pass. Each 4-element chunk c of a
- * super-block: VPDPBUSD of the chunk's unsigned quants (Q6_K: q + 32, the accumulator starting
- * at the activation's -32 * sum of the chunk) with its four activation bytes broadcast gives
- * each row's exact chunk sum D (|D| < 2^15); VPDPWSSD adds D * scale into the row's int32 lane
- * c % 8 (the scale vector holds each row's scale in the low 16 bits of its lane, zeros above,
- * so the product of the two 16-bit halves is D * scale alone). Per super-block the eight lanes
+ * super-block adds scale * (its exact sum of products) into the row's int32 lane c % 8. Q4_K:
+ * VPMADDUBSW of the chunk's nibbles with its four activation bytes broadcast gives two 16-bit
+ * pair sums per row (at most 2 * 15 * 127), and VPDPWSSD with the scale in both 16-bit halves
+ * adds scale * (p0 + p1). Q6_K: VPDPBUSD of q + 32 from the activation's -32 * sum of the chunk
+ * gives the chunk sum D (|D| < 2^15), and VPDPWSSD with the scale in the low half only adds
+ * D * scale. Per super-block the eight lanes
  * go into float accumulators by fused multiply-add with d_x * d, the Q4_K minimums into four
  * more (kq_side), and the lanes reduce as kern_sum_lanes8.
  */
@@ -24,6 +25,12 @@ static inline __m512i bcast_i32(const void *p) {
 /* 16 rows' unsigned or signed bytes as int32 lanes with zero high halves. */
 static inline __m512i scales_u8(const uint8_t *p) {
     return _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)p));
+}
+/* 16 rows' unsigned bytes in both 16-bit halves of their lanes: VPDPWSSD of two 16-bit pair
+ * sums (VPMADDUBSW) with it gives scale * (p0 + p1). */
+static inline __m512i scales_pair(const uint8_t *p) {
+    const __m512i s = scales_u8(p);
+    return _mm512_or_si512(s, _mm512_slli_epi32(s, 16));
 }
 static inline __m512i scales_s8(const int8_t *p) {
     return _mm512_and_si512(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p)),
@@ -53,16 +60,17 @@ static void q4_K_one(int64_t nb, float *restrict out, const block_q4_Kx16 *restr
         const block_q8_Ks *a = &x[i];
         __m512i lane[8];
         for (int k = 0; k < 8; k++) lane[k] = zero;
+#pragma GCC unroll 4
         for (int h = 0; h < 4; h++) {
-            const __m512i s_lo = scales_u8(b->sc[2 * h]), s_hi = scales_u8(b->sc[2 * h + 1]);
+            const __m512i s_lo = scales_pair(b->sc[2 * h]), s_hi = scales_pair(b->sc[2 * h + 1]);
             for (int m = 0; m < 8; m++) {
                 const __m512i v = _mm512_loadu_si512(b->qs[h][m]);
-                const __m512i d_lo = _mm512_dpbusd_epi32(zero, _mm512_and_si512(v, m4),
-                                                         bcast_i32(a->qs + 4 * (16 * h + m)));
-                const __m512i d_hi = _mm512_dpbusd_epi32(
-                    zero, _mm512_and_si512(_mm512_srli_epi16(v, 4), m4),
+                const __m512i p_lo = _mm512_maddubs_epi16(_mm512_and_si512(v, m4),
+                                                          bcast_i32(a->qs + 4 * (16 * h + m)));
+                const __m512i p_hi = _mm512_maddubs_epi16(
+                    _mm512_and_si512(_mm512_srli_epi16(v, 4), m4),
                     bcast_i32(a->qs + 4 * (16 * h + 8 + m)));
-                lane[m] = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(lane[m], d_lo, s_lo), d_hi, s_hi);
+                lane[m] = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(lane[m], p_lo, s_lo), p_hi, s_hi);
             }
         }
         const __m512 dx = _mm512_set1_ps(a->d);
@@ -103,7 +111,9 @@ static void q6_K_one(int64_t nb, float *restrict out, const block_q6_Kx16 *restr
         const block_q8_Ks *a = &x[i];
         __m512i lane[8];
         for (int k = 0; k < 8; k++) lane[k] = zero;
+#pragma GCC unroll 2
         for (int h = 0; h < 2; h++)
+#pragma GCC unroll 2
             for (int u = 0; u < 2; u++) {
                 /* chunks 32h + 8u + m (low nibbles) and 32h + 16 + 8u + m (high), groups of 4 */
                 const int c_lo = 32 * h + 8 * u, c_hi = c_lo + 16;
