@@ -697,8 +697,8 @@ static float packed_expect(ward_type t, const uint8_t *w, const uint8_t *xq, int
 }
 
 static void test_packed(ward_type t, ward_isa isa, tp_pool *pools[2]) {
-    const int64_t be = kern_type(t)->block_elems, n_rows = 37;
-    const int64_t cols[] = {be == 32 ? 7 * be : be, be == 32 ? 40 * be : 3 * be};
+    const int64_t be = kern_packed_block_cols(t), n_rows = 37;
+    const int64_t cols[] = {be < 256 ? 7 * be : be, be < 256 ? 40 * be : 3 * be};
     const ward_type xt = kern_type(t)->vec_dot_type;
     static const int64_t n_toks[] = {1, 4, 6, 9};
     uint64_t rng = 900 + (uint64_t)t;

@@ -184,6 +184,12 @@ typedef struct block_q8_Ks {
 } block_q8_Ks;
 static_assert(sizeof(block_q8_Ks) == 548, "block_q8_Ks must be 548 bytes");
 
+/* Packed row groups of F16 or BF16: 16 rows, 8 columns, column by column. */
+typedef struct block_f16x16 {
+    uint16_t v[8][16]; /* v[l][r] = row r's element l of the 8 */
+} block_f16x16;
+static_assert(sizeof(block_f16x16) == 256, "block_f16x16 must be 256 bytes");
+
 /* A Q8_0 activation block prepared for the packed kernels: the scale already widened from
  * fp16, and the corrections for weights stored with an offset o (q + o, unsigned, as VPDPBUSD
  * wants them): bias = -o * sum(qs) for a whole-block sum, cbias[c] = -o * (qs[4c] + ... +
@@ -397,7 +403,13 @@ KERN_DECLARE_CONVERT(q8_K, ref)
     KERN_DECLARE_PACKED_GEMM(wname, avx512)
 KERN_DECLARE_PACKED(q4_0x16) KERN_DECLARE_PACKED(q8_0x16)
 KERN_DECLARE_PACKED(q4_Kx16) KERN_DECLARE_PACKED(q6_Kx16)
-void act_q8_Ks(kern_from_float_fn quantize, int32_t o, const float *x, void *dst, int64_t n_cols);
+void act_q8_Ks(ward_type t, ward_isa isa, int32_t o, const float *x, void *dst, int64_t n_cols);
+/* Packed F16 and BF16 (packed_float.c): one layout, block_f16x16, for both 16-bit types. */
+void pack_f16x16(const void *w, int64_t n_rows, int64_t n_cols, int64_t g0, int64_t g1, void *dst);
+void act_float16(ward_type t, ward_isa isa, int32_t o, const float *x, void *dst, int64_t n_cols);
+KERN_DECLARE_PACKED_GEMM(f16x16, ref) KERN_DECLARE_PACKED_GEMM(f16x16, avx2)
+KERN_DECLARE_PACKED_GEMM(f16x16, avx512) KERN_DECLARE_PACKED_GEMM(bf16x16, ref)
+KERN_DECLARE_PACKED_GEMM(bf16x16, avx2) KERN_DECLARE_PACKED_GEMM(bf16x16, avx512)
 /* The reference loop of the packed kernels (packed.c): decode(block column, row, q) unpacks
  * row r's 32 values of one block column and returns its scale. In the chain order, per block
  * one exact int32 sum, then acc = fma(isum, d_w * d_x, acc); in the lanes8 order, the unpacked

@@ -12,8 +12,9 @@
 
 /* Activations: the Q8_0 bytes of the weight type's activation quantizer, with d widened and
  * the corrections for weights stored with offset o (block_q8_0s). */
-static void act_q8_0s(kern_from_float_fn quantize, int32_t o, const float *x, void *dst,
+static void act_q8_0s(ward_type t, ward_isa isa, int32_t o, const float *x, void *dst,
                       int64_t n_cols) {
+    const kern_from_float_fn quantize = kern_act_from_float(t, isa);
     block_q8_0s *out = dst;
     for (int64_t i = 0; i < n_cols / QK8_0; i++) {
         block_q8_0 q;
@@ -67,7 +68,8 @@ typedef struct packed_row {
     size_t group_block_bytes; /* one block column of a group */
     size_t act_block_bytes;   /* one activation block */
     int32_t offset;           /* the weights' stored offset (activation corrections) */
-    void (*act)(kern_from_float_fn quantize, int32_t o, const float *x, void *dst, int64_t n);
+    /* activation row x (n floats) to the kernels' format, for weights of type t */
+    void (*act)(ward_type t, ward_isa isa, int32_t o, const float *x, void *dst, int64_t n);
     void (*pack)(const void *w, int64_t n_rows, int64_t n_cols, int64_t g0, int64_t g1,
                  void *dst);
     kern_packed_gemm_fn gemm[WARD_ISA_COUNT];
@@ -84,6 +86,10 @@ static const packed_row packed_rows[] = {
     {WARD_TYPE_Q6_K, QK_K, sizeof(block_q6_Kx16), sizeof(block_q8_Ks), 32, act_q8_Ks,
      pack_q6_Kx16,
      {[WARD_ISA_REF] = packed_gemm_q6_Kx16_ref, [WARD_ISA_AVX512] = packed_gemm_q6_Kx16_avx512}},
+    {WARD_TYPE_F16, 8, sizeof(block_f16x16), 8 * sizeof(float), 0, act_float16, pack_f16x16,
+     KERN_ISAS_AVX512(packed_gemm_f16x16)},
+    {WARD_TYPE_BF16, 8, sizeof(block_f16x16), 8 * sizeof(float), 0, act_float16, pack_f16x16,
+     KERN_ISAS_AVX512(packed_gemm_bf16x16)},
 };
 
 static const packed_row *find(ward_type t) {
@@ -102,6 +108,12 @@ bool kern_packable(ward_type t, ward_isa isa) {
     for (int i = isa < WARD_ISA_COUNT ? (int)isa : WARD_ISA_COUNT - 1; i > 0; i--)
         if (p->gemm[i]) return true;
     return isa == WARD_ISA_REF;
+}
+
+int64_t kern_packed_block_cols(ward_type t) {
+    const packed_row *p = find(t);
+    assert(p);
+    return p->block_elems;
 }
 
 size_t kern_packed_group_bytes(ward_type t, int64_t n_cols) {
@@ -130,7 +142,7 @@ size_t kern_packed_act_row_bytes(ward_type t, int64_t n_cols) {
 void kern_packed_act(ward_type t, ward_isa isa, const float *x, void *dst, int64_t n_cols) {
     const packed_row *p = find(t);
     assert(p);
-    p->act(kern_act_from_float(t, isa), p->offset, x, dst, n_cols);
+    p->act(t, isa, p->offset, x, dst, n_cols);
 }
 
 kern_packed_gemm_fn kern_packed_gemm(ward_type t, ward_isa isa) {

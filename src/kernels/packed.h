@@ -62,6 +62,8 @@ typedef void (*kern_packed_gemm_fn)(int64_t n_cols, float *restrict out, size_t 
 /* Whether weights of type t are packed for a machine at level isa (n_cols must also be a
  * multiple of its block). */
 bool kern_packable(ward_type t, ward_isa isa);
+/* The multiple of which n_cols must be for type t to be packed. */
+int64_t kern_packed_block_cols(ward_type t);
 /* Bytes of the packed matrix (groups rounded up to KERN_PACK_ROWS rows). */
 size_t kern_packed_bytes(ward_type t, int64_t n_rows, int64_t n_cols);
 /* Bytes of one row group (n_cols columns). */

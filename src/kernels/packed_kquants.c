@@ -109,7 +109,8 @@ static void quants_q6_Kx16(const void *p, int8_t q[QK_K]) {
 
 /* --- activations and the reference loop ------------------------------------------------------ */
 
-void act_q8_Ks(kern_from_float_fn quantize, int32_t o, const float *x, void *dst, int64_t n_cols) {
+void act_q8_Ks(ward_type t, ward_isa isa, int32_t o, const float *x, void *dst, int64_t n_cols) {
+    const kern_from_float_fn quantize = kern_act_from_float(t, isa);
     block_q8_Ks *out = dst;
     for (int64_t i = 0; i < n_cols / QK_K; i++) {
         block_q8_K q;

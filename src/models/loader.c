@@ -300,7 +300,7 @@ typedef struct pack_state {
 static void pack_one(model_tensor *w, void *user) {
     pack_state *ps = user;
     if (ps->st || !w->data || w->packed || !kern_packable(w->type, ps->isa) ||
-        w->n_cols % kern_type(w->type)->block_elems)
+        w->n_cols % kern_packed_block_cols(w->type))
         return;
     const size_t bytes = kern_packed_bytes(w->type, w->n_rows, w->n_cols);
     w->packed = ward_malloc_aligned(bytes, 1);

@@ -1,0 +1,66 @@
+/* packed_float.c: F16 and BF16 weights in 16-row groups (block_f16x16: eight columns, each the
+ * sixteen rows' values side by side), the activation format of their kernels (the row rounded
+ * to the weight type, as the unpacked dot does, then widened to float), and the plain C kernels.
+ * The order is the unpacked float dot's for n % 8 == 0 (kernels_impl.h: column c into lane c % 8
+ * by fused multiply-add, lanes reduced as kern_sum_lanes8); only such widths are packed.
+ * ISA variants: packed_float_avx2.c, packed_float_avx512.c.
+ */
+#include <assert.h>
+#include <math.h>
+#include <string.h>
+
+#include "kernels/kernels_impl.h"
+#include "kernels/packed.h"
+
+#define G KERN_PACK_ROWS
+
+void pack_f16x16(const void *w, int64_t n_rows, int64_t n_cols, int64_t g0, int64_t g1,
+                 void *dst) {
+    const uint16_t *src = w;
+    block_f16x16 *out = (block_f16x16 *)dst + g0 * (n_cols / 8);
+    for (int64_t g = g0; g < g1; g++)
+        for (int64_t i = 0; i < n_cols / 8; i++, out++)
+            for (int l = 0; l < 8; l++)
+                for (int r = 0; r < G; r++) { /* padding rows are zeros: their dots are 0 */
+                    const int64_t row = g * G + r;
+                    out->v[l][r] = row < n_rows ? src[row * n_cols + 8 * i + l] : 0;
+                }
+}
+
+void act_float16(ward_type t, ward_isa isa, int32_t o, const float *x, void *dst, int64_t n_cols) {
+    (void)o;
+    float *out = dst;
+    uint16_t h[256];
+    for (int64_t i = 0; i < n_cols; i += 256) {
+        const int64_t n = n_cols - i < 256 ? n_cols - i : 256;
+        kern_from_float(t, isa)(x + i, h, n);
+        kern_to_float(t, isa)(h, out + i, n);
+    }
+}
+
+static void float16_ref(int64_t n_cols, float *restrict out, size_t ldo, const void *restrict w,
+                        float (*widen)(uint16_t), const void *restrict x, size_t xs, int n_tok) {
+    assert(n_cols % 8 == 0 && n_tok >= 1 && n_tok <= KERN_PACK_MAX_TOK);
+    const block_f16x16 *b = w;
+    for (int t = 0; t < n_tok; t++) {
+        const float *a = (const float *)((const uint8_t *)x + (size_t)t * xs);
+        for (int r = 0; r < G; r++) {
+            float lanes[8] = {0};
+            for (int64_t i = 0; i < n_cols / 8; i++)
+                for (int l = 0; l < 8; l++)
+                    lanes[l] = fmaf(widen(b[i].v[l][r]), a[8 * i + l], lanes[l]);
+            out[(size_t)t * ldo + r] = kern_sum_lanes8(lanes);
+        }
+    }
+}
+
+void packed_gemm_f16x16_ref(int64_t n_cols, float *restrict out, size_t ldo,
+                            const void *restrict w, const void *restrict x, size_t xs, int n_tok) {
+    float16_ref(n_cols, out, ldo, w, fp16_to_fp32, x, xs, n_tok);
+}
+
+void packed_gemm_bf16x16_ref(int64_t n_cols, float *restrict out, size_t ldo,
+                             const void *restrict w, const void *restrict x, size_t xs,
+                             int n_tok) {
+    float16_ref(n_cols, out, ldo, w, bf16_to_fp32, x, xs, n_tok);
+}
