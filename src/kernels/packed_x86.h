@@ -181,6 +181,7 @@ static inline __m512 packed_reduce8_512(const __m512 a[8]) {
             for (int l = 0; l < 8; l++) acc[t][l] = _mm512_setzero_ps();                        \
         for (int64_t i = 0; i < nb; i++)                                                        \
             for (int l = 0; l < 8; l++) {                                                       \
+                if (l % 2 == 0) _mm_prefetch((const char *)&w[i + 8].v[l], _MM_HINT_T0);        \
                 const __m512 v = widen(w[i].v[l]);                                              \
                 acc[0][l] = _mm512_fmadd_ps(v, _mm512_set1_ps(x0[8 * i + l]), acc[0][l]);       \
                 if (n == 2)                                                                     \

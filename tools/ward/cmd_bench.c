@@ -91,9 +91,14 @@ typedef struct membw_job {
 __attribute__((target("avx2"))) static uint64_t sum_avx2(const uint64_t *p, size_t n) {
     __m256i s[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
                     _mm256_setzero_si256()};
-    for (size_t i = 0; i + 16 <= n; i += 16)
+    for (size_t i = 0; i + 16 <= n; i += 16) {
+        /* software prefetch, 2 KiB ahead, as the kernels do: without it this loop reads ~30%
+         * slower than a decoding matmul on Zen 4, which would overstate efficiency */
+        _mm_prefetch((const char *)(p + i) + 2048, _MM_HINT_T0);
+        _mm_prefetch((const char *)(p + i) + 2048 + 64, _MM_HINT_T0);
         for (int k = 0; k < 4; k++)
             s[k] = _mm256_add_epi64(s[k], _mm256_loadu_si256((const __m256i *)(p + i + 4 * k)));
+    }
     const __m256i t = _mm256_add_epi64(_mm256_add_epi64(s[0], s[1]), _mm256_add_epi64(s[2], s[3]));
     return (uint64_t)_mm256_extract_epi64(t, 0) + (uint64_t)_mm256_extract_epi64(t, 3);
 }
