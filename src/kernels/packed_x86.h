@@ -32,9 +32,8 @@ static inline int32_t packed_load_i32(const int8_t *p) {
         for (int t = 0; t < n_tok; t++) acc[t] = _mm512_setzero_ps();                           \
         for (int64_t i = 0; i < nb; i++) {                                                      \
             __m512i q[8];                                                                       \
-            if (n_tok > 1)                                                                      \
-                for (size_t o = 0; o < sizeof(block_t); o += 64)                                \
-                    _mm_prefetch((const char *)&w[i + 4] + o, _MM_HINT_T0);                    \
+            for (size_t o = 0; o < sizeof(block_t); o += 64)                                    \
+                _mm_prefetch((const char *)&w[i + (n_tok > 1 ? 4 : 8)] + o, _MM_HINT_T0);       \
             unpack(&w[i], q);                                                                   \
             const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)w[i].d));     \
             for (int t = 0; t < n_tok; t++) {                                                   \
