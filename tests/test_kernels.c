@@ -719,13 +719,30 @@ static void test_packed(ward_type t, ward_isa isa, tp_pool *pools[2]) {
             for (int64_t k = 0; k < n_tok; k++)
                 kern_act_from_float(t, WARD_ISA_REF)(x + k * n_cols, xq + (size_t)k * xrb, n_cols);
             void *scratch = xmalloc(kern_matmul_scratch_bytes(t, n_cols, n_tok));
+            /* a kernel with an order of its own (BF16 with VDPBF16PS) is held to its plain C twin,
+             * run here on the same packed data and prepared activations */
+            const kern_packed_gemm_fn twin = kern_packed_gemm_twin(t, isa);
+            const bool own_order = twin != kern_packed_gemm_twin(t, WARD_ISA_REF);
+            float *twin_out = xmalloc((size_t)(n_tok * n_groups * KERN_PACK_ROWS) * 4);
+            if (own_order) {
+                const size_t arb = kern_packed_act_row_bytes(t, n_cols);
+                uint8_t *act = xmalloc(arb);
+                for (int64_t k = 0; k < n_tok; k++) {
+                    kern_packed_act(t, isa, x + k * n_cols, act, n_cols);
+                    for (int64_t g = 0; g < n_groups; g++)
+                        twin(n_cols, twin_out + (k * n_groups + g) * KERN_PACK_ROWS, KERN_PACK_ROWS,
+                             packed + (size_t)g * kern_packed_group_bytes(t, n_cols), act, arb, 1);
+                }
+                free(act);
+            }
             for (int pi = 0; pi < 2; pi++) {
                 memset(y, 0xff, (size_t)(n_tok * n_rows) * 4);
                 kern_matmul_packed(pools[pi], isa, t, packed, n_rows, n_cols, x, n_tok, y, scratch);
                 int bad = 0;
                 for (int64_t k = 0; k < n_tok; k++)
                     for (int64_t r = 0; r < n_rows; r++) {
-                        const float want = packed_expect(t, w + (size_t)r * wrb, xq + (size_t)k * xrb, n_cols);
+                        const float want = own_order ? twin_out[k * n_groups * KERN_PACK_ROWS + r]
+                                                     : packed_expect(t, w + (size_t)r * wrb, xq + (size_t)k * xrb, n_cols);
                         const float got = y[k * n_rows + r];
                         if (memcmp(&got, &want, 4) != 0 && !bad++)
                             fprintf(stderr, "  y[%lld][%lld] = %.9g, want %.9g\n", (long long)k,
@@ -735,10 +752,32 @@ static void test_packed(ward_type t, ward_isa isa, tp_pool *pools[2]) {
                       ward_type_name(t), cpu_isa_name(isa), (long long)n_rows, (long long)n_cols, (long long)n_tok,
                       tp_n_threads(pools[pi]), bad);
             }
-            free(x), free(y), free(xq), free(scratch);
+            free(x), free(y), free(xq), free(scratch), free(twin_out);
         }
         free(w), free(packed);
     }
+}
+
+/* VDPBF16PS treats denormal inputs and results as zero: its twin must too. Weights that are
+ * bf16 denormals (and normal ones whose products underflow) against activations of 1 and of
+ * 2^-120. */
+static void test_bf16_denormals(ward_isa isa, tp_pool *pool) {
+    enum { R = 16, C = 16 };
+    uint16_t w[R * C];
+    float x[2 * C], y[2 * R], want[2 * R];
+    for (int i = 0; i < R * C; i++) w[i] = (uint16_t)(i % 3 == 0 ? 0x0001 + i : 0x0080 + i);
+    for (int c = 0; c < C; c++) x[c] = 1.0f, x[C + c] = ldexpf(1.0f, -120);
+    uint8_t *packed = xmalloc(kern_packed_bytes(WARD_TYPE_BF16, R, C));
+    kern_pack(WARD_TYPE_BF16, w, R, C, 0, 1, packed);
+    void *scratch = xmalloc(kern_matmul_scratch_bytes(WARD_TYPE_BF16, C, 2));
+    kern_matmul_packed(pool, isa, WARD_TYPE_BF16, packed, R, C, x, 2, y, scratch);
+    const size_t arb = kern_packed_act_row_bytes(WARD_TYPE_BF16, C);
+    uint8_t *act = xmalloc(2 * arb);
+    for (int k = 0; k < 2; k++) kern_packed_act(WARD_TYPE_BF16, isa, x + k * C, act + k * arb, C);
+    kern_packed_gemm_twin(WARD_TYPE_BF16, isa)(C, want, R, packed, act, arb, 2);
+    CHECK(memcmp(y, want, sizeof y) == 0, "BF16 %s with denormals differs from its twin",
+          cpu_isa_name(isa));
+    free(packed), free(scratch), free(act);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -782,6 +821,7 @@ int main(void) {
         for (int t = 0; pools[0] && pools[1] && t < WARD_TYPE_COUNT; t++)
             if (kern_packable((ward_type)t, (ward_isa)isa))
                 test_packed((ward_type)t, (ward_isa)isa, pools);
+        if (pools[0]) test_bf16_denormals((ward_isa)isa, pools[0]);
     }
     for (int i = 0; i < 2; i++) tp_close(pools[i]);
     return test_summary();

@@ -3,7 +3,7 @@
  * A level needs both the instructions (CPUID leaf 1 and 7) and the operating system's support
  * for saving the registers they use (XCR0 via XGETBV): AVX2 needs YMM state, AVX-512 also the
  * opmask and ZMM state. The AVX-512 level asks for F/BW/DQ/VL and VNNI (the int8 dots use
- * it); BF16 is not required until a kernel uses it. Detection is pure: callers keep the
+ * it); the level above it adds AVX512_BF16 (CPUID leaf 7, subleaf 1), for the BF16 dots. Detection is pure: callers keep the
  * result (a context reads it once when it opens). */
 #include "base/cpu.h"
 
@@ -32,14 +32,15 @@ ward_isa cpu_isa_detect(void) {
     int avx512f = (b >> 16) & 1, dq = (b >> 17) & 1, bw = (b >> 30) & 1, vl = (b >> 31) & 1;
     int vnni = (c >> 11) & 1;
     int os512 = (xcr0 & 0xe6) == 0xe6; /* opmask, ZMM_Hi256, Hi16_ZMM */
-    if (avx512f && dq && bw && vl && vnni && os512) return WARD_ISA_AVX512;
-    return WARD_ISA_AVX2;
+    if (!(avx512f && dq && bw && vl && vnni && os512)) return WARD_ISA_AVX2;
+    if (__get_cpuid_count(7, 1, &a, &b, &c, &d) && ((a >> 5) & 1)) return WARD_ISA_AVX512BF16;
+    return WARD_ISA_AVX512;
 }
 #else
 ward_isa cpu_isa_detect(void) { return WARD_ISA_REF; }
 #endif
 
-static const char *const isa_names[WARD_ISA_COUNT] = {"ref", "avx2", "avx512"};
+static const char *const isa_names[WARD_ISA_COUNT] = {"ref", "avx2", "avx512", "avx512bf16"};
 
 const char *cpu_isa_name(ward_isa isa) {
     return (unsigned)isa < WARD_ISA_COUNT ? isa_names[isa] : "?";

@@ -13,6 +13,7 @@ typedef enum ward_isa {
     WARD_ISA_REF = 0,   /* plain C */
     WARD_ISA_AVX2 = 1,  /* AVX2 + FMA + F16C */
     WARD_ISA_AVX512 = 2, /* AVX-512 F/BW/DQ/VL + VNNI */
+    WARD_ISA_AVX512BF16 = 3, /* and AVX512_BF16 (VDPBF16PS) */
     WARD_ISA_COUNT
 } ward_isa;
 
@@ -21,7 +22,7 @@ ward_isa cpu_isa_detect(void);
 /* cpu_isa_detect(), lowered by WARD_ISA if set. Unknown values of WARD_ISA are ignored. */
 ward_isa cpu_isa_select(void);
 const char *cpu_isa_name(ward_isa isa);
-/* Parse "ref", "avx2", "avx512"; returns -1 if unknown. */
+/* Parse "ref", "avx2", "avx512", "avx512bf16"; returns -1 if unknown. */
 int cpu_isa_from_name(const char *name);
 
 #endif

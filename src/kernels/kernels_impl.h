@@ -184,11 +184,18 @@ typedef struct block_q8_Ks {
 } block_q8_Ks;
 static_assert(sizeof(block_q8_Ks) == 548, "block_q8_Ks must be 548 bytes");
 
-/* Packed row groups of F16 or BF16: 16 rows, 8 columns, column by column. */
+/* Packed row groups of F16: 16 rows, 8 columns, column by column. */
 typedef struct block_f16x16 {
     uint16_t v[8][16]; /* v[l][r] = row r's element l of the 8 */
 } block_f16x16;
 static_assert(sizeof(block_f16x16) == 256, "block_f16x16 must be 256 bytes");
+
+/* BF16: 16 rows, 8 columns, by pairs of columns, as VDPBF16PS takes them (and a bf16 in the high
+ * half of a 32-bit word is already a float; the low one is a shift away). */
+typedef struct block_bf16x16 {
+    uint32_t v[4][16]; /* v[j][r] = row r's element 2j (low half) and 2j + 1 (high half) */
+} block_bf16x16;
+static_assert(sizeof(block_bf16x16) == 256, "block_bf16x16 must be 256 bytes");
 
 /* A Q8_0 activation block prepared for the packed kernels: the scale already widened from
  * fp16, and the corrections for weights stored with an offset o (q + o, unsigned, as VPDPBUSD
@@ -404,8 +411,11 @@ KERN_DECLARE_CONVERT(q8_K, ref)
 KERN_DECLARE_PACKED(q4_0x16) KERN_DECLARE_PACKED(q8_0x16)
 KERN_DECLARE_PACKED(q4_Kx16) KERN_DECLARE_PACKED(q6_Kx16)
 void act_q8_Ks(ward_type t, ward_isa isa, int32_t o, const float *x, void *dst, int64_t n_cols);
-/* Packed F16 and BF16 (packed_float.c): one layout, block_f16x16, for both 16-bit types. */
+/* Packed F16 and BF16 (packed_float.c). The BF16 kernel with VDPBF16PS has its own order (pairs
+ * of columns, fused multiply-adds with denormals flushed: packed_gemm_bf16x16_pairs_ref). */
 void pack_f16x16(const void *w, int64_t n_rows, int64_t n_cols, int64_t g0, int64_t g1, void *dst);
+void pack_bf16x16(const void *w, int64_t n_rows, int64_t n_cols, int64_t g0, int64_t g1, void *dst);
+KERN_DECLARE_PACKED_GEMM(bf16x16_pairs, ref) KERN_DECLARE_PACKED_GEMM(bf16x16, avx512bf16)
 void act_float16(ward_type t, ward_isa isa, int32_t o, const float *x, void *dst, int64_t n_cols);
 KERN_DECLARE_PACKED_GEMM(f16x16, ref) KERN_DECLARE_PACKED_GEMM(f16x16, avx2)
 KERN_DECLARE_PACKED_GEMM(f16x16, avx512) KERN_DECLARE_PACKED_GEMM(bf16x16, ref)

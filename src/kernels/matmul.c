@@ -70,7 +70,8 @@ size_t kern_matmul_scratch_bytes(ward_type wtype, int64_t n_cols, int64_t n_tok)
     const kern_type_row *row = kern_type(wtype);
     assert(row && n_tok >= 0);
     /* the larger of the two layouts' needs: whether W is packed depends on the machine */
-    const size_t packed = kern_packable(wtype, WARD_ISA_REF)
+    const size_t packed = kern_packable(wtype, WARD_ISA_REF) &&
+                                  n_cols % kern_packed_block_cols(wtype) == 0
                               ? kern_packed_act_row_bytes(wtype, n_cols) * (size_t)n_tok : 0;
     const size_t plain = row->vec_dot_type == WARD_TYPE_F32
                              ? 0 : kern_row_bytes(row->vec_dot_type, n_cols) * (size_t)n_tok;

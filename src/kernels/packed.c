@@ -73,23 +73,30 @@ typedef struct packed_row {
     void (*pack)(const void *w, int64_t n_rows, int64_t n_cols, int64_t g0, int64_t g1,
                  void *dst);
     kern_packed_gemm_fn gemm[WARD_ISA_COUNT];
+    /* the plain C kernel summing in the same order as gemm[level], where that is not gemm[REF] */
+    kern_packed_gemm_fn twin[WARD_ISA_COUNT];
 } packed_row;
 
 static const packed_row packed_rows[] = {
     {WARD_TYPE_Q4_0, 32, sizeof(block_q4_0x16), sizeof(block_q8_0s), 8, act_q8_0s, pack_q4_0x16,
-     KERN_ISAS_AVX512(packed_gemm_q4_0x16)},
+     KERN_ISAS_AVX512(packed_gemm_q4_0x16), {NULL}},
     {WARD_TYPE_Q8_0, 32, sizeof(block_q8_0x16), sizeof(block_q8_0s), 128, act_q8_0s,
-     pack_q8_0x16, KERN_ISAS_AVX512(packed_gemm_q8_0x16)},
+     pack_q8_0x16, KERN_ISAS_AVX512(packed_gemm_q8_0x16), {NULL}},
     {WARD_TYPE_Q4_K, QK_K, sizeof(block_q4_Kx16), sizeof(block_q8_Ks), 0, act_q8_Ks,
      pack_q4_Kx16,
-     {[WARD_ISA_REF] = packed_gemm_q4_Kx16_ref, [WARD_ISA_AVX512] = packed_gemm_q4_Kx16_avx512}},
+     {[WARD_ISA_REF] = packed_gemm_q4_Kx16_ref, [WARD_ISA_AVX512] = packed_gemm_q4_Kx16_avx512},
+     {NULL}},
     {WARD_TYPE_Q6_K, QK_K, sizeof(block_q6_Kx16), sizeof(block_q8_Ks), 32, act_q8_Ks,
      pack_q6_Kx16,
-     {[WARD_ISA_REF] = packed_gemm_q6_Kx16_ref, [WARD_ISA_AVX512] = packed_gemm_q6_Kx16_avx512}},
+     {[WARD_ISA_REF] = packed_gemm_q6_Kx16_ref, [WARD_ISA_AVX512] = packed_gemm_q6_Kx16_avx512},
+     {NULL}},
     {WARD_TYPE_F16, 8, sizeof(block_f16x16), 8 * sizeof(float), 0, act_float16, pack_f16x16,
-     KERN_ISAS_AVX512(packed_gemm_f16x16)},
-    {WARD_TYPE_BF16, 8, sizeof(block_f16x16), 8 * sizeof(float), 0, act_float16, pack_f16x16,
-     KERN_ISAS_AVX512(packed_gemm_bf16x16)},
+     KERN_ISAS_AVX512(packed_gemm_f16x16), {NULL}},
+    {WARD_TYPE_BF16, 8, sizeof(block_bf16x16), 8 * sizeof(float), 0, act_float16, pack_bf16x16,
+     {[WARD_ISA_REF] = packed_gemm_bf16x16_ref, [WARD_ISA_AVX2] = packed_gemm_bf16x16_avx2,
+      [WARD_ISA_AVX512] = packed_gemm_bf16x16_avx512,
+      [WARD_ISA_AVX512BF16] = packed_gemm_bf16x16_avx512bf16},
+     {[WARD_ISA_AVX512BF16] = packed_gemm_bf16x16_pairs_ref}},
 };
 
 static const packed_row *find(ward_type t) {
@@ -143,6 +150,16 @@ void kern_packed_act(ward_type t, ward_isa isa, const float *x, void *dst, int64
     const packed_row *p = find(t);
     assert(p);
     p->act(t, isa, p->offset, x, dst, n_cols);
+}
+
+kern_packed_gemm_fn kern_packed_gemm_twin(ward_type t, ward_isa isa) {
+    const packed_row *p = find(t);
+    if (!p) return NULL;
+    for (int i = isa < WARD_ISA_COUNT ? (int)isa : WARD_ISA_COUNT - 1; i > 0; i--) {
+        if (p->twin[i]) return p->twin[i];
+        if (p->gemm[i]) break; /* this level's kernel keeps the reference order */
+    }
+    return p->gemm[WARD_ISA_REF];
 }
 
 kern_packed_gemm_fn kern_packed_gemm(ward_type t, ward_isa isa) {

@@ -76,5 +76,8 @@ size_t kern_packed_act_row_bytes(ward_type t, int64_t n_cols);
 /* Converts one activation row x (n_cols floats) to that format. */
 void kern_packed_act(ward_type t, ward_isa isa, const float *x, void *dst, int64_t n_cols);
 kern_packed_gemm_fn kern_packed_gemm(ward_type t, ward_isa isa);
+/* The plain C kernel that sums exactly as kern_packed_gemm(t, isa) does: the reference one,
+ * except where an instruction fixes another order (BF16 with VDPBF16PS). */
+kern_packed_gemm_fn kern_packed_gemm_twin(ward_type t, ward_isa isa);
 
 #endif

@@ -161,35 +161,40 @@ static inline int32_t packed_load_i32(const int8_t *p) {
     }                                                                                           \
     KERN_PACKED_GEMM_BY_TOK(name, name##_tok, 32)
 
-/* F16 / BF16 (block_f16x16), the float dot's lanes8 order: column c of every row into
- * accumulator c % 8 (one lane per row), reduced as kern_sum_lanes8. widen(const uint16_t *)
- * gives a row-vector of floats. AVX-512 takes two activation rows per pass over the group (16
- * accumulators), AVX2 one row and one half of the group (8 rows) per pass. */
+/* F16 / BF16 (block_f16x16, block_bf16x16), the float dot's lanes8 order: column c of every row
+ * into accumulator c % 8 (one lane per row), reduced as kern_sum_lanes8. pair(const block_t *,
+ * j, half, &even, &odd) widens columns 2j and 2j + 1 of the block (AVX2: of one half of the
+ * rows) to floats. AVX-512 takes two activation rows per pass over the group (16 accumulators),
+ * AVX2 one row and one half of the group (8 rows) per pass. */
 #ifdef __AVX512F__
 static inline __m512 packed_reduce8_512(const __m512 a[8]) {
     return _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a[0], a[4]), _mm512_add_ps(a[2], a[6])),
                          _mm512_add_ps(_mm512_add_ps(a[1], a[5]), _mm512_add_ps(a[3], a[7])));
 }
 #endif
-#define KERN_PACKED_FLOAT16_AVX512(name, widen)                                                 \
+#define KERN_PACKED_FLOAT16_AVX512(name, block_t, pair)                                         \
     static inline __attribute__((always_inline)) void name##_rows(                              \
-        int64_t nb, float *restrict out, size_t ldo, const block_f16x16 *restrict w,            \
+        int64_t nb, float *restrict out, size_t ldo, const block_t *restrict w,                 \
         const float *restrict x0, const float *restrict x1, const int n) {                      \
         __m512 acc[2][8];                                                                       \
         for (int t = 0; t < n; t++)                                                             \
             for (int l = 0; l < 8; l++) acc[t][l] = _mm512_setzero_ps();                        \
         for (int64_t i = 0; i < nb; i++)                                                        \
-            for (int l = 0; l < 8; l++) {                                                       \
-                if (l % 2 == 0) _mm_prefetch((const char *)&w[i + 8].v[l], _MM_HINT_T0);        \
-                const __m512 v = widen(w[i].v[l]);                                              \
-                acc[0][l] = _mm512_fmadd_ps(v, _mm512_set1_ps(x0[8 * i + l]), acc[0][l]);       \
-                if (n == 2)                                                                     \
-                    acc[1][l] = _mm512_fmadd_ps(v, _mm512_set1_ps(x1[8 * i + l]), acc[1][l]);   \
+            for (int j = 0; j < 4; j++) {                                                       \
+                _mm_prefetch((const char *)&w[i + 8] + 64 * j, _MM_HINT_T0);                    \
+                __m512 v[2];                                                                    \
+                pair(&w[i], j, 0, &v[0], &v[1]);                                                \
+                for (int k = 0; k < 2; k++) {                                                   \
+                    const int l = 2 * j + k;                                                    \
+                    acc[0][l] = _mm512_fmadd_ps(v[k], _mm512_set1_ps(x0[8 * i + l]), acc[0][l]); \
+                    if (n == 2)                                                                 \
+                        acc[1][l] = _mm512_fmadd_ps(v[k], _mm512_set1_ps(x1[8 * i + l]), acc[1][l]); \
+                }                                                                               \
             }                                                                                   \
         for (int t = 0; t < n; t++) _mm512_storeu_ps(out + (size_t)t * ldo, packed_reduce8_512(acc[t])); \
     }                                                                                           \
     static inline __attribute__((always_inline)) void name##_tok(                               \
-        int64_t nb, float *restrict out, size_t ldo, const block_f16x16 *restrict w,            \
+        int64_t nb, float *restrict out, size_t ldo, const block_t *restrict w,                 \
         const uint8_t *restrict x, size_t xs, const int n_tok) {                                \
         int t = 0;                                                                              \
         for (; t + 2 <= n_tok; t += 2)                                                          \
@@ -201,15 +206,19 @@ static inline __m512 packed_reduce8_512(const __m512 a[8]) {
     }                                                                                           \
     KERN_PACKED_GEMM_BY_TOK(name, name##_tok, 8)
 
-#define KERN_PACKED_FLOAT16_AVX2(name, widen)                                                   \
-    static inline void name##_half(int64_t nb, float *restrict out, const block_f16x16 *restrict w, \
+#define KERN_PACKED_FLOAT16_AVX2(name, block_t, pair)                                           \
+    static inline void name##_half(int64_t nb, float *restrict out, const block_t *restrict w,  \
                                    int h, const float *restrict x) {                            \
         __m256 acc[8];                                                                          \
         for (int l = 0; l < 8; l++) acc[l] = _mm256_setzero_ps();                               \
         for (int64_t i = 0; i < nb; i++)                                                        \
-            for (int l = 0; l < 8; l++)                                                         \
-                acc[l] = _mm256_fmadd_ps(widen(&w[i].v[l][8 * h]), _mm256_set1_ps(x[8 * i + l]), \
-                                         acc[l]);                                               \
+            for (int j = 0; j < 4; j++) {                                                       \
+                __m256 v[2];                                                                    \
+                pair(&w[i], j, h, &v[0], &v[1]);                                                \
+                for (int k = 0; k < 2; k++)                                                     \
+                    acc[2 * j + k] = _mm256_fmadd_ps(v[k], _mm256_set1_ps(x[8 * i + 2 * j + k]), \
+                                                     acc[2 * j + k]);                           \
+            }                                                                                   \
         _mm256_storeu_ps(out + 8 * h,                                                           \
                          _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(acc[0], acc[4]),             \
                                                      _mm256_add_ps(acc[2], acc[6])),            \
@@ -217,7 +226,7 @@ static inline __m512 packed_reduce8_512(const __m512 a[8]) {
                                                      _mm256_add_ps(acc[3], acc[7]))));          \
     }                                                                                           \
     static inline __attribute__((always_inline)) void name##_tok(                               \
-        int64_t nb, float *restrict out, size_t ldo, const block_f16x16 *restrict w,            \
+        int64_t nb, float *restrict out, size_t ldo, const block_t *restrict w,                 \
         const uint8_t *restrict x, size_t xs, const int n_tok) {                                \
         for (int t = 0; t < n_tok; t++)                                                         \
             for (int h = 0; h < 2; h++)                                                         \
