@@ -52,6 +52,8 @@ void act_float16(ward_type t, ward_isa isa, int32_t o, const float *x, void *dst
         const int64_t n = n_cols - i < 256 ? n_cols - i : 256;
         kern_from_float(t, isa)(x + i, h, n);
         kern_to_float(t, isa)(h, out + i, n);
+        if (t == WARD_TYPE_BF16) /* and as bf16 pairs after the floats (VDPBF16PS's operand) */
+            memcpy((uint16_t *)(out + n_cols) + i, h, (size_t)n * sizeof *h);
     }
 }
 
@@ -97,8 +99,8 @@ void packed_gemm_bf16x16_ref(int64_t n_cols, float *restrict out, size_t ldo,
 static float flush(float v) { return fpclassify(v) == FP_SUBNORMAL ? copysignf(0.0f, v) : v; }
 static float fma_bf16(float a, float b, float acc) { return flush(fmaf(flush(a), flush(b), acc)); }
 
-/* The order of the VDPBF16PS kernel: column pair p (2p, 2p + 1) into accumulator p % 8, the odd
- * column first, then kern_sum_lanes8. */
+/* The order of the VDPBF16PS kernel: column pair p (2p, 2p + 1) into accumulator p % 2, the
+ * odd column first; the result is acc0 + acc1. */
 void packed_gemm_bf16x16_pairs_ref(int64_t n_cols, float *restrict out, size_t ldo,
                                    const void *restrict w, const void *restrict x, size_t xs,
                                    int n_tok) {
@@ -106,14 +108,14 @@ void packed_gemm_bf16x16_pairs_ref(int64_t n_cols, float *restrict out, size_t l
     for (int t = 0; t < n_tok; t++) {
         const float *a = (const float *)((const uint8_t *)x + (size_t)t * xs);
         for (int r = 0; r < G; r++) {
-            float acc[8] = {0};
+            float acc[2] = {0};
             for (int64_t p = 0; p < n_cols / 2; p++) {
                 const uint8_t *blk = (const uint8_t *)w + (size_t)(p / 4) * 256;
                 const int l = (int)(2 * p % 8);
-                acc[p % 8] = fma_bf16(bf16_at(blk, l + 1, r), a[2 * p + 1], acc[p % 8]);
-                acc[p % 8] = fma_bf16(bf16_at(blk, l, r), a[2 * p], acc[p % 8]);
+                acc[p % 2] = fma_bf16(bf16_at(blk, l + 1, r), a[2 * p + 1], acc[p % 2]);
+                acc[p % 2] = fma_bf16(bf16_at(blk, l, r), a[2 * p], acc[p % 2]);
             }
-            out[(size_t)t * ldo + r] = kern_sum_lanes8(acc);
+            out[(size_t)t * ldo + r] = acc[0] + acc[1];
         }
     }
 }
