@@ -169,8 +169,10 @@ static_assert(sizeof(block_q4_Kx16) == 2368, "block_q4_Kx16 must be 2368 bytes")
 typedef struct block_q6_Kx16 {
     uint16_t d[16];
     int8_t sc[16][16];            /* scale of 16-element group g, per row */
-    uint8_t ql[2][2][8][16][4];   /* ql[h][u][m][r] = row r's ql[64h + 32u + 4m ..] */
-    uint8_t qh[2][8][16][4];      /* qh[h][m][r] = row r's qh[32h + 4m ..] */
+    struct {                      /* in the order the kernel reads them (one sequential stream) */
+        uint8_t qh[16][4];        /* row r's qh[32h + 4m ..] */
+        uint8_t ql[2][16][4];     /* row r's ql[64h + 32u + 4m ..], u = 0, 1 */
+    } q[2][8];                    /* q[h][m] */
 } block_q6_Kx16;
 static_assert(sizeof(block_q6_Kx16) == 3360, "block_q6_Kx16 must be 3360 bytes");
 

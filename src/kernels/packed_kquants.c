@@ -80,8 +80,8 @@ void pack_q6_Kx16(const void *w, int64_t n_rows, int64_t n_cols, int64_t g0, int
                 for (int h = 0; h < 2; h++)
                     for (int m = 0; m < 8; m++) {
                         for (int u = 0; u < 2; u++)
-                            memcpy(out->ql[h][u][m][r], &b->ql[64 * h + 32 * u + 4 * m], 4);
-                        memcpy(out->qh[h][m][r], &b->qh[32 * h + 4 * m], 4);
+                            memcpy(out->q[h][m].ql[u][r], &b->ql[64 * h + 32 * u + 4 * m], 4);
+                        memcpy(out->q[h][m].qh[r], &b->qh[32 * h + 4 * m], 4);
                     }
             }
 }
@@ -101,8 +101,8 @@ static void quants_q6_Kx16(const void *p, int8_t q[QK_K]) {
     for (int h = 0; h < 2; h++)
         for (int m = 0; m < 8; m++) {
             for (int u = 0; u < 2; u++)
-                memcpy(&row.ql[64 * h + 32 * u + 4 * m], b->ql[h][u][m][pr->r], 4);
-            memcpy(&row.qh[32 * h + 4 * m], b->qh[h][m][pr->r], 4);
+                memcpy(&row.ql[64 * h + 32 * u + 4 * m], b->q[h][m].ql[u][pr->r], 4);
+            memcpy(&row.qh[32 * h + 4 * m], b->q[h][m].qh[pr->r], 4);
         }
     kq_quants_q6_K(&row, q);
 }

@@ -58,6 +58,17 @@ static void q4_K_one(int64_t nb, float *restrict out, const block_q4_Kx16 *restr
     for (int64_t i = 0; i < nb; i++) {
         const block_q4_Kx16 *b = &w[i];
         const block_q8_Ks *a = &x[i];
+        const __m512 dx = _mm512_set1_ps(a->d);
+        /* minimums first, so the block is read front to back: m[k] += -(d_x * dmin) *
+         * (p[2k] + p[2k+1]), p[j] = mn[j] * (bsums[2j] + bsums[2j+1]) */
+        const __m512 dmin = neg(_mm512_mul_ps(dx, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)b->dmin))));
+        for (int k = 0; k < 4; k++) {
+            __m512i p = zero;
+            for (int j = 2 * k; j < 2 * k + 2; j++)
+                p = _mm512_dpwssd_epi32(p, scales_u8(b->mn[j]),
+                                        _mm512_set1_epi32(a->bsums[2 * j] + a->bsums[2 * j + 1]));
+            mins[k] = _mm512_fmadd_ps(dmin, _mm512_cvtepi32_ps(p), mins[k]);
+        }
         __m512i lane[8];
         for (int k = 0; k < 8; k++) lane[k] = zero;
 #pragma GCC unroll 4
@@ -73,19 +84,8 @@ static void q4_K_one(int64_t nb, float *restrict out, const block_q4_Kx16 *restr
                 lane[m] = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(lane[m], p_lo, s_lo), p_hi, s_hi);
             }
         }
-        const __m512 dx = _mm512_set1_ps(a->d);
         const __m512 d = _mm512_mul_ps(dx, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)b->d)));
         for (int k = 0; k < 8; k++) f[k] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(lane[k]), f[k]);
-        /* minimums: m[k] += -(d_x * dmin) * (p[2k] + p[2k+1]), p[j] = mn[j] * (bsums[2j] +
-         * bsums[2j+1]) */
-        const __m512 dmin = neg(_mm512_mul_ps(dx, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)b->dmin))));
-        for (int k = 0; k < 4; k++) {
-            __m512i p = zero;
-            for (int j = 2 * k; j < 2 * k + 2; j++)
-                p = _mm512_dpwssd_epi32(p, scales_u8(b->mn[j]),
-                                        _mm512_set1_epi32(a->bsums[2 * j] + a->bsums[2 * j + 1]));
-            mins[k] = _mm512_fmadd_ps(dmin, _mm512_cvtepi32_ps(p), mins[k]);
-        }
     }
     store_rows(out, f, mins);
 }
@@ -114,24 +114,28 @@ static void q6_K_one(int64_t nb, float *restrict out, const block_q6_Kx16 *restr
 #pragma GCC unroll 2
         for (int h = 0; h < 2; h++)
 #pragma GCC unroll 2
-            for (int u = 0; u < 2; u++) {
-                /* chunks 32h + 8u + m (low nibbles) and 32h + 16 + 8u + m (high), groups of 4 */
-                const int c_lo = 32 * h + 8 * u, c_hi = c_lo + 16;
-                const __m512i s_lo[2] = {scales_s8(b->sc[c_lo / 4]), scales_s8(b->sc[c_lo / 4 + 1])};
-                const __m512i s_hi[2] = {scales_s8(b->sc[c_hi / 4]), scales_s8(b->sc[c_hi / 4 + 1])};
-                for (int m = 0; m < 8; m++) {
-                    const __m512i v = _mm512_loadu_si512(b->ql[h][u][m]);
-                    const __m512i hb = _mm512_loadu_si512(b->qh[h][m]);
-                    const __m512i q_lo = _mm512_or_si512(_mm512_and_si512(v, m4), q6_high(hb, u));
-                    const __m512i q_hi = _mm512_or_si512(
-                        _mm512_and_si512(_mm512_srli_epi16(v, 4), m4), q6_high(hb, u + 2));
-                    const int cl = c_lo + m, ch = c_hi + m;
-                    const __m512i d_lo = _mm512_dpbusd_epi32(_mm512_set1_epi32(a->cbias[cl]), q_lo,
-                                                             bcast_i32(a->qs + 4 * cl));
-                    const __m512i d_hi = _mm512_dpbusd_epi32(_mm512_set1_epi32(a->cbias[ch]), q_hi,
-                                                             bcast_i32(a->qs + 4 * ch));
-                    lane[m] = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(lane[m], d_lo, s_lo[m / 4]),
-                                                  d_hi, s_hi[m / 4]);
+            for (int half = 0; half < 2; half++) {
+                /* chunks 32h + 8u + m (low nibbles) and 32h + 16 + 8u + m (high), m in this half
+                 * of 8: groups 8h + 2u + half and 8h + 4 + 2u + half */
+                __m512i s[2][2];
+                for (int u = 0; u < 2; u++)
+                    for (int k = 0; k < 2; k++) s[u][k] = scales_s8(b->sc[8 * h + 4 * k + 2 * u + half]);
+#pragma GCC unroll 4
+                for (int m = 4 * half; m < 4 * half + 4; m++) {
+                    const __m512i hb = _mm512_loadu_si512(b->q[h][m].qh);
+                    for (int u = 0; u < 2; u++) {
+                        const __m512i v = _mm512_loadu_si512(b->q[h][m].ql[u]);
+                        const __m512i q_lo = _mm512_or_si512(_mm512_and_si512(v, m4), q6_high(hb, u));
+                        const __m512i q_hi = _mm512_or_si512(
+                            _mm512_and_si512(_mm512_srli_epi16(v, 4), m4), q6_high(hb, u + 2));
+                        const int cl = 32 * h + 8 * u + m, ch = cl + 16;
+                        const __m512i d_lo = _mm512_dpbusd_epi32(_mm512_set1_epi32(a->cbias[cl]),
+                                                                 q_lo, bcast_i32(a->qs + 4 * cl));
+                        const __m512i d_hi = _mm512_dpbusd_epi32(_mm512_set1_epi32(a->cbias[ch]),
+                                                                 q_hi, bcast_i32(a->qs + 4 * ch));
+                        lane[m] = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(lane[m], d_lo, s[u][0]),
+                                                      d_hi, s[u][1]);
+                    }
                 }
             }
         const __m512 d = _mm512_mul_ps(_mm512_set1_ps(a->d),
