@@ -6,8 +6,9 @@
  * aggregate tokens/s is reported. Tokens are fixed pseudo-random ids, so no tokenizer time is
  * measured. Results are mean ± standard deviation over the repetitions, as a Markdown table.
  * --membw also measures the machine's read bandwidth (all threads summing a 1 GiB buffer with
- * AVX2 loads, which every machine ward runs on has; best of several passes) and reports generation efficiency = tokens/s x bytes of weights read per
- * token / bandwidth; the bytes per token are every tensor but the token embeddings (one row of
+ * AVX2 loads, which every machine ward runs on has; best of several passes, just before and
+ * just after the generation test) and reports generation efficiency = tokens/s x bytes of
+ * weights read per token / bandwidth; the bytes per token are every tensor but the token embeddings (one row of
  * them is read per token), or all of them when the output matrix is the embedding matrix.
  */
 #include <immintrin.h>
@@ -211,6 +212,9 @@ static int bench(const bench_opts *o) {
     }
     if (o->n_gen > 0) {
         const ward_token *gen = toks + o->n_prompt;
+        /* the machine's bandwidth varies from minute to minute (shared hosts): probe it just
+         * before and just after the test and keep the better */
+        const double bw_before = o->membw ? measure_membw(o->n_threads) : 0;
         run_tg(ctx, gen, o->n_gen < 8 ? o->n_gen : 8, o->batch, bos, seqs); /* warm-up */
         for (int r = 0; r < o->reps; r++)
             if ((v[r] = run_tg(ctx, gen, o->n_gen, o->batch, bos, seqs)) < 0) goto decode_failed;
@@ -218,7 +222,8 @@ static int bench(const bench_opts *o) {
         bench_stats st = stats(v, o->reps);
         char extra[160] = "";
         if (o->membw) {
-            const double bw = measure_membw(o->n_threads), bpt = bytes_per_token(o->model);
+            const double bw_after = measure_membw(o->n_threads), bpt = bytes_per_token(o->model);
+            const double bw = bw_after > bw_before ? bw_after : bw_before;
             if (bw > 0 && bpt > 0)
                 snprintf(extra, sizeof extra, " read bandwidth %.1f GB/s; %.1f MB per token; "
                          "efficiency %.0f%%", bw, bpt / 1e6, 100.0 * st.mean / o->batch * bpt / 1e9 / bw);
