@@ -251,6 +251,10 @@ typedef struct ward_context_params {
     int32_t n_batch;   /* most tokens one ward_decode() call takes; 0 = 512 */
     int32_t n_threads; /* 0 = number of online CPUs */
     int32_t n_outputs; /* most tokens of one batch that may want logits; 0 = n_seq */
+    ward_type kv_type; /* KV cache: WARD_TYPE_F16 (also 0, the default) or WARD_TYPE_Q8_0 (about
+                        * half the memory; keys and values rounded to 8 bits per element, so
+                        * logits move by roughly that rounding; needs a head size that is a
+                        * multiple of 32) */
 } ward_context_params;
 
 ward_context_params ward_context_default_params(void);

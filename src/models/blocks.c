@@ -25,13 +25,13 @@ void blocks_add_bias_rows(float *y, const model_tensor *bias, int32_t n, int64_t
 
 void blocks_kv_store(model_exec *ex, const model_batch *b, int32_t layer) {
     const model_kv *kv = &ex->kv;
-    kern_from_float_fn to_f16 = kern_from_float(WARD_TYPE_F16, ex->isa);
+    kern_from_float_fn to_kv = kern_from_float(kv->type, ex->isa);
     for (int32_t i = 0; i < b->n; i++) {
         const int32_t slot = kv->n_prefix + b->pos[i];
-        to_f16(ex->s.k + (size_t)i * kv->kv_dim, model_kv_at(kv, kv->k, b->seq[i], layer, slot),
-               kv->kv_dim);
-        to_f16(ex->s.v + (size_t)i * kv->kv_dim, model_kv_at(kv, kv->v, b->seq[i], layer, slot),
-               kv->kv_dim);
+        to_kv(ex->s.k + (size_t)i * kv->kv_dim, model_kv_at(kv, kv->k, b->seq[i], layer, slot),
+              kv->kv_dim);
+        to_kv(ex->s.v + (size_t)i * kv->kv_dim, model_kv_at(kv, kv->v, b->seq[i], layer, slot),
+              kv->kv_dim);
     }
 }
 
@@ -40,18 +40,20 @@ void blocks_attend_head(const model_exec *ex, int32_t head_dim, const float *q_i
                         float *out) {
     const model_kv *kv = &ex->kv;
     const int32_t hd = head_dim;
-    kern_from_float_fn to_f16 = kern_from_float(WARD_TYPE_F16, ex->isa);
-    kern_vec_dot_fn dot = kern_vec_dot(WARD_TYPE_F16, ex->isa);
+    /* q in the cache's type (F16 as the reference engine rounds it; Q8_0 for a Q8_0 cache), so
+     * the scores are that type's dot: q and k as F16 multiply exactly in float, so the F16 dot
+     * equals the float dot of the widened rows */
+    kern_from_float_fn to_kv = kern_from_float(kv->type, ex->isa);
+    kern_vec_dot_fn dot = kern_vec_dot(kv->type, ex->isa);
+    const size_t head_off = kern_row_bytes(kv->type, kv_off); /* kv_off: a multiple of the block */
 
-    float *scores = work, *lanes = work + kv->n_slots;
-    uint16_t *q16 = (uint16_t *)out; /* out is free until the end: borrow it for q in F16 */
-    to_f16(q_in, q16, hd);
+    float *scores = work, *lanes = work + kv->n_slots, *vrow = lanes + 8 * (size_t)hd;
+    void *qc = out; /* out is free until the end: borrow it for q in the cache's type */
+    to_kv(q_in, qc, hd);
 
-    /* q and k are F16 values, whose products are exact in float: the F16 dot equals the float
-     * dot of the widened rows */
     const float scale = 1.0f / sqrtf((float)hd);
     for (int32_t t = 0; t < n_keys; t++) {
-        dot(hd, &scores[t], (const uint16_t *)model_kv_at(kv, kv->k, seq, layer, t) + kv_off, q16);
+        dot(hd, &scores[t], (const char *)model_kv_at(kv, kv->k, seq, layer, t) + head_off, qc);
         scores[t] *= scale;
         /* ALiBi: a penalty growing with the distance to the query (fused, as the reference) */
         if (slope != 0.0f) scores[t] = fmaf(slope, -(float)(n_keys - 1 - t), scores[t]);
@@ -59,8 +61,16 @@ void blocks_attend_head(const model_exec *ex, int32_t head_dim, const float *q_i
     ops_softmax(ex->isa, scores, n_keys);
 
     memset(lanes, 0, 8 * (size_t)hd * sizeof *lanes);
-    for (int32_t t = 0; t < n_keys; t++)
-        ops_axpy_f16(ex->isa, lanes + (size_t)(t % 8) * hd, fp16_to_fp32(fp32_to_fp16(scores[t])),
-                     (const uint16_t *)model_kv_at(kv, kv->v, seq, layer, t) + kv_off, hd);
+    kern_to_float_fn from_kv = kern_to_float(kv->type, ex->isa);
+    for (int32_t t = 0; t < n_keys; t++) {
+        const float p = fp16_to_fp32(fp32_to_fp16(scores[t])); /* the reference's F16 weights */
+        const char *v = (const char *)model_kv_at(kv, kv->v, seq, layer, t) + head_off;
+        if (kv->type == WARD_TYPE_F16) {
+            ops_axpy_f16(ex->isa, lanes + (size_t)(t % 8) * hd, p, (const uint16_t *)v, hd);
+        } else {
+            from_kv(v, vrow, hd);
+            ops_axpy(lanes + (size_t)(t % 8) * hd, p, vrow, hd);
+        }
+    }
     ops_reduce_lanes8(out, lanes, hd);
 }

@@ -56,14 +56,14 @@ static uint64_t kv_elems(const model_hparams *hp, int32_t n_seq, int32_t n_ctx) 
 }
 
 bool model_exec_bytes(const ward_model *m, int32_t n_seq, int32_t n_ctx, int32_t n_batch,
-                      int32_t n_threads, uint64_t *bytes) {
+                      int32_t n_threads, ward_type kv_type, uint64_t *bytes) {
     n_ctx += m->hp.n_prefix; /* cache slots; both are bounded far below 2^31 */
     /* each factor is bounded by the loader's and the context's limits; only products can
      * overflow, so multiply with checks */
     const model_hparams *hp = &m->hp;
     uint64_t kv = 1, total, sizes[N_SCRATCH];
     const uint64_t kv_factors[] = {(uint64_t)n_seq, (uint64_t)hp->n_layer, (uint64_t)n_ctx,
-                                   (uint64_t)hp->n_head_kv * hp->head_dim, 2 * sizeof(uint16_t)};
+                                   2 * kern_row_bytes(kv_type, (int64_t)hp->n_head_kv * hp->head_dim)};
     for (size_t i = 0; i < sizeof kv_factors / sizeof kv_factors[0]; i++)
         if (!ward_mul_u64(kv, kv_factors[i], &kv)) return false;
     total = kv;
@@ -73,13 +73,13 @@ bool model_exec_bytes(const ward_model *m, int32_t n_seq, int32_t n_ctx, int32_t
     return ward_add_u64(total, act_scratch_bytes(m, n_batch), bytes);
 }
 
-/* The p-tuning prefix into slots [0, n_prefix) of every sequence's cache, rounded to F16 like
- * every cached key and value. Positions never reach these slots, so clearing or truncating a
+/* The p-tuning prefix into slots [0, n_prefix) of every sequence's cache, rounded to the cache's
+ * type like every cached key and value. Positions never reach these slots, so clearing or truncating a
  * sequence keeps them. */
 static void fill_prefix(model_exec *ex, const ward_model *m) {
     const model_kv *kv = &ex->kv;
     float *row = ex->s.k; /* scratch (n_batch, kv_dim) is free here; one row is enough */
-    kern_from_float_fn to_f16 = kern_from_float(WARD_TYPE_F16, ex->isa);
+    kern_from_float_fn to_kv = kern_from_float(kv->type, ex->isa);
     for (int32_t l = 0; l < kv->n_layer && kv->n_prefix; l++) {
         const model_layer *L = &m->layers[l];
         const model_tensor *src[2] = {&L->prefix_k, &L->prefix_v};
@@ -90,14 +90,15 @@ static void fill_prefix(model_exec *ex, const ward_model *m) {
             for (int32_t t = 0; t < kv->n_prefix; t++) {
                 to_float((const char *)src[kind]->data + (size_t)t * row_bytes, row, kv->kv_dim);
                 for (int32_t s = 0; s < kv->n_seq; s++)
-                    to_f16(row, model_kv_at(kv, dst[kind], s, l, t), kv->kv_dim);
+                    to_kv(row, model_kv_at(kv, dst[kind], s, l, t), kv->kv_dim);
             }
         }
     }
 }
 
 ward_status model_exec_init(model_exec *ex, const ward_model *m, int32_t n_seq, int32_t n_ctx,
-                            int32_t n_batch, int32_t n_threads, ward_error *err) {
+                            int32_t n_batch, int32_t n_threads, ward_type kv_type,
+                            ward_error *err) {
     memset(ex, 0, sizeof *ex);
     const model_hparams *hp = &m->hp;
     ex->isa = cpu_isa_select();
@@ -105,7 +106,7 @@ ward_status model_exec_init(model_exec *ex, const ward_model *m, int32_t n_seq, 
     if (st) return st;
 
     model_kv *kv = &ex->kv;
-    kv->type = WARD_TYPE_F16;
+    kv->type = kv_type;
     kv->n_seq = n_seq;
     kv->n_ctx = n_ctx;
     kv->n_prefix = hp->n_prefix;
@@ -134,7 +135,7 @@ ward_status model_exec_init(model_exec *ex, const ward_model *m, int32_t n_seq, 
 oom:
     model_exec_free(ex);
     uint64_t bytes = 0;
-    model_exec_bytes(m, n_seq, n_ctx, n_batch, n_threads, &bytes);
+    model_exec_bytes(m, n_seq, n_ctx, n_batch, n_threads, kv_type, &bytes);
     return WARD_FAIL(err, WARD_ENOMEM, "out of memory for KV cache and scratch (%llu bytes)",
                      (unsigned long long)bytes);
 }

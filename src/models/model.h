@@ -79,16 +79,16 @@ struct ward_model {
 };
 
 typedef struct model_kv {
-    ward_type type; /* F16 (a Q8_0 option is planned) */
+    ward_type type; /* F16 or Q8_0 (ward_context_params.kv_type) */
     int32_t n_seq, n_ctx, kv_dim, n_layer;
     int32_t n_prefix; /* p-tuning v2 virtual tokens in slots [0, n_prefix) of every sequence */
     int32_t n_slots;  /* n_prefix + n_ctx rows per (seq, layer); position p is slot n_prefix + p */
     void *k, *v; /* (n_seq, n_layer, n_slots, kv_dim) */
 } model_kv;
 
-/* Per-thread attention scratch: scores (n_slots) and 8 lane accumulators for the weighted sum
- * of V (8 * head_dim). */
-#define MODEL_ATT_ROW_FLOATS(n_slots, head_dim) ((size_t)(n_slots) + 8 * (size_t)(head_dim))
+/* Per-thread attention scratch: scores (n_slots), 8 lane accumulators for the weighted sum of V
+ * (8 * head_dim) and one V row widened from a Q8_0 cache (head_dim). */
+#define MODEL_ATT_ROW_FLOATS(n_slots, head_dim) ((size_t)(n_slots) + 9 * (size_t)(head_dim))
 
 /* Scratch for one forward pass of up to n_batch tokens. */
 typedef struct model_scratch {
@@ -164,9 +164,10 @@ void model_matmul_many(model_exec *ex, const model_tensor *const *ws, int n, con
 
 /* Bytes of KV cache and scratch a context needs; false if that overflows 64 bits. */
 bool model_exec_bytes(const ward_model *m, int32_t n_seq, int32_t n_ctx, int32_t n_batch,
-                      int32_t n_threads, uint64_t *bytes);
+                      int32_t n_threads, ward_type kv_type, uint64_t *bytes);
 ward_status model_exec_init(model_exec *ex, const ward_model *m, int32_t n_seq, int32_t n_ctx,
-                            int32_t n_batch, int32_t n_threads, ward_error *err);
+                            int32_t n_batch, int32_t n_threads, ward_type kv_type,
+                            ward_error *err);
 void model_exec_free(model_exec *ex);
 
 /* Pointer to cache row slot of (seq, layer) in a KV cache array (k or v); position p of a

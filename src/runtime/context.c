@@ -49,8 +49,16 @@ static ward_status check_params(const ward_model *m, const ward_context_params *
                          "context too large: n_ctx %d (max 16M), n_seq %d (max 4096), n_batch %d "
                          "(max 65536), threads %d (max 512)",
                          out->n_ctx, out->n_seq, out->n_batch, out->n_threads);
+    if (out->kv_type == WARD_TYPE_F32) out->kv_type = WARD_TYPE_F16; /* 0: the default */
+    if (out->kv_type != WARD_TYPE_F16 && out->kv_type != WARD_TYPE_Q8_0)
+        return WARD_FAIL(err, WARD_EUNSUPPORTED, "KV cache type %s is not supported (F16 or Q8_0)",
+                         ward_type_name(out->kv_type) ? ward_type_name(out->kv_type) : "?");
+    if (out->kv_type == WARD_TYPE_Q8_0 && m->hp.head_dim % 32 != 0)
+        return WARD_FAIL(err, WARD_EUNSUPPORTED, "a Q8_0 KV cache needs a head size that is a "
+                         "multiple of 32 (this model's is %d)", m->hp.head_dim);
     uint64_t bytes;
-    if (!model_exec_bytes(m, out->n_seq, out->n_ctx, out->n_batch, out->n_threads, &bytes))
+    if (!model_exec_bytes(m, out->n_seq, out->n_ctx, out->n_batch, out->n_threads, out->kv_type,
+                          &bytes))
         return WARD_FAIL(err, WARD_EINVAL, "context too large: KV cache and scratch for %d "
                          "sequences of %d positions do not fit in 64 bits", out->n_seq,
                          out->n_ctx);
@@ -71,7 +79,8 @@ ward_status ward_context_open(const ward_model *model, const ward_context_params
     c->n_seq = p.n_seq;
     c->n_batch = p.n_batch;
     c->n_out_max = p.n_outputs;
-    if ((st = model_exec_init(&c->ex, model, p.n_seq, p.n_ctx, p.n_batch, p.n_threads, err)))
+    if ((st = model_exec_init(&c->ex, model, p.n_seq, p.n_ctx, p.n_batch, p.n_threads, p.kv_type,
+                              err)))
         goto fail;
     c->seq_len = ward_calloc((size_t)p.n_seq, sizeof *c->seq_len);
     c->seq_next = ward_calloc((size_t)p.n_seq, sizeof *c->seq_next);

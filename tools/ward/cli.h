@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "ward.h"
+
 typedef enum cli_kind { CLI_FLAG, CLI_INT, CLI_U64, CLI_FLOAT, CLI_STR } cli_kind;
 
 typedef struct cli_opt {
@@ -81,5 +83,8 @@ struct ward_model;
  * unknown recipe). */
 int cli_open_model(const char *cmd, const char *path, const char *quant, int32_t n_threads,
                    struct ward_model **out);
+/* The KV cache type named by --kv-type (NULL: F16) into *out; 0, or 2 after printing the error. */
+int cli_kv_type(const char *cmd, const char *name, ward_type *out);
+#define CLI_KV_TYPE_HELP "KV cache type: f16 (default) or q8_0 (about half the memory; heads of a multiple of 32)"
 
 #endif

@@ -27,6 +27,8 @@ typedef struct bench_opts {
     const char *model;
     int32_t n_prompt, n_gen, n_threads, reps, batch;
     bool membw, no_repack;
+    const char *kv_name;
+    ward_type kv_type;
 } bench_opts;
 
 typedef struct bench_stats {
@@ -184,6 +186,7 @@ static int bench(const bench_opts *o) {
     cp.n_batch = o->n_prompt > o->batch ? o->n_prompt : o->batch;
     cp.n_outputs = o->batch;
     cp.n_threads = o->n_threads;
+    cp.kv_type = o->kv_type;
     const size_t n_toks = (size_t)(o->n_prompt + (size_t)o->n_gen * o->batch + o->batch);
     ward_token *toks = malloc(n_toks * sizeof *toks);
     int32_t *seqs = malloc((size_t)o->batch * sizeof *seqs);
@@ -248,12 +251,13 @@ int cmd_bench(int argc, char **argv) {
         {"n-prompt", 'p', CLI_INT, &o.n_prompt, "N", "prompt tokens per pp test; 0 = none (default 128)", 0, 65536},
         {"n-gen", 'n', CLI_INT, &o.n_gen, "N", "generated tokens per tg test; 0 = none (default 64)", 0, 1 << 20},
         {"threads", 't', CLI_INT, &o.n_threads, "N", "threads (default: all cores)", 0, 512},
+        {"kv-type", 0, CLI_STR, &o.kv_name, "TYPE", CLI_KV_TYPE_HELP, 0, 0},
         {"repetitions", 'r', CLI_INT, &o.reps, "N", "repetitions after the warm-up (default 5)", 1, 1000},
         {"batch", 0, CLI_INT, &o.batch, "B", "sequences generating together (default 1); tg reports their aggregate t/s", 1, 4096},
         {"membw", 0, CLI_FLAG, &o.membw, NULL, "also measure read bandwidth and generation efficiency", 0, 0},
         {"no-repack", 0, CLI_FLAG, &o.no_repack, NULL, "keep weights in the file's layout (no load-time repacking), to measure what repacking gains", 0, 0},
     };
-    const cli_cmd cmd = {"bench", "-m MODEL [-p N] [-n N] [-t N] [-r N] [--batch B] [--membw] [--no-repack]",
+    const cli_cmd cmd = {"bench", "-m MODEL [-p N] [-n N] [-t N] [-r N] [--batch B] [--membw] [--no-repack] [--kv-type TYPE]",
                          "Measure prompt processing (ppN: N tokens in one batch) and generation "
                          "(tgN: N single-token steps) in tokens/s, mean ± sd over repetitions "
                          "after a warm-up, as a Markdown table.",
@@ -262,6 +266,7 @@ int cmd_bench(int argc, char **argv) {
     int n_pos, rc = cli_parse(&cmd, argc, argv, pos, &n_pos);
     if (rc == CLI_HELP) return 0;
     if (rc != CLI_OK) return 2;
+    if ((rc = cli_kv_type("bench", o.kv_name, &o.kv_type))) return rc;
     if (!o.model) {
         cli_fail("bench", "no model given (-m FILE); see ward bench --help");
         return 2;

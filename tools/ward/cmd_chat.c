@@ -34,8 +34,9 @@ static void on_sigint(int sig) {
 }
 
 typedef struct chat_opts {
-    const char *model, *system, *tmpl_name, *quant;
+    const char *model, *system, *tmpl_name, *quant, *kv_name;
     int32_t n_predict, n_threads, n_ctx, n_batch;
+    ward_type kv_type;
     bool verbose, ignore_eos;
     ward_sampler_params sp;
 } chat_opts;
@@ -376,6 +377,7 @@ static int chat(const chat_opts *o) {
     cp.n_threads = o->n_threads;
     cp.n_batch = o->n_batch;
     cp.n_outputs = 1;
+    cp.kv_type = o->kv_type;
     if (ward_context_open(st.m, &cp, &st.ctx, &err) ||
         ward_sampler_open(&o->sp, ward_model_get_info(st.m)->n_vocab, &st.smp, &err)) {
         cli_fail("chat", "%s", err.msg);
@@ -432,6 +434,7 @@ int cmd_chat(int argc, char **argv) {
         {"n-predict", 'n', CLI_INT, &o.n_predict, "N", "most tokens per answer (default 512)", 1, 1 << 24},
         {"ctx-size", 'c', CLI_INT, &o.n_ctx, "N", "context length: the whole conversation (default: the model's, at most 4096)", 0, 1 << 24},
         {"threads", 't', CLI_INT, &o.n_threads, "N", "threads (default: all cores)", 0, 512},
+        {"kv-type", 0, CLI_STR, &o.kv_name, "TYPE", CLI_KV_TYPE_HELP, 0, 0},
         {"batch-size", 'b', CLI_INT, &o.n_batch, "N", "prompt tokens per forward pass (default 512)", 1, 65536},
         CLI_SAMPLING_OPTS(o.sp),
         {"ignore-eos", 0, CLI_FLAG, &o.ignore_eos, NULL, "answers run to -n tokens, past end-of-generation tokens and end markers", 0, 0},
@@ -460,6 +463,7 @@ int cmd_chat(int argc, char **argv) {
     int n_pos, rc = cli_parse(&cmd, argc, argv, pos, &n_pos);
     if (rc == CLI_HELP) return 0;
     if (rc != CLI_OK) return 2;
+    if ((rc = cli_kv_type("chat", o.kv_name, &o.kv_type))) return rc;
     if (!o.model) {
         cli_fail("chat", "no model given (-m FILE); see ward chat --help");
         return 2;

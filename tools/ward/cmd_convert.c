@@ -1,7 +1,9 @@
 /* cmd_convert.c: `ward convert HF_DIR -o OUT.gguf [--type TYPE]`, HuggingFace checkpoint to
- * GGUF with a progress bar on stderr; and cli_open_model(), the --quant option of run and chat
- * (a HuggingFace directory converted and quantized while loading). */
+ * GGUF with a progress bar on stderr; and the model and context options other commands share:
+ * cli_open_model(), the --quant option of run and chat (a HuggingFace directory converted and
+ * quantized while loading), and cli_kv_type(), --kv-type. */
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
 #include "ward.h"
@@ -18,6 +20,17 @@ int cli_open_model(const char *cmd, const char *path, const char *quant, int32_t
     p.n_threads = n_threads;
     if (ward_model_open_ex(path, &p, out, &err)) return cli_fail(cmd, "%s", err.msg);
     return 0;
+}
+
+int cli_kv_type(const char *cmd, const char *name, ward_type *out) {
+    *out = WARD_TYPE_F16;
+    if (!name || strcmp(name, "f16") == 0) return 0;
+    if (strcmp(name, "q8_0") == 0) {
+        *out = WARD_TYPE_Q8_0;
+        return 0;
+    }
+    cli_fail(cmd, "unknown --kv-type '%s' (f16 or q8_0)", name);
+    return 2;
 }
 
 int cmd_convert(int argc, char **argv) {

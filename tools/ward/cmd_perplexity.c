@@ -18,8 +18,9 @@
 #include "ward.h"
 
 typedef struct ppl_opts {
-    const char *model, *file, *kl_base;
+    const char *model, *file, *kl_base, *kv_name;
     int32_t n_ctx, n_threads, max_chunks;
+    ward_type kv_type;
 } ppl_opts;
 
 typedef struct ppl_model {
@@ -33,7 +34,8 @@ typedef struct ppl_stats {
     int64_t n, top1_same;
 } ppl_stats;
 
-static int open_model(const char *path, int32_t n_ctx, int32_t n_threads, ppl_model *pm) {
+static int open_model(const char *path, int32_t n_ctx, int32_t n_threads, ward_type kv_type,
+                      ppl_model *pm) {
     ward_error err;
     if (ward_model_open(path, &pm->model, &err)) return cli_fail("perplexity", "%s", err.msg);
     ward_context_params cp = ward_context_default_params();
@@ -41,6 +43,7 @@ static int open_model(const char *path, int32_t n_ctx, int32_t n_threads, ppl_mo
     cp.n_batch = n_ctx;
     cp.n_outputs = n_ctx;
     cp.n_threads = n_threads;
+    cp.kv_type = kv_type;
     if (ward_context_open(pm->model, &cp, &pm->ctx, &err))
         return cli_fail("perplexity", "%s", err.msg);
     return 0;
@@ -134,8 +137,8 @@ static int run(const ppl_opts *o) {
     double *lp = NULL, *lp_base = NULL;
     size_t n_toks = 0;
     int rc = 1;
-    if (open_model(o->model, o->n_ctx, o->n_threads, &pm) ||
-        (o->kl_base && open_model(o->kl_base, o->n_ctx, o->n_threads, &base)) ||
+    if (open_model(o->model, o->n_ctx, o->n_threads, o->kv_type, &pm) ||
+        (o->kl_base && open_model(o->kl_base, o->n_ctx, o->n_threads, o->kv_type, &base)) ||
         read_tokens(o, pm.model, &toks, &n_toks))
         goto done;
     const int32_t n_vocab = ward_model_get_info(pm.model)->n_vocab;
@@ -188,6 +191,7 @@ int cmd_perplexity(int argc, char **argv) {
         {"file", 'f', CLI_STR, &o.file, "FILE", "text to score (required)", 0, 0},
         {"ctx-size", 'c', CLI_INT, &o.n_ctx, "N", "tokens per chunk (default 512)", 4, 1 << 20},
         {"threads", 't', CLI_INT, &o.n_threads, "N", "threads (default: all cores)", 0, 512},
+        {"kv-type", 0, CLI_STR, &o.kv_name, "TYPE", CLI_KV_TYPE_HELP, 0, 0},
         {"chunks", 0, CLI_INT, &o.max_chunks, "N", "score at most N chunks (default: all)", 0, 1 << 30},
         {"kl-base", 0, CLI_STR, &o.kl_base, "FILE", "also compare with this (higher-precision) model: mean KL divergence and top-token agreement", 0, 0},
     };
@@ -200,6 +204,7 @@ int cmd_perplexity(int argc, char **argv) {
     int n_pos, rc = cli_parse(&cmd, argc, argv, pos, &n_pos);
     if (rc == CLI_HELP) return 0;
     if (rc != CLI_OK) return 2;
+    if ((rc = cli_kv_type("perplexity", o.kv_name, &o.kv_type))) return rc;
     if (!o.model || !o.file) {
         cli_fail("perplexity", "expected -m MODEL and -f TEXT; see ward perplexity --help");
         return 2;

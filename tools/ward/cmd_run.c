@@ -14,8 +14,9 @@
 #include "ward.h"
 
 typedef struct run_opts {
-    const char *model, *prompt, *logits_out, *quant;
+    const char *model, *prompt, *logits_out, *quant, *kv_name;
     int32_t n_predict, n_threads, n_ctx, n_batch;
+    ward_type kv_type;
     bool no_bos, ignore_eos, special;
     ward_sampler_params sp;
 } run_opts;
@@ -117,6 +118,7 @@ static int run(const run_opts *o) {
     cp.n_threads = o->n_threads;
     cp.n_batch = o->n_batch;
     cp.n_outputs = o->logits_out ? o->n_batch : 1;
+    cp.kv_type = o->kv_type;
     if (ward_context_open(m, &cp, &ctx, &err) ||
         ward_sampler_open(&o->sp, ward_model_get_info(m)->n_vocab, &smp, &err)) {
         cli_fail("run", "%s", err.msg);
@@ -166,6 +168,7 @@ int cmd_run(int argc, char **argv) {
         {"prompt", 'p', CLI_STR, &o.prompt, "TEXT", "prompt text (default: empty, BOS only)", 0, 0},
         {"n-predict", 'n', CLI_INT, &o.n_predict, "N", "tokens to generate (default 128)", 0, 1 << 24},
         {"threads", 't', CLI_INT, &o.n_threads, "N", "threads (default: all cores)", 0, 512},
+        {"kv-type", 0, CLI_STR, &o.kv_name, "TYPE", CLI_KV_TYPE_HELP, 0, 0},
         {"ctx-size", 'c', CLI_INT, &o.n_ctx, "N", "context length (default: the model's, at most 4096)", 0, 1 << 24},
         {"batch-size", 'b', CLI_INT, &o.n_batch, "N", "prompt tokens per forward pass (default 512)", 1, 65536},
         CLI_SAMPLING_OPTS(o.sp),
@@ -183,6 +186,7 @@ int cmd_run(int argc, char **argv) {
     int n_pos, rc = cli_parse(&cmd, argc, argv, pos, &n_pos);
     if (rc == CLI_HELP) return 0;
     if (rc != CLI_OK) return 2;
+    if ((rc = cli_kv_type("run", o.kv_name, &o.kv_type))) return rc;
     if (!o.model) {
         cli_fail("run", "no model given (-m FILE); see ward run --help");
         return 2;
