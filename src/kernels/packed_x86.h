@@ -164,8 +164,8 @@ static inline int32_t packed_load_i32(const int8_t *p) {
 /* F16 / BF16 (block_f16x16, block_bf16x16), the float dot's lanes8 order: column c of every row
  * into accumulator c % 8 (one lane per row), reduced as kern_sum_lanes8. pair(const block_t *,
  * j, half, &even, &odd) widens columns 2j and 2j + 1 of the block (AVX2: of one half of the
- * rows) to floats. AVX-512 takes two activation rows per pass over the group (16 accumulators),
- * AVX2 one row and one half of the group (8 rows) per pass. */
+ * rows) to floats. AVX-512 takes three activation rows per pass over the group (24
+ * accumulators), AVX2 one row and one half of the group (8 rows) per pass. */
 #ifdef __AVX512F__
 static inline __m512 packed_reduce8_512(const __m512 a[8]) {
     return _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a[0], a[4]), _mm512_add_ps(a[2], a[6])),
@@ -175,8 +175,8 @@ static inline __m512 packed_reduce8_512(const __m512 a[8]) {
 #define KERN_PACKED_FLOAT16_AVX512(name, block_t, pair)                                         \
     static inline __attribute__((always_inline)) void name##_rows(                              \
         int64_t nb, float *restrict out, size_t ldo, const block_t *restrict w,                 \
-        const float *restrict x0, const float *restrict x1, const int n) {                      \
-        __m512 acc[2][8];                                                                       \
+        const float *const x[3], const int n) {                                                 \
+        __m512 acc[3][8];                                                                       \
         for (int t = 0; t < n; t++)                                                             \
             for (int l = 0; l < 8; l++) acc[t][l] = _mm512_setzero_ps();                        \
         for (int64_t i = 0; i < nb; i++)                                                        \
@@ -184,25 +184,27 @@ static inline __m512 packed_reduce8_512(const __m512 a[8]) {
                 _mm_prefetch((const char *)&w[i + 8] + 64 * j, _MM_HINT_T0);                    \
                 __m512 v[2];                                                                    \
                 pair(&w[i], j, 0, &v[0], &v[1]);                                                \
-                for (int k = 0; k < 2; k++) {                                                   \
-                    const int l = 2 * j + k;                                                    \
-                    acc[0][l] = _mm512_fmadd_ps(v[k], _mm512_set1_ps(x0[8 * i + l]), acc[0][l]); \
-                    if (n == 2)                                                                 \
-                        acc[1][l] = _mm512_fmadd_ps(v[k], _mm512_set1_ps(x1[8 * i + l]), acc[1][l]); \
-                }                                                                               \
+                for (int k = 0; k < 2; k++)                                                     \
+                    for (int t = 0; t < n; t++) {                                               \
+                        const int l = 2 * j + k;                                                \
+                        acc[t][l] = _mm512_fmadd_ps(v[k], _mm512_set1_ps(x[t][8 * i + l]), acc[t][l]); \
+                    }                                                                           \
             }                                                                                   \
         for (int t = 0; t < n; t++) _mm512_storeu_ps(out + (size_t)t * ldo, packed_reduce8_512(acc[t])); \
     }                                                                                           \
+    /* three activation rows per pass (24 accumulators): each widened weight vector serves    \
+     * three multiply-adds */                                                                  \
     static inline __attribute__((always_inline)) void name##_tok(                               \
         int64_t nb, float *restrict out, size_t ldo, const block_t *restrict w,                 \
         const uint8_t *restrict x, size_t xs, const int n_tok) {                                \
-        int t = 0;                                                                              \
-        for (; t + 2 <= n_tok; t += 2)                                                          \
-            name##_rows(nb, out + (size_t)t * ldo, ldo, w, (const float *)(x + (size_t)t * xs), \
-                        (const float *)(x + (size_t)(t + 1) * xs), 2);                          \
-        if (t < n_tok)                                                                          \
-            name##_rows(nb, out + (size_t)t * ldo, ldo, w, (const float *)(x + (size_t)t * xs), \
-                        NULL, 1);                                                               \
+        for (int t = 0; t < n_tok; t += 3) {                                                    \
+            const float *xr[3] = {NULL, NULL, NULL};                                            \
+            const int n = n_tok - t < 3 ? n_tok - t : 3;                                        \
+            for (int k = 0; k < n; k++) xr[k] = (const float *)(x + (size_t)(t + k) * xs);      \
+            if (n == 3) name##_rows(nb, out + (size_t)t * ldo, ldo, w, xr, 3);                  \
+            else if (n == 2) name##_rows(nb, out + (size_t)t * ldo, ldo, w, xr, 2);             \
+            else name##_rows(nb, out + (size_t)t * ldo, ldo, w, xr, 1);                         \
+        }                                                                                       \
     }                                                                                           \
     KERN_PACKED_GEMM_BY_TOK(name, name##_tok, 8)
 
