@@ -155,6 +155,19 @@ static void test_simd_equals_ref(ward_isa isa) {
     ops_axpy_f16(WARD_ISA_REF, a, 0.37f, h, 37);
     ops_axpy_f16(isa, b, 0.37f, h, 37);
     CHECK(memcmp(a, b, 37 * sizeof *a) == 0, "axpy_f16 %s differs from ref", cpu_isa_name(isa));
+    /* rounding to F16 (ties, overflow to infinity, denormals), and the weighted sum of 11 F16
+     * rows of 24 (stride 29) into 8 lanes */
+    for (int i = 0; i < 45; i++) a[i] = b[i] = g[i + 8] * (i % 5 == 0 ? 1e-6f : i % 7 == 0 ? 1e5f : 1.0f);
+    ops_round_f16(WARD_ISA_REF, a, 45);
+    ops_round_f16(isa, b, 45);
+    CHECK(memcmp(a, b, 45 * sizeof *a) == 0, "round_f16 %s differs from ref", cpu_isa_name(isa));
+    static uint16_t rows[11 * 29];
+    float p[11], la[8 * 24] = {0}, lb[8 * 24] = {0};
+    for (int i = 0; i < 11 * 29; i++) rows[i] = fp32_to_fp16(u[i]);
+    for (int t = 0; t < 11; t++) p[t] = fp16_to_fp32(fp32_to_fp16(u[400 + t]));
+    ops_weighted_rows_f16(WARD_ISA_REF, la, p, rows, 29, 11, 24);
+    ops_weighted_rows_f16(isa, lb, p, rows, 29, 11, 24);
+    CHECK(memcmp(la, lb, sizeof la) == 0, "weighted_rows_f16 %s differs from ref", cpu_isa_name(isa));
 }
 
 int main(void) {

@@ -435,6 +435,9 @@ void kern_packed_ref(int64_t n_cols, float *restrict out, size_t ldo, const void
 void ops_softmax_avx2(float *x, int64_t n);
 void ops_swiglu_avx2(float *out, const float *gate, const float *up, int64_t n);
 void ops_axpy_f16_avx2(float *y, float a, const uint16_t *x, int64_t n);
+void ops_weighted_rows_f16_avx2(float *lanes, const float *p, const uint16_t *rows, size_t stride,
+                                int64_t n_rows, int64_t n);
+void ops_round_f16_avx2(float *x, int64_t n);
 
 /* ---------------------------------------------------------------------------------------------
  * Table rows (used by types.c). A missing ISA slot falls back to the next lower level.

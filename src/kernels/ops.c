@@ -108,6 +108,24 @@ void ops_axpy_f16(ward_isa isa, float *y, float a, const uint16_t *x, int64_t n)
     for (int64_t i = 0; i < n; i++) y[i] += a * fp16_to_fp32(x[i]);
 }
 
+void ops_weighted_rows_f16(ward_isa isa, float *lanes, const float *p, const uint16_t *rows,
+                           size_t stride, int64_t n_rows, int64_t n) {
+    if (isa >= WARD_ISA_AVX2) {
+        ops_weighted_rows_f16_avx2(lanes, p, rows, stride, n_rows, n);
+        return;
+    }
+    for (int64_t t = 0; t < n_rows; t++)
+        ops_axpy_f16(isa, lanes + (t % 8) * n, p[t], rows + (size_t)t * stride, n);
+}
+
+void ops_round_f16(ward_isa isa, float *x, int64_t n) {
+    if (isa >= WARD_ISA_AVX2) {
+        ops_round_f16_avx2(x, n);
+        return;
+    }
+    for (int64_t i = 0; i < n; i++) x[i] = fp16_to_fp32(fp32_to_fp16(x[i]));
+}
+
 void ops_rope_cache(float *cos_out, float *sin_out, int32_t pos, int32_t n_rot, float freq_base) {
     /* theta_i = pos * base^(-2i/n_rot), built by repeated multiplication as the reference does,
      * so the rounding of the angles matches it. */

@@ -7,6 +7,7 @@
 #ifndef WARD_KERNELS_OPS_H
 #define WARD_KERNELS_OPS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/cpu.h"
@@ -29,6 +30,13 @@ void ops_add(float *y, const float *x, int64_t n);
 void ops_axpy(float *y, float a, const float *x, int64_t n);
 /* y[i] += a * x[i] with x in F16 (a product, then a sum: two roundings) */
 void ops_axpy_f16(ward_isa isa, float *y, float a, const uint16_t *x, int64_t n);
+/* Attention's weighted sum of F16 value rows into 8 lane accumulators (lanes is (8, n)): for
+ * each row t < n_rows (rows stride elements apart), lanes[t % 8] += p[t] * row t, as
+ * ops_axpy_f16 does it. */
+void ops_weighted_rows_f16(ward_isa isa, float *lanes, const float *p, const uint16_t *rows,
+                           size_t stride, int64_t n_rows, int64_t n);
+/* x[i] = x[i] rounded to F16 and back (round to nearest even) */
+void ops_round_f16(ward_isa isa, float *x, int64_t n);
 
 /* out[d] = the sum of lanes[0..8)[d] in the order of the float dots (kern_sum_lanes8 in
  * kernels_impl.h); lanes is (8, n). With lane k holding the terms of positions k mod 8 this is

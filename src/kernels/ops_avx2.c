@@ -83,3 +83,18 @@ void ops_axpy_f16_avx2(float *y, float a, const uint16_t *x, int64_t n) {
     }
     for (; i < n; i++) y[i] += a * fp16_to_fp32(x[i]);
 }
+
+void ops_weighted_rows_f16_avx2(float *lanes, const float *p, const uint16_t *rows, size_t stride,
+                                int64_t n_rows, int64_t n) {
+    for (int64_t t = 0; t < n_rows; t++)
+        ops_axpy_f16_avx2(lanes + (t % 8) * n, p[t], rows + (size_t)t * stride, n);
+}
+
+void ops_round_f16_avx2(float *x, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m128i h = _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT);
+        _mm256_storeu_ps(x + i, _mm256_cvtph_ps(h));
+    }
+    for (; i < n; i++) x[i] = fp16_to_fp32(fp32_to_fp16(x[i]));
+}

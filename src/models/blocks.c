@@ -45,31 +45,38 @@ void blocks_attend_head(const model_exec *ex, int32_t head_dim, const float *q_i
      * equals the float dot of the widened rows */
     kern_from_float_fn to_kv = kern_from_float(kv->type, ex->isa);
     kern_vec_dot_fn dot = kern_vec_dot(kv->type, ex->isa);
+    kern_tile_fn tile = kern_tile(kv->type, ex->isa, 1); /* 4 keys a call, each summed as dot does */
+    const size_t row_bytes = kern_row_bytes(kv->type, kv->kv_dim);
     const size_t head_off = kern_row_bytes(kv->type, kv_off); /* kv_off: a multiple of the block */
+    const char *k0 = (const char *)model_kv_at(kv, kv->k, seq, layer, 0) + head_off;
+    const char *v0 = (const char *)model_kv_at(kv, kv->v, seq, layer, 0) + head_off;
 
     float *scores = work, *lanes = work + kv->n_slots, *vrow = lanes + 8 * (size_t)hd;
     void *qc = out; /* out is free until the end: borrow it for q in the cache's type */
     to_kv(q_in, qc, hd);
 
+    int32_t t = 0;
+    for (; tile && t + 4 <= n_keys; t += 4)
+        tile(hd, &scores[t], 1, k0 + (size_t)t * row_bytes, row_bytes, qc, 0);
+    for (; t < n_keys; t++) dot(hd, &scores[t], k0 + (size_t)t * row_bytes, qc);
     const float scale = 1.0f / sqrtf((float)hd);
-    for (int32_t t = 0; t < n_keys; t++) {
-        dot(hd, &scores[t], (const char *)model_kv_at(kv, kv->k, seq, layer, t) + head_off, qc);
+    for (t = 0; t < n_keys; t++) {
         scores[t] *= scale;
         /* ALiBi: a penalty growing with the distance to the query (fused, as the reference) */
         if (slope != 0.0f) scores[t] = fmaf(slope, -(float)(n_keys - 1 - t), scores[t]);
     }
     ops_softmax(ex->isa, scores, n_keys);
+    ops_round_f16(ex->isa, scores, n_keys); /* the reference weighs the values in F16 */
 
     memset(lanes, 0, 8 * (size_t)hd * sizeof *lanes);
-    kern_to_float_fn from_kv = kern_to_float(kv->type, ex->isa);
-    for (int32_t t = 0; t < n_keys; t++) {
-        const float p = fp16_to_fp32(fp32_to_fp16(scores[t])); /* the reference's F16 weights */
-        const char *v = (const char *)model_kv_at(kv, kv->v, seq, layer, t) + head_off;
-        if (kv->type == WARD_TYPE_F16) {
-            ops_axpy_f16(ex->isa, lanes + (size_t)(t % 8) * hd, p, (const uint16_t *)v, hd);
-        } else {
-            from_kv(v, vrow, hd);
-            ops_axpy(lanes + (size_t)(t % 8) * hd, p, vrow, hd);
+    if (kv->type == WARD_TYPE_F16) {
+        ops_weighted_rows_f16(ex->isa, lanes, scores, (const uint16_t *)v0, row_bytes / 2, n_keys,
+                              hd);
+    } else {
+        kern_to_float_fn from_kv = kern_to_float(kv->type, ex->isa);
+        for (t = 0; t < n_keys; t++) {
+            from_kv(v0 + (size_t)t * row_bytes, vrow, hd);
+            ops_axpy(lanes + (size_t)(t % 8) * hd, scores[t], vrow, hd);
         }
     }
     ops_reduce_lanes8(out, lanes, hd);
