@@ -366,15 +366,12 @@ void act_from_float_q8_1_ref(const float *restrict src, void *restrict dst, int6
                                            const void *restrict x, size_t xs);
 KERN_DECLARE_TILES(q8_0, q8_0, avx2) KERN_DECLARE_TILES(q8_0, q8_0, avx512)
 KERN_DECLARE_TILES(q4_0, q8_0, avx2) KERN_DECLARE_TILES(q4_0, q8_0, avx512)
-KERN_DECLARE_TILES(q5_0, q8_0, avx2)
+KERN_DECLARE_TILES(q5_0, q8_0, avx2) KERN_DECLARE_TILES(q5_0, q8_0, avx512)
 KERN_DECLARE_TILES(f32, f32, avx2) KERN_DECLARE_TILES(f16, f16, avx2)
 KERN_DECLARE_TILES(bf16, bf16, avx2)
 #define KERN_TILES_AVX512(wname) \
     .tile_4x1 = {[WARD_ISA_AVX2] = tile4x1_##wname##_q8_0_avx2, [WARD_ISA_AVX512] = tile4x1_##wname##_q8_0_avx512}, \
     .tile_4x2 = {[WARD_ISA_AVX2] = tile4x2_##wname##_q8_0_avx2, [WARD_ISA_AVX512] = tile4x2_##wname##_q8_0_avx512}
-#define KERN_TILES_AVX2(wname) \
-    .tile_4x1 = {[WARD_ISA_AVX2] = tile4x1_##wname##_q8_0_avx2}, \
-    .tile_4x2 = {[WARD_ISA_AVX2] = tile4x2_##wname##_q8_0_avx2}
 /* Q8_0: q8_0.c, q8_0_avx2.c, q8_0_avx512.c (vec_dot only) */
 KERN_DECLARE_ALL(q8_0, q8_0, ref) KERN_DECLARE_ALL(q8_0, q8_0, avx2)
 KERN_DECLARE_VEC_DOT(q8_0, q8_0, avx512)
@@ -383,11 +380,11 @@ KERN_DECLARE_ALL(q4_0, q8_0, ref) KERN_DECLARE_ALL(q4_0, q8_0, avx2)
 KERN_DECLARE_VEC_DOT(q4_0, q8_0, avx512)
 /* Q4_1: q4_1.c, q4_1_avx2.c; Q5_0, Q5_1: q5.c, q5_avx2.c; Q8_1 (activations only): q8_1.c */
 KERN_DECLARE_ALL(q4_1, q8_1, ref) KERN_DECLARE_TO_FLOAT(q4_1, avx2)
-KERN_DECLARE_VEC_DOT(q4_1, q8_1, avx2)
+KERN_DECLARE_VEC_DOT(q4_1, q8_1, avx2) KERN_DECLARE_VEC_DOT(q4_1, q8_1, avx512)
 KERN_DECLARE_ALL(q5_0, q8_0, ref) KERN_DECLARE_TO_FLOAT(q5_0, avx2)
-KERN_DECLARE_VEC_DOT(q5_0, q8_0, avx2)
+KERN_DECLARE_VEC_DOT(q5_0, q8_0, avx2) KERN_DECLARE_VEC_DOT(q5_0, q8_0, avx512)
 KERN_DECLARE_ALL(q5_1, q8_1, ref) KERN_DECLARE_TO_FLOAT(q5_1, avx2)
-KERN_DECLARE_VEC_DOT(q5_1, q8_1, avx2)
+KERN_DECLARE_VEC_DOT(q5_1, q8_1, avx2) KERN_DECLARE_VEC_DOT(q5_1, q8_1, avx512)
 KERN_DECLARE_CONVERT(q8_1, ref)
 /* K-quants: kquants.c (to_float, vec_dot), kquants_quantize.c (from_float of Q4_K, Q5_K, Q6_K),
  * kquants_avx2.c (vec_dot); Q8_K (activations only): q8_k.c */
@@ -478,20 +475,20 @@ void ops_round_f16_avx2(float *x, int64_t n);
 #define KERN_ROW_Q4_0 KERN_ROW_QUANT(WARD_TYPE_Q4_0, "Q4_0", block_q4_0, q4_0)
 
 /* Rows whose from_float is plain C only (weight quantizers, run once per model; activation
- * types whose quantization is a small share of a matmul). */
+ * types whose quantization is a small share of a matmul); their vec_dot has AVX2 and AVX-512. */
 #define KERN_ROW_QBLOCK(id, nm, block_t, wname, xid, xname, act, tiles)                        \
     [id] = {.name = nm, .block_elems = 32, .block_bytes = sizeof(block_t), .vec_dot_type = xid, \
             .to_float = KERN_ISAS_AVX2(to_float_##wname),                                      \
             .from_float = {[WARD_ISA_REF] = from_float_##wname##_ref},                         \
             .act_from_float = act,                                                             \
-            .vec_dot = KERN_ISAS_AVX2(vec_dot_##wname##_##xname), tiles}
+            .vec_dot = KERN_ISAS_AVX512(vec_dot_##wname##_##xname), tiles}
 #define KERN_NO_TILES .tile_4x1 = {NULL}
 #define KERN_ACT_Q8_0 KERN_ISAS_AVX2(act_from_float_q8_0)
 #define KERN_ACT_Q8_1 {[WARD_ISA_REF] = act_from_float_q8_1_ref}
 #define KERN_ROW_Q4_1 KERN_ROW_QBLOCK(WARD_TYPE_Q4_1, "Q4_1", block_q4_1, q4_1, WARD_TYPE_Q8_1, q8_1, \
                               KERN_ACT_Q8_1, KERN_NO_TILES)
 #define KERN_ROW_Q5_0 KERN_ROW_QBLOCK(WARD_TYPE_Q5_0, "Q5_0", block_q5_0, q5_0, WARD_TYPE_Q8_0, q8_0, \
-                              KERN_ACT_Q8_0, KERN_TILES_AVX2(q5_0))
+                              KERN_ACT_Q8_0, KERN_TILES_AVX512(q5_0))
 #define KERN_ROW_Q5_1 KERN_ROW_QBLOCK(WARD_TYPE_Q5_1, "Q5_1", block_q5_1, q5_1, WARD_TYPE_Q8_1, q8_1, \
                               KERN_ACT_Q8_1, KERN_NO_TILES)
 
