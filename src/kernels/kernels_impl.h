@@ -387,10 +387,10 @@ KERN_DECLARE_ALL(q5_1, q8_1, ref) KERN_DECLARE_TO_FLOAT(q5_1, avx2)
 KERN_DECLARE_VEC_DOT(q5_1, q8_1, avx2) KERN_DECLARE_VEC_DOT(q5_1, q8_1, avx512)
 KERN_DECLARE_CONVERT(q8_1, ref)
 /* K-quants: kquants.c (to_float, vec_dot), kquants_quantize.c (from_float of Q4_K, Q5_K, Q6_K),
- * kquants_avx2.c (vec_dot); Q8_K (activations only): q8_k.c */
+ * kquants_avx2.c and kquants_avx512.c (vec_dot); Q8_K (activations only): q8_k.c */
 #define KERN_DECLARE_KQUANT(wname) \
     KERN_DECLARE_TO_FLOAT(wname, ref) KERN_DECLARE_VEC_DOT(wname, q8_K, ref) \
-    KERN_DECLARE_VEC_DOT(wname, q8_K, avx2)
+    KERN_DECLARE_VEC_DOT(wname, q8_K, avx2) KERN_DECLARE_VEC_DOT(wname, q8_K, avx512)
 KERN_DECLARE_KQUANT(q2_K) KERN_DECLARE_KQUANT(q3_K) KERN_DECLARE_KQUANT(q4_K)
 KERN_DECLARE_KQUANT(q5_K) KERN_DECLARE_KQUANT(q6_K)
 KERN_DECLARE_FROM_FLOAT(q4_K, ref) KERN_DECLARE_FROM_FLOAT(q5_K, ref)
@@ -506,7 +506,7 @@ void ops_round_f16_avx2(float *x, int64_t n);
     [id] = {.name = nm, .block_elems = QK_K, .block_bytes = sizeof(block_t),                   \
             .vec_dot_type = WARD_TYPE_Q8_K, .to_float = {[WARD_ISA_REF] = to_float_##wname##_ref}, \
             .from_float = {[WARD_ISA_REF] = from},                                             \
-            .vec_dot = KERN_ISAS_AVX2(vec_dot_##wname##_q8_K)}
+            .vec_dot = KERN_ISAS_AVX512(vec_dot_##wname##_q8_K)}
 #define KERN_ROWS_KQUANT                                                                        \
     KERN_ROW_KQUANT(WARD_TYPE_Q2_K, "Q2_K", block_q2_K, q2_K, NULL),                            \
     KERN_ROW_KQUANT(WARD_TYPE_Q3_K, "Q3_K", block_q3_K, q3_K, NULL),                            \

@@ -2,7 +2,7 @@
  * Q4_K, Q5_K and Q6_K (layouts in kernels_impl.h). Each type's quants and scales unpack in
  * kquants.h, and the loop shapes (KERN_KQUANT_REF, with the summation order of every ISA) are
  * there too. Quantizers:
- * kquants_quantize.c; AVX2: kquants_avx2.c.
+ * kquants_quantize.c; SIMD: kquants_avx2.c, kquants_avx512.c (shape in kquants_x86.h).
  */
 #include <assert.h>
 
