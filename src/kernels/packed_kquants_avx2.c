@@ -9,13 +9,10 @@
 #include <string.h>
 
 #include "kernels/kernels_x86.h"
-#include "kernels/packed.h"
+#include "kernels/packed_x86.h"
 
-static inline __m256i bcast_i32(const void *p) {
-    int32_t v;
-    memcpy(&v, p, 4);
-    return _mm256_set1_epi32(v);
-}
+
+static inline __m256i bcast_i32(const int8_t *p) { return _mm256_set1_epi32(packed_load_i32(p)); }
 
 /* 8 rows' bytes (from row 8h) as int32 lanes: the value in the low 16 bits only (_lo), or in
  * both halves (_pair). */
@@ -35,8 +32,7 @@ static inline __m256i s8_pair(const int8_t *p) {
 static inline __m256 neg(__m256 v) { return _mm256_xor_ps(v, _mm256_set1_ps(-0.0f)); }
 
 static inline void store_rows(float *out, const __m256 f[8], const __m256 *m) {
-    __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(f[0], f[4]), _mm256_add_ps(f[2], f[6])),
-                             _mm256_add_ps(_mm256_add_ps(f[1], f[5]), _mm256_add_ps(f[3], f[7])));
+    __m256 s = packed_reduce8_256(f);
     if (m) s = _mm256_add_ps(s, _mm256_add_ps(_mm256_add_ps(m[0], m[2]), _mm256_add_ps(m[1], m[3])));
     _mm256_storeu_ps(out, s);
 }

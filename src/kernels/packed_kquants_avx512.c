@@ -14,13 +14,10 @@
 #include <string.h>
 
 #include "kernels/kernels_avx512.h"
-#include "kernels/packed.h"
+#include "kernels/packed_x86.h"
 
-static inline __m512i bcast_i32(const void *p) {
-    int32_t v;
-    memcpy(&v, p, 4);
-    return _mm512_set1_epi32(v);
-}
+
+static inline __m512i bcast_i32(const int8_t *p) { return _mm512_set1_epi32(packed_load_i32(p)); }
 
 /* 16 rows' unsigned or signed bytes as int32 lanes with zero high halves. */
 static inline __m512i scales_u8(const uint8_t *p) {
@@ -43,8 +40,7 @@ static inline __m512 neg(__m512 v) {
 
 /* out[r] = kern_sum_lanes8(lanes) (+ ((m0 + m2) + (m1 + m3)) when m is given). */
 static inline void store_rows(float *out, const __m512 f[8], const __m512 *m) {
-    __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(f[0], f[4]), _mm512_add_ps(f[2], f[6])),
-                             _mm512_add_ps(_mm512_add_ps(f[1], f[5]), _mm512_add_ps(f[3], f[7])));
+    __m512 s = packed_reduce8_512(f);
     if (m) s = _mm512_add_ps(s, _mm512_add_ps(_mm512_add_ps(m[0], m[2]), _mm512_add_ps(m[1], m[3])));
     _mm512_storeu_ps(out, s);
 }

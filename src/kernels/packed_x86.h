@@ -21,6 +21,18 @@ static inline int32_t packed_load_i32(const int8_t *p) {
     return v;
 }
 
+/* Eight lane accumulators reduced lane by lane as kern_sum_lanes8. */
+static inline __m256 packed_reduce8_256(const __m256 a[8]) {
+    return _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a[0], a[4]), _mm256_add_ps(a[2], a[6])),
+                         _mm256_add_ps(_mm256_add_ps(a[1], a[5]), _mm256_add_ps(a[3], a[7])));
+}
+#ifdef __AVX512F__
+static inline __m512 packed_reduce8_512(const __m512 a[8]) {
+    return _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a[0], a[4]), _mm512_add_ps(a[2], a[6])),
+                         _mm512_add_ps(_mm512_add_ps(a[1], a[5]), _mm512_add_ps(a[3], a[7])));
+}
+#endif
+
 /* AVX-512 VNNI, 16 rows per zmm, chain order. unpack(const block_t *, __m512i q[8]) gives
  * unsigned bytes q + o, so VPDPBUSD takes them as they are and the accumulator starts at the
  * activation's bias = -o * sum(x). */
@@ -76,11 +88,7 @@ static inline int32_t packed_load_i32(const int8_t *p) {
                 acc[c] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(s), acc[c]);                     \
             }                                                                                   \
         }                                                                                       \
-        _mm512_storeu_ps(out, _mm512_add_ps(                                                    \
-                                  _mm512_add_ps(_mm512_add_ps(acc[0], acc[4]),                  \
-                                                _mm512_add_ps(acc[2], acc[6])),                 \
-                                  _mm512_add_ps(_mm512_add_ps(acc[1], acc[5]),                  \
-                                                _mm512_add_ps(acc[3], acc[7]))));               \
+        _mm512_storeu_ps(out, packed_reduce8_512(acc));                                         \
     }                                                                                           \
     static inline __attribute__((always_inline)) void name##_tok(                               \
         int64_t nb, float *restrict out, size_t ldo, const block_t *restrict w,                 \
@@ -109,11 +117,7 @@ static inline int32_t packed_load_i32(const int8_t *p) {
                 acc[c] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s), acc[c]);                     \
             }                                                                                   \
         }                                                                                       \
-        _mm256_storeu_ps(out + 8 * h,                                                           \
-                         _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(acc[0], acc[4]),             \
-                                                     _mm256_add_ps(acc[2], acc[6])),            \
-                                       _mm256_add_ps(_mm256_add_ps(acc[1], acc[5]),             \
-                                                     _mm256_add_ps(acc[3], acc[7]))));          \
+        _mm256_storeu_ps(out + 8 * h, packed_reduce8_256(acc));                                 \
     }                                                                                           \
     static inline __attribute__((always_inline)) void name##_tok(                               \
         int64_t nb, float *restrict out, size_t ldo, const block_t *restrict w,                 \
@@ -166,12 +170,6 @@ static inline int32_t packed_load_i32(const int8_t *p) {
  * j, half, &even, &odd) widens columns 2j and 2j + 1 of the block (AVX2: of one half of the
  * rows) to floats. AVX-512 takes three activation rows per pass over the group (24
  * accumulators), AVX2 one row and one half of the group (8 rows) per pass. */
-#ifdef __AVX512F__
-static inline __m512 packed_reduce8_512(const __m512 a[8]) {
-    return _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a[0], a[4]), _mm512_add_ps(a[2], a[6])),
-                         _mm512_add_ps(_mm512_add_ps(a[1], a[5]), _mm512_add_ps(a[3], a[7])));
-}
-#endif
 #define KERN_PACKED_FLOAT16_AVX512(name, block_t, pair)                                         \
     static inline __attribute__((always_inline)) void name##_rows(                              \
         int64_t nb, float *restrict out, size_t ldo, const block_t *restrict w,                 \
@@ -221,11 +219,7 @@ static inline __m512 packed_reduce8_512(const __m512 a[8]) {
                     acc[2 * j + k] = _mm256_fmadd_ps(v[k], _mm256_set1_ps(x[8 * i + 2 * j + k]), \
                                                      acc[2 * j + k]);                           \
             }                                                                                   \
-        _mm256_storeu_ps(out + 8 * h,                                                           \
-                         _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(acc[0], acc[4]),             \
-                                                     _mm256_add_ps(acc[2], acc[6])),            \
-                                       _mm256_add_ps(_mm256_add_ps(acc[1], acc[5]),             \
-                                                     _mm256_add_ps(acc[3], acc[7]))));          \
+        _mm256_storeu_ps(out + 8 * h, packed_reduce8_256(acc));                                 \
     }                                                                                           \
     static inline __attribute__((always_inline)) void name##_tok(                               \
         int64_t nb, float *restrict out, size_t ldo, const block_t *restrict w,                 \
