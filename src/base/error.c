@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <string.h>
 
 const char *ward_status_str(ward_status s) {
@@ -103,6 +104,18 @@ void *ward_malloc_aligned(size_t n, size_t size) {
     if (alloc_should_fail()) return NULL;
     bytes = (bytes + 63) & ~(size_t)63;
     return aligned_alloc(64, bytes ? bytes : 64);
+}
+
+void *ward_malloc_large(size_t bytes) {
+    if (bytes < ((size_t)2 << 20)) return ward_malloc_aligned(bytes, 1);
+    if (alloc_should_fail()) return NULL;
+    const size_t huge = (size_t)2 << 20;
+    if (bytes > SIZE_MAX - huge) return NULL;
+    bytes = (bytes + huge - 1) & ~(huge - 1);
+    void *p = NULL;
+    if (posix_memalign(&p, huge, bytes) != 0) return NULL;
+    madvise(p, bytes, MADV_HUGEPAGE); /* a hint: fewer page faults and TLB misses if granted */
+    return p;
 }
 
 void ward_free_aligned(void *p) { free(p); }

@@ -41,6 +41,9 @@ void ward_free(void *p);
 /* Allocate n * size bytes aligned to 64 (cache line / AVX-512); free with ward_free_aligned. */
 void *ward_malloc_aligned(size_t n, size_t size);
 void ward_free_aligned(void *p);
+/* bytes for a large, long-lived buffer (packed weights): from 2 MiB up aligned to 2 MiB and
+ * offered transparent huge pages; free with ward_free_aligned. */
+void *ward_malloc_large(size_t bytes);
 
 /* Test hook: allocation number n (1-based, counted from this call) and all after it fail;
  * n = 0 turns failure injection off. Returns the number of allocations since the last call. */

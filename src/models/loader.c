@@ -303,7 +303,7 @@ static void pack_one(model_tensor *w, void *user) {
         w->n_cols % kern_packed_block_cols(w->type))
         return;
     const size_t bytes = kern_packed_bytes(w->type, w->n_rows, w->n_cols);
-    w->packed = ward_malloc_aligned(bytes, 1);
+    w->packed = ward_malloc_large(bytes);
     if (!w->packed) {
         ps->st = WARD_FAIL(ps->err, WARD_ENOMEM, "out of memory repacking weights (%zu bytes)",
                            bytes);
