@@ -674,7 +674,8 @@ static void test_matmul(ward_type t, ward_isa isa, tp_pool *pools[2]) {
  * every ISA, the documented order computed from the unpacked bytes: for Q4_0 (here) per block
  * the exact sum of q_w * q_x, then acc = fma(isum, d_w * d_x, acc); for Q8_0 and the K-quants
  * the unpacked vec_dot's own order (its reference kernel). 37 rows leave a partial last group;
- * 1, 4, 6 and 9 tokens cover full and partial token tiles of the kernel. */
+ * 1, 4, 6, 9 and 17 tokens cover full and partial token tiles of the kernel (17: activations
+ * prepared in parallel). */
 static float packed_expect(ward_type t, const uint8_t *w, const uint8_t *xq, int64_t n_cols) {
     const size_t bb = kern_type(t)->block_bytes;
     float acc = 0.0f;
@@ -700,7 +701,7 @@ static void test_packed(ward_type t, ward_isa isa, tp_pool *pools[2]) {
     const int64_t be = kern_packed_block_cols(t), n_rows = 37;
     const int64_t cols[] = {be < 256 ? 7 * be : be, be < 256 ? 40 * be : 3 * be};
     const ward_type xt = kern_type(t)->vec_dot_type;
-    static const int64_t n_toks[] = {1, 4, 6, 9};
+    static const int64_t n_toks[] = {1, 4, 6, 9, 17};
     uint64_t rng = 900 + (uint64_t)t;
     for (size_t ci = 0; ci < 2; ci++) {
         const int64_t n_cols = cols[ci];
@@ -711,7 +712,7 @@ static void test_packed(ward_type t, ward_isa isa, tp_pool *pools[2]) {
         const int64_t n_groups = (n_rows + KERN_PACK_ROWS - 1) / KERN_PACK_ROWS;
         kern_pack(t, w, n_rows, n_cols, 0, 1, packed); /* in two calls, as threads would */
         kern_pack(t, w, n_rows, n_cols, 1, n_groups, packed);
-        for (size_t ki = 0; ki < 4; ki++) {
+        for (size_t ki = 0; ki < 5; ki++) {
             const int64_t n_tok = n_toks[ki];
             float *x = xmalloc((size_t)(n_tok * n_cols) * 4), *y = xmalloc((size_t)(n_tok * n_rows) * 4);
             uint8_t *xq = xmalloc(xrb * (size_t)n_tok);
