@@ -175,6 +175,10 @@ static void test_synth_shape(void) {
     CHECK(strstr(out, "Q4_K") && strstr(out, "Q6_K"), "q4_k_m: Q4_K matrices, Q6_K by its rules");
     snprintf(cmd, sizeof cmd, "%s run -m %s -p 'hello' -n 4 --temp 0 2>/dev/null", WARD_BINARY, a);
     CHECK(run_cmd(cmd, out, sizeof out) == 0, "the q4_k_m chatglm model runs");
+    /* the model scripts/run.sh makes when no MODEL is given: F32 needs no block multiple */
+    snprintf(cmd, sizeof cmd, "%s synth -o %s --layers 4 --embd 256 --ff 688 --heads 8 "
+             "--kv-heads 4 --seed 1 2>&1", WARD_BINARY, a);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0, "synth of scripts/run.sh's model: %s", out);
     snprintf(cmd, sizeof cmd, "%s synth -o %s --shape gpt5 2>&1", WARD_BINARY, a);
     CHECK(run_cmd(cmd, out, sizeof out) == 2 && strstr(out, "tinyllama-1.1b"),
           "an unknown shape exits 2 and lists the known ones: %s", out);

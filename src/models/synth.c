@@ -336,8 +336,9 @@ static ward_status check_params(const ward_synth_params *p, const synth_arch **a
     if (!ward_type_is_computable(type) || !kern_type(type)->from_float[WARD_ISA_REF])
         return WARD_FAIL(err, WARD_EUNSUPPORTED, "synth: type %s is not supported",
                          ward_type_name(type) ? ward_type_name(type) : "?");
-    /* recipes fall back to another type for rows that do not divide into K-quant blocks */
-    const int64_t blk = p->ftype ? 32 : kern_type(type)->block_elems;
+    /* K-quant recipes fall back to other types (finally F16) for rows that do not divide into
+     * their blocks; every other type needs whole blocks */
+    const int64_t be = kern_type(type)->block_elems, blk = p->ftype && be == 256 ? 1 : be;
     if (p->n_embd % blk || p->n_ff % blk)
         return WARD_FAIL(err, WARD_EINVAL, "synth: type %s needs n_embd and n_ff to be "
                          "multiples of %lld", ward_type_name(type), (long long)blk);
