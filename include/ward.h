@@ -122,6 +122,8 @@ typedef struct ward_model_info {
     uint64_t n_params;  /* number of weights */
     uint64_t n_bytes;   /* bytes of weight data */
     ward_type main_type; /* type of most weight bytes */
+    int32_t n_packed;    /* weight matrices repacked at load for the matmul kernels */
+    uint64_t n_packed_bytes; /* bytes of those repacked copies */
 } ward_model_info;
 
 /* Open a model: a GGUF file (memory-mapped and validated), or a HuggingFace checkpoint

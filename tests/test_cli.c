@@ -185,7 +185,8 @@ static void test_synth_shape(void) {
     remove(a);
 }
 
-/* ward bench: the table has a pp and a tg row with positive speeds; --batch aggregates. */
+/* ward bench: the table has a pp and a tg row with positive speeds; --batch aggregates; the
+ * header names the kernels, the repacking and the KV cache type. */
 static void test_bench(void) {
     const char *mp = shared_path("models/stories260K.gguf");
     if (!mp) return;
@@ -200,6 +201,21 @@ static void test_bench(void) {
           "bench --batch 3 reports tg only: %s", out);
     snprintf(cmd, sizeof cmd, "%s bench -m %s -r 0 2>/dev/null", WARD_BINARY, mp);
     CHECK(run_cmd(cmd, out, sizeof out) == 2, "bench -r 0 exits 2");
+    /* the header says what ran: a Q4_0 model is repacked unless --no-repack */
+    const char *q4 = shared_path("models/stories260K-ff192-Q4_0.gguf");
+    if (!q4) return;
+    snprintf(cmd, sizeof cmd, "%s bench -m %s -p 8 -n 2 -r 1 -t 2 2>&1", WARD_BINARY, q4);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0 && strstr(out, "kernels: ") &&
+              !strstr(out, " 0 weight matrices repacked") && strstr(out, "KV cache F16"),
+          "bench header: %s", out);
+    snprintf(cmd, sizeof cmd, "%s bench -m %s -p 8 -n 2 -r 1 -t 2 --no-repack 2>&1", WARD_BINARY, q4);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0 && strstr(out, " 0 weight matrices repacked"),
+          "bench --no-repack: %s", out);
+    snprintf(cmd, sizeof cmd, "%s bench -m %s -p 8 -n 2 -r 1 --kv-type q8_0 2>&1", WARD_BINARY, q4);
+    CHECK(run_cmd(cmd, out, sizeof out) == 1 && strstr(out, "multiple of 32"),
+          "a Q8_0 KV cache on heads of 8 is refused: %s", out);
+    snprintf(cmd, sizeof cmd, "%s bench -m %s --kv-type q5 2>&1", WARD_BINARY, q4);
+    CHECK(run_cmd(cmd, out, sizeof out) == 2 && strstr(out, "q5"), "unknown --kv-type: %s", out);
 }
 
 int main(void) {

@@ -311,6 +311,8 @@ static void pack_one(model_tensor *w, void *user) {
     }
     const int64_t n_groups = (w->n_rows + KERN_PACK_ROWS - 1) / KERN_PACK_ROWS;
     kern_pack(w->type, w->data, w->n_rows, w->n_cols, 0, n_groups, w->packed);
+    ps->m->info.n_packed++;
+    ps->m->info.n_packed_bytes += bytes;
     if (w->data != ps->m->tok_embd.data)
         ward_filemap_release(&ps->m->gguf->map, w->data,
                              kern_row_bytes(w->type, w->n_cols) * (size_t)w->n_rows);

@@ -202,6 +202,9 @@ static int bench(const bench_opts *o) {
     fill_tokens(toks, (int32_t)n_toks, in->n_vocab, 42);
     for (int32_t s = 0; s < o->batch; s++) seqs[s] = s;
     const ward_token *bos = toks + o->n_prompt + (size_t)o->n_gen * o->batch;
+    printf("kernels: %s; %d weight matrices repacked (%.1f MiB); KV cache %s\n\n",
+           cpu_isa_name(cpu_isa_select()), (int)in->n_packed, (double)in->n_packed_bytes / 1048576.0,
+           ward_type_name(cp.kv_type ? cp.kv_type : WARD_TYPE_F16));
     printf("| %-10s | %-6s | %12s | %8s | %7s | %5s | %-8s | %18s |\n", "arch", "type", "size",
            "params", "threads", "batch", "test", "t/s");
     printf("|------------|--------|--------------|----------|---------|-------|----------|--------------------|\n");
