@@ -12,9 +12,13 @@
  *     p = 0..3 each row's qs[4p..4p+3] (low nibbles: elements 4p..4p+3, high nibbles: elements
  *     16+4p..16+4p+3), rows one after another. Dotted with block_q8_0s activations.
  *
- *   Q8_0 -> block_q8_0x16, Q4_K -> block_q4_Kx16, Q6_K -> block_q6_Kx16 (kernels_impl.h): the
- *     same idea; Q8_0 stores q + 128, the K-quants keep their quant bytes and unpack the scales.
- *     Their dots keep the unpacked vec_dot's order exactly.
+ *   Q8_0 -> block_q8_0x16, Q4_K -> block_q4_Kx16, Q6_K -> block_q6_Kx16, F16 -> block_f16x16,
+ *     BF16 -> block_bf16x16 (kernels_impl.h): the same idea; Q8_0 stores q + 128, the K-quants
+ *     keep their quant bytes (Q6_K's in reading order) and unpack the scales, the float types
+ *     go column by column (BF16 by pairs of columns). Their dots keep the unpacked vec_dot's
+ *     order exactly, except BF16 on the avx512bf16 level (VDPBF16PS; kern_packed_gemm_twin).
+ *
+ * docs/kernels.md describes the levels, the layouts and the orders together.
  *
  * Summation order of a packed Q4_0 dot, the same on every ISA: per block one exact int32 sum of
  * the 32 products, then acc = fma((float)isum, d_w * d_x, acc), block after block. It is the
