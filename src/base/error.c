@@ -110,8 +110,8 @@ void *ward_malloc_large(size_t bytes) {
     if (bytes < ((size_t)2 << 20)) return ward_malloc_aligned(bytes, 1);
     if (alloc_should_fail()) return NULL;
     const size_t huge = (size_t)2 << 20;
-    if (bytes > SIZE_MAX - huge) return NULL;
-    bytes = (bytes + huge - 1) & ~(huge - 1);
+    if (bytes > SIZE_MAX - 63) return NULL;
+    bytes = (bytes + 63) & ~(size_t)63; /* not rounded to 2 MiB: a huge page is resident whole */
     void *p = NULL;
     if (posix_memalign(&p, huge, bytes) != 0) return NULL;
     madvise(p, bytes, MADV_HUGEPAGE); /* a hint: fewer page faults and TLB misses if granted */

@@ -39,12 +39,16 @@ ward_status ward_filemap_open(const char *path, ward_filemap *map, ward_error *e
     return WARD_OK;
 }
 
-void ward_filemap_release(const ward_filemap *map, const void *p, size_t n) {
-    const uintptr_t base = (uintptr_t)map->data, a = (uintptr_t)p;
-    if (!map->data || a < base || n > map->size || a - base > map->size - n) return;
+void ward_pages_release(const void *base, size_t size, const void *p, size_t n) {
+    const uintptr_t b = (uintptr_t)base, a = (uintptr_t)p;
+    if (!base || a < b || n > size || a - b > size - n) return;
     const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
     const uintptr_t lo = (a + page - 1) / page * page, hi = (a + n) / page * page;
     if (lo < hi) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+void ward_filemap_release(const ward_filemap *map, const void *p, size_t n) {
+    ward_pages_release(map->data, map->size, p, n);
 }
 
 void ward_filemap_close(ward_filemap *map) {

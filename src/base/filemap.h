@@ -21,6 +21,9 @@ ward_status ward_filemap_open(const char *path, ward_filemap *map, ward_error *e
  * resident memory (for data copied elsewhere); touching them again reads the file again. Does
  * nothing for a range outside the mapping. */
 void ward_filemap_release(const ward_filemap *map, const void *p, size_t n);
+/* The same for any buffer [base, base + size) whose range [p, p + n) will not be read again:
+ * a private file mapping reads the file again if touched, anonymous memory reads zeros. */
+void ward_pages_release(const void *base, size_t size, const void *p, size_t n);
 /* Unmaps; safe on a zeroed or already-closed map. */
 void ward_filemap_close(ward_filemap *map);
 

@@ -685,5 +685,6 @@ ward_status hf_model_open(const char *dir, const ward_convert_params *p, bool re
         return st;
     }
     (*out)->blob = blob;
+    model_release_packed_sources(*out, blob, size); /* the image's copies of packed matrices */
     return WARD_OK;
 }

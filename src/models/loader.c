@@ -287,6 +287,19 @@ void model_each_matmul_weight(ward_model *m, void (*fn)(model_tensor *w, void *u
     }
 }
 
+typedef struct release_state {
+    const ward_model *m;
+    const void *base;
+    size_t size;
+} release_state;
+
+static void release_one(model_tensor *w, void *user) {
+    const release_state *rs = user;
+    if (w->packed && w->data != rs->m->tok_embd.data)
+        ward_pages_release(rs->base, rs->size, w->data,
+                           kern_row_bytes(w->type, w->n_cols) * (size_t)w->n_rows);
+}
+
 typedef struct pack_state {
     ward_model *m;
     ward_isa isa; /* the level the contexts will run at (cpu_isa_select) */
@@ -294,9 +307,7 @@ typedef struct pack_state {
     ward_error *err;
 } pack_state;
 
-/* The file's pages of a packed matrix are dropped from memory once copied (unless the token
- * embedding, which is read row by row, shares them), so the resident size stays near the file's.
- * An image in memory (HF directory, fuzzer input) keeps its copy. */
+/* Packs one matrix (when its type and width allow) into its own buffer. */
 static void pack_one(model_tensor *w, void *user) {
     pack_state *ps = user;
     if (ps->st || !w->data || w->packed || !kern_packable(w->type, ps->isa) ||
@@ -313,15 +324,21 @@ static void pack_one(model_tensor *w, void *user) {
     kern_pack(w->type, w->data, w->n_rows, w->n_cols, 0, n_groups, w->packed);
     ps->m->info.n_packed++;
     ps->m->info.n_packed_bytes += bytes;
-    if (w->data != ps->m->tok_embd.data)
-        ward_filemap_release(&ps->m->gguf->map, w->data,
-                             kern_row_bytes(w->type, w->n_cols) * (size_t)w->n_rows);
+    /* release the file's pages of it now, not after the last matrix: the peak stays near the
+     * file's size */
+    const release_state rs = {ps->m, ps->m->gguf->map.data, ps->m->gguf->map.size};
+    release_one(w, (void *)&rs);
 }
 
 ward_status model_pack_weights(ward_model *m, ward_error *err) {
     pack_state ps = {m, cpu_isa_select(), WARD_OK, err};
     model_each_matmul_weight(m, pack_one, &ps);
     return ps.st;
+}
+
+void model_release_packed_sources(ward_model *m, const void *base, size_t size) {
+    release_state rs = {m, base, size};
+    model_each_matmul_weight(m, release_one, &rs);
 }
 
 static void free_packed(model_tensor *w, void *user) {

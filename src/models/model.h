@@ -151,8 +151,14 @@ ward_status model_get_tensor(const ward_model *m, const char *name, int64_t n_co
 void model_each_matmul_weight(ward_model *m, void (*fn)(model_tensor *w, void *user),
                               void *user);
 
-/* Repacks the matrices whose type has packed kernels (model_tensor.packed). */
+/* Repacks the matrices whose type has packed kernels (model_tensor.packed), releasing the
+ * file's pages of each as it goes (as model_release_packed_sources does), so the resident size
+ * stays near the file's. */
 ward_status model_pack_weights(ward_model *m, ward_error *err);
+/* Drops from memory the original bytes of every packed matrix that lie in [base, base + size)
+ * (a file mapping, or a converted image in memory), except the token embedding's, which is read
+ * row by row. Nothing reads them afterwards. */
+void model_release_packed_sources(ward_model *m, const void *base, size_t size);
 
 /* y (n_tok, W.n_rows) = x (n_tok, W.n_cols) · Wᵀ, threaded. */
 void model_matmul(model_exec *ex, const model_tensor *w, const float *x, int32_t n_tok,
