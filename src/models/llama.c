@@ -212,10 +212,39 @@ static void attention_job(void *arg, int ith, int nth) {
  * The forward pass
  * ------------------------------------------------------------------------------------------- */
 
-static void rmsnorm_rows(float *out, const float *x, const model_tensor *w, int32_t n,
-                         int32_t dim, float eps) {
-    for (int32_t i = 0; i < n; i++)
-        ops_rmsnorm(out + (size_t)i * dim, x + (size_t)i * dim, w->data, dim, eps);
+/* The steps between the matmuls (norm, rotary, SwiGLU) work token by token: a prompt's tokens
+ * are shared among the threads (each token's result is what it would be alone). */
+typedef struct token_job {
+    model_exec *ex;
+    const model_hparams *hp;
+    const model_tensor *norm; /* norm_step's weights */
+    void (*step)(const struct token_job *j, int32_t i);
+    int32_t n;
+} token_job;
+
+static void token_range(void *arg, int ith, int nth) {
+    const token_job *j = arg;
+    for (int32_t i = (int32_t)((int64_t)j->n * ith / nth); i < (int64_t)j->n * (ith + 1) / nth; i++)
+        j->step(j, i);
+}
+
+static void for_each_token(token_job *j) {
+    if (j->n >= 8)
+        tp_run(j->ex->pool, token_range, j);
+    else
+        token_range(j, 0, 1);
+}
+
+static void norm_step(const token_job *j, int32_t i) {
+    const size_t dim = (size_t)j->hp->n_embd;
+    ops_rmsnorm(j->ex->s.xb + i * dim, j->ex->s.x + i * dim, j->norm->data, (int64_t)dim,
+                j->hp->norm_eps);
+}
+
+static void rmsnorm_rows(model_exec *ex, const model_hparams *hp, const model_tensor *w,
+                         int32_t n) {
+    token_job j = {ex, hp, w, norm_step, n};
+    for_each_token(&j);
 }
 
 /* q, k and v of every token: three projections, or one fused q|k|v projection whose rows are
@@ -244,18 +273,33 @@ static void project_qkv(model_exec *ex, const model_hparams *hp, const model_lay
     blocks_add_bias_rows(s->v, &L->bv, n, kv_dim);
 }
 
-/* Rotary embedding of every token's q and k, in the model's pair layout. */
-static void rotate_qk(model_scratch *s, const model_hparams *hp, int32_t n) {
-    if (hp->no_rope) return;
+/* Rotary embedding of token i's q and k, in the model's pair layout. */
+static void rope_step(const token_job *j, int32_t i) {
+    const model_hparams *hp = j->hp;
+    const model_scratch *s = &j->ex->s;
     const int32_t half_rot = hp->n_rot / 2;
     const int32_t q_dim = hp->n_head * hp->head_dim, kv_dim = hp->n_head_kv * hp->head_dim;
     void (*rope)(float *, int32_t, int32_t, int32_t, const float *, const float *) =
         hp->rope_halves ? ops_rope_halves : ops_rope_pairs;
-    for (int32_t i = 0; i < n; i++) {
-        const float *c = s->rope_cos + (size_t)i * half_rot, *sn = s->rope_sin + (size_t)i * half_rot;
-        rope(s->q + (size_t)i * q_dim, hp->n_head, hp->head_dim, hp->n_rot, c, sn);
-        rope(s->k + (size_t)i * kv_dim, hp->n_head_kv, hp->head_dim, hp->n_rot, c, sn);
-    }
+    const float *c = s->rope_cos + (size_t)i * half_rot, *sn = s->rope_sin + (size_t)i * half_rot;
+    rope(s->q + (size_t)i * q_dim, hp->n_head, hp->head_dim, hp->n_rot, c, sn);
+    rope(s->k + (size_t)i * kv_dim, hp->n_head_kv, hp->head_dim, hp->n_rot, c, sn);
+}
+
+static void rotate_qk(model_exec *ex, const model_hparams *hp, int32_t n) {
+    if (hp->no_rope) return;
+    token_job j = {ex, hp, NULL, rope_step, n};
+    for_each_token(&j);
+}
+
+/* silu(gate) * up of token i into ffn_b: gate and up from two matrices (ffn_a, ffn_b), or the
+ * two halves of one fused matrix's row (ffn_a). */
+static void swiglu_step(const token_job *j, int32_t i) {
+    const model_scratch *s = &j->ex->s;
+    const size_t n_ff = (size_t)j->hp->n_ff;
+    const float *gate = j->hp->ffn_fused ? s->ffn_a + 2 * i * n_ff : s->ffn_a + i * n_ff;
+    const float *up = j->hp->ffn_fused ? gate + n_ff : s->ffn_b + i * n_ff;
+    ops_swiglu(j->ex->isa, s->ffn_b + i * n_ff, gate, up, (int64_t)n_ff);
 }
 
 /* SwiGLU feed-forward of the normed rows in xb into proj: silu(gate) * up, then down. The gate
@@ -263,19 +307,15 @@ static void rotate_qk(model_scratch *s, const model_hparams *hp, int32_t n) {
 static void feed_forward(model_exec *ex, const model_hparams *hp, const model_layer *L,
                          int32_t n) {
     model_scratch *s = &ex->s;
-    const size_t n_ff = (size_t)hp->n_ff;
     if (hp->ffn_fused) {
         model_matmul(ex, &L->ffn_up, s->xb, n, s->ffn_a); /* rows of gate|up, 2 n_ff */
-        for (int32_t i = 0; i < n; i++)
-            ops_swiglu(ex->isa, s->ffn_b + i * n_ff, s->ffn_a + 2 * i * n_ff, s->ffn_a + (2 * i + 1) * n_ff,
-                       hp->n_ff);
     } else {
         const model_tensor *ws[] = {&L->ffn_gate, &L->ffn_up};
         float *const ys[] = {s->ffn_a, s->ffn_b};
         model_matmul_many(ex, ws, 2, s->xb, n, ys);
-        for (int32_t i = 0; i < n; i++)
-            ops_swiglu(ex->isa, s->ffn_b + i * n_ff, s->ffn_a + i * n_ff, s->ffn_b + i * n_ff, hp->n_ff);
     }
+    token_job j = {ex, hp, NULL, swiglu_step, n};
+    for_each_token(&j);
     model_matmul(ex, &L->ffn_down, s->ffn_b, n, s->proj);
 }
 
@@ -294,9 +334,9 @@ ward_status llama_forward(const ward_model *m, model_exec *ex, const model_batch
         const model_layer *L = &m->layers[l];
 
         /* attention: norm, q/k/v projections, rotary on q and k, cache k and v */
-        rmsnorm_rows(s->xb, s->x, &L->attn_norm, n, dim, hp->norm_eps);
+        rmsnorm_rows(ex, hp, &L->attn_norm, n);
         project_qkv(ex, hp, L, n);
-        rotate_qk(s, hp, n);
+        rotate_qk(ex, hp, n);
         blocks_kv_store(ex, b, l);
 
         /* each token attends over its sequence's cache, then the output projection */
@@ -307,7 +347,7 @@ ward_status llama_forward(const ward_model *m, model_exec *ex, const model_batch
         ops_add(s->x, s->proj, (int64_t)n * dim);
 
         /* feed-forward: norm, SwiGLU, down projection, residual */
-        rmsnorm_rows(s->xb, s->x, &L->ffn_norm, n, dim, hp->norm_eps);
+        rmsnorm_rows(ex, hp, &L->ffn_norm, n);
         feed_forward(ex, hp, L, n);
         ops_add(s->x, s->proj, (int64_t)n * dim);
     }
