@@ -43,6 +43,7 @@
 
 #include <assert.h>
 #include <float.h>
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -256,6 +257,21 @@ static inline float kern_sum_lanes8_pairs(const float l[8]) {
     return ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]));
 }
 
+/* One block's share of the lanes8 order: lane k += d * (the exact int32 sum of products 4k..4k+3),
+ * by fused multiply-add. Shared by every 32-element reference dot (here and packed.c). */
+static inline void kern_block_isums(const int8_t q[32], const int8_t x[32], int32_t isum[8]) {
+    for (int k = 0; k < 8; k++) {
+        isum[k] = 0;
+        for (int j = 4 * k; j < 4 * k + 4; j++) isum[k] += (int32_t)q[j] * x[j];
+    }
+}
+static inline void kern_block_lanes8(float lanes[8], float d, const int8_t q[32],
+                                     const int8_t x[32]) {
+    int32_t isum[8];
+    kern_block_isums(q, x, isum);
+    for (int k = 0; k < 8; k++) lanes[k] = fmaf(d, (float)isum[k], lanes[k]);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Reference loop shape for "32-element int8-decodable blocks". The dot's order, the same on
  * every ISA: per block, eight exact int32 sums of four consecutive products (elements 4k..4k+3
@@ -283,11 +299,7 @@ static inline float kern_sum_lanes8_pairs(const float l[8]) {
         for (int64_t i = 0; i < n / 32; i++) {                                                 \
             int8_t q[32];                                                                      \
             const float d = decode(&bw[i], q) * fp16_to_fp32(bx[i].d);                         \
-            for (int k = 0; k < 8; k++) {                                                      \
-                int32_t sumi = 0;                                                              \
-                for (int j = 4 * k; j < 4 * k + 4; j++) sumi += (int32_t)q[j] * bx[i].qs[j];   \
-                lanes[k] = fmaf(d, (float)sumi, lanes[k]);                                     \
-            }                                                                                  \
+            kern_block_lanes8(lanes, d, q, bx[i].qs);                                          \
         }                                                                                      \
         *out = kern_sum_lanes8(lanes);                                                         \
     }
@@ -322,11 +334,7 @@ static inline float kern_sum_lanes8_pairs(const float l[8]) {
             float m;                                                                           \
             const float d = decode(&bw[i], q, &m) * fp16_to_fp32(bx[i].d);                     \
             summs = fmaf(m, fp16_to_fp32(bx[i].s), summs);                                     \
-            for (int k = 0; k < 8; k++) {                                                      \
-                int32_t sumi = 0;                                                              \
-                for (int j = 4 * k; j < 4 * k + 4; j++) sumi += (int32_t)q[j] * bx[i].qs[j];   \
-                lanes[k] = fmaf(d, (float)sumi, lanes[k]);                                     \
-            }                                                                                  \
+            kern_block_lanes8(lanes, d, q, bx[i].qs);                                          \
         }                                                                                      \
         *out = kern_sum_lanes8(lanes) + summs;                                                 \
     }

@@ -42,15 +42,14 @@ void kern_packed_ref(int64_t n_cols, float *restrict out, size_t ldo, const void
             for (int r = 0; r < KERN_PACK_ROWS; r++) {
                 int8_t q[32];
                 const float d = decode(blk, r, q) * bx[i].d;
-                int32_t isum[8] = {0};
-                for (int j = 0; j < 32; j++) isum[j / 4] += q[j] * bx[i].qs[j];
-                if (!lanes8) {
-                    const int32_t s = isum[0] + isum[1] + isum[2] + isum[3] + isum[4] + isum[5] +
-                                      isum[6] + isum[7];
-                    acc[r][0] = fmaf((float)s, d, acc[r][0]);
+                if (lanes8) {
+                    kern_block_lanes8(acc[r], d, q, bx[i].qs);
                     continue;
                 }
-                for (int k = 0; k < 8; k++) acc[r][k] = fmaf(d, (float)isum[k], acc[r][k]);
+                int32_t isum[8], s = 0;
+                kern_block_isums(q, bx[i].qs, isum);
+                for (int k = 0; k < 8; k++) s += isum[k];
+                acc[r][0] = fmaf((float)s, d, acc[r][0]);
             }
         }
         for (int r = 0; r < KERN_PACK_ROWS; r++)
@@ -110,12 +109,16 @@ static int64_t n_groups(int64_t n_rows) { return (n_rows + KERN_PACK_ROWS - 1) /
 
 /* Packed when isa has a SIMD kernel for the type (or is the reference level, for tests): a
  * machine whose level only has the plain C one keeps the file's layout and its vec_dot. */
+/* The highest level at most isa with a kernel (0, the plain C one, always has one). */
+static int gemm_level(const packed_row *p, ward_isa isa) {
+    int i = isa < WARD_ISA_COUNT ? (int)isa : WARD_ISA_COUNT - 1;
+    while (i > 0 && !p->gemm[i]) i--;
+    return i;
+}
+
 bool kern_packable(ward_type t, ward_isa isa) {
     const packed_row *p = find(t);
-    if (!p) return false;
-    for (int i = isa < WARD_ISA_COUNT ? (int)isa : WARD_ISA_COUNT - 1; i > 0; i--)
-        if (p->gemm[i]) return true;
-    return isa == WARD_ISA_REF;
+    return p && (gemm_level(p, isa) > 0 || isa == WARD_ISA_REF);
 }
 
 int64_t kern_packed_block_cols(ward_type t) {
@@ -156,17 +159,11 @@ void kern_packed_act(ward_type t, ward_isa isa, const float *x, void *dst, int64
 kern_packed_gemm_fn kern_packed_gemm_twin(ward_type t, ward_isa isa) {
     const packed_row *p = find(t);
     if (!p) return NULL;
-    for (int i = isa < WARD_ISA_COUNT ? (int)isa : WARD_ISA_COUNT - 1; i > 0; i--) {
-        if (p->twin[i]) return p->twin[i];
-        if (p->gemm[i]) break; /* this level's kernel keeps the reference order */
-    }
-    return p->gemm[WARD_ISA_REF];
+    const int i = gemm_level(p, isa);
+    return p->twin[i] ? p->twin[i] : p->gemm[WARD_ISA_REF];
 }
 
 kern_packed_gemm_fn kern_packed_gemm(ward_type t, ward_isa isa) {
     const packed_row *p = find(t);
-    if (!p) return NULL;
-    for (int i = isa < WARD_ISA_COUNT ? (int)isa : WARD_ISA_COUNT - 1; i >= 0; i--)
-        if (p->gemm[i]) return p->gemm[i];
-    return NULL;
+    return p ? p->gemm[gemm_level(p, isa)] : NULL;
 }
