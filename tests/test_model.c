@@ -196,6 +196,22 @@ static void test_open_oom(const char *src) {
     CHECK(n > 1, "model open succeeds once allocations stop failing (%ld)", n);
 }
 
+/* The same for a Q4_0 model, whose matrices are repacked at load: every packed buffer's
+ * allocation failing in turn gives ENOMEM and frees what was packed before it. */
+static void test_open_oom_packed(void) {
+    const char *p = shared_path("models/stories260K-ff192-Q4_0.gguf");
+    if (!p) return;
+    char src[4096];
+    snprintf(src, sizeof src, "%s", p);
+    ward_model *m = NULL;
+    ward_error err;
+    CHECK(ward_model_open(src, &m, &err) == WARD_OK && ward_model_get_info(m)->n_packed > 0,
+          "the Q4_0 model is packed: %s", m ? "" : err.msg);
+    ward_model_close(m);
+    const long n = test_oom_loop(open_and_close, src, 100000, "packed model open");
+    CHECK(n > 1, "packed model open succeeds once allocations stop failing (%ld)", n);
+}
+
 static void test_good(const char *src) {
     ward_model *m = NULL;
     ward_error err;
@@ -222,6 +238,7 @@ int main(void) {
         test_edits(src);
         test_truncated(src);
         test_open_oom(src);
+        test_open_oom_packed();
     }
     return test_summary();
 }
