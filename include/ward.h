@@ -257,7 +257,13 @@ typedef struct ward_context_params {
                         * half the memory; keys and values rounded to 8 bits per element, so
                         * logits move by roughly that rounding; needs a head size that is a
                         * multiple of 32) */
+    int32_t attn_online_from; /* attention over this many keys or more runs in one pass with
+                               * online softmax (memory and reads independent of the context's
+                               * length); below, the exact two-pass form of the reference
+                               * engine. 0 = WARD_ATTN_ONLINE_FROM; 1 = always online */
 } ward_context_params;
+
+#define WARD_ATTN_ONLINE_FROM 512
 
 ward_context_params ward_context_default_params(void);
 

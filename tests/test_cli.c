@@ -185,17 +185,30 @@ static void test_synth_shape(void) {
     remove(a);
 }
 
-/* ward bench: the table has a pp and a tg row with positive speeds; --batch aggregates; the
- * header names the kernels, the repacking and the KV cache type. */
+/* The t/s column of the bench row whose test column starts with name (0 when absent). */
+static double bench_speed(const char *out, const char *name) {
+    char key[64];
+    snprintf(key, sizeof key, "| %s ", name);
+    const char *row = strstr(out, key);
+    const char *col = row ? strchr(row + 1, '|') : NULL;
+    return col ? strtod(col + 1, NULL) : 0.0;
+}
+
+/* ward bench: the table has a pp and a tg row with positive speeds; --batch aggregates; -d
+ * fills the context first; the header names the kernels, the repacking and the KV cache type. */
 static void test_bench(void) {
     const char *mp = shared_path("models/stories260K.gguf");
     if (!mp) return;
     char cmd[4096], out[8192];
     snprintf(cmd, sizeof cmd, "%s bench -m %s -p 16 -n 8 -r 2 -t 2 2>&1", WARD_BINARY, mp);
     CHECK(run_cmd(cmd, out, sizeof out) == 0, "bench exits 0: %s", out);
-    const char *pp = strstr(out, "| pp16"), *tg = strstr(out, "| tg8");
-    CHECK(pp && tg && strtod(pp + 12, NULL) > 0 && strtod(tg + 12, NULL) > 0,
+    CHECK(bench_speed(out, "pp16") > 0 && bench_speed(out, "tg8") > 0,
           "bench prints pp16 and tg8 with speeds: %s", out);
+    snprintf(cmd, sizeof cmd, "%s bench -m %s -p 8 -n 4 -d 40 -r 1 --attn-online-from 16 2>&1",
+             WARD_BINARY, mp);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0 && bench_speed(out, "pp8@d40") > 0 &&
+              bench_speed(out, "tg4@d40") > 0,
+          "bench -d 40 prints pp8@d40 and tg4@d40 with speeds: %s", out);
     snprintf(cmd, sizeof cmd, "%s bench -m %s -p 0 -n 4 -r 1 --batch 3 2>&1", WARD_BINARY, mp);
     CHECK(run_cmd(cmd, out, sizeof out) == 0 && strstr(out, "|     3 | tg4") && !strstr(out, "pp"),
           "bench --batch 3 reports tg only: %s", out);

@@ -152,6 +152,10 @@ static void test_batch_errors(ward_model *m, int nv) {
     ward_error err;
     ward_context *c2 = NULL;
     CHECK(ward_context_open(m, &p, &c2, &err) == WARD_EINVAL && c2 == NULL, "negative n_ctx");
+    p = ward_context_default_params();
+    p.attn_online_from = -5;
+    CHECK(ward_context_open(m, &p, &c2, &err) == WARD_EINVAL && c2 == NULL,
+          "negative attn_online_from");
 }
 
 static void test_context_oom(ward_model *m) {

@@ -33,6 +33,16 @@
  *     amplify one flipped 8-bit rounding). baichuan13 Q4_0 differs by 5.2e-2 from both builds,
  *     the same amplification of a last-bit difference in a Q4_0 matmul (tolerance 6e-2). The
  *     argmax must agree at every clear position in every case.
+ *   - Online attention (ward_context_params.attn_online_from = 1, the one-pass form long
+ *     contexts use) on the cases with float weights, at the CPU's top ISA: it keeps the
+ *     probabilities in float where the reference rounds them to F16 (relative 2^-11), so each
+ *     attention output moves by up to ~5e-4 relative and the layers carry that on. Measured:
+ *     4e-3 stories260K-once, 1.2e-2 stories260K-ff192-F16, 3.4e-2 random-qwen2-F16, 1.5e-2
+ *     random-qwen2-F32, 8.6e-4 baichuan7-F32 (tolerance 5e-2; the trained models' greedy runs
+ *     must still match in full). Quantized cases are left out: there the same difference flips
+ *     8-bit roundings of activations and moves logits by 0.1-0.7 on random weights, which
+ *     would test nothing. The online path's accuracy itself is tested against a double
+ *     precision attention in test_attention.
  */
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -50,42 +60,43 @@ typedef struct golden_case {
     const char *name;
     float tol;
     greedy_mode mode;
+    float online_tol; /* run again with online attention (0: not), see the header */
 } golden_case;
 
 static const golden_case cases[] = {
-    {"stories260K-once", 1e-3f, GREEDY_FULL},
-    {"stories260K-lily", 1e-3f, GREEDY_FULL},
-    {"stories260K-ff192-F16-once", 1e-3f, GREEDY_FULL}, /* trained, small activations */
-    {"stories260K-ff192-Q8_0-once", 1e-3f, GREEDY_FULL},
-    {"stories260K-ff192-Q4_0-once", 1e-3f, GREEDY_FULL},
-    {"stories260K-ff192-Q4_1-once", 1e-3f, GREEDY_FULL},
-    {"stories260K-ff192-Q5_0-once", 1e-3f, GREEDY_FULL},
-    {"stories260K-ff192-Q5_1-once", 1e-3f, GREEDY_FULL},
-    {"random-k256-F32-once", 1e-3f, GREEDY_ARGMAX_MARGIN},
-    {"random-k256-F16-once", 1e-3f, GREEDY_ARGMAX_MARGIN},
-    {"random-k256-BF16-once", 1e-3f, GREEDY_ARGMAX_MARGIN},
-    {"random-k256-Q8_0-once", 1e-3f, GREEDY_ARGMAX_MARGIN},
-    {"random-k256-Q4_0-once", 1e-3f, GREEDY_ARGMAX_MARGIN},
-    {"random-k256-Q2_K-once", 1e-3f, GREEDY_ARGMAX_MARGIN},
-    {"random-k256-Q3_K_M-once", 1e-3f, GREEDY_ARGMAX_MARGIN},
-    {"random-k256-Q4_K_M-once", 1e-3f, GREEDY_ARGMAX_MARGIN},
-    {"random-k256-Q5_K_M-once", 1e-3f, GREEDY_ARGMAX_MARGIN},
-    {"random-k256-Q6_K-once", 1e-3f, GREEDY_ARGMAX_MARGIN},
-    {"llama2-tiny-random-fever", 1e-3f, GREEDY_ARGMAX_MARGIN},
-    {"random-qwen2-F32-once", 1e-3f, GREEDY_ARGMAX_MARGIN},
-    {"random-qwen2-F16-once", 1e-3f, GREEDY_ARGMAX_MARGIN},
-    {"random-qwen2-Q8_0-once", 1e-3f, GREEDY_ARGMAX_MARGIN},
-    {"random-qwen2-Q4_0-once", 1e-3f, GREEDY_ARGMAX_MARGIN},
+    {"stories260K-once", 1e-3f, GREEDY_FULL, 5e-2f},
+    {"stories260K-lily", 1e-3f, GREEDY_FULL, 5e-2f},
+    {"stories260K-ff192-F16-once", 1e-3f, GREEDY_FULL, 5e-2f}, /* trained, small activations */
+    {"stories260K-ff192-Q8_0-once", 1e-3f, GREEDY_FULL, 0},
+    {"stories260K-ff192-Q4_0-once", 1e-3f, GREEDY_FULL, 0},
+    {"stories260K-ff192-Q4_1-once", 1e-3f, GREEDY_FULL, 0},
+    {"stories260K-ff192-Q5_0-once", 1e-3f, GREEDY_FULL, 0},
+    {"stories260K-ff192-Q5_1-once", 1e-3f, GREEDY_FULL, 0},
+    {"random-k256-F32-once", 1e-3f, GREEDY_ARGMAX_MARGIN, 5e-2f},
+    {"random-k256-F16-once", 1e-3f, GREEDY_ARGMAX_MARGIN, 5e-2f},
+    {"random-k256-BF16-once", 1e-3f, GREEDY_ARGMAX_MARGIN, 0},
+    {"random-k256-Q8_0-once", 1e-3f, GREEDY_ARGMAX_MARGIN, 0},
+    {"random-k256-Q4_0-once", 1e-3f, GREEDY_ARGMAX_MARGIN, 0},
+    {"random-k256-Q2_K-once", 1e-3f, GREEDY_ARGMAX_MARGIN, 0},
+    {"random-k256-Q3_K_M-once", 1e-3f, GREEDY_ARGMAX_MARGIN, 0},
+    {"random-k256-Q4_K_M-once", 1e-3f, GREEDY_ARGMAX_MARGIN, 0},
+    {"random-k256-Q5_K_M-once", 1e-3f, GREEDY_ARGMAX_MARGIN, 0},
+    {"random-k256-Q6_K-once", 1e-3f, GREEDY_ARGMAX_MARGIN, 0},
+    {"llama2-tiny-random-fever", 1e-3f, GREEDY_ARGMAX_MARGIN, 5e-2f},
+    {"random-qwen2-F32-once", 1e-3f, GREEDY_ARGMAX_MARGIN, 5e-2f},
+    {"random-qwen2-F16-once", 1e-3f, GREEDY_ARGMAX_MARGIN, 5e-2f},
+    {"random-qwen2-Q8_0-once", 1e-3f, GREEDY_ARGMAX_MARGIN, 0},
+    {"random-qwen2-Q4_0-once", 1e-3f, GREEDY_ARGMAX_MARGIN, 0},
     /* made by an AVX-512 build of the reference: see the header for these tolerances */
-    {"random-chatglm-s11-F32-girl", 3e-3f, GREEDY_ARGMAX_MARGIN},
-    {"random-chatglm-s11-Q8_0-girl", 1e-3f, GREEDY_ARGMAX_MARGIN},
-    {"random-chatglm-s11-Q4_0-girl", 1e-3f, GREEDY_ARGMAX_MARGIN},
-    {"random-baichuan7-F32-girl", 1e-3f, GREEDY_ARGMAX_MARGIN},
-    {"random-baichuan7-Q8_0-girl", 6e-2f, GREEDY_ARGMAX_MARGIN},
-    {"random-baichuan7-Q4_0-girl", 1e-3f, GREEDY_ARGMAX_MARGIN},
-    {"random-baichuan13-F32-girl", 1e-3f, GREEDY_ARGMAX_MARGIN},
-    {"random-baichuan13-Q8_0-girl", 1e-3f, GREEDY_ARGMAX_MARGIN},
-    {"random-baichuan13-Q4_0-girl", 6e-2f, GREEDY_ARGMAX_MARGIN},
+    {"random-chatglm-s11-F32-girl", 3e-3f, GREEDY_ARGMAX_MARGIN, 5e-2f},
+    {"random-chatglm-s11-Q8_0-girl", 1e-3f, GREEDY_ARGMAX_MARGIN, 0},
+    {"random-chatglm-s11-Q4_0-girl", 1e-3f, GREEDY_ARGMAX_MARGIN, 0},
+    {"random-baichuan7-F32-girl", 1e-3f, GREEDY_ARGMAX_MARGIN, 5e-2f},
+    {"random-baichuan7-Q8_0-girl", 6e-2f, GREEDY_ARGMAX_MARGIN, 0},
+    {"random-baichuan7-Q4_0-girl", 1e-3f, GREEDY_ARGMAX_MARGIN, 0},
+    {"random-baichuan13-F32-girl", 1e-3f, GREEDY_ARGMAX_MARGIN, 5e-2f},
+    {"random-baichuan13-Q8_0-girl", 1e-3f, GREEDY_ARGMAX_MARGIN, 0},
+    {"random-baichuan13-Q4_0-girl", 6e-2f, GREEDY_ARGMAX_MARGIN, 0},
 };
 
 static int32_t *json_ints(const cJSON *arr, int *n) {
@@ -128,7 +139,9 @@ static void check_greedy(const char *name, ward_context *ctx, const ward_model *
     CHECK(i == n_ref, "%s: greedy continuation differs at token %d of %d", name, i, n_ref);
 }
 
-static void run_case(const golden_case *gc) {
+static void run_case(const golden_case *gc, bool online) {
+    const float tol = online ? gc->online_tol : gc->tol;
+    if (tol == 0.0f) return;
     char rel[256];
     snprintf(rel, sizeof rel, "golden/%s.json", gc->name);
     const char *p = shared_path(rel);
@@ -181,6 +194,7 @@ static void run_case(const golden_case *gc) {
     ward_context_params cp = ward_context_default_params();
     cp.n_ctx = 512;
     cp.n_outputs = 512;
+    cp.attn_online_from = online ? 1 : 0;
     if (ward_context_open(m, &cp, &ctx, &err)) {
         CHECK(false, "%s: context: %s", gc->name, err.msg);
         goto done;
@@ -200,15 +214,14 @@ static void run_case(const golden_case *gc) {
             float d = fabsf(ours[v] - ref[v]);
             if (!(d <= max_diff)) max_diff = d; /* NaN sticks */
         }
-        if (top2_margin(ref, n_vocab) > gc->tol) {
+        if (top2_margin(ref, n_vocab) > tol) {
             argmax_checked++;
             argmax_same += argmax(ours, n_vocab) == argmax(ref, n_vocab);
         }
     }
     printf("%-30s max |logit diff| %.2e (tol %.0e), argmax %d/%d clear positions\n", gc->name,
-           (double)max_diff, (double)gc->tol, argmax_same, argmax_checked);
-    CHECK(max_diff <= gc->tol, "%s: logits differ by %g > %g", gc->name, (double)max_diff,
-          (double)gc->tol);
+           (double)max_diff, (double)tol, argmax_same, argmax_checked);
+    CHECK(max_diff <= tol, "%s: logits differ by %g > %g", gc->name, (double)max_diff, (double)tol);
     CHECK(argmax_same == argmax_checked, "%s: argmax differs", gc->name);
     if (gc->mode == GREEDY_FULL)
         check_greedy(gc->name, ctx, m, ward_context_logits(ctx, n_ref_prompt - 1), ref_greedy,
@@ -232,7 +245,10 @@ int main(void) {
         }
         printf("ISA %s:\n", cpu_isa_name((ward_isa)isa));
         setenv("WARD_ISA", cpu_isa_name((ward_isa)isa), 1);
-        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i]);
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i], false);
     }
+    printf("online attention, ISA %s:\n", cpu_isa_name(top));
+    setenv("WARD_ISA", cpu_isa_name(top), 1);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i], true);
     return test_summary();
 }

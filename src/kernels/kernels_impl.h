@@ -437,7 +437,8 @@ void kern_packed_ref(int64_t n_cols, float *restrict out, size_t ldo, const void
                      const void *restrict x, size_t xs, int n_tok);
 
 /* AVX2 ops (ops.h dispatches to them): ops_avx2.c */
-void ops_softmax_avx2(float *x, int64_t n);
+double ops_exp_shifted_avx2(float *x, int64_t n, float shift);
+void ops_scale_avx2(float *x, int64_t n, float a);
 void ops_swiglu_avx2(float *out, const float *gate, const float *up, int64_t n);
 void ops_axpy_f16_avx2(float *y, float a, const uint16_t *x, int64_t n);
 void ops_weighted_rows_f16_avx2(float *lanes, const float *p, const uint16_t *rows, size_t stride,

@@ -63,23 +63,36 @@ static float exp_poly(float x) {
 
 /* The reference computes softmax and SiLU 8 elements at a time with exp_poly and finishes a row
  * with libm's expf; we follow the same split (blocks aligned to the row's start). */
-void ops_softmax(ward_isa isa, float *x, int64_t n) {
-    if (isa >= WARD_ISA_AVX2) {
-        ops_softmax_avx2(x, n);
-        return;
-    }
-    float max = -INFINITY;
-    for (int64_t i = 0; i < n; i++) max = x[i] > max ? x[i] : max;
+double ops_exp_shifted(ward_isa isa, float *x, int64_t n, float shift) {
+    if (isa >= WARD_ISA_AVX2) return ops_exp_shifted_avx2(x, n, shift);
     /* each full or partial block of 8 is summed as one 8-lane vector (the reference's masked
      * tail is zeros, which add nothing), blocks added in double */
     double sum = 0.0;
     for (int64_t i = 0; i < n; i += 8) {
         float lanes[8] = {0};
-        for (int64_t k = 0; k < 8 && i + k < n; k++) lanes[k] = x[i + k] = exp_poly(x[i + k] - max);
+        for (int64_t k = 0; k < 8 && i + k < n; k++) lanes[k] = x[i + k] = exp_poly(x[i + k] - shift);
         sum += kern_sum_lanes8(lanes);
     }
-    const float inv = (float)(1.0 / sum);
-    for (int64_t i = 0; i < n; i++) x[i] *= inv;
+    return sum;
+}
+
+void ops_scale(ward_isa isa, float *x, int64_t n, float a) {
+    if (isa >= WARD_ISA_AVX2) {
+        ops_scale_avx2(x, n, a);
+        return;
+    }
+    for (int64_t i = 0; i < n; i++) x[i] *= a;
+}
+
+float ops_max(const float *x, int64_t n) {
+    float max = -INFINITY;
+    for (int64_t i = 0; i < n; i++) max = x[i] > max ? x[i] : max;
+    return max;
+}
+
+void ops_softmax(ward_isa isa, float *x, int64_t n) {
+    const double sum = ops_exp_shifted(isa, x, n, ops_max(x, n));
+    ops_scale(isa, x, n, (float)(1.0 / sum));
 }
 
 void ops_swiglu(ward_isa isa, float *out, const float *gate, const float *up, int64_t n) {

@@ -19,8 +19,16 @@ void ops_layernorm(float *out, const float *x, const float *w, const float *b, i
 /* out[i] = gelu(x[i]), the tanh approximation 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
 void ops_gelu(float *out, const float *x, int64_t n);
 
-/* In-place softmax over n values (the attention row of one query). */
+/* In-place softmax over n values (the attention row of one query): ops_max, ops_exp_shifted by
+ * it, ops_scale by 1 / the sum. */
 void ops_softmax(ward_isa isa, float *x, int64_t n);
+/* The largest of n values (-inf for none). */
+float ops_max(const float *x, int64_t n);
+/* x[i] = exp(x[i] - shift) (the reference's vector exp, blocks of 8 from x); returns their sum,
+ * each block summed as 8 lanes in kern_sum_lanes8's order and the blocks added in double. */
+double ops_exp_shifted(ward_isa isa, float *x, int64_t n, float shift);
+/* x[i] *= a */
+void ops_scale(ward_isa isa, float *x, int64_t n, float a);
 /* out[i] = silu(gate[i]) * up[i] over one row of n (the vector exp runs in blocks of 8 from the
  * row's start, as the reference's); out may alias gate. */
 void ops_swiglu(ward_isa isa, float *out, const float *gate, const float *up, int64_t n);

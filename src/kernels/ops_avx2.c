@@ -41,27 +41,29 @@ static inline __m256i first_lanes(int64_t n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-void ops_softmax_avx2(float *x, int64_t n) {
-    float max = -INFINITY;
-    for (int64_t i = 0; i < n; i++) max = x[i] > max ? x[i] : max;
+double ops_exp_shifted_avx2(float *x, int64_t n, float shift) {
     double sum = 0.0;
-    const __m256 vmax = set1(max);
+    const __m256 vshift = set1(shift);
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), vmax));
+        const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), vshift));
         _mm256_storeu_ps(x + i, e);
         sum += hsum_f32x8(e);
     }
     if (i < n) { /* the partial block: absent lanes are zeros, as in the reference */
         const __m256i m = first_lanes(n - i);
-        const __m256 e = _mm256_and_ps(exp8(_mm256_sub_ps(_mm256_maskload_ps(x + i, m), vmax)),
+        const __m256 e = _mm256_and_ps(exp8(_mm256_sub_ps(_mm256_maskload_ps(x + i, m), vshift)),
                                        _mm256_castsi256_ps(m));
         _mm256_maskstore_ps(x + i, m, e);
         sum += hsum_f32x8(e);
     }
-    const __m256 inv = set1((float)(1.0 / sum));
-    for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), inv));
-    for (; i < n; i++) x[i] *= (float)(1.0 / sum);
+    return sum;
+}
+
+void ops_scale_avx2(float *x, int64_t n, float a) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), set1(a)));
+    for (; i < n; i++) x[i] *= a;
 }
 
 void ops_swiglu_avx2(float *out, const float *gate, const float *up, int64_t n) {

@@ -20,17 +20,31 @@ void blocks_add_bias_rows(float *y, const model_tensor *bias, int32_t n, int64_t
 /* Write this batch's k and v rows (ex->s.k, ex->s.v) into each token's sequence at its
  * position's slot (after the p-tuning prefix), converted to F16. */
 void blocks_kv_store(model_exec *ex, const model_batch *b, int32_t layer);
+/* The same for the batch's token i alone. */
+void blocks_kv_store_token(model_exec *ex, const model_batch *b, int32_t layer, int32_t i);
 
-/* out (head_dim) = softmax(q · K[0..n_keys) / sqrt(head_dim) + alibi) · V[0..n_keys) for one
- * head over cache slots [0, n_keys) of (seq, layer) (the prefix first, then positions), at
- * column kv_off of each row. The ALiBi
- * term is slope · -(n_keys - 1 - t) (0 when slope is 0). q and the probabilities are rounded to
- * F16 like the cached K and V, so every product is exact in float and only the summation
- * rounds; both sums use the float dots' fixed 8-lane order, so the result is the same on every
- * CPU. work is one thread's MODEL_ATT_ROW_FLOATS(kv n_slots, head_dim) floats; out must not
- * alias q. */
-void blocks_attend_head(const model_exec *ex, int32_t head_dim, const float *q, int32_t seq,
-                        int32_t layer, int32_t kv_off, int32_t n_keys, float slope, float *work,
-                        float *out);
+/* Keys per tile of the online attention. */
+#define BLOCKS_ATT_TILE 64
+
+/* Floats of one thread's blocks_attend() work area for caches of n_slots rows, online attention
+ * from online_from keys, heads of head_dim and up to n_q query heads per call. */
+size_t blocks_att_work_floats(int32_t n_slots, int32_t online_from, int32_t head_dim,
+                              int32_t n_q);
+
+/* Attention of n_q query heads that share one KV head: for each h < n_q, out[h] (head_dim) =
+ * softmax(q[h] · K[0..n_keys) / sqrt(head_dim) + alibi) · V[0..n_keys) over cache slots
+ * [0, n_keys) of (seq, layer) (the prefix first, then positions), at column kv_off of each
+ * row. The ALiBi term is slopes[h] · -(n_keys - 1 - t) (none when slopes is NULL).
+ *
+ * Below ex->att_online_from keys, the reference engine's exact two-pass form: q and the
+ * probabilities are rounded to F16 like the cached K and V, so every product is exact in float
+ * and only the summation rounds, in the float dots' fixed 8-lane order (the same on every CPU).
+ * From att_online_from keys, one pass with online softmax (no score row of the context's
+ * length), which differs from it by rounding: the probabilities stay in float and are
+ * normalised at the end.
+ * work is one thread's blocks_att_work_floats(); out must not alias q. */
+void blocks_attend(const model_exec *ex, int32_t head_dim, int32_t n_q, const float *q,
+                   int32_t seq, int32_t layer, int32_t kv_off, int32_t n_keys,
+                   const float *slopes, float *work, float *out);
 
 #endif

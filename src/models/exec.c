@@ -10,6 +10,7 @@
 #include "base/error.h"
 #include "kernels/matmul.h"
 #include "kernels/types.h"
+#include "models/blocks.h"
 #include "models/model.h"
 
 typedef struct act_need {
@@ -33,9 +34,9 @@ static size_t act_scratch_bytes(const ward_model *m, int32_t n_batch) {
 
 /* Float counts of each scratch array, in the order of the arrays list in model_exec_init(). */
 #define N_SCRATCH 12
-static void scratch_sizes(const model_hparams *hp, int32_t n_batch, int32_t n_ctx,
-                          int32_t n_threads, uint64_t sizes[N_SCRATCH]) {
-    const uint64_t nb = (uint64_t)n_batch, q_dim = (uint64_t)hp->n_head * hp->head_dim;
+static void scratch_sizes(const model_hparams *hp, const ward_context_params *p, int32_t n_slots,
+                          uint64_t sizes[N_SCRATCH]) {
+    const uint64_t nb = (uint64_t)p->n_batch, q_dim = (uint64_t)hp->n_head * hp->head_dim;
     const uint64_t kv_dim = (uint64_t)hp->n_head_kv * hp->head_dim;
     sizes[0] = nb * hp->n_embd;   /* x */
     sizes[1] = nb * hp->n_embd;   /* xb */
@@ -47,7 +48,9 @@ static void scratch_sizes(const model_hparams *hp, int32_t n_batch, int32_t n_ct
     sizes[7] = nb * 2 * (uint64_t)hp->n_ff; /* ffn_a: gate|up when fused */
     sizes[8] = nb * hp->n_ff;     /* ffn_b */
     sizes[9] = nb * (hp->n_rot / 2) * 2; /* rope cos + sin */
-    sizes[10] = (uint64_t)n_threads * MODEL_ATT_ROW_FLOATS(n_ctx, hp->head_dim);
+    sizes[10] = (uint64_t)p->n_threads * blocks_att_work_floats(n_slots, p->attn_online_from,
+                                                                hp->head_dim,
+                                                                hp->n_head / hp->n_head_kv);
     sizes[11] = nb * (q_dim + 2 * kv_dim); /* qkv */
 }
 
@@ -55,22 +58,22 @@ static uint64_t kv_elems(const model_hparams *hp, int32_t n_seq, int32_t n_ctx) 
     return (uint64_t)n_seq * hp->n_layer * n_ctx * hp->n_head_kv * hp->head_dim;
 }
 
-bool model_exec_bytes(const ward_model *m, int32_t n_seq, int32_t n_ctx, int32_t n_batch,
-                      int32_t n_threads, ward_type kv_type, uint64_t *bytes) {
-    n_ctx += m->hp.n_prefix; /* cache slots; both are bounded far below 2^31 */
+bool model_exec_bytes(const ward_model *m, const ward_context_params *p, uint64_t *bytes) {
+    const int32_t n_slots = p->n_ctx + m->hp.n_prefix; /* both are bounded far below 2^31 */
     /* each factor is bounded by the loader's and the context's limits; only products can
      * overflow, so multiply with checks */
     const model_hparams *hp = &m->hp;
     uint64_t kv = 1, total, sizes[N_SCRATCH];
-    const uint64_t kv_factors[] = {(uint64_t)n_seq, (uint64_t)hp->n_layer, (uint64_t)n_ctx,
-                                   2 * kern_row_bytes(kv_type, (int64_t)hp->n_head_kv * hp->head_dim)};
+    const uint64_t kv_factors[] = {(uint64_t)p->n_seq, (uint64_t)hp->n_layer, (uint64_t)n_slots,
+                                   2 * kern_row_bytes(p->kv_type,
+                                                      (int64_t)hp->n_head_kv * hp->head_dim)};
     for (size_t i = 0; i < sizeof kv_factors / sizeof kv_factors[0]; i++)
         if (!ward_mul_u64(kv, kv_factors[i], &kv)) return false;
     total = kv;
-    scratch_sizes(hp, n_batch, n_ctx, n_threads, sizes);
+    scratch_sizes(hp, p, n_slots, sizes);
     for (int i = 0; i < N_SCRATCH; i++)
         if (!ward_add_u64(total, sizes[i] * sizeof(float), &total)) return false;
-    return ward_add_u64(total, act_scratch_bytes(m, n_batch), bytes);
+    return ward_add_u64(total, act_scratch_bytes(m, p->n_batch), bytes);
 }
 
 /* The p-tuning prefix into slots [0, n_prefix) of every sequence's cache, rounded to the cache's
@@ -96,17 +99,18 @@ static void fill_prefix(model_exec *ex, const ward_model *m) {
     }
 }
 
-ward_status model_exec_init(model_exec *ex, const ward_model *m, int32_t n_seq, int32_t n_ctx,
-                            int32_t n_batch, int32_t n_threads, ward_type kv_type,
+ward_status model_exec_init(model_exec *ex, const ward_model *m, const ward_context_params *p,
                             ward_error *err) {
     memset(ex, 0, sizeof *ex);
     const model_hparams *hp = &m->hp;
+    const int32_t n_seq = p->n_seq, n_ctx = p->n_ctx, n_batch = p->n_batch;
     ex->isa = cpu_isa_select();
-    ward_status st = tp_open(n_threads, &ex->pool, err);
+    ex->att_online_from = p->attn_online_from;
+    ward_status st = tp_open(p->n_threads, &ex->pool, err);
     if (st) return st;
 
     model_kv *kv = &ex->kv;
-    kv->type = kv_type;
+    kv->type = p->kv_type;
     kv->n_seq = n_seq;
     kv->n_ctx = n_ctx;
     kv->n_prefix = hp->n_prefix;
@@ -121,9 +125,10 @@ ward_status model_exec_init(model_exec *ex, const ward_model *m, int32_t n_seq, 
     model_scratch *s = &ex->s;
     s->n_batch = n_batch;
     uint64_t sizes[N_SCRATCH];
-    scratch_sizes(hp, n_batch, kv->n_slots, tp_n_threads(ex->pool), sizes);
+    scratch_sizes(hp, p, kv->n_slots, sizes);
     float **arrays[N_SCRATCH] = {&s->x, &s->xb, &s->q, &s->k, &s->v, &s->att,
-                          &s->proj, &s->ffn_a, &s->ffn_b, &s->rope_cos, &s->att_rows, &s->qkv};
+                          &s->proj, &s->ffn_a, &s->ffn_b, &s->rope_cos, &s->att_work, &s->qkv};
+    s->att_work_floats = sizes[10] / (uint64_t)p->n_threads;
     for (int i = 0; i < N_SCRATCH; i++)
         if (!(*arrays[i] = ward_malloc_aligned(sizes[i], sizeof(float)))) goto oom;
     s->rope_sin = s->rope_cos + (size_t)n_batch * (hp->n_rot / 2);
@@ -135,7 +140,7 @@ ward_status model_exec_init(model_exec *ex, const ward_model *m, int32_t n_seq, 
 oom:
     model_exec_free(ex);
     uint64_t bytes = 0;
-    model_exec_bytes(m, n_seq, n_ctx, n_batch, n_threads, kv_type, &bytes);
+    model_exec_bytes(m, p, &bytes);
     return WARD_FAIL(err, WARD_ENOMEM, "out of memory for KV cache and scratch (%llu bytes)",
                      (unsigned long long)bytes);
 }
@@ -143,7 +148,7 @@ oom:
 void model_exec_free(model_exec *ex) {
     model_scratch *s = &ex->s;
     float *arrays[] = {s->x, s->xb, s->q, s->k, s->v, s->att,
-                       s->proj, s->ffn_a, s->ffn_b, s->rope_cos, s->att_rows, s->qkv};
+                       s->proj, s->ffn_a, s->ffn_b, s->rope_cos, s->att_work, s->qkv};
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++) ward_free_aligned(arrays[i]);
     ward_free_aligned(s->act);
     ward_free(ex->seq_prompt_len);

@@ -154,14 +154,14 @@ static void glm1_attention_job(void *arg, int ith, int nth) {
     const glm1_attn_job *j = arg;
     const model_hparams *hp = &j->m->hp;
     const int32_t hd = hp->head_dim, n_tasks = j->b->n * hp->n_head;
-    float *work = j->ex->s.att_rows + (size_t)ith * MODEL_ATT_ROW_FLOATS(j->ex->kv.n_slots, hd);
+    float *work = j->ex->s.att_work + (size_t)ith * j->ex->s.att_work_floats;
     for (int32_t task = ith; task < n_tasks; task += nth) {
         const int32_t i = task / hp->n_head, h = task % hp->n_head, seq = j->b->seq[i];
         const int32_t n_keys = j->ex->kv.n_prefix +
                                glm1_visible_keys(j->ex->seq_prompt_len[seq], j->b->pos[i]);
         const size_t off = (size_t)i * hp->n_head * hd + (size_t)h * hd;
-        blocks_attend_head(j->ex, hd, j->ex->s.q + off, seq, j->layer, h * hd, n_keys, 0.0f,
-                           work, j->ex->s.att + off);
+        blocks_attend(j->ex, hd, 1, j->ex->s.q + off, seq, j->layer, h * hd, n_keys, NULL, work,
+                      j->ex->s.att + off);
     }
 }
 

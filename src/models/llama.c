@@ -168,7 +168,7 @@ ward_status internlm_load(ward_model *m, ward_error *err) {
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Attention: one job per (token, head), spread over the thread pool
+ * Attention: one task per (token, KV head), spread over the thread pool
  * ------------------------------------------------------------------------------------------- */
 
 typedef struct attn_job {
@@ -188,38 +188,56 @@ static float alibi_slope(const model_hparams *hp, int32_t h) {
     return h < n_pow2 ? powf(m0, (float)(h + 1)) : powf(m1, (float)(2 * (h - n_pow2) + 1));
 }
 
-/* One (token, head) of the batch: the token's query against its sequence's cache, the p-tuning
- * prefix and the positions up to its own (blocks_attend_head). */
-static void attend_head(const attn_job *j, float *work, int32_t i, int32_t h) {
+/* Rotary embedding of n_head heads at x (head_dim apart) for the batch's token i, in the
+ * model's pair layout. */
+static void rope_heads(const model_hparams *hp, const model_scratch *s, float *x, int32_t n_head,
+                       int32_t i) {
+    const size_t half_rot = (size_t)hp->n_rot / 2;
+    (hp->rope_halves ? ops_rope_halves : ops_rope_pairs)(x, n_head, hp->head_dim, hp->n_rot,
+                                                         s->rope_cos + i * half_rot,
+                                                         s->rope_sin + i * half_rot);
+}
+
+/* Token i's query heads that share KV head g: rotary on them (fused here: the task owns them),
+ * then attention over the token's sequence's cache, the p-tuning prefix and the positions up to
+ * its own. */
+static void attend_group(const attn_job *j, float *work, int32_t i, int32_t g) {
     const model_hparams *hp = &j->m->hp;
-    const int32_t hd = hp->head_dim, n_keys = j->ex->kv.n_prefix + j->b->pos[i] + 1;
-    const int32_t kv_off = (h / (hp->n_head / hp->n_head_kv)) * hd;
-    const size_t q_off = (size_t)i * hp->n_head * hd + (size_t)h * hd;
-    blocks_attend_head(j->ex, hd, j->ex->s.q + q_off, j->b->seq[i], j->layer, kv_off, n_keys,
-                       alibi_slope(hp, h), work, j->ex->s.att + q_off);
+    const int32_t hd = hp->head_dim, n_q = hp->n_head / hp->n_head_kv;
+    const int32_t n_keys = j->ex->kv.n_prefix + j->b->pos[i] + 1;
+    const size_t q_off = (size_t)i * hp->n_head * hd + (size_t)g * n_q * hd;
+    float *q = j->ex->s.q + q_off, slopes[n_q];
+    if (!hp->no_rope) rope_heads(hp, &j->ex->s, q, n_q, i);
+    for (int32_t h = 0; h < n_q; h++) slopes[h] = alibi_slope(hp, g * n_q + h);
+    blocks_attend(j->ex, hd, n_q, q, j->b->seq[i], j->layer, g * hd, n_keys,
+                  hp->alibi_max_bias > 0.0f ? slopes : NULL, work, j->ex->s.att + q_off);
 }
 
 static void attention_job(void *arg, int ith, int nth) {
     const attn_job *j = arg;
     const model_hparams *hp = &j->m->hp;
-    float *work = j->ex->s.att_rows + (size_t)ith * MODEL_ATT_ROW_FLOATS(j->ex->kv.n_slots, hp->head_dim);
-    const int32_t n_tasks = j->b->n * hp->n_head;
+    float *work = j->ex->s.att_work + (size_t)ith * j->ex->s.att_work_floats;
+    const int32_t n_tasks = j->b->n * hp->n_head_kv;
     for (int32_t task = ith; task < n_tasks; task += nth)
-        attend_head(j, work, task / hp->n_head, task % hp->n_head);
+        attend_group(j, work, task / hp->n_head_kv, task % hp->n_head_kv);
 }
 
 /* ---------------------------------------------------------------------------------------------
  * The forward pass
  * ------------------------------------------------------------------------------------------- */
 
-/* The steps between the matmuls (norm, rotary, SwiGLU) work token by token: a prompt's tokens
+/* The steps between the matmuls work token by token, each fused with its neighbour (residual
+ * add with the next norm, rotary with the cache write, SwiGLU after gate/up): a prompt's tokens
  * are shared among the threads (each token's result is what it would be alone). */
 typedef struct token_job {
     model_exec *ex;
     const model_hparams *hp;
-    const model_tensor *norm; /* norm_step's weights */
     void (*step)(const struct token_job *j, int32_t i);
     int32_t n;
+    bool add;                        /* residual_step's: add proj (+ bias) to x, */
+    const model_tensor *bias, *norm; /* NULL or absent when there is none */
+    const model_batch *b;            /* cache_kv_step's batch and layer */
+    int32_t layer;
 } token_job;
 
 static void token_range(void *arg, int ith, int nth) {
@@ -235,15 +253,21 @@ static void for_each_token(token_job *j) {
         token_range(j, 0, 1);
 }
 
-static void norm_step(const token_job *j, int32_t i) {
+/* Token i: x += proj (+ bias), then xb = RMSNorm(x) while the row is in cache. */
+static void residual_step(const token_job *j, int32_t i) {
     const size_t dim = (size_t)j->hp->n_embd;
-    ops_rmsnorm(j->ex->s.xb + i * dim, j->ex->s.x + i * dim, j->norm->data, (int64_t)dim,
-                j->hp->norm_eps);
+    float *x = j->ex->s.x + i * dim, *proj = j->ex->s.proj + i * dim;
+    if (j->bias && j->bias->data) ops_add(proj, j->bias->data, (int64_t)dim);
+    if (j->add) ops_add(x, proj, (int64_t)dim);
+    if (j->norm) ops_rmsnorm(j->ex->s.xb + i * dim, x, j->norm->data, (int64_t)dim, j->hp->norm_eps);
 }
 
-static void rmsnorm_rows(model_exec *ex, const model_hparams *hp, const model_tensor *w,
-                         int32_t n) {
-    token_job j = {ex, hp, w, norm_step, n};
+/* x += proj + bias if add (bias may be NULL or absent); then xb = RMSNorm(x) with norm (unless
+ * NULL). */
+static void add_residual(model_exec *ex, const model_hparams *hp, bool add,
+                         const model_tensor *bias, const model_tensor *norm, int32_t n) {
+    token_job j = {.ex = ex, .hp = hp, .step = residual_step, .n = n, .add = add, .bias = bias,
+                   .norm = norm};
     for_each_token(&j);
 }
 
@@ -273,22 +297,15 @@ static void project_qkv(model_exec *ex, const model_hparams *hp, const model_lay
     blocks_add_bias_rows(s->v, &L->bv, n, kv_dim);
 }
 
-/* Rotary embedding of token i's q and k, in the model's pair layout. */
-static void rope_step(const token_job *j, int32_t i) {
-    const model_hparams *hp = j->hp;
-    const model_scratch *s = &j->ex->s;
-    const int32_t half_rot = hp->n_rot / 2;
-    const int32_t q_dim = hp->n_head * hp->head_dim, kv_dim = hp->n_head_kv * hp->head_dim;
-    void (*rope)(float *, int32_t, int32_t, int32_t, const float *, const float *) =
-        hp->rope_halves ? ops_rope_halves : ops_rope_pairs;
-    const float *c = s->rope_cos + (size_t)i * half_rot, *sn = s->rope_sin + (size_t)i * half_rot;
-    rope(s->q + (size_t)i * q_dim, hp->n_head, hp->head_dim, hp->n_rot, c, sn);
-    rope(s->k + (size_t)i * kv_dim, hp->n_head_kv, hp->head_dim, hp->n_rot, c, sn);
+/* Token i's keys rotated (RoPE fused into the cache write), then its keys and values cached. */
+static void cache_kv_step(const token_job *j, int32_t i) {
+    const size_t kv_dim = (size_t)j->hp->n_head_kv * j->hp->head_dim;
+    if (!j->hp->no_rope) rope_heads(j->hp, &j->ex->s, j->ex->s.k + i * kv_dim, j->hp->n_head_kv, i);
+    blocks_kv_store_token(j->ex, j->b, j->layer, i);
 }
 
-static void rotate_qk(model_exec *ex, const model_hparams *hp, int32_t n) {
-    if (hp->no_rope) return;
-    token_job j = {ex, hp, NULL, rope_step, n};
+static void cache_kv(model_exec *ex, const model_hparams *hp, const model_batch *b, int32_t l) {
+    token_job j = {.ex = ex, .hp = hp, .step = cache_kv_step, .n = b->n, .b = b, .layer = l};
     for_each_token(&j);
 }
 
@@ -314,7 +331,7 @@ static void feed_forward(model_exec *ex, const model_hparams *hp, const model_la
         float *const ys[] = {s->ffn_a, s->ffn_b};
         model_matmul_many(ex, ws, 2, s->xb, n, ys);
     }
-    token_job j = {ex, hp, NULL, swiglu_step, n};
+    token_job j = {.ex = ex, .hp = hp, .step = swiglu_step, .n = n};
     for_each_token(&j);
     model_matmul(ex, &L->ffn_down, s->ffn_b, n, s->proj);
 }
@@ -330,26 +347,25 @@ ward_status llama_forward(const ward_model *m, model_exec *ex, const model_batch
         ops_rope_cache(s->rope_cos + (size_t)i * half_rot, s->rope_sin + (size_t)i * half_rot,
                        b->pos[i], hp->n_rot, hp->rope_freq_base);
 
+    add_residual(ex, hp, false, NULL, &m->layers[0].attn_norm, n); /* the first norm alone */
     for (int32_t l = 0; l < hp->n_layer; l++) {
         const model_layer *L = &m->layers[l];
 
-        /* attention: norm, q/k/v projections, rotary on q and k, cache k and v */
-        rmsnorm_rows(ex, hp, &L->attn_norm, n);
+        /* attention: q/k/v projections of the normed rows, rotary k into the cache (q's rotary
+         * is in the attention tasks) */
         project_qkv(ex, hp, L, n);
-        rotate_qk(ex, hp, n);
-        blocks_kv_store(ex, b, l);
+        cache_kv(ex, hp, b, l);
 
-        /* each token attends over its sequence's cache, then the output projection */
+        /* each token attends over its sequence's cache, then the output projection, the
+         * residual and the feed-forward's norm */
         attn_job job = {.m = m, .ex = ex, .b = b, .layer = l};
         tp_run(ex->pool, attention_job, &job);
         model_matmul(ex, &L->wo, s->att, n, s->proj);
-        blocks_add_bias_rows(s->proj, &L->bo, n, dim);
-        ops_add(s->x, s->proj, (int64_t)n * dim);
+        add_residual(ex, hp, true, &L->bo, &L->ffn_norm, n);
 
-        /* feed-forward: norm, SwiGLU, down projection, residual */
-        rmsnorm_rows(ex, hp, &L->ffn_norm, n);
+        /* feed-forward: SwiGLU, down projection, the residual and the next layer's norm */
         feed_forward(ex, hp, L, n);
-        ops_add(s->x, s->proj, (int64_t)n * dim);
+        add_residual(ex, hp, true, NULL, l + 1 < hp->n_layer ? &m->layers[l + 1].attn_norm : NULL, n);
     }
 
     /* final norm of the tokens that want logits, then the output matrix */

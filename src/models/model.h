@@ -86,10 +86,6 @@ typedef struct model_kv {
     void *k, *v; /* (n_seq, n_layer, n_slots, kv_dim) */
 } model_kv;
 
-/* Per-thread attention scratch: scores (n_slots), 8 lane accumulators for the weighted sum of V
- * (8 * head_dim) and one V row widened from a Q8_0 cache (head_dim). */
-#define MODEL_ATT_ROW_FLOATS(n_slots, head_dim) ((size_t)(n_slots) + 9 * (size_t)(head_dim))
-
 /* Scratch for one forward pass of up to n_batch tokens. */
 typedef struct model_scratch {
     int32_t n_batch;
@@ -103,7 +99,8 @@ typedef struct model_scratch {
     float *ffn_b;   /* (n_batch, n_ff) */
     float *qkv;     /* (n_batch, q_dim + 2 kv_dim) fused projection output */
     float *rope_cos, *rope_sin; /* (n_batch, n_rot / 2) */
-    float *att_rows; /* (n_threads, MODEL_ATT_ROW_FLOATS) per-thread attention scratch */
+    float *att_work; /* (n_threads, att_work_floats) per-thread attention scratch */
+    size_t att_work_floats; /* blocks_att_work_floats() */
     void *act;      /* kern_matmul activation scratch (64-byte aligned) */
     size_t act_bytes;
 } model_scratch;
@@ -113,6 +110,7 @@ typedef struct model_exec {
     ward_isa isa;
     model_kv kv;
     model_scratch s;
+    int32_t att_online_from; /* keys from which attention is online (blocks_attend) */
     int32_t *seq_prompt_len; /* (n_seq) length of each sequence's first batch, for
                               * architectures whose positions depend on it (ChatGLM-6B) */
 } model_exec;
@@ -168,11 +166,10 @@ void model_matmul(model_exec *ex, const model_tensor *w, const float *x, int32_t
 void model_matmul_many(model_exec *ex, const model_tensor *const *ws, int n, const float *x,
                        int32_t n_tok, float *const *ys);
 
-/* Bytes of KV cache and scratch a context needs; false if that overflows 64 bits. */
-bool model_exec_bytes(const ward_model *m, int32_t n_seq, int32_t n_ctx, int32_t n_batch,
-                      int32_t n_threads, ward_type kv_type, uint64_t *bytes);
-ward_status model_exec_init(model_exec *ex, const ward_model *m, int32_t n_seq, int32_t n_ctx,
-                            int32_t n_batch, int32_t n_threads, ward_type kv_type,
+/* Bytes of KV cache and scratch a context of parameters p (every default resolved: n_seq,
+ * n_ctx, n_batch, n_threads, kv_type, attn_online_from) needs; false if that overflows 64 bits. */
+bool model_exec_bytes(const ward_model *m, const ward_context_params *p, uint64_t *bytes);
+ward_status model_exec_init(model_exec *ex, const ward_model *m, const ward_context_params *p,
                             ward_error *err);
 void model_exec_free(model_exec *ex);
 

@@ -29,19 +29,21 @@ struct ward_context {
 
 ward_context_params ward_context_default_params(void) {
     return (ward_context_params){.n_ctx = 0, .n_seq = 1, .n_batch = 512, .n_threads = 0,
-                                 .n_outputs = 0};
+                                 .n_outputs = 0, .attn_online_from = WARD_ATTN_ONLINE_FROM};
 }
 
 static ward_status check_params(const ward_model *m, const ward_context_params *p,
                                 ward_context_params *out, ward_error *err) {
     *out = *p;
-    if (p->n_ctx < 0 || p->n_seq < 0 || p->n_batch < 0 || p->n_threads < 0 || p->n_outputs < 0)
+    if (p->n_ctx < 0 || p->n_seq < 0 || p->n_batch < 0 || p->n_threads < 0 || p->n_outputs < 0 ||
+        p->attn_online_from < 0)
         return WARD_FAIL(err, WARD_EINVAL, "context parameters must not be negative");
     if (!out->n_ctx) out->n_ctx = m->hp.n_ctx_train < 4096 ? m->hp.n_ctx_train : 4096;
     if (!out->n_seq) out->n_seq = 1;
     if (!out->n_batch) out->n_batch = 512;
     if (!out->n_threads) out->n_threads = tp_default_threads() < 512 ? tp_default_threads() : 512;
     if (!out->n_outputs) out->n_outputs = out->n_seq;
+    if (!out->attn_online_from) out->attn_online_from = WARD_ATTN_ONLINE_FROM;
     if (out->n_outputs > out->n_batch) out->n_outputs = out->n_batch;
     if (out->n_ctx > (1 << 24) || out->n_seq > 4096 || out->n_batch > (1 << 16) ||
         out->n_threads > 512)
@@ -57,8 +59,7 @@ static ward_status check_params(const ward_model *m, const ward_context_params *
         return WARD_FAIL(err, WARD_EUNSUPPORTED, "a Q8_0 KV cache needs a head size that is a "
                          "multiple of 32 (this model's is %d)", m->hp.head_dim);
     uint64_t bytes;
-    if (!model_exec_bytes(m, out->n_seq, out->n_ctx, out->n_batch, out->n_threads, out->kv_type,
-                          &bytes))
+    if (!model_exec_bytes(m, out, &bytes))
         return WARD_FAIL(err, WARD_EINVAL, "context too large: KV cache and scratch for %d "
                          "sequences of %d positions do not fit in 64 bits", out->n_seq,
                          out->n_ctx);
@@ -79,8 +80,7 @@ ward_status ward_context_open(const ward_model *model, const ward_context_params
     c->n_seq = p.n_seq;
     c->n_batch = p.n_batch;
     c->n_out_max = p.n_outputs;
-    if ((st = model_exec_init(&c->ex, model, p.n_seq, p.n_ctx, p.n_batch, p.n_threads, p.kv_type,
-                              err)))
+    if ((st = model_exec_init(&c->ex, model, &p, err)))
         goto fail;
     c->seq_len = ward_calloc((size_t)p.n_seq, sizeof *c->seq_len);
     c->seq_next = ward_calloc((size_t)p.n_seq, sizeof *c->seq_next);

@@ -25,7 +25,7 @@
 
 typedef struct bench_opts {
     const char *model;
-    int32_t n_prompt, n_gen, n_threads, reps, batch;
+    int32_t n_prompt, n_gen, n_threads, reps, batch, depth, online_from;
     bool membw, no_repack;
     const char *kv_name;
     ward_type kv_type;
@@ -51,15 +51,33 @@ static void fill_tokens(ward_token *t, int32_t n, int32_t n_vocab, uint64_t seed
     }
 }
 
-static int clear_all(ward_context *ctx, int32_t n_seq) {
+/* Every sequence back to its first depth tokens (the context filled by fill_depth). */
+static int clear_all(ward_context *ctx, int32_t n_seq, int32_t depth) {
     for (int32_t s = 0; s < n_seq; s++)
+        if (ward_context_seq_truncate(ctx, s, depth)) return -1;
+    return 0;
+}
+
+/* Fills every sequence with the same depth tokens, in batches of at most n_batch (not timed);
+ * seqs is n_batch ids of scratch. */
+static int fill_depth(ward_context *ctx, const ward_token *toks, int32_t depth, int32_t n_seq,
+                      int32_t n_batch, int32_t *seqs) {
+    for (int32_t s = 0; s < n_seq; s++) {
         if (ward_context_seq_clear(ctx, s)) return -1;
+        for (int32_t i = 0; i < depth; i += n_batch) {
+            const int32_t n = depth - i < n_batch ? depth - i : n_batch;
+            for (int32_t k = 0; k < n; k++) seqs[k] = s;
+            ward_batch b = {.n = n, .tokens = toks + i, .seq = seqs};
+            if (ward_decode(ctx, &b)) return -1;
+        }
+    }
     return 0;
 }
 
 /* Tokens per second of one prompt of n tokens in one batch (sequence 0). */
-static double run_pp(ward_context *ctx, const ward_token *toks, int32_t n, int32_t n_seq) {
-    if (clear_all(ctx, n_seq)) return -1;
+static double run_pp(ward_context *ctx, const ward_token *toks, int32_t n, int32_t n_seq,
+                     int32_t depth) {
+    if (clear_all(ctx, n_seq, depth)) return -1;
     const double t0 = cli_now_s();
     ward_batch b = {.n = n, .tokens = toks};
     if (ward_decode(ctx, &b)) return -1;
@@ -68,8 +86,8 @@ static double run_pp(ward_context *ctx, const ward_token *toks, int32_t n, int32
 
 /* Aggregate tokens per second of n steps of n_seq sequences (one token each per step). */
 static double run_tg(ward_context *ctx, const ward_token *toks, int32_t n, int32_t n_seq,
-                     const ward_token *bos, const int32_t *seqs) {
-    if (clear_all(ctx, n_seq)) return -1;
+                     int32_t depth, const ward_token *bos, const int32_t *seqs) {
+    if (clear_all(ctx, n_seq, depth)) return -1;
     ward_batch first = {.n = n_seq, .tokens = bos, .seq = seqs};
     if (ward_decode(ctx, &first)) return -1;
     const double t0 = cli_now_s();
@@ -161,9 +179,17 @@ static double bytes_per_token(const char *path) {
 
 static void print_row(const bench_opts *o, const ward_model_info *in, const char *test,
                       bench_stats s, const char *extra) {
-    printf("| %-10s | %-6s | %8.2f MiB | %6.2f M | %7d | %5d | %-8s | %9.2f ± %-6.2f |%s\n",
+    printf("| %-10s | %-6s | %8.2f MiB | %6.2f M | %7d | %5d | %-12s | %9.2f ± %-6.2f |%s\n",
            in->arch, ward_type_name(in->main_type), (double)in->n_bytes / 1048576.0,
            (double)in->n_params / 1e6, o->n_threads, o->batch, test, s.mean, s.sd, extra);
+}
+
+/* "pp128", or "pp128@d4096" after a context of depth tokens (llama-bench's naming). */
+static void test_name(char *out, size_t cap, const char *kind, int32_t n, int32_t depth) {
+    if (depth > 0)
+        snprintf(out, cap, "%s%d@d%d", kind, (int)n, (int)depth);
+    else
+        snprintf(out, cap, "%s%d", kind, (int)n);
 }
 
 static int bench(const bench_opts *o) {
@@ -181,15 +207,18 @@ static int bench(const bench_opts *o) {
         return 1;
     }
     ward_context_params cp = ward_context_default_params();
-    cp.n_ctx = (o->n_prompt > o->n_gen + 1 ? o->n_prompt : o->n_gen + 1) + 8;
+    cp.n_ctx = o->depth + (o->n_prompt > o->n_gen + 1 ? o->n_prompt : o->n_gen + 1) + 8;
     cp.n_seq = o->batch;
     cp.n_batch = o->n_prompt > o->batch ? o->n_prompt : o->batch;
+    if (cp.n_batch < 512 && o->depth > cp.n_batch) cp.n_batch = 512; /* for filling the depth */
+    cp.attn_online_from = o->online_from;
     cp.n_outputs = o->batch;
     cp.n_threads = o->n_threads;
     cp.kv_type = o->kv_type;
-    const size_t n_toks = (size_t)(o->n_prompt + (size_t)o->n_gen * o->batch + o->batch);
+    const size_t n_toks = (size_t)(o->n_prompt + (size_t)o->n_gen * o->batch + o->batch) +
+                          (size_t)o->depth;
     ward_token *toks = malloc(n_toks * sizeof *toks);
-    int32_t *seqs = malloc((size_t)o->batch * sizeof *seqs);
+    int32_t *seqs = malloc((size_t)(cp.n_batch > o->batch ? cp.n_batch : o->batch) * sizeof *seqs);
     double *v = malloc((size_t)o->reps * sizeof *v);
     if (!toks || !seqs || !v) {
         cli_fail("bench", "out of memory");
@@ -200,20 +229,22 @@ static int bench(const bench_opts *o) {
         goto done;
     }
     fill_tokens(toks, (int32_t)n_toks, in->n_vocab, 42);
-    for (int32_t s = 0; s < o->batch; s++) seqs[s] = s;
     const ward_token *bos = toks + o->n_prompt + (size_t)o->n_gen * o->batch;
+    if (o->depth > 0 && fill_depth(ctx, bos + o->batch, o->depth, o->batch, cp.n_batch, seqs))
+        goto decode_failed;
+    for (int32_t s = 0; s < o->batch; s++) seqs[s] = s;
     printf("kernels: %s; %d weight matrices repacked (%.1f MiB); KV cache %s\n\n",
            cpu_isa_name(cpu_isa_select()), (int)in->n_packed, (double)in->n_packed_bytes / 1048576.0,
            ward_type_name(cp.kv_type ? cp.kv_type : WARD_TYPE_F16));
-    printf("| %-10s | %-6s | %12s | %8s | %7s | %5s | %-8s | %18s |\n", "arch", "type", "size",
+    printf("| %-10s | %-6s | %12s | %8s | %7s | %5s | %-12s | %18s |\n", "arch", "type", "size",
            "params", "threads", "batch", "test", "t/s");
-    printf("|------------|--------|--------------|----------|---------|-------|----------|--------------------|\n");
+    printf("|------------|--------|--------------|----------|---------|-------|--------------|--------------------|\n");
     char name[32];
     if (o->n_prompt > 0 && o->batch == 1) {
-        run_pp(ctx, toks, o->n_prompt, o->batch); /* warm-up */
+        run_pp(ctx, toks, o->n_prompt, o->batch, o->depth); /* warm-up */
         for (int r = 0; r < o->reps; r++)
-            if ((v[r] = run_pp(ctx, toks, o->n_prompt, o->batch)) < 0) goto decode_failed;
-        snprintf(name, sizeof name, "pp%d", (int)o->n_prompt);
+            if ((v[r] = run_pp(ctx, toks, o->n_prompt, o->batch, o->depth)) < 0) goto decode_failed;
+        test_name(name, sizeof name, "pp", o->n_prompt, o->depth);
         print_row(o, in, name, stats(v, o->reps), "");
     }
     if (o->n_gen > 0) {
@@ -221,10 +252,11 @@ static int bench(const bench_opts *o) {
         /* the machine's bandwidth varies from minute to minute (shared hosts): probe it just
          * before and just after the test and keep the better */
         const double bw_before = o->membw ? measure_membw(o->n_threads) : 0;
-        run_tg(ctx, gen, o->n_gen < 8 ? o->n_gen : 8, o->batch, bos, seqs); /* warm-up */
+        run_tg(ctx, gen, o->n_gen < 8 ? o->n_gen : 8, o->batch, o->depth, bos, seqs); /* warm-up */
         for (int r = 0; r < o->reps; r++)
-            if ((v[r] = run_tg(ctx, gen, o->n_gen, o->batch, bos, seqs)) < 0) goto decode_failed;
-        snprintf(name, sizeof name, "tg%d", (int)o->n_gen);
+            if ((v[r] = run_tg(ctx, gen, o->n_gen, o->batch, o->depth, bos, seqs)) < 0)
+                goto decode_failed;
+        test_name(name, sizeof name, "tg", o->n_gen, o->depth);
         bench_stats st = stats(v, o->reps);
         char extra[160] = "";
         if (o->membw) {
@@ -257,10 +289,12 @@ int cmd_bench(int argc, char **argv) {
         {"kv-type", 0, CLI_STR, &o.kv_name, "TYPE", CLI_KV_TYPE_HELP, 0, 0},
         {"repetitions", 'r', CLI_INT, &o.reps, "N", "repetitions after the warm-up (default 5)", 1, 1000},
         {"batch", 0, CLI_INT, &o.batch, "B", "sequences generating together (default 1); tg reports their aggregate t/s", 1, 4096},
+        {"depth", 'd', CLI_INT, &o.depth, "N", "tokens already in each sequence's context before every test (default 0): measures speed at long contexts", 0, 1 << 20},
+        {"attn-online-from", 0, CLI_INT, &o.online_from, "N", "keys from which attention runs in one pass with online softmax (default 512; 1 = always)", 0, 1 << 24},
         {"membw", 0, CLI_FLAG, &o.membw, NULL, "also measure read bandwidth and generation efficiency", 0, 0},
         {"no-repack", 0, CLI_FLAG, &o.no_repack, NULL, "keep weights in the file's layout (no load-time repacking), to measure what repacking gains", 0, 0},
     };
-    const cli_cmd cmd = {"bench", "-m MODEL [-p N] [-n N] [-t N] [-r N] [--batch B] [--membw] [--no-repack] [--kv-type TYPE]",
+    const cli_cmd cmd = {"bench", "-m MODEL [-p N] [-n N] [-d N] [-t N] [-r N] [--batch B] [--membw] [--no-repack] [--kv-type TYPE] [--attn-online-from N]",
                          "Measure prompt processing (ppN: N tokens in one batch) and generation "
                          "(tgN: N single-token steps) in tokens/s, mean ± sd over repetitions "
                          "after a warm-up, as a Markdown table.",
