@@ -22,6 +22,7 @@
 #include "harness.h"
 #include "kernels/fp16.h"
 #include "kernels/matmul.h"
+#include "kernels/ops.h"
 #include "kernels/packed.h"
 #include "kernels/types.h"
 
@@ -785,6 +786,47 @@ static void test_bf16_denormals(ward_isa isa, tp_pool *pool) {
  * main
  * ------------------------------------------------------------------------------------------- */
 
+/* kern_matmul_packed_swiglu equals the two products followed by ops_swiglu on whole rows, bit
+ * for bit: 150 rows are 10 groups, so chunks of 8 (one token) and of 4 (nine tokens) end inside
+ * a row and at a partial last group. */
+static void test_packed_swiglu(ward_type t, ward_isa isa, tp_pool *pool) {
+    const int64_t n_rows = 150, n_cols = 2 * kern_packed_block_cols(t), n_toks[] = {1, 9};
+    const size_t wrb = kern_row_bytes(t, n_cols), pb = kern_packed_bytes(t, n_rows, n_cols);
+    const int64_t n_groups = (n_rows + KERN_PACK_ROWS - 1) / KERN_PACK_ROWS;
+    uint64_t rng = 77;
+    uint8_t *w[2], *packed[2];
+    for (int m = 0; m < 2; m++) {
+        w[m] = xmalloc(wrb * (size_t)n_rows);
+        for (int64_t r = 0; r < n_rows; r++) make_row(t, n_cols, w[m] + (size_t)r * wrb, true, &rng);
+        packed[m] = xmalloc(pb);
+        kern_pack(t, w[m], n_rows, n_cols, 0, n_groups, packed[m]);
+    }
+    for (int ki = 0; ki < 2; ki++) {
+        const int64_t n_tok = n_toks[ki], n_out = n_tok * n_rows;
+        float *x = xmalloc((size_t)(n_tok * n_cols) * 4), *y[2], *fused[2];
+        for (int m = 0; m < 2; m++) {
+            y[m] = xmalloc((size_t)n_out * 4);
+            fused[m] = xmalloc((size_t)n_out * 4);
+            memset(fused[m], 0xff, (size_t)n_out * 4);
+        }
+        fill_random(x, n_tok * n_cols, &rng);
+        void *scratch = xmalloc(kern_matmul_scratch_bytes(t, n_cols, n_tok));
+        for (int m = 0; m < 2; m++)
+            kern_matmul_packed(pool, isa, t, packed[m], n_rows, n_cols, x, n_tok, y[m], scratch);
+        for (int64_t k = 0; k < n_tok; k++)
+            ops_swiglu(isa, y[1] + k * n_rows, y[0] + k * n_rows, y[1] + k * n_rows, n_rows);
+        const kern_packed_mat gate = {packed[0], n_rows, fused[0]}, up = {packed[1], n_rows, fused[1]};
+        kern_matmul_packed_swiglu(pool, isa, t, &gate, &up, n_cols, x, n_tok, scratch);
+        CHECK(memcmp(fused[0], y[0], (size_t)n_out * 4) == 0 &&
+                  memcmp(fused[1], y[1], (size_t)n_out * 4) == 0,
+              "packed SwiGLU %s %s n_tok=%lld: equals the products then ops_swiglu",
+              ward_type_name(t), cpu_isa_name(isa), (long long)n_tok);
+        free(x), free(scratch);
+        for (int m = 0; m < 2; m++) free(y[m]), free(fused[m]);
+    }
+    for (int m = 0; m < 2; m++) free(w[m]), free(packed[m]);
+}
+
 int main(void) {
     const ward_isa isa_max = cpu_isa_detect();
     printf("ISA levels tested: ");
@@ -822,6 +864,8 @@ int main(void) {
         for (int t = 0; pools[0] && pools[1] && t < WARD_TYPE_COUNT; t++)
             if (kern_packable((ward_type)t, (ward_isa)isa))
                 test_packed((ward_type)t, (ward_isa)isa, pools);
+        if (pools[1]) test_packed_swiglu(WARD_TYPE_Q4_0, (ward_isa)isa, pools[1]);
+        if (pools[1]) test_packed_swiglu(WARD_TYPE_F16, (ward_isa)isa, pools[1]);
         if (pools[0]) test_bf16_denormals((ward_isa)isa, pools[0]);
     }
     for (int i = 0; i < 2; i++) tp_close(pools[i]);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "kernels/kernels_impl.h"
+#include "kernels/ops.h"
 #include "kernels/packed.h"
 
 typedef struct matmul_job {
@@ -132,8 +133,10 @@ static int64_t chunk_groups(int64_t n_tok) { return n_tok <= KERN_PACK_MAX_TOK ?
 
 typedef struct packed_job {
     kern_packed_gemm_fn gemm;
+    ward_isa isa;
     const kern_packed_mat *mats;
     int n_mats;
+    bool swiglu; /* mats are gate and up: a chunk is the same groups of both, then SwiGLU */
     int64_t chunk;                           /* row groups per chunk */
     int64_t chunk_end[KERN_MATMUL_MAX_MANY]; /* cumulative chunk counts of the matrices */
     size_t group_bytes;
@@ -167,12 +170,24 @@ static void packed_group(const packed_job *j, const kern_packed_mat *m, int64_t 
     }
 }
 
-/* Threads take chunks of CHUNK_GROUPS row groups from a shared counter, over the matrices one
- * after another. */
+/* The SwiGLU epilogue of groups [g0, g1) of gate (mats[0]) and up (mats[1]): up = silu(gate) *
+ * up over those rows of every token, while they are in cache. The rows start at a multiple of
+ * 16, so ops_swiglu's blocks of 8 fall where they would on the whole row. */
+static void swiglu_groups(const packed_job *j, int64_t g0, int64_t g1) {
+    const kern_packed_mat *gate = &j->mats[0], *up = &j->mats[1];
+    const int64_t r0 = g0 * KERN_PACK_ROWS;
+    const int64_t r1 = g1 * KERN_PACK_ROWS < gate->n_rows ? g1 * KERN_PACK_ROWS : gate->n_rows;
+    for (int64_t t = 0; t < j->n_tok; t++)
+        ops_swiglu(j->isa, &up->y[t * up->n_rows + r0], &gate->y[t * gate->n_rows + r0],
+                   &up->y[t * up->n_rows + r0], r1 - r0);
+}
+
+/* Threads take chunks of j->chunk row groups from a shared counter, over the matrices one
+ * after another (or, for SwiGLU, over gate and up together). */
 static void packed_chunks(void *arg, int ith, int nth) {
     (void)ith, (void)nth;
     packed_job *j = arg;
-    const int64_t n_chunks = j->chunk_end[j->n_mats - 1];
+    const int64_t n_chunks = j->chunk_end[j->swiglu ? 0 : j->n_mats - 1];
     int mi = 0;
     for (int64_t c; (c = atomic_fetch_add_explicit(&j->next_chunk, 1, memory_order_relaxed)) <
                     n_chunks;) {
@@ -180,7 +195,11 @@ static void packed_chunks(void *arg, int ith, int nth) {
         const kern_packed_mat *m = &j->mats[mi];
         const int64_t n_groups = (m->n_rows + KERN_PACK_ROWS - 1) / KERN_PACK_ROWS;
         const int64_t g0 = (c - (mi ? j->chunk_end[mi - 1] : 0)) * j->chunk;
-        for (int64_t g = g0; g < g0 + j->chunk && g < n_groups; g++) packed_group(j, m, g);
+        const int64_t g1 = g0 + j->chunk < n_groups ? g0 + j->chunk : n_groups;
+        for (int64_t g = g0; g < g1; g++) packed_group(j, m, g);
+        if (!j->swiglu) continue;
+        for (int64_t g = g0; g < g1; g++) packed_group(j, &j->mats[1], g);
+        swiglu_groups(j, g0, g1);
     }
 }
 
@@ -206,9 +225,10 @@ static void act_rows(void *arg, int ith, int nth) {
                         j->n_cols);
 }
 
-void kern_matmul_packed_many(tp_pool *pool, ward_isa isa, ward_type wtype,
-                             const kern_packed_mat *mats, int n_mats, int64_t n_cols,
-                             const float *x, int64_t n_tok, void *scratch) {
+/* The packed product of mats (SwiGLU of the first two when swiglu). */
+static void packed_run(tp_pool *pool, ward_isa isa, ward_type wtype, const kern_packed_mat *mats,
+                       int n_mats, bool swiglu, int64_t n_cols, const float *x, int64_t n_tok,
+                       void *scratch) {
     assert(kern_packable(wtype, WARD_ISA_REF) && n_mats >= 1 && n_mats <= KERN_MATMUL_MAX_MANY);
     assert(n_tok >= 0 && (scratch || n_tok == 0));
     const size_t x_row_bytes = kern_packed_act_row_bytes(wtype, n_cols);
@@ -219,8 +239,10 @@ void kern_matmul_packed_many(tp_pool *pool, ward_isa isa, ward_type wtype,
         act_rows(&aj, 0, 1);
     packed_job job = {
         .gemm = kern_packed_gemm(wtype, isa),
+        .isa = isa,
         .mats = mats,
         .n_mats = n_mats,
+        .swiglu = swiglu,
         .group_bytes = kern_packed_group_bytes(wtype, n_cols),
         .n_cols = n_cols,
         .x = scratch,
@@ -238,6 +260,20 @@ void kern_matmul_packed_many(tp_pool *pool, ward_isa isa, ward_type wtype,
         tp_run(pool, packed_chunks, &job);
     else
         packed_chunks(&job, 0, 1);
+}
+
+void kern_matmul_packed_many(tp_pool *pool, ward_isa isa, ward_type wtype,
+                             const kern_packed_mat *mats, int n_mats, int64_t n_cols,
+                             const float *x, int64_t n_tok, void *scratch) {
+    packed_run(pool, isa, wtype, mats, n_mats, false, n_cols, x, n_tok, scratch);
+}
+
+void kern_matmul_packed_swiglu(tp_pool *pool, ward_isa isa, ward_type wtype,
+                               const kern_packed_mat *gate, const kern_packed_mat *up,
+                               int64_t n_cols, const float *x, int64_t n_tok, void *scratch) {
+    assert(gate->n_rows == up->n_rows);
+    const kern_packed_mat mats[2] = {*gate, *up};
+    packed_run(pool, isa, wtype, mats, 2, true, n_cols, x, n_tok, scratch);
 }
 
 void kern_matmul_packed(tp_pool *pool, ward_isa isa, ward_type wtype, const void *packed,

@@ -38,4 +38,11 @@ void kern_matmul_packed_many(tp_pool *pool, ward_isa isa, ward_type wtype,
                              const kern_packed_mat *mats, int n_mats, int64_t n_cols,
                              const float *x, int64_t n_tok, void *scratch);
 
+/* Gate and up (packed alike, the same number of rows) times the same activations with SwiGLU
+ * fused: each chunk of row groups computes both and then up->y = silu(gate->y) * up->y on
+ * those rows (ops_swiglu), while they are in cache; gate->y keeps the gate. */
+void kern_matmul_packed_swiglu(tp_pool *pool, ward_isa isa, ward_type wtype,
+                               const kern_packed_mat *gate, const kern_packed_mat *up,
+                               int64_t n_cols, const float *x, int64_t n_tok, void *scratch);
+
 #endif

@@ -18,6 +18,27 @@ void blocks_embed_tokens(const ward_model *m, model_exec *ex, const model_batch 
                  ex->s.x + (size_t)i * m->hp.n_embd, m->hp.n_embd);
 }
 
+typedef struct token_range_job {
+    void (*step)(const void *ctx, int32_t i);
+    const void *ctx;
+    int32_t n;
+} token_range_job;
+
+static void token_range(void *arg, int ith, int nth) {
+    const token_range_job *j = arg;
+    for (int32_t i = (int32_t)((int64_t)j->n * ith / nth); i < (int64_t)j->n * (ith + 1) / nth; i++)
+        j->step(j->ctx, i);
+}
+
+void blocks_for_each_token(model_exec *ex, int32_t n, void (*step)(const void *ctx, int32_t i),
+                           const void *ctx) {
+    token_range_job j = {step, ctx, n};
+    if (n >= 8)
+        tp_run(ex->pool, token_range, &j);
+    else
+        token_range(&j, 0, 1);
+}
+
 void blocks_add_bias_rows(float *y, const model_tensor *bias, int32_t n, int64_t dim) {
     if (!bias->data) return;
     for (int32_t i = 0; i < n; i++) ops_add(y + (size_t)i * dim, bias->data, dim);

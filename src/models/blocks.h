@@ -14,6 +14,12 @@
 /* Rows of token_embd for every token of the batch into the residual stream ex->s.x. */
 void blocks_embed_tokens(const ward_model *m, model_exec *ex, const model_batch *b);
 
+/* step(ctx, i) for each token i < n of a batch: the steps between the matrix products work
+ * token by token, so a prompt's tokens (8 or more) are shared among ex's threads (each token's
+ * result is what it would be alone); fewer run on the calling thread. */
+void blocks_for_each_token(model_exec *ex, int32_t n, void (*step)(const void *ctx, int32_t i),
+                           const void *ctx);
+
 /* y (n, dim) += bias (dim) on every row; nothing when the bias is absent (data == NULL). */
 void blocks_add_bias_rows(float *y, const model_tensor *bias, int32_t n, int64_t dim);
 

@@ -207,41 +207,66 @@ static void project_qkv_interleaved(model_exec *ex, const model_hparams *hp,
         }
 }
 
-/* 2-D rotary of q and k: the first half of each head by the position id, the second half by
- * the block position id, each in (i, i + half/2) pairs. */
-static void rotate_qk_2d(model_scratch *s, const model_hparams *hp, int32_t n) {
-    const int32_t dim = hp->n_embd, hd = hp->head_dim, half = hd / 2, quarter = hd / 4;
-    for (int32_t i = 0; i < n; i++) {
-        const float *c = s->rope_cos + (size_t)i * half, *sn = s->rope_sin + (size_t)i * half;
-        float *q = s->q + (size_t)i * dim, *k = s->k + (size_t)i * dim;
-        ops_rope_halves(q, hp->n_head, hd, half, c, sn);
-        ops_rope_halves(k, hp->n_head, hd, half, c, sn);
-        ops_rope_halves(q + half, hp->n_head, hd, half, c + quarter, sn + quarter);
-        ops_rope_halves(k + half, hp->n_head, hd, half, c + quarter, sn + quarter);
-    }
+/* The per-token steps between the matrix products (blocks_for_each_token). */
+typedef struct glm1_steps {
+    model_exec *ex;
+    const model_hparams *hp;
+    const model_batch *b;
+    const model_layer *L;
+    int32_t layer;
+    const model_tensor *norm, *norm_b; /* residual_step's next LayerNorm, or NULL */
+} glm1_steps;
+
+/* Token i: 2-D rotary of q and k (the first half of each head by the position id, the second
+ * by the block position id, each in (i, i + half/2) pairs), then k and v into the cache. */
+static void rotate_cache_step(const void *ctx, int32_t i) {
+    const glm1_steps *j = ctx;
+    const model_scratch *s = &j->ex->s;
+    const int32_t dim = j->hp->n_embd, hd = j->hp->head_dim, half = hd / 2, quarter = hd / 4;
+    const float *c = s->rope_cos + (size_t)i * half, *sn = s->rope_sin + (size_t)i * half;
+    float *q = s->q + (size_t)i * dim, *k = s->k + (size_t)i * dim;
+    ops_rope_halves(q, j->hp->n_head, hd, half, c, sn);
+    ops_rope_halves(k, j->hp->n_head, hd, half, c, sn);
+    ops_rope_halves(q + half, j->hp->n_head, hd, half, c + quarter, sn + quarter);
+    ops_rope_halves(k + half, j->hp->n_head, hd, half, c + quarter, sn + quarter);
+    blocks_kv_store_token(j->ex, j->b, j->layer, i);
 }
 
-/* x = normed · alpha + y over n values: GLM's residual, which carries the normed input. */
-static void scaled_residual(float *x, const float *normed, float alpha, const float *y,
-                            int64_t n) {
-    for (int64_t i = 0; i < n; i++) x[i] = normed[i] * alpha + y[i];
+/* Token i: GLM's residual x = normed · alpha + proj (the residual carries the normed input),
+ * then the next LayerNorm of x into xb while the row is in cache (none when norm is NULL). */
+static void residual_step(const void *ctx, int32_t i) {
+    const glm1_steps *j = ctx;
+    const model_scratch *s = &j->ex->s;
+    const size_t dim = (size_t)j->hp->n_embd;
+    float *x = s->x + i * dim;
+    const float *normed = s->xb + i * dim, *proj = s->proj + i * dim;
+    for (size_t d = 0; d < dim; d++) x[d] = normed[d] * j->hp->residual_alpha + proj[d];
+    if (j->norm)
+        ops_layernorm(s->xb + i * dim, x, j->norm->data, j->norm_b->data, (int64_t)dim,
+                      j->hp->norm_eps);
+}
+
+/* Token i of the MLP's hidden rows: bias, then GELU. */
+static void gelu_step(const void *ctx, int32_t i) {
+    const glm1_steps *j = ctx;
+    float *h = j->ex->s.ffn_a + (size_t)i * j->hp->n_ff;
+    if (j->L->ffn_up_b.data) ops_add(h, j->L->ffn_up_b.data, j->hp->n_ff);
+    ops_gelu(h, h, j->hp->n_ff);
 }
 
 /* GELU MLP of the normed rows in xb into proj: W2 · gelu(W1 · m + b1) + b2. */
-static void mlp_gelu(model_exec *ex, const model_hparams *hp, const model_layer *L, int32_t n) {
+static void mlp_gelu(model_exec *ex, const glm1_steps *j, int32_t n) {
     model_scratch *s = &ex->s;
-    model_matmul(ex, &L->ffn_up, s->xb, n, s->ffn_a);
-    blocks_add_bias_rows(s->ffn_a, &L->ffn_up_b, n, hp->n_ff);
-    ops_gelu(s->ffn_a, s->ffn_a, (int64_t)n * hp->n_ff);
-    model_matmul(ex, &L->ffn_down, s->ffn_a, n, s->proj);
-    blocks_add_bias_rows(s->proj, &L->ffn_down_b, n, hp->n_embd);
+    model_matmul(ex, &j->L->ffn_up, s->xb, n, s->ffn_a);
+    blocks_for_each_token(ex, n, gelu_step, j);
+    model_matmul(ex, &j->L->ffn_down, s->ffn_a, n, s->proj);
+    blocks_add_bias_rows(s->proj, &j->L->ffn_down_b, n, j->hp->n_embd);
 }
 
 ward_status glm1_forward(const ward_model *m, model_exec *ex, const model_batch *b) {
     const model_hparams *hp = &m->hp;
     model_scratch *s = &ex->s;
     const int32_t n = b->n, dim = hp->n_embd;
-    const float alpha = hp->residual_alpha;
 
     /* sequences starting here: their prompt is this batch; it fixes positions and the mask */
     record_prompt_lengths(ex, b);
@@ -250,14 +275,16 @@ ward_status glm1_forward(const ward_model *m, model_exec *ex, const model_batch 
     blocks_embed_tokens(m, ex, b);
     rope_tables_2d(ex, hp, b);
 
+    /* a = LN1(x) of the first layer; the later ones come with the residual before them */
+    layernorm_rows(s->xb, s->x, &m->layers[0].attn_norm, &m->layers[0].attn_norm_b, n, dim,
+                   hp->norm_eps);
     for (int32_t l = 0; l < hp->n_layer; l++) {
-        const model_layer *L = &m->layers[l];
+        const model_layer *L = &m->layers[l], *next = l + 1 < hp->n_layer ? L + 1 : NULL;
+        glm1_steps j = {.ex = ex, .hp = hp, .b = b, .L = L, .layer = l};
 
-        /* attention: a = LN1(x), fused q|k|v, 2-D rotary on q and k, cache k and v */
-        layernorm_rows(s->xb, s->x, &L->attn_norm, &L->attn_norm_b, n, dim, hp->norm_eps);
+        /* attention: fused q|k|v of a, 2-D rotary on q and k with the cache write */
         project_qkv_interleaved(ex, hp, L, n);
-        rotate_qk_2d(s, hp, n);
-        blocks_kv_store(ex, b, l);
+        blocks_for_each_token(ex, n, rotate_cache_step, &j);
 
         /* each token attends over its sequence's cache under the GLM mask; output projection */
         glm1_attn_job job = {.m = m, .ex = ex, .b = b, .layer = l};
@@ -265,13 +292,14 @@ ward_status glm1_forward(const ward_model *m, model_exec *ex, const model_batch 
         model_matmul(ex, &L->wo, s->att, n, s->proj);
         blocks_add_bias_rows(s->proj, &L->bo, n, dim);
 
-        /* residual: h = a · alpha + Attn(a) */
-        scaled_residual(s->x, s->xb, alpha, s->proj, (int64_t)n * dim);
+        /* residual h = a · alpha + Attn(a), with m = LN2(h) */
+        j.norm = &L->ffn_norm, j.norm_b = &L->ffn_norm_b;
+        blocks_for_each_token(ex, n, residual_step, &j);
 
-        /* MLP: m = LN2(h), out = m · alpha + MLP(m) */
-        layernorm_rows(s->xb, s->x, &L->ffn_norm, &L->ffn_norm_b, n, dim, hp->norm_eps);
-        mlp_gelu(ex, hp, L, n);
-        scaled_residual(s->x, s->xb, alpha, s->proj, (int64_t)n * dim);
+        /* MLP: out = m · alpha + MLP(m), with the next layer's a = LN1(out) */
+        mlp_gelu(ex, &j, n);
+        j.norm = next ? &next->attn_norm : NULL, j.norm_b = next ? &next->attn_norm_b : NULL;
+        blocks_for_each_token(ex, n, residual_step, &j);
     }
 
     /* final LayerNorm of the tokens that want logits, then the output matrix */

@@ -226,9 +226,8 @@ static void attention_job(void *arg, int ith, int nth) {
  * The forward pass
  * ------------------------------------------------------------------------------------------- */
 
-/* The steps between the matmuls work token by token, each fused with its neighbour (residual
- * add with the next norm, rotary with the cache write, SwiGLU after gate/up): a prompt's tokens
- * are shared among the threads (each token's result is what it would be alone). */
+/* The steps between the matmuls work token by token (blocks_for_each_token), each fused with its
+ * neighbour: the residual add with the next norm, rotary with the cache write. */
 typedef struct token_job {
     model_exec *ex;
     const model_hparams *hp;
@@ -240,18 +239,12 @@ typedef struct token_job {
     int32_t layer;
 } token_job;
 
-static void token_range(void *arg, int ith, int nth) {
-    const token_job *j = arg;
-    for (int32_t i = (int32_t)((int64_t)j->n * ith / nth); i < (int64_t)j->n * (ith + 1) / nth; i++)
-        j->step(j, i);
+static void token_step(const void *ctx, int32_t i) {
+    const token_job *j = ctx;
+    j->step(j, i);
 }
 
-static void for_each_token(token_job *j) {
-    if (j->n >= 8)
-        tp_run(j->ex->pool, token_range, j);
-    else
-        token_range(j, 0, 1);
-}
+static void for_each_token(token_job *j) { blocks_for_each_token(j->ex, j->n, token_step, j); }
 
 /* Token i: x += proj (+ bias), then xb = RMSNorm(x) while the row is in cache. */
 static void residual_step(const token_job *j, int32_t i) {
@@ -320,19 +313,24 @@ static void swiglu_step(const token_job *j, int32_t i) {
 }
 
 /* SwiGLU feed-forward of the normed rows in xb into proj: silu(gate) * up, then down. The gate
- * and up rows come from two matrices, or from the two halves of one fused matrix. */
+ * and up rows come from two matrices, or from the two halves of one fused matrix. Packed, the
+ * SwiGLU runs inside the gate/up product; else as a step of its own. */
 static void feed_forward(model_exec *ex, const model_hparams *hp, const model_layer *L,
                          int32_t n) {
     model_scratch *s = &ex->s;
-    if (hp->ffn_fused) {
-        model_matmul(ex, &L->ffn_up, s->xb, n, s->ffn_a); /* rows of gate|up, 2 n_ff */
-    } else {
-        const model_tensor *ws[] = {&L->ffn_gate, &L->ffn_up};
-        float *const ys[] = {s->ffn_a, s->ffn_b};
-        model_matmul_many(ex, ws, 2, s->xb, n, ys);
+    model_tensor gate = L->ffn_gate, up = L->ffn_up;
+    const bool split = !hp->ffn_fused || model_tensor_split_packed(&L->ffn_up, hp->n_ff, &gate, &up);
+    if (!split || !model_matmul_swiglu(ex, &gate, &up, s->xb, n, s->ffn_a, s->ffn_b)) {
+        if (hp->ffn_fused) {
+            model_matmul(ex, &L->ffn_up, s->xb, n, s->ffn_a); /* rows of gate|up, 2 n_ff */
+        } else {
+            const model_tensor *ws[] = {&L->ffn_gate, &L->ffn_up};
+            float *const ys[] = {s->ffn_a, s->ffn_b};
+            model_matmul_many(ex, ws, 2, s->xb, n, ys);
+        }
+        token_job j = {.ex = ex, .hp = hp, .step = swiglu_step, .n = n};
+        for_each_token(&j);
     }
-    token_job j = {.ex = ex, .hp = hp, .step = swiglu_step, .n = n};
-    for_each_token(&j);
     model_matmul(ex, &L->ffn_down, s->ffn_b, n, s->proj);
 }
 

@@ -383,3 +383,27 @@ void model_matmul(model_exec *ex, const model_tensor *w, const float *x, int32_t
         kern_matmul(ex->pool, ex->isa, w->type, w->data, w->n_rows, w->n_cols, x, n_tok, y,
                     ex->s.act);
 }
+
+bool model_matmul_swiglu(model_exec *ex, const model_tensor *gate, const model_tensor *up,
+                         const float *x, int32_t n_tok, float *y_gate, float *y_up) {
+    if (!gate->packed || !up->packed || gate->type != up->type || gate->n_cols != up->n_cols ||
+        gate->n_rows != up->n_rows)
+        return false;
+    const kern_packed_mat g = {gate->packed, gate->n_rows, y_gate};
+    const kern_packed_mat u = {up->packed, up->n_rows, y_up};
+    kern_matmul_packed_swiglu(ex->pool, ex->isa, gate->type, &g, &u, gate->n_cols, x, n_tok,
+                              ex->s.act);
+    return true;
+}
+
+bool model_tensor_split_packed(const model_tensor *w, int64_t n_top, model_tensor *top,
+                               model_tensor *rest) {
+    if (!w->packed || n_top % KERN_PACK_ROWS != 0 || n_top <= 0 || n_top >= w->n_rows)
+        return false;
+    *top = *rest = *w;
+    top->n_rows = n_top;
+    rest->n_rows = w->n_rows - n_top;
+    top->data = rest->data = NULL; /* the packed rows are the only copy views keep */
+    rest->packed = (char *)w->packed + kern_packed_bytes(w->type, n_top, w->n_cols);
+    return true;
+}

@@ -161,6 +161,15 @@ void model_release_packed_sources(ward_model *m, const void *base, size_t size);
 /* y (n_tok, W.n_rows) = x (n_tok, W.n_cols) · Wᵀ, threaded. */
 void model_matmul(model_exec *ex, const model_tensor *w, const float *x, int32_t n_tok,
                   float *y);
+/* y_up = silu(x · gateᵀ) * (x · upᵀ) (y_gate gets x · gateᵀ) in one parallel job with the
+ * SwiGLU fused in (kern_matmul_packed_swiglu), when both are packed alike; false (nothing done)
+ * otherwise. */
+bool model_matmul_swiglu(model_exec *ex, const model_tensor *gate, const model_tensor *up,
+                         const float *x, int32_t n_tok, float *y_gate, float *y_up);
+/* Views of a packed matrix's first n_top rows and the rest (n_top a multiple of the packed
+ * row group); false when w is not packed or n_top does not fall on a group. */
+bool model_tensor_split_packed(const model_tensor *w, int64_t n_top, model_tensor *top,
+                               model_tensor *rest);
 /* ys[i] = x · ws[i]ᵀ for n matrices of one width: as one parallel job when they are packed and
  * of one type (the activations converted once), else one after another. */
 void model_matmul_many(model_exec *ex, const model_tensor *const *ws, int n, const float *x,
