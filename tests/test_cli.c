@@ -209,6 +209,10 @@ static void test_bench(void) {
     CHECK(run_cmd(cmd, out, sizeof out) == 0 && bench_speed(out, "pp8@d40") > 0 &&
               bench_speed(out, "tg4@d40") > 0,
           "bench -d 40 prints pp8@d40 and tg4@d40 with speeds: %s", out);
+    snprintf(cmd, sizeof cmd, "%s bench -m %s -p 8 -n 0 -r 1 --peak 2>&1", WARD_BINARY, mp);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0 && strstr(out, "FMA peak") &&
+              strstr(out, "efficiency"),
+          "bench --peak reports the prompt's share of the multiply-add peak: %s", out);
     snprintf(cmd, sizeof cmd, "%s bench -m %s -p 0 -n 4 -r 1 --batch 3 2>&1", WARD_BINARY, mp);
     CHECK(run_cmd(cmd, out, sizeof out) == 0 && strstr(out, "|     3 | tg4") && !strstr(out, "pp"),
           "bench --batch 3 reports tg only: %s", out);

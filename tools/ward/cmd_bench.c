@@ -10,6 +10,11 @@
  * just after the generation test) and reports generation efficiency = tokens/s x bytes of
  * weights read per token / bandwidth; the bytes per token are every tensor but the token embeddings (one row of
  * them is read per token), or all of them when the output matrix is the embedding matrix.
+ * --peak measures the FP32 multiply-add peak (all threads, independent FMA chains, AVX2 and
+ * AVX-512 where present, the better) and reports for F32/F16/BF16 models the prompt tests'
+ * GFLOP/s (2 x the multiplied weights per token) against it; for BF16 with VDPBF16PS the peak
+ * is twice the FP32 one (two products per lane per instruction). -d N first fills each
+ * sequence with N tokens (not timed), so ppN@dM / tgN@dM measure at a long context.
  */
 #include <immintrin.h>
 #include <math.h>
@@ -26,7 +31,7 @@
 typedef struct bench_opts {
     const char *model;
     int32_t n_prompt, n_gen, n_threads, reps, batch, depth, online_from;
-    bool membw, no_repack;
+    bool membw, no_repack, peak;
     const char *kv_name;
     ward_type kv_type;
 } bench_opts;
@@ -162,17 +167,83 @@ static double measure_membw(int32_t n_threads) {
     return best;
 }
 
-/* Bytes of weights read per generated token (see the file comment); 0 if not a GGUF file. */
-static double bytes_per_token(const char *path) {
+/* --- arithmetic peak ------------------------------------------------------------------------ */
+
+#define PEAK_CHAINS 12 /* independent accumulators: more than FMA latency x FMA units */
+#define PEAK_ITERS 4000000L
+
+typedef struct peak_job {
+    bool avx512;
+    double sums[64];
+} peak_job;
+
+#define PEAK_LOOP(vec, set1, fmadd, add, store, lanes)                                         \
+    vec a[PEAK_CHAINS];                                                                        \
+    const vec m = set1(0.999999f), c = set1(1e-6f);                                            \
+    for (int k = 0; k < PEAK_CHAINS; k++) a[k] = set1((float)k);                               \
+    for (long i = 0; i < PEAK_ITERS; i++)                                                      \
+        for (int k = 0; k < PEAK_CHAINS; k++) a[k] = fmadd(a[k], m, c);                        \
+    for (int k = 1; k < PEAK_CHAINS; k++) a[0] = add(a[0], a[k]);                              \
+    float out[lanes];                                                                          \
+    store(out, a[0]);                                                                          \
+    return out[0];
+
+__attribute__((target("avx2,fma"))) static float peak_avx2(void) {
+    PEAK_LOOP(__m256, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps, _mm256_storeu_ps, 8)
+}
+__attribute__((target("avx512f"))) static float peak_avx512(void) {
+    PEAK_LOOP(__m512, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps, _mm512_storeu_ps, 16)
+}
+
+static void peak_run(void *arg, int ith, int nth) {
+    (void)nth;
+    peak_job *j = arg;
+    j->sums[ith % 64] = j->avx512 ? peak_avx512() : peak_avx2();
+}
+
+/* Best FP32 multiply-add rate in GFLOP/s of all threads (two flops per lane per FMA). */
+static double measure_peak(int32_t n_threads) {
+    tp_pool *pool = NULL;
+    ward_error err;
+    if (cpu_isa_detect() < WARD_ISA_AVX2 || tp_open(n_threads, &pool, &err)) return 0;
+    double best = 0;
+    for (int wide = 0; wide < (cpu_isa_detect() >= WARD_ISA_AVX512 ? 2 : 1); wide++)
+        for (int pass = 0; pass < 3; pass++) {
+            peak_job job = {.avx512 = wide};
+            const double t0 = cli_now_s();
+            tp_run(pool, peak_run, &job);
+            const double flops = 2.0 * PEAK_ITERS * PEAK_CHAINS * (wide ? 16 : 8) * n_threads;
+            const double g = flops / 1e9 / (cli_now_s() - t0);
+            best = g > best ? g : best;
+        }
+    tp_close(pool);
+    return best;
+}
+
+/* What one token reads and multiplies: bytes and elements of every tensor but the token
+ * embeddings (one row of them is read per token), or of all of them when the output matrix is
+ * the embedding matrix. Zeros if not a GGUF file. */
+typedef struct token_work {
+    double bytes, elems;
+} token_work;
+
+static token_work work_per_token(const char *path) {
     gguf_file *g;
     ward_error err;
-    if (gguf_open(path, &g, &err)) return 0;
-    double total = 0, embd = 0;
-    for (uint64_t i = 0; i < g->n_tensors; i++) total += (double)g->tensors[i].nbytes;
-    const gguf_tensor *t = gguf_find_tensor(g, "token_embd.weight");
-    if (t && gguf_find_tensor(g, "output.weight")) embd = (double)t->nbytes;
+    token_work w = {0, 0};
+    if (gguf_open(path, &g, &err)) return w;
+    const gguf_tensor *embd = gguf_find_tensor(g, "token_embd.weight");
+    const bool tied = !gguf_find_tensor(g, "output.weight");
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        const gguf_tensor *t = &g->tensors[i];
+        if (t == embd && !tied) continue;
+        double n = 1;
+        for (uint32_t d = 0; d < t->n_dims; d++) n *= (double)t->ne[d];
+        w.bytes += (double)t->nbytes;
+        w.elems += n;
+    }
     gguf_close(g);
-    return total - embd;
+    return w;
 }
 
 /* --- the run -------------------------------------------------------------------------------- */
@@ -182,6 +253,20 @@ static void print_row(const bench_opts *o, const ward_model_info *in, const char
     printf("| %-10s | %-6s | %8.2f MiB | %6.2f M | %7d | %5d | %-12s | %9.2f ± %-6.2f |%s\n",
            in->arch, ward_type_name(in->main_type), (double)in->n_bytes / 1048576.0,
            (double)in->n_params / 1e6, o->n_threads, o->batch, test, s.mean, s.sd, extra);
+}
+
+/* --peak on a float model: the prompt's GFLOP/s against the multiply-add peak (see the file
+ * comment); nothing otherwise. */
+static void prompt_efficiency(const bench_opts *o, const ward_model_info *in, double tps,
+                              char *extra, size_t cap) {
+    const ward_type t = in->main_type;
+    if (!o->peak || (t != WARD_TYPE_F32 && t != WARD_TYPE_F16 && t != WARD_TYPE_BF16)) return;
+    const bool pairs = t == WARD_TYPE_BF16 && cpu_isa_select() >= WARD_ISA_AVX512BF16;
+    const double peak = measure_peak(o->n_threads) * (pairs ? 2 : 1);
+    const double gflops = tps * 2.0 * work_per_token(o->model).elems / 1e9;
+    if (peak > 0 && gflops > 0)
+        snprintf(extra, cap, " %.0f GFLOP/s; %s peak %.0f GFLOP/s; efficiency %.0f%%", gflops,
+                 pairs ? "BF16 pair-dot (2x FP32 FMA)" : "FP32 FMA", peak, 100.0 * gflops / peak);
 }
 
 /* "pp128", or "pp128@d4096" after a context of depth tokens (llama-bench's naming). */
@@ -245,7 +330,9 @@ static int bench(const bench_opts *o) {
         for (int r = 0; r < o->reps; r++)
             if ((v[r] = run_pp(ctx, toks, o->n_prompt, o->batch, o->depth)) < 0) goto decode_failed;
         test_name(name, sizeof name, "pp", o->n_prompt, o->depth);
-        print_row(o, in, name, stats(v, o->reps), "");
+        char extra[160] = "";
+        prompt_efficiency(o, in, stats(v, o->reps).mean, extra, sizeof extra);
+        print_row(o, in, name, stats(v, o->reps), extra);
     }
     if (o->n_gen > 0) {
         const ward_token *gen = toks + o->n_prompt;
@@ -260,7 +347,8 @@ static int bench(const bench_opts *o) {
         bench_stats st = stats(v, o->reps);
         char extra[160] = "";
         if (o->membw) {
-            const double bw_after = measure_membw(o->n_threads), bpt = bytes_per_token(o->model);
+            const double bw_after = measure_membw(o->n_threads);
+            const double bpt = work_per_token(o->model).bytes;
             const double bw = bw_after > bw_before ? bw_after : bw_before;
             if (bw > 0 && bpt > 0)
                 snprintf(extra, sizeof extra, " read bandwidth %.1f GB/s; %.1f MB per token; "
@@ -292,9 +380,10 @@ int cmd_bench(int argc, char **argv) {
         {"depth", 'd', CLI_INT, &o.depth, "N", "tokens already in each sequence's context before every test (default 0): measures speed at long contexts", 0, 1 << 20},
         {"attn-online-from", 0, CLI_INT, &o.online_from, "N", "keys from which attention runs in one pass with online softmax (default 512; 1 = always)", 0, 1 << 24},
         {"membw", 0, CLI_FLAG, &o.membw, NULL, "also measure read bandwidth and generation efficiency", 0, 0},
+        {"peak", 0, CLI_FLAG, &o.peak, NULL, "also measure the multiply-add peak and report the prompt tests' GFLOP/s against it (F32, F16, BF16 models)", 0, 0},
         {"no-repack", 0, CLI_FLAG, &o.no_repack, NULL, "keep weights in the file's layout (no load-time repacking), to measure what repacking gains", 0, 0},
     };
-    const cli_cmd cmd = {"bench", "-m MODEL [-p N] [-n N] [-d N] [-t N] [-r N] [--batch B] [--membw] [--no-repack] [--kv-type TYPE] [--attn-online-from N]",
+    const cli_cmd cmd = {"bench", "-m MODEL [-p N] [-n N] [-d N] [-t N] [-r N] [--batch B] [--membw] [--peak] [--no-repack] [--kv-type TYPE] [--attn-online-from N]",
                          "Measure prompt processing (ppN: N tokens in one batch) and generation "
                          "(tgN: N single-token steps) in tokens/s, mean ± sd over repetitions "
                          "after a warm-up, as a Markdown table.",
