@@ -46,7 +46,7 @@ static const char *kind_metavar(const cli_opt *o) {
     switch (o->kind) {
     case CLI_INT: case CLI_U64: return "N";
     case CLI_FLOAT: return "X";
-    case CLI_STR: return "TEXT";
+    case CLI_STR: case CLI_LIST: return "TEXT";
     case CLI_FLAG: return "";
     }
     return "";
@@ -86,6 +86,15 @@ static int set_value(const cli_cmd *cmd, const cli_opt *o, const char *val) {
     switch (o->kind) {
     case CLI_FLAG: *(bool *)o->dst = true; return CLI_OK;
     case CLI_STR: *(const char **)o->dst = val; return CLI_OK;
+    case CLI_LIST: {
+        cli_list *l = o->dst;
+        if (l->n == CLI_LIST_MAX) {
+            cli_fail(cmd->name, "--%s given more than %d times", o->name, CLI_LIST_MAX);
+            return CLI_ERROR;
+        }
+        l->v[l->n++] = val;
+        return CLI_OK;
+    }
     case CLI_INT: {
         long long v = strtoll(val, &end, 10);
         if (errno || end == val || *end) goto bad;

@@ -14,13 +14,20 @@
 
 #include "ward.h"
 
-typedef enum cli_kind { CLI_FLAG, CLI_INT, CLI_U64, CLI_FLOAT, CLI_STR } cli_kind;
+typedef enum cli_kind { CLI_FLAG, CLI_INT, CLI_U64, CLI_FLOAT, CLI_STR, CLI_LIST } cli_kind;
+
+/* A repeatable string option (CLI_LIST): each use appends; more than CLI_LIST_MAX is an error. */
+#define CLI_LIST_MAX 16
+typedef struct cli_list {
+    const char *v[CLI_LIST_MAX];
+    int n;
+} cli_list;
 
 typedef struct cli_opt {
     const char *name; /* long name without "--" */
     char short_name;  /* 0 if none */
     cli_kind kind;
-    void *dst;        /* bool*, int32_t*, uint64_t*, float*, const char** */
+    void *dst;        /* bool*, int32_t*, uint64_t*, float*, const char**, cli_list* */
     const char *metavar;
     const char *help;
     double min, max;  /* inclusive range for numbers (ignored when min == max) */
@@ -76,6 +83,7 @@ int cmd_perplexity(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 struct ward_model;
 /* Open a model for cmd (a GGUF file or a HuggingFace directory), converted to the recipe quant

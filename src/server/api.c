@@ -1,0 +1,376 @@
+/* api.c: OpenAI request parsing and response JSON (see api.h). */
+#include "server/api.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool api_fail(api_error *e, int status, const char *type, const char *code, const char *param,
+              const char *fmt, ...) {
+    e->status = status;
+    e->type = type;
+    e->code = code;
+    snprintf(e->param, sizeof e->param, "%s", param ? param : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->message, sizeof e->message, fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+static bool bad_request(api_error *e, const char *param, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static bool bad_request(api_error *e, const char *param, const char *fmt, ...) {
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return api_fail(e, 400, "invalid_request_error", NULL, param, "%s", msg);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Typed fields: absent and null mean "not given"; anything else must have the right type
+ * ------------------------------------------------------------------------------------------- */
+
+static const cJSON *field(const cJSON *obj, const char *name) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    return v && !cJSON_IsNull(v) ? v : NULL;
+}
+
+static bool get_number(const cJSON *obj, const char *name, double lo, double hi, double *out,
+                       api_error *e) {
+    const cJSON *v = field(obj, name);
+    if (!v) return true;
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+        return bad_request(e, name, "'%s' must be a number", name);
+    if (v->valuedouble < lo || v->valuedouble > hi)
+        return bad_request(e, name, "'%s' must be between %g and %g (got %g)", name, lo, hi,
+                           v->valuedouble);
+    *out = v->valuedouble;
+    return true;
+}
+
+static bool get_int(const cJSON *obj, const char *name, double lo, double hi, double *out,
+                    bool *given, api_error *e) {
+    const cJSON *v = field(obj, name);
+    if (!v) return true;
+    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble))
+        return bad_request(e, name, "'%s' must be an integer", name);
+    if (given) *given = true;
+    return get_number(obj, name, lo, hi, out, e);
+}
+
+static bool get_bool(const cJSON *obj, const char *name, bool *out, api_error *e) {
+    const cJSON *v = field(obj, name);
+    if (!v) return true;
+    if (!cJSON_IsBool(v)) return bad_request(e, name, "'%s' must be a boolean", name);
+    *out = cJSON_IsTrue(v);
+    return true;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Request parts
+ * ------------------------------------------------------------------------------------------- */
+
+static char *own(api_request *r, char *s) {
+    char **grown = realloc(r->owned, sizeof *grown * (r->n_owned + 1));
+    if (!grown) {
+        free(s);
+        return NULL;
+    }
+    r->owned = grown;
+    return r->owned[r->n_owned++] = s;
+}
+
+/* A message's content: a string, or an array of text parts joined. */
+static bool message_content(api_request *r, const cJSON *c, const char *param, const char **out,
+                            api_error *e) {
+    if (!c) {
+        *out = "";
+        return true;
+    }
+    if (cJSON_IsString(c)) {
+        *out = c->valuestring;
+        return true;
+    }
+    if (!cJSON_IsArray(c))
+        return bad_request(e, param, "'%s' must be a string or an array of content parts", param);
+    size_t total = 1;
+    const cJSON *part;
+    cJSON_ArrayForEach(part, c) {
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(part, "type");
+        const cJSON *text = cJSON_GetObjectItemCaseSensitive(part, "text");
+        if (!cJSON_IsObject(part) || !cJSON_IsString(type))
+            return bad_request(e, param, "each part of '%s' must be an object with a 'type'", param);
+        if (strcmp(type->valuestring, "text") != 0)
+            return bad_request(e, param, "content parts of type '%s' are not supported (only "
+                               "'text')", type->valuestring);
+        if (!cJSON_IsString(text))
+            return bad_request(e, param, "a text part of '%s' must have a string 'text'", param);
+        total += strlen(text->valuestring);
+    }
+    char *joined = malloc(total);
+    if (!joined || !own(r, joined))
+        return api_fail(e, 500, "server_error", NULL, NULL, "out of memory");
+    joined[0] = '\0';
+    cJSON_ArrayForEach(part, c) strcat(joined, cJSON_GetObjectItemCaseSensitive(part, "text")->valuestring);
+    *out = joined;
+    return true;
+}
+
+static bool parse_messages(api_request *r, api_error *e) {
+    const cJSON *msgs = field(r->root, "messages");
+    if (!msgs) return bad_request(e, "messages", "'messages' is required");
+    if (!cJSON_IsArray(msgs) || cJSON_GetArraySize(msgs) == 0)
+        return bad_request(e, "messages", "'messages' must be a non-empty array");
+    r->n_messages = (size_t)cJSON_GetArraySize(msgs);
+    if (!(r->messages = calloc(r->n_messages, sizeof *r->messages)))
+        return api_fail(e, 500, "server_error", NULL, NULL, "out of memory");
+    size_t i = 0;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, msgs) {
+        char param[64];
+        snprintf(param, sizeof param, "messages[%zu]", i);
+        const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
+        if (!cJSON_IsObject(m) || !cJSON_IsString(role))
+            return bad_request(e, param, "'%s' must be an object with a string 'role'", param);
+        const char *rs = role->valuestring;
+        if (strcmp(rs, "developer") == 0) rs = "system"; /* OpenAI's newer name for it */
+        if (strcmp(rs, "system") != 0 && strcmp(rs, "user") != 0 && strcmp(rs, "assistant") != 0)
+            return bad_request(e, param, "role '%s' is not supported (system, user, assistant)",
+                               role->valuestring);
+        if (field(m, "tool_calls"))
+            return bad_request(e, param, "tool calls are not supported by this server yet");
+        snprintf(param, sizeof param, "messages[%zu].content", i);
+        r->messages[i].role = rs;
+        if (!message_content(r, field(m, "content"), param, &r->messages[i].content, e))
+            return false;
+        i++;
+    }
+    return true;
+}
+
+static bool parse_prompt(api_request *r, api_error *e) {
+    const cJSON *p = field(r->root, "prompt");
+    if (!p) return bad_request(e, "prompt", "'prompt' is required");
+    if (cJSON_IsArray(p) && cJSON_GetArraySize(p) == 1 && cJSON_IsString(cJSON_GetArrayItem(p, 0)))
+        p = cJSON_GetArrayItem(p, 0);
+    if (!cJSON_IsString(p))
+        return bad_request(e, "prompt", "'prompt' must be a string (or an array of one string)");
+    r->prompt = p->valuestring;
+    return true;
+}
+
+static bool parse_stop(api_request *r, api_error *e) {
+    const cJSON *s = field(r->root, "stop");
+    if (!s) return true;
+    if (cJSON_IsString(s)) {
+        if (!*s->valuestring) return bad_request(e, "stop", "'stop' must not be empty");
+        r->gen.stop[r->gen.n_stop++] = s->valuestring;
+        return true;
+    }
+    if (!cJSON_IsArray(s) || cJSON_GetArraySize(s) > SRV_MAX_STOP)
+        return bad_request(e, "stop", "'stop' must be a string or an array of up to %d strings",
+                           SRV_MAX_STOP);
+    const cJSON *v;
+    cJSON_ArrayForEach(v, s) {
+        if (!cJSON_IsString(v) || !*v->valuestring)
+            return bad_request(e, "stop", "each 'stop' entry must be a non-empty string");
+        r->gen.stop[r->gen.n_stop++] = v->valuestring;
+    }
+    return true;
+}
+
+/* Fields this server does not implement yet: refused by name, never ignored. */
+static bool refuse_unsupported(const api_request *r, api_error *e) {
+    double n = 1;
+    bool logprobs = false;
+    if (!get_int(r->root, "n", 1, 128, &n, NULL, e) || !get_bool(r->root, "logprobs", &logprobs, e))
+        return false;
+    if (n != 1) return bad_request(e, "n", "'n' other than 1 is not supported by this server yet");
+    if (logprobs) return bad_request(e, "logprobs", "'logprobs' is not supported by this server yet");
+    const cJSON *tools = field(r->root, "tools");
+    if (tools && !(cJSON_IsArray(tools) && cJSON_GetArraySize(tools) == 0))
+        return bad_request(e, "tools", "'tools' (function calling) is not supported by this "
+                           "server yet");
+    const cJSON *rf = field(r->root, "response_format");
+    if (rf) {
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(rf, "type");
+        if (!cJSON_IsObject(rf) || !cJSON_IsString(type))
+            return bad_request(e, "response_format", "'response_format' must be an object with "
+                               "a string 'type'");
+        if (strcmp(type->valuestring, "text") != 0)
+            return bad_request(e, "response_format", "response_format '%s' is not supported by "
+                               "this server yet", type->valuestring);
+    }
+    return true;
+}
+
+static bool parse_sampling(api_request *r, api_error *e) {
+    ward_sampler_params *sp = &r->gen.sampling;
+    *sp = ward_sampler_default_params();
+    /* OpenAI's defaults: temperature 1, top_p 1, nothing else */
+    double temp = 1.0, top_p = 1.0, min_p = 0.0, top_k = 0, pres = 0, freq = 0, rep = 1.0,
+           seed = 0, max_tokens = 0;
+    if (!get_number(r->root, "temperature", 0, 2, &temp, e) ||
+        !get_number(r->root, "top_p", 0, 1, &top_p, e) ||
+        !get_number(r->root, "min_p", 0, 1, &min_p, e) ||
+        !get_int(r->root, "top_k", 0, 1 << 20, &top_k, NULL, e) ||
+        !get_number(r->root, "presence_penalty", -2, 2, &pres, e) ||
+        !get_number(r->root, "frequency_penalty", -2, 2, &freq, e) ||
+        !get_number(r->root, "repetition_penalty", 0.01, 10, &rep, e) ||
+        !get_int(r->root, "seed", -9.2e18, 9.2e18, &seed, &r->seeded, e) ||
+        !get_int(r->root, "max_tokens", 1, 1 << 24, &max_tokens, NULL, e) ||
+        !get_int(r->root, "max_completion_tokens", 1, 1 << 24, &max_tokens, NULL, e))
+        return false;
+    sp->temperature = (float)temp;
+    sp->top_p = (float)top_p;
+    sp->min_p = (float)min_p;
+    sp->top_k = (int32_t)top_k;
+    sp->presence_penalty = (float)pres;
+    sp->frequency_penalty = (float)freq;
+    sp->repeat_penalty = (float)rep;
+    sp->seed = (uint64_t)(int64_t)seed;
+    r->gen.max_tokens = (int32_t)max_tokens;
+    return true;
+}
+
+bool api_parse_request(const char *body, size_t len, bool chat, api_request *r, api_error *e) {
+    memset(r, 0, sizeof *r);
+    r->chat = chat;
+    r->root = cJSON_ParseWithLength(body, len);
+    if (!r->root) return bad_request(e, NULL, "the body is not valid JSON");
+    if (!cJSON_IsObject(r->root)) return bad_request(e, NULL, "the body must be a JSON object");
+    const cJSON *model = field(r->root, "model");
+    if (!model) return bad_request(e, "model", "'model' is required");
+    if (!cJSON_IsString(model)) return bad_request(e, "model", "'model' must be a string");
+    r->model = model->valuestring;
+    const cJSON *so = field(r->root, "stream_options");
+    if (so && !cJSON_IsObject(so))
+        return bad_request(e, "stream_options", "'stream_options' must be an object");
+    if (!get_bool(r->root, "stream", &r->stream, e) ||
+        (so && !get_bool(so, "include_usage", &r->include_usage, e)))
+        return false;
+    const cJSON *user = field(r->root, "user");
+    if (user && !cJSON_IsString(user)) return bad_request(e, "user", "'user' must be a string");
+    return refuse_unsupported(r, e) && parse_sampling(r, e) && parse_stop(r, e) &&
+           (chat ? parse_messages(r, e) : parse_prompt(r, e));
+}
+
+void api_request_free(api_request *r) {
+    cJSON_Delete(r->root);
+    free(r->messages);
+    for (size_t i = 0; i < r->n_owned; i++) free(r->owned[i]);
+    free(r->owned);
+    memset(r, 0, sizeof *r);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Responses
+ * ------------------------------------------------------------------------------------------- */
+
+/* Prints and frees a JSON tree (NULL if anything on the way failed). */
+static char *print(cJSON *o) {
+    char *s = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    return s;
+}
+
+char *api_error_json(const api_error *e) {
+    cJSON *o = cJSON_CreateObject(), *err = cJSON_AddObjectToObject(o, "error");
+    cJSON_AddStringToObject(err, "message", e->message);
+    cJSON_AddStringToObject(err, "type", e->type ? e->type : "server_error");
+    if (e->param[0]) cJSON_AddStringToObject(err, "param", e->param);
+    else cJSON_AddNullToObject(err, "param");
+    if (e->code) cJSON_AddStringToObject(err, "code", e->code);
+    else cJSON_AddNullToObject(err, "code");
+    return print(o);
+}
+
+const char *api_finish_reason(srv_finish f) {
+    switch (f) {
+    case SRV_RUNNING: return NULL;
+    case SRV_FINISH_LENGTH: return "length";
+    default: return "stop";
+    }
+}
+
+static cJSON *envelope(const api_request *r, const char *id, long created, const char *model,
+                       bool chunk) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", id);
+    cJSON_AddStringToObject(o, "object", r->chat ? (chunk ? "chat.completion.chunk"
+                                                          : "chat.completion")
+                                                 : "text_completion");
+    cJSON_AddNumberToObject(o, "created", (double)created);
+    cJSON_AddStringToObject(o, "model", model);
+    cJSON_AddStringToObject(o, "system_fingerprint", "ward");
+    return o;
+}
+
+static void add_usage(cJSON *o, const api_usage *u) {
+    cJSON *usage = cJSON_AddObjectToObject(o, "usage");
+    cJSON_AddNumberToObject(usage, "prompt_tokens", u->prompt_tokens);
+    cJSON_AddNumberToObject(usage, "completion_tokens", u->completion_tokens);
+    cJSON_AddNumberToObject(usage, "total_tokens", u->prompt_tokens + u->completion_tokens);
+    cJSON *details = cJSON_AddObjectToObject(usage, "prompt_tokens_details");
+    cJSON_AddNumberToObject(details, "cached_tokens", u->cached_tokens);
+}
+
+static void add_finish(cJSON *choice, const char *finish) {
+    if (finish) cJSON_AddStringToObject(choice, "finish_reason", finish);
+    else cJSON_AddNullToObject(choice, "finish_reason");
+}
+
+char *api_response_json(const api_request *r, const char *id, long created, const char *model,
+                        const char *text, const char *finish, const api_usage *u) {
+    cJSON *o = envelope(r, id, created, model, false);
+    cJSON *choice = cJSON_CreateObject();
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "choices"), choice);
+    cJSON_AddNumberToObject(choice, "index", 0);
+    if (r->chat) {
+        cJSON *msg = cJSON_AddObjectToObject(choice, "message");
+        cJSON_AddStringToObject(msg, "role", "assistant");
+        cJSON_AddStringToObject(msg, "content", text);
+        cJSON_AddNullToObject(msg, "refusal");
+    } else {
+        cJSON_AddStringToObject(choice, "text", text);
+    }
+    cJSON_AddNullToObject(choice, "logprobs");
+    add_finish(choice, finish);
+    add_usage(o, u);
+    return print(o);
+}
+
+char *api_chunk_json(const api_request *r, const char *id, long created, const char *model,
+                     bool role_only, const char *text, const char *finish) {
+    cJSON *o = envelope(r, id, created, model, true);
+    cJSON *choice = cJSON_CreateObject();
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "choices"), choice);
+    cJSON_AddNumberToObject(choice, "index", 0);
+    if (r->chat) {
+        cJSON *delta = cJSON_AddObjectToObject(choice, "delta");
+        if (role_only) {
+            cJSON_AddStringToObject(delta, "role", "assistant");
+            cJSON_AddStringToObject(delta, "content", "");
+        } else if (text && *text) {
+            cJSON_AddStringToObject(delta, "content", text);
+        }
+    } else {
+        cJSON_AddStringToObject(choice, "text", text ? text : "");
+    }
+    cJSON_AddNullToObject(choice, "logprobs");
+    add_finish(choice, finish);
+    return print(o);
+}
+
+char *api_usage_chunk_json(const api_request *r, const char *id, long created, const char *model,
+                           const api_usage *u) {
+    cJSON *o = envelope(r, id, created, model, true);
+    cJSON_AddArrayToObject(o, "choices");
+    add_usage(o, u);
+    return print(o);
+}

@@ -1,0 +1,70 @@
+/* api.h: the OpenAI API's shapes: requests parsed from JSON into generation settings, and the
+ * JSON of responses, stream chunks and errors, as OpenAI sends them.
+ *
+ * Parsing is strict about types (a wrong type is a 400 naming the field) and lenient about
+ * unknown fields (ignored). Features this server does not have yet are refused by name, never
+ * silently ignored.
+ */
+#ifndef WARD_SERVER_API_H
+#define WARD_SERVER_API_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "server/sched.h"
+#include "ward.h"
+
+typedef struct api_error {
+    int status;        /* HTTP status */
+    const char *type;  /* "invalid_request_error", "authentication_error", ... */
+    const char *code;  /* NULL or e.g. "model_not_found", "context_length_exceeded" */
+    char param[64];    /* the offending field, "" for none */
+    char message[512];
+} api_error;
+
+/* Fills e and returns false (for `return api_fail(...)`). */
+bool api_fail(api_error *e, int status, const char *type, const char *code, const char *param,
+              const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+typedef struct api_request {
+    bool chat;   /* /v1/chat/completions (messages) or /v1/completions (prompt) */
+    bool stream, include_usage;
+    const char *model;
+    ward_chat_message *messages; /* (n_messages) chat */
+    size_t n_messages;
+    const char *prompt; /* completions */
+    srv_gen_params gen; /* max_tokens 0 = up to the context's end */
+    bool seeded;
+    cJSON *root;        /* owns the strings above */
+    char **owned;       /* contents joined from parts */
+    size_t n_owned;
+} api_request;
+
+/* Parses a request body. On failure fills e (400) and returns false; r is freed either way by
+ * api_request_free. */
+bool api_parse_request(const char *body, size_t len, bool chat, api_request *r, api_error *e);
+void api_request_free(api_request *r);
+
+/* {"error": {...}} */
+char *api_error_json(const api_error *e);
+
+typedef struct api_usage {
+    int32_t prompt_tokens, completion_tokens, cached_tokens;
+} api_usage;
+
+/* The OpenAI finish_reason of a job's end ("stop", "length"), or NULL while running. */
+const char *api_finish_reason(srv_finish f);
+
+/* A whole (non-streamed) response. id like "chatcmpl-..." / "cmpl-...". */
+char *api_response_json(const api_request *r, const char *id, long created, const char *model,
+                        const char *text, const char *finish, const api_usage *u);
+/* One streamed chunk's JSON (without the "data: " framing): role_only for the first chat chunk
+ * (role, empty content), else the text delta, with finish_reason when finish is non-NULL. */
+char *api_chunk_json(const api_request *r, const char *id, long created, const char *model,
+                     bool role_only, const char *text, const char *finish);
+/* The final usage chunk of stream_options.include_usage (choices empty). */
+char *api_usage_chunk_json(const api_request *r, const char *id, long created, const char *model,
+                           const api_usage *u);
+
+#endif

@@ -1,0 +1,669 @@
+/* http.c: the HTTP side of `ward serve` (see server.h): routing, limits, authentication, and
+ * the generation endpoints' responses, whole or streamed as server-sent events.
+ */
+#include <microhttpd.h>
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "server/api.h"
+#include "server/server.h"
+
+#define MAX_KEYS 256
+
+struct srv_server {
+    srv_config cfg;
+    struct MHD_Daemon *daemon;
+    srv_model **models;
+    int n_models;
+    atomic_bool ready, stopping;
+    char *keys[MAX_KEYS];
+    int n_keys;
+    atomic_int in_flight;
+    atomic_ullong n_requests, n_errors[6]; /* errors by class: 4xx except 429, 429, 5xx */
+    atomic_ullong id_counter;
+    pthread_mutex_t log_mu;
+};
+
+enum { ERR_4XX, ERR_429, ERR_5XX };
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* One line per request on stderr; never the request's text unless log_content. */
+static void log_line(srv_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void log_line(srv_server *s, const char *fmt, ...) {
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    pthread_mutex_lock(&s->log_mu);
+    fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02dZ %s\n", tm.tm_year + 1900, tm.tm_mon + 1,
+            tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, line);
+    pthread_mutex_unlock(&s->log_mu);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Plain responses
+ * ------------------------------------------------------------------------------------------- */
+
+static void count_status(srv_server *s, int status) {
+    if (status == 429) atomic_fetch_add(&s->n_errors[ERR_429], 1);
+    else if (status >= 500) atomic_fetch_add(&s->n_errors[ERR_5XX], 1);
+    else if (status >= 400) atomic_fetch_add(&s->n_errors[ERR_4XX], 1);
+}
+
+static enum MHD_Result send_text(struct MHD_Connection *c, int status, char *body,
+                                 const char *type) {
+    if (!body) {
+        status = 500;
+        body = strdup("{\"error\":{\"message\":\"out of memory\",\"type\":\"server_error\","
+                      "\"param\":null,\"code\":null}}");
+        if (!body) return MHD_NO;
+    }
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), body,
+                                                             MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    if (status == 429) MHD_add_response_header(r, "Retry-After", "1");
+    if (status == 401) MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    const enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result send_error(srv_server *s, struct MHD_Connection *c, const api_error *e,
+                                  const char *method, const char *url) {
+    count_status(s, e->status);
+    log_line(s, "%s %s %d %s", method, url, e->status, e->message);
+    return send_text(c, e->status, api_error_json(e), "application/json");
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Authentication: bearer keys, compared in constant time
+ * ------------------------------------------------------------------------------------------- */
+
+static bool same_secret(const char *a, const char *b) {
+    const size_t la = strlen(a), lb = strlen(b);
+    unsigned char diff = (unsigned char)(la != lb);
+    for (size_t i = 0; i < la; i++) diff |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
+    return diff == 0;
+}
+
+static bool authorized(const srv_server *s, struct MHD_Connection *c) {
+    if (s->n_keys == 0) return true;
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!h || strncmp(h, "Bearer ", 7) != 0) return false;
+    bool ok = false;
+    for (int i = 0; i < s->n_keys; i++) ok |= same_secret(h + 7, s->keys[i]);
+    return ok;
+}
+
+static ward_status load_keys(srv_server *s, const char *path, ward_error *err) {
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        err->code = WARD_EIO;
+        snprintf(err->msg, sizeof err->msg, "cannot read the API key file %s", path);
+        return WARD_EIO;
+    }
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (!line[0] || line[0] == '#') continue;
+        if (s->n_keys == MAX_KEYS || !(s->keys[s->n_keys] = strdup(line))) break;
+        s->n_keys++;
+    }
+    fclose(f);
+    if (s->n_keys == 0) {
+        err->code = WARD_EINVAL;
+        snprintf(err->msg, sizeof err->msg, "the API key file %s holds no key", path);
+        return WARD_EINVAL;
+    }
+    return WARD_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * GET endpoints
+ * ------------------------------------------------------------------------------------------- */
+
+static enum MHD_Result get_health(srv_server *s, struct MHD_Connection *c) {
+    const bool ready = atomic_load(&s->ready);
+    return send_text(c, ready ? 200 : 503,
+                     strdup(ready ? "{\"status\":\"ok\"}" : "{\"status\":\"loading\"}"),
+                     "application/json");
+}
+
+static enum MHD_Result get_models(srv_server *s, struct MHD_Connection *c) {
+    cJSON *o = cJSON_CreateObject(), *data;
+    cJSON_AddStringToObject(o, "object", "list");
+    data = cJSON_AddArrayToObject(o, "data");
+    for (int i = 0; atomic_load(&s->ready) && i < s->n_models; i++) {
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "id", srv_model_name(s->models[i]));
+        cJSON_AddStringToObject(m, "object", "model");
+        cJSON_AddNumberToObject(m, "created", 0);
+        cJSON_AddStringToObject(m, "owned_by", "ward");
+        cJSON_AddItemToArray(data, m);
+    }
+    char *body = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return send_text(c, 200, body, "application/json");
+}
+
+/* Prometheus text format, per model where it is per model. */
+static enum MHD_Result get_metrics(srv_server *s, struct MHD_Connection *c) {
+    size_t cap = 4096 + (size_t)s->n_models * 2048, len = 0;
+    char *b = malloc(cap);
+    if (!b) return send_text(c, 500, NULL, "");
+#define OUT(...) len += (size_t)snprintf(b + len, cap - len, __VA_ARGS__)
+    OUT("# HELP ward_requests_total HTTP requests received.\n# TYPE ward_requests_total counter\n");
+    OUT("ward_requests_total %llu\n", (unsigned long long)atomic_load(&s->n_requests));
+    OUT("# HELP ward_request_errors_total Requests answered with an error, by class.\n"
+        "# TYPE ward_request_errors_total counter\n");
+    static const char *classes[] = {"4xx", "429", "5xx"};
+    for (int k = 0; k < 3; k++)
+        OUT("ward_request_errors_total{class=\"%s\"} %llu\n", classes[k],
+            (unsigned long long)atomic_load(&s->n_errors[k]));
+    static const char *help[][3] = {
+        {"ward_generation_requests_total", "counter", "Generations submitted."},
+        {"ward_prompt_tokens_total", "counter", "Prompt tokens of admitted generations."},
+        {"ward_prompt_cached_tokens_total", "counter", "Prompt tokens reused from a slot's cache."},
+        {"ward_generated_tokens_total", "counter", "Tokens generated."},
+        {"ward_busy_seconds_total", "counter", "Time spent in forward passes."},
+        {"ward_time_to_first_token_seconds_sum", "counter", "Sum of times to the first token."},
+        {"ward_time_to_first_token_seconds_count", "counter", "Generations that got a first token."},
+        {"ward_slots", "gauge", "Sequences a model decodes together."},
+        {"ward_slots_active", "gauge", "Slots generating now."},
+        {"ward_queue_depth", "gauge", "Generations waiting for a slot."},
+        {"ward_kv_positions_used", "gauge", "KV cache positions held (prefix cache included)."},
+        {"ward_kv_positions_total", "gauge", "KV cache positions of all slots."},
+    };
+    for (size_t k = 0; k < sizeof help / sizeof help[0]; k++) {
+        OUT("# HELP %s %s\n# TYPE %s %s\n", help[k][0], help[k][2], help[k][0], help[k][1]);
+        for (int i = 0; atomic_load(&s->ready) && i < s->n_models; i++) {
+            srv_model_stats st;
+            srv_model_get_stats(s->models[i], &st);
+            const double v[] = {(double)st.n_jobs, (double)st.n_prompt_tokens,
+                                (double)st.n_cached_tokens, (double)st.n_gen_tokens, st.busy_s,
+                                st.ttft_sum_s, (double)st.ttft_count, st.n_slots, st.n_active,
+                                st.n_queued, (double)st.kv_used, (double)st.kv_total};
+            OUT("%s{model=\"%s\"} %.17g\n", help[k][0], srv_model_name(s->models[i]), v[k]);
+        }
+    }
+#undef OUT
+    return send_text(c, 200, b, "text/plain; version=0.0.4");
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Generation
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct gen_stream {
+    srv_server *srv;
+    srv_model *model;
+    char model_name[128]; /* for the log line, which may come after the model closed */
+    srv_job *job;
+    api_request req;
+    char id[48];
+    long created;
+    size_t from; /* bytes of the job's text consumed */
+    char *text;  /* a whole response's text so far */
+    size_t text_len;
+    char *out;   /* bytes to write next */
+    size_t out_len, out_pos;
+    enum { ST_FIRST, ST_RUNNING, ST_DONE } phase;
+    srv_finish finish;
+    int32_t n_prompt, n_completion;
+    double t0;
+} gen_stream;
+
+static srv_model *find_model(srv_server *s, const char *name) {
+    for (int i = 0; i < s->n_models; i++)
+        if (strcmp(srv_model_name(s->models[i]), name) == 0) return s->models[i];
+    return NULL;
+}
+
+/* The prompt's tokens: the chat template's rendering of the messages, or the completion
+ * prompt after BOS. */
+static bool tokenize_prompt(srv_model *m, const api_request *r, ward_token **toks, int32_t *n,
+                            api_error *e) {
+    const ward_model *wm = srv_model_engine(m);
+    ward_text_span *spans = NULL, one = {r->prompt, r->prompt ? strlen(r->prompt) : 0, false};
+    size_t n_spans = 1;
+    if (r->chat) {
+        if (!srv_model_template(m))
+            return api_fail(e, 400, "invalid_request_error", NULL, "model", "model '%s' has no "
+                            "chat template; use /v1/completions", r->model);
+        if (ward_chat_render(srv_model_template(m), r->messages, r->n_messages, true, &spans,
+                             &n_spans))
+            return api_fail(e, 400, "invalid_request_error", NULL, "messages",
+                            "the messages cannot be rendered with the model's chat template");
+    }
+    const unsigned flags = r->chat ? 0 : WARD_TOKENIZE_ADD_BOS;
+    size_t cap = 256, need = 0;
+    ward_status st = WARD_ERANGE;
+    *toks = NULL;
+    while (st == WARD_ERANGE) {
+        ward_token *grown = realloc(*toks, sizeof **toks * cap);
+        if (!grown) {
+            st = WARD_ENOMEM;
+            break;
+        }
+        *toks = grown;
+        st = ward_tokenize_spans(wm, r->chat ? spans : &one, n_spans, flags, *toks, cap, &need);
+        if (st == WARD_ERANGE) cap = need;
+    }
+    if (r->chat) ward_chat_spans_free(spans);
+    if (st) {
+        free(*toks);
+        *toks = NULL;
+        return api_fail(e, 500, "server_error", NULL, NULL, "tokenizing the prompt failed: %s",
+                        ward_status_str(st));
+    }
+    *n = (int32_t)need;
+    return true;
+}
+
+static void stream_free(void *cls) {
+    gen_stream *g = cls;
+    srv_job_release(g->job);
+    log_line(g->srv, "POST /v1/%s 200 model=%s prompt_tokens=%d completion_tokens=%d "
+             "finish=%s %.3fs%s", g->req.chat ? "chat/completions" : "completions",
+             g->model_name, g->n_prompt, g->n_completion,
+             api_finish_reason(g->finish) ? api_finish_reason(g->finish) : "cancelled",
+             now_s() - g->t0, g->finish == SRV_RUNNING ? " (client went away)" : "");
+    if (g->srv->cfg.log_content && g->text) log_line(g->srv, "completion: %s", g->text);
+    api_request_free(&g->req);
+    free(g->text);
+    free(g->out);
+    atomic_fetch_sub(&g->srv->in_flight, 1);
+    free(g);
+}
+
+/* Appends "data: JSON\n\n" (frees json) to the pending output. */
+static bool emit_event(gen_stream *g, char *json) {
+    if (!json) return false;
+    const size_t n = strlen(json);
+    char *out = realloc(g->out, g->out_len + n + 8);
+    if (!out) {
+        free(json);
+        return false;
+    }
+    g->out = out;
+    memcpy(g->out + g->out_len, "data: ", 6);
+    memcpy(g->out + g->out_len + 6, json, n);
+    memcpy(g->out + g->out_len + 6 + n, "\n\n", 2);
+    g->out_len += n + 8;
+    free(json);
+    return true;
+}
+
+static bool emit_raw(gen_stream *g, const char *s) {
+    const size_t n = strlen(s);
+    char *out = realloc(g->out, g->out_len + n);
+    if (!out) return false;
+    g->out = out;
+    memcpy(g->out + g->out_len, s, n);
+    g->out_len += n;
+    return true;
+}
+
+static api_usage usage_of(const srv_progress *p) {
+    return (api_usage){p->n_prompt_tokens, p->n_completion_tokens, p->n_cached_tokens};
+}
+
+/* The next events of a stream: the role chunk, then text deltas as they come, then the finish
+ * chunk (usage chunk) and [DONE]; an SSE comment when nothing came within the ping interval. */
+static bool produce_stream(gen_stream *g) {
+    const char *model = srv_model_name(g->model);
+    if (g->phase == ST_FIRST) {
+        g->phase = ST_RUNNING;
+        if (g->req.chat) return emit_event(g, api_chunk_json(&g->req, g->id, g->created, model,
+                                                             true, NULL, NULL));
+    }
+    srv_progress p;
+    srv_job_next(g->job, g->from, g->srv->cfg.ping_s * 1000, &p);
+    g->from += p.len;
+    g->finish = p.finish;
+    g->n_completion = p.n_completion_tokens;
+    bool ok = true;
+    if (p.len) ok = emit_event(g, api_chunk_json(&g->req, g->id, g->created, model, false, p.text,
+                                                 NULL));
+    if (ok && p.finish == SRV_FINISH_ERROR) {
+        api_error e;
+        api_fail(&e, 500, "server_error", NULL, NULL, "generation failed: %s", p.error);
+        ok = emit_event(g, api_error_json(&e)) && emit_raw(g, "data: [DONE]\n\n");
+        g->phase = ST_DONE;
+    } else if (ok && p.finish != SRV_RUNNING) {
+        const api_usage u = usage_of(&p);
+        ok = emit_event(g, api_chunk_json(&g->req, g->id, g->created, model, false, NULL,
+                                          api_finish_reason(p.finish))) &&
+             (!g->req.include_usage ||
+              emit_event(g, api_usage_chunk_json(&g->req, g->id, g->created, model, &u))) &&
+             emit_raw(g, "data: [DONE]\n\n");
+        g->phase = ST_DONE;
+    } else if (ok && !p.len) {
+        ok = emit_raw(g, ": ping\n\n"); /* keeps proxies from timing the stream out */
+    }
+    free(p.text);
+    return ok;
+}
+
+/* A whole response: the text accumulates; while waiting, a space every ping interval (JSON
+ * allows leading whitespace) keeps proxies patient and shows whether the client is still there. */
+static bool produce_whole(gen_stream *g) {
+    srv_progress p;
+    srv_job_next(g->job, g->from, g->srv->cfg.ping_s * 1000, &p);
+    g->from += p.len;
+    g->finish = p.finish;
+    g->n_completion = p.n_completion_tokens;
+    bool ok = p.text != NULL;
+    if (ok && p.len) {
+        char *t = realloc(g->text, g->text_len + p.len + 1);
+        if (t) {
+            memcpy(t + g->text_len, p.text, p.len + 1);
+            g->text = t;
+            g->text_len += p.len;
+        }
+        ok = t != NULL;
+    }
+    if (ok && p.finish == SRV_FINISH_ERROR) {
+        api_error e;
+        api_fail(&e, 500, "server_error", NULL, NULL, "generation failed: %s", p.error);
+        char *json = api_error_json(&e);
+        ok = json && emit_raw(g, json);
+        free(json);
+        g->phase = ST_DONE;
+    } else if (ok && p.finish != SRV_RUNNING) {
+        const api_usage u = usage_of(&p);
+        char *json = api_response_json(&g->req, g->id, g->created, srv_model_name(g->model),
+                                       g->text ? g->text : "", api_finish_reason(p.finish), &u);
+        ok = json && emit_raw(g, json);
+        free(json);
+        g->phase = ST_DONE;
+    } else if (ok && !p.len) {
+        ok = emit_raw(g, " ");
+    }
+    free(p.text);
+    return ok;
+}
+
+static ssize_t read_stream(void *cls, uint64_t pos, char *buf, size_t max) {
+    (void)pos;
+    gen_stream *g = cls;
+    while (g->out_pos == g->out_len) {
+        free(g->out);
+        g->out = NULL;
+        g->out_len = g->out_pos = 0;
+        if (g->phase == ST_DONE) return MHD_CONTENT_READER_END_OF_STREAM;
+        if (!(g->req.stream ? produce_stream(g) : produce_whole(g)))
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
+    const size_t n = g->out_len - g->out_pos < max ? g->out_len - g->out_pos : max;
+    memcpy(buf, g->out + g->out_pos, n);
+    g->out_pos += n;
+    return (ssize_t)n;
+}
+
+static enum MHD_Result post_generate(srv_server *s, struct MHD_Connection *c, bool chat,
+                                     const char *body, size_t len, const char *url) {
+    api_error e;
+    gen_stream *g = calloc(1, sizeof *g);
+    if (!g) return send_text(c, 500, NULL, "");
+    g->srv = s;
+    g->t0 = now_s();
+    ward_token *toks = NULL;
+    if (!api_parse_request(body, len, chat, &g->req, &e)) goto refused;
+    if (!(g->model = find_model(s, g->req.model))) {
+        api_fail(&e, 404, "invalid_request_error", "model_not_found", "model",
+                 "The model '%s' does not exist", g->req.model);
+        goto refused;
+    }
+    if (!tokenize_prompt(g->model, &g->req, &toks, &g->n_prompt, &e)) goto refused;
+    const int32_t n_ctx = srv_model_n_ctx(g->model);
+    if (g->n_prompt >= n_ctx) {
+        api_fail(&e, 400, "invalid_request_error", "context_length_exceeded",
+                 chat ? "messages" : "prompt", "This model's maximum context length is %d "
+                 "tokens. However, your %s resulted in %d tokens.", n_ctx,
+                 chat ? "messages" : "prompt", g->n_prompt);
+        goto refused;
+    }
+    srv_gen_params *gp = &g->req.gen;
+    int32_t room = n_ctx - g->n_prompt;
+    if (s->cfg.max_tokens > 0 && s->cfg.max_tokens < room) room = s->cfg.max_tokens;
+    if (gp->max_tokens == 0 || gp->max_tokens > room) gp->max_tokens = room;
+    if (!g->req.seeded) gp->sampling.seed = (uint64_t)time(NULL) ^ atomic_fetch_add(&s->id_counter, 1);
+    ward_error err;
+    switch (srv_submit(g->model, toks, g->n_prompt, gp, &g->job, &err)) {
+    case SRV_SUBMITTED: break;
+    case SRV_QUEUE_FULL:
+        api_fail(&e, 429, "rate_limit_error", "server_busy", NULL,
+                 "The server is busy: every slot of '%s' is taken and its queue is full; retry "
+                 "shortly", g->req.model);
+        goto refused;
+    case SRV_INVALID:
+        api_fail(&e, 400, "invalid_request_error", NULL, NULL, "%s", err.msg);
+        goto refused;
+    case SRV_NO_MEMORY:
+        api_fail(&e, 500, "server_error", NULL, NULL, "out of memory");
+        goto refused;
+    }
+    free(toks);
+    snprintf(g->model_name, sizeof g->model_name, "%s", srv_model_name(g->model));
+    if (s->cfg.log_content)
+        log_line(s, "prompt (%s): %s", g->req.model, chat ? "(messages)" : g->req.prompt);
+    snprintf(g->id, sizeof g->id, "%s-%llx%llx", chat ? "chatcmpl" : "cmpl",
+             (unsigned long long)time(NULL), (unsigned long long)atomic_fetch_add(&s->id_counter, 1));
+    g->created = (long)time(NULL);
+    atomic_fetch_add(&s->in_flight, 1);
+    struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096,
+                                                               read_stream, g, stream_free);
+    if (!r) {
+        stream_free(g);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            g->req.stream ? "text/event-stream" : "application/json");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    const enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return ret;
+refused:
+    free(toks);
+    api_request_free(&g->req);
+    free(g);
+    return send_error(s, c, &e, "POST", url);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Routing
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct conn_body {
+    char *data;
+    size_t len, cap;
+    bool too_big;
+} conn_body;
+
+static bool is_post_route(const char *url) {
+    return strcmp(url, "/v1/chat/completions") == 0 || strcmp(url, "/v1/completions") == 0;
+}
+
+static enum MHD_Result route(srv_server *s, struct MHD_Connection *c, const char *url,
+                             const char *method, const conn_body *b) {
+    api_error e;
+    const bool get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
+    if (strcmp(url, "/health") == 0 && get) return get_health(s, c);
+    const bool known = strcmp(url, "/metrics") == 0 || strcmp(url, "/v1/models") == 0 ||
+                       is_post_route(url);
+    if (!known) {
+        api_fail(&e, 404, "invalid_request_error", "unknown_url", NULL, "Unknown request URL: "
+                 "%s %s", method, url);
+        return send_error(s, c, &e, method, url);
+    }
+    if (!authorized(s, c)) {
+        api_fail(&e, 401, "authentication_error", "invalid_api_key", NULL, "Incorrect or "
+                 "missing API key (Authorization: Bearer KEY)");
+        return send_error(s, c, &e, method, url);
+    }
+    if (is_post_route(url) ? !post : !get) {
+        api_fail(&e, 405, "invalid_request_error", "method_not_allowed", NULL, "%s is not "
+                 "allowed on %s", method, url);
+        return send_error(s, c, &e, method, url);
+    }
+    if (atomic_load(&s->stopping)) {
+        api_fail(&e, 503, "server_error", "shutting_down", NULL, "The server is shutting down");
+        return send_error(s, c, &e, method, url);
+    }
+    if (!atomic_load(&s->ready) && strcmp(url, "/metrics") != 0) {
+        api_fail(&e, 503, "server_error", "loading", NULL, "The models are still loading");
+        return send_error(s, c, &e, method, url);
+    }
+    if (strcmp(url, "/metrics") == 0) return get_metrics(s, c);
+    if (strcmp(url, "/v1/models") == 0) return get_models(s, c);
+    if (b->too_big) {
+        api_fail(&e, 413, "invalid_request_error", "request_too_large", NULL,
+                 "The request body is larger than this server accepts (%zu bytes)",
+                 s->cfg.max_body);
+        return send_error(s, c, &e, method, url);
+    }
+    return post_generate(s, c, strcmp(url, "/v1/chat/completions") == 0, b->data ? b->data : "",
+                         b->len, url);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_size, void **state) {
+    (void)version;
+    srv_server *s = cls;
+    conn_body *b = *state;
+    if (!b) { /* first call: headers only */
+        if (!(b = calloc(1, sizeof *b))) return MHD_NO;
+        *state = b;
+        atomic_fetch_add(&s->n_requests, 1);
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (b->len + *upload_size > s->cfg.max_body) {
+            b->too_big = true; /* read and dropped: the answer is 413 */
+        } else {
+            if (b->len + *upload_size + 1 > b->cap) {
+                const size_t cap = (b->len + *upload_size + 1) * 2;
+                char *d = realloc(b->data, cap < s->cfg.max_body + 1 ? cap : s->cfg.max_body + 1);
+                if (!d) return MHD_NO;
+                b->data = d;
+                b->cap = cap < s->cfg.max_body + 1 ? cap : s->cfg.max_body + 1;
+            }
+            memcpy(b->data + b->len, upload_data, *upload_size);
+            b->len += *upload_size;
+            b->data[b->len] = '\0';
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    return route(s, c, url, method, b);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **state,
+                         enum MHD_RequestTerminationCode code) {
+    (void)cls, (void)c, (void)code;
+    conn_body *b = *state;
+    if (!b) return;
+    free(b->data);
+    free(b);
+    *state = NULL;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Start and stop
+ * ------------------------------------------------------------------------------------------- */
+
+ward_status srv_start(const srv_config *cfg, srv_server **out, ward_error *err) {
+    *out = NULL;
+    srv_server *s = calloc(1, sizeof *s);
+    if (!s) {
+        err->code = WARD_ENOMEM;
+        snprintf(err->msg, sizeof err->msg, "out of memory");
+        return WARD_ENOMEM;
+    }
+    s->cfg = *cfg;
+    if (!s->cfg.host) s->cfg.host = "127.0.0.1";
+    if (!s->cfg.max_body) s->cfg.max_body = 1 << 20;
+    if (s->cfg.ping_s <= 0) s->cfg.ping_s = 10;
+    if (s->cfg.max_connections <= 0) s->cfg.max_connections = 256;
+    pthread_mutex_init(&s->log_mu, NULL);
+    ward_status st;
+    if (cfg->api_key_file && (st = load_keys(s, cfg->api_key_file, err))) {
+        srv_stop(s);
+        return st;
+    }
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(cfg->port)};
+    if (inet_pton(AF_INET, s->cfg.host, &addr.sin_addr) != 1) {
+        err->code = WARD_EINVAL;
+        snprintf(err->msg, sizeof err->msg, "--host %s is not an IPv4 address", s->cfg.host);
+        srv_stop(s);
+        return WARD_EINVAL;
+    }
+    s->daemon = MHD_start_daemon(
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
+            MHD_USE_ERROR_LOG,
+        0,
+        NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg.max_connections,
+        MHD_OPTION_END);
+    if (!s->daemon) {
+        err->code = WARD_EIO;
+        snprintf(err->msg, sizeof err->msg, "cannot listen on %s:%u (in use, or not allowed)",
+                 s->cfg.host, (unsigned)cfg->port);
+        srv_stop(s);
+        return WARD_EIO;
+    }
+    *out = s;
+    return WARD_OK;
+}
+
+void srv_set_models(srv_server *s, srv_model *const *models, int n_models) {
+    s->models = malloc(sizeof *s->models * (size_t)(n_models > 0 ? n_models : 1));
+    if (s->models) {
+        memcpy(s->models, models, sizeof *models * (size_t)n_models);
+        s->n_models = n_models;
+    }
+    atomic_store(&s->ready, s->models != NULL);
+}
+
+uint16_t srv_port(const srv_server *s) {
+    const union MHD_DaemonInfo *i = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    return i ? i->port : 0;
+}
+
+void srv_quiesce(srv_server *s) {
+    atomic_store(&s->stopping, true);
+    if (s->daemon) MHD_quiesce_daemon(s->daemon);
+}
+
+int srv_in_flight(const srv_server *s) { return atomic_load(&s->in_flight); }
+
+void srv_stop(srv_server *s) {
+    if (!s) return;
+    if (s->daemon) MHD_stop_daemon(s->daemon);
+    for (int i = 0; i < s->n_keys; i++) free(s->keys[i]);
+    free(s->models);
+    pthread_mutex_destroy(&s->log_mu);
+    free(s);
+}

@@ -1,0 +1,554 @@
+/* sched.c: a served model's worker: job queue, slots, continuous batching (see sched.h).
+ *
+ * Locks: m->mu guards the queue, the stopping flag and the statistics; each job's mu guards its
+ * text and end state. The worker never holds m->mu during a forward pass, so submissions and
+ * statistics do not wait for one. The slots, the context and the jobs' samplers belong to the
+ * worker thread alone.
+ */
+#include "server/sched.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct srv_job {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    atomic_int refs;
+    atomic_bool cancel;
+    /* the request, fixed at submission */
+    ward_token *prompt;
+    int32_t n_prompt;
+    srv_gen_params p;
+    char *stop_copy[SRV_MAX_STOP];
+    double t_submit;
+    /* the worker's */
+    ward_sampler *smp;
+    ward_detok *detok;
+    srv_job *next; /* queue link, under the model's mu */
+    /* under mu: the text so far (visible bytes, then any held-back possible stop start) */
+    char *text;
+    size_t len, cap, visible;
+    srv_finish finish;
+    char error[128];
+    int32_t n_cached, n_completion;
+};
+
+typedef struct srv_slot {
+    srv_job *job;     /* NULL when free */
+    ward_token *hist; /* (n_ctx) the tokens in this sequence's cache */
+    int32_t n_hist;
+    int32_t n_fed;    /* prompt tokens in the cache (the job's prompt[0..n_fed)) */
+    bool generating;  /* the prompt is done; `last` is the token to feed next */
+    ward_token last;
+} srv_slot;
+
+struct srv_model {
+    char *name, *path;
+    srv_model_config cfg;
+    ward_model *model;
+    ward_context *ctx;
+    const ward_chat_template *tmpl;
+    int32_t n_ctx, n_vocab;
+    srv_slot *slots;
+    ward_token *b_tok; /* (n_batch) the step's batch */
+    int32_t *b_seq;
+    bool *b_want;
+    pthread_t worker;
+    bool worker_started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    srv_job *queue_head, *queue_tail;
+    int32_t n_queued, n_active;
+    bool stopping;
+    srv_model_stats stats;
+};
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Jobs
+ * ------------------------------------------------------------------------------------------- */
+
+static void job_unref(srv_job *j) {
+    if (atomic_fetch_sub(&j->refs, 1) != 1) return;
+    ward_sampler_close(j->smp);
+    ward_detok_close(j->detok);
+    for (int i = 0; i < SRV_MAX_STOP; i++) free(j->stop_copy[i]);
+    free(j->prompt);
+    free(j->text);
+    pthread_mutex_destroy(&j->mu);
+    pthread_cond_destroy(&j->cv);
+    free(j);
+}
+
+void srv_job_release(srv_job *j) {
+    if (!j) return;
+    atomic_store(&j->cancel, true);
+    job_unref(j);
+}
+
+/* Ends the job (under its mu) unless it already ended; the held-back text becomes visible
+ * unless a stop string was found (then it was cut there already). */
+static void job_end_locked(srv_job *j, srv_finish f, const char *error) {
+    if (j->finish != SRV_RUNNING) return;
+    j->finish = f;
+    j->visible = j->len;
+    if (error) snprintf(j->error, sizeof j->error, "%s", error);
+    pthread_cond_broadcast(&j->cv);
+}
+
+static void job_end(srv_job *j, srv_finish f, const char *error) {
+    pthread_mutex_lock(&j->mu);
+    job_end_locked(j, f, error);
+    pthread_mutex_unlock(&j->mu);
+}
+
+/* Length of the longest suffix of text[0..len) that is a proper prefix of a stop string. */
+static size_t held_back(const srv_job *j) {
+    size_t best = 0;
+    for (int i = 0; i < j->p.n_stop; i++) {
+        const size_t sl = strlen(j->p.stop[i]);
+        for (size_t k = sl - 1 < j->len ? sl - 1 : j->len; k > best; k--)
+            if (memcmp(j->text + j->len - k, j->p.stop[i], k) == 0) {
+                best = k;
+                break;
+            }
+    }
+    return best;
+}
+
+/* Appends newly decoded text; a complete stop string ends the job there. Returns false when
+ * out of memory (the job is then ended with an error). */
+static bool job_append(srv_job *j, const char *piece, size_t n) {
+    pthread_mutex_lock(&j->mu);
+    if (j->len + n + 1 > j->cap) {
+        const size_t cap = (j->len + n + 1) * 2;
+        char *t = realloc(j->text, cap);
+        if (!t) {
+            job_end_locked(j, SRV_FINISH_ERROR, "out of memory");
+            pthread_mutex_unlock(&j->mu);
+            return false;
+        }
+        j->text = t, j->cap = cap;
+    }
+    memcpy(j->text + j->len, piece, n);
+    j->len += n;
+    j->text[j->len] = '\0';
+    for (int i = 0; i < j->p.n_stop; i++) {
+        /* visible text holds no complete stop string: search only where a new one can end */
+        const size_t sl = strlen(j->p.stop[i]);
+        const size_t from = j->visible >= sl ? j->visible - sl + 1 : 0;
+        const char *hit = strstr(j->text + from, j->p.stop[i]);
+        if (hit) {
+            j->len = (size_t)(hit - j->text);
+            j->text[j->len] = '\0';
+            job_end_locked(j, SRV_FINISH_STOP, NULL);
+            pthread_mutex_unlock(&j->mu);
+            return true;
+        }
+    }
+    j->visible = j->len - held_back(j);
+    pthread_cond_broadcast(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+    return true;
+}
+
+void srv_job_next(srv_job *j, size_t from, int timeout_ms, srv_progress *out) {
+    memset(out, 0, sizeof *out);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+    pthread_mutex_lock(&j->mu);
+    while (j->visible <= from && j->finish == SRV_RUNNING)
+        if (pthread_cond_timedwait(&j->cv, &j->mu, &until) != 0) break;
+    const size_t n = j->visible > from ? j->visible - from : 0;
+    out->text = malloc(n + 1);
+    if (out->text) {
+        if (n) memcpy(out->text, j->text + from, n);
+        out->text[n] = '\0';
+        out->len = n;
+    }
+    out->finish = out->text ? j->finish : SRV_FINISH_ERROR;
+    out->n_prompt_tokens = j->n_prompt;
+    out->n_cached_tokens = j->n_cached;
+    out->n_completion_tokens = j->n_completion;
+    snprintf(out->error, sizeof out->error, "%s", out->text ? j->error : "out of memory");
+    pthread_mutex_unlock(&j->mu);
+}
+
+srv_submit_status srv_submit(srv_model *m, const ward_token *prompt, int32_t n_prompt,
+                             const srv_gen_params *p, srv_job **out, ward_error *err) {
+    *out = NULL;
+    if (n_prompt < 1 || n_prompt >= m->n_ctx || p->max_tokens < 1 || p->n_stop < 0 ||
+        p->n_stop > SRV_MAX_STOP) {
+        snprintf(err->msg, sizeof err->msg, "prompt of %d tokens, max_tokens %d, %d stop "
+                 "strings: out of range", n_prompt, p->max_tokens, p->n_stop);
+        return SRV_INVALID;
+    }
+    ward_sampler *probe;
+    if (ward_sampler_open(&p->sampling, m->n_vocab, &probe, err)) return SRV_INVALID;
+    ward_sampler_close(probe);
+    srv_job *j = calloc(1, sizeof *j);
+    if (!j || !(j->prompt = malloc(sizeof *j->prompt * (size_t)n_prompt))) {
+        free(j);
+        return SRV_NO_MEMORY;
+    }
+    memcpy(j->prompt, prompt, sizeof *prompt * (size_t)n_prompt);
+    j->n_prompt = n_prompt;
+    j->p = *p;
+    for (int i = 0; i < p->n_stop; i++) {
+        if (!(j->stop_copy[i] = strdup(p->stop[i]))) {
+            atomic_init(&j->refs, 1);
+            pthread_mutex_init(&j->mu, NULL), pthread_cond_init(&j->cv, NULL);
+            job_unref(j);
+            return SRV_NO_MEMORY;
+        }
+        j->p.stop[i] = j->stop_copy[i];
+    }
+    pthread_mutex_init(&j->mu, NULL);
+    pthread_cond_init(&j->cv, NULL);
+    atomic_init(&j->refs, 2); /* the caller's and the worker's */
+    atomic_init(&j->cancel, false);
+    j->t_submit = now_s();
+
+    pthread_mutex_lock(&m->mu);
+    if (m->n_queued >= m->cfg.max_queue || m->stopping) {
+        pthread_mutex_unlock(&m->mu);
+        job_unref(j), job_unref(j);
+        return SRV_QUEUE_FULL;
+    }
+    if (m->queue_tail) m->queue_tail->next = j;
+    else m->queue_head = j;
+    m->queue_tail = j;
+    m->n_queued++;
+    m->stats.n_jobs++;
+    pthread_cond_signal(&m->cv);
+    pthread_mutex_unlock(&m->mu);
+    *out = j;
+    return SRV_SUBMITTED;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The worker
+ * ------------------------------------------------------------------------------------------- */
+
+/* The slot's job is over: the worker's reference goes; the slot keeps its cached tokens for
+ * the prefix cache. */
+static void slot_finish(srv_model *m, srv_slot *s, srv_finish f, const char *error) {
+    job_end(s->job, f, error);
+    job_unref(s->job);
+    s->job = NULL;
+    pthread_mutex_lock(&m->mu);
+    m->n_active--;
+    pthread_mutex_unlock(&m->mu);
+}
+
+static int32_t common_prefix(const ward_token *a, int32_t na, const ward_token *b, int32_t nb) {
+    int32_t n = 0;
+    while (n < na && n < nb && a[n] == b[n]) n++;
+    return n;
+}
+
+/* Puts job j into a free slot: the one whose cache shares the longest prefix with its prompt
+ * (at least one prompt token is always evaluated, for its logits). Under m->mu. */
+static void admit_one(srv_model *m, srv_job *j) {
+    int best = -1;
+    int32_t best_cp = -1;
+    for (int i = 0; i < m->cfg.n_parallel; i++) {
+        const srv_slot *s = &m->slots[i];
+        if (s->job) continue;
+        const int32_t cp = common_prefix(s->hist, s->n_hist, j->prompt, j->n_prompt - 1);
+        if (cp > best_cp) best = i, best_cp = cp;
+    }
+    srv_slot *s = &m->slots[best];
+    ward_context_seq_truncate(m->ctx, best, best_cp); /* best_cp <= n_hist: cannot fail */
+    s->n_hist = best_cp;
+    s->n_fed = best_cp;
+    s->generating = false;
+    s->job = j;
+    m->n_active++;
+    m->stats.n_prompt_tokens += (uint64_t)j->n_prompt;
+    m->stats.n_cached_tokens += (uint64_t)best_cp;
+    pthread_mutex_lock(&j->mu);
+    j->n_cached = best_cp;
+    pthread_mutex_unlock(&j->mu);
+}
+
+/* Queued jobs into free slots, skipping those cancelled while waiting. Under m->mu. */
+static void admit(srv_model *m) {
+    while (m->queue_head && m->n_active < m->cfg.n_parallel) {
+        srv_job *j = m->queue_head;
+        m->queue_head = j->next;
+        if (!m->queue_head) m->queue_tail = NULL;
+        m->n_queued--;
+        if (atomic_load(&j->cancel)) {
+            job_end(j, SRV_FINISH_CANCELLED, NULL);
+            job_unref(j);
+            continue;
+        }
+        admit_one(m, j);
+    }
+}
+
+/* Sampler and detokenizer of a newly admitted job, and its prompt in the penalty history. */
+static bool slot_prepare(srv_model *m, srv_slot *s) {
+    srv_job *j = s->job;
+    ward_error err;
+    if (ward_sampler_open(&j->p.sampling, m->n_vocab, &j->smp, &err) ||
+        ward_detok_open(m->model, &j->detok)) {
+        slot_finish(m, s, SRV_FINISH_ERROR, "out of memory");
+        return false;
+    }
+    for (int32_t i = 0; i < j->n_prompt; i++) ward_sampler_accept(j->smp, j->prompt[i]);
+    return true;
+}
+
+/* One token sampled for slot s from logits: appended to its text, or the end of its job. */
+static void slot_sample(srv_model *m, srv_slot *s, const float *logits) {
+    srv_job *j = s->job;
+    if (!s->generating) {
+        s->generating = true;
+        pthread_mutex_lock(&m->mu);
+        m->stats.ttft_sum_s += now_s() - j->t_submit;
+        m->stats.ttft_count++;
+        pthread_mutex_unlock(&m->mu);
+    }
+    const ward_token tok = ward_sampler_sample(j->smp, logits);
+    ward_sampler_accept(j->smp, tok);
+    pthread_mutex_lock(&j->mu);
+    j->n_completion++;
+    const int32_t n_done = j->n_completion;
+    pthread_mutex_unlock(&j->mu);
+    pthread_mutex_lock(&m->mu);
+    m->stats.n_gen_tokens++;
+    pthread_mutex_unlock(&m->mu);
+    if (ward_token_is_eog(m->model, tok)) {
+        const char *rest;
+        size_t n;
+        ward_detok_flush(j->detok, &rest, &n);
+        if (!n || job_append(j, rest, n)) slot_finish(m, s, SRV_FINISH_STOP, NULL);
+        else slot_finish(m, s, SRV_FINISH_ERROR, NULL);
+        return;
+    }
+    const char *piece;
+    size_t n;
+    if (ward_detok_push(j->detok, tok, &piece, &n) || (n && !job_append(j, piece, n))) {
+        slot_finish(m, s, SRV_FINISH_ERROR, "out of memory");
+        return;
+    }
+    pthread_mutex_lock(&j->mu);
+    const bool stopped = j->finish != SRV_RUNNING;
+    pthread_mutex_unlock(&j->mu);
+    if (stopped) {
+        slot_finish(m, s, SRV_FINISH_STOP, NULL);
+    } else if (n_done >= j->p.max_tokens || s->n_hist + 1 >= m->n_ctx) {
+        ward_detok_flush(j->detok, &piece, &n);
+        if (n) job_append(j, piece, n);
+        slot_finish(m, s, SRV_FINISH_LENGTH, NULL);
+    } else {
+        s->last = tok;
+    }
+}
+
+/* The step's batch: one token of each generating slot, then prompt chunks in slot order while
+ * the batch has room. Returns its size. */
+static int32_t build_batch(srv_model *m, int32_t *taken) {
+    int32_t n = 0;
+    for (int i = 0; i < m->cfg.n_parallel; i++) {
+        srv_slot *s = &m->slots[i];
+        taken[i] = 0;
+        if (!s->job || !s->generating) continue;
+        m->b_tok[n] = s->last, m->b_seq[n] = i, m->b_want[n] = true;
+        taken[i] = 1;
+        n++;
+    }
+    for (int i = 0; i < m->cfg.n_parallel && n < m->cfg.n_batch; i++) {
+        srv_slot *s = &m->slots[i];
+        if (!s->job || s->generating) continue;
+        const int32_t left = s->job->n_prompt - s->n_fed, room = m->cfg.n_batch - n;
+        const int32_t k = left < room ? left : room;
+        for (int32_t t = 0; t < k; t++) {
+            m->b_tok[n + t] = s->job->prompt[s->n_fed + t];
+            m->b_seq[n + t] = i;
+            m->b_want[n + t] = s->n_fed + t == s->job->n_prompt - 1;
+        }
+        taken[i] = k;
+        n += k;
+    }
+    return n;
+}
+
+static void worker_step(srv_model *m) {
+    for (int i = 0; i < m->cfg.n_parallel; i++) { /* cancelled jobs free their slots */
+        srv_slot *s = &m->slots[i];
+        if (!s->job) continue;
+        if (atomic_load(&s->job->cancel)) slot_finish(m, s, SRV_FINISH_CANCELLED, NULL);
+        else if (!s->job->smp) slot_prepare(m, s);
+    }
+    int32_t taken[m->cfg.n_parallel];
+    const int32_t n = build_batch(m, taken);
+    if (n == 0) return;
+    const double t0 = now_s();
+    const ward_batch b = {.n = n, .tokens = m->b_tok, .seq = m->b_seq, .want_logits = m->b_want};
+    const ward_status st = ward_decode(m->ctx, &b);
+    pthread_mutex_lock(&m->mu);
+    m->stats.busy_s += now_s() - t0;
+    pthread_mutex_unlock(&m->mu);
+    int32_t at = 0;
+    for (int i = 0; i < m->cfg.n_parallel; i++) {
+        srv_slot *s = &m->slots[i];
+        if (!taken[i]) continue;
+        const int32_t first = at;
+        at += taken[i];
+        if (st) {
+            slot_finish(m, s, SRV_FINISH_ERROR, ward_context_errmsg(m->ctx));
+            continue;
+        }
+        memcpy(s->hist + s->n_hist, m->b_tok + first, sizeof *m->b_tok * (size_t)taken[i]);
+        s->n_hist += taken[i];
+        if (!s->generating) s->n_fed += taken[i];
+        if (m->b_want[at - 1]) slot_sample(m, s, ward_context_logits(m->ctx, at - 1));
+    }
+    int64_t kv_used = 0;
+    for (int i = 0; i < m->cfg.n_parallel; i++) kv_used += m->slots[i].n_hist;
+    pthread_mutex_lock(&m->mu);
+    m->stats.kv_used = kv_used;
+    pthread_mutex_unlock(&m->mu);
+}
+
+static void *worker_main(void *arg) {
+    srv_model *m = arg;
+    for (;;) {
+        pthread_mutex_lock(&m->mu);
+        if (!m->stopping) admit(m);
+        while (!m->stopping && m->n_active == 0 && !m->queue_head) pthread_cond_wait(&m->cv, &m->mu);
+        const bool stop = m->stopping;
+        const bool idle = m->n_active == 0;
+        pthread_mutex_unlock(&m->mu);
+        if (stop) break;
+        if (!idle) worker_step(m);
+    }
+    for (int i = 0; i < m->cfg.n_parallel; i++)
+        if (m->slots[i].job) slot_finish(m, &m->slots[i], SRV_FINISH_CANCELLED, NULL);
+    pthread_mutex_lock(&m->mu);
+    while (m->queue_head) {
+        srv_job *j = m->queue_head;
+        m->queue_head = j->next;
+        job_end(j, SRV_FINISH_CANCELLED, NULL);
+        job_unref(j);
+    }
+    m->queue_tail = NULL;
+    m->n_queued = 0;
+    pthread_mutex_unlock(&m->mu);
+    return NULL;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Opening and closing
+ * ------------------------------------------------------------------------------------------- */
+
+static ward_status fail(ward_error *err, ward_status st, const char *msg) {
+    err->code = st;
+    snprintf(err->msg, sizeof err->msg, "%s", msg);
+    return st;
+}
+
+ward_status srv_model_open(const srv_model_config *cfg, srv_model **out, ward_error *err) {
+    *out = NULL;
+    srv_model *m = calloc(1, sizeof *m);
+    if (!m) return fail(err, WARD_ENOMEM, "out of memory");
+    pthread_mutex_init(&m->mu, NULL);
+    pthread_cond_init(&m->cv, NULL);
+    m->cfg = *cfg;
+    m->name = strdup(cfg->name);
+    m->path = strdup(cfg->path);
+    if (!m->name || !m->path) goto oom;
+    m->cfg.name = m->name, m->cfg.path = m->path;
+    if (!m->cfg.n_parallel) m->cfg.n_parallel = 4;
+    if (!m->cfg.n_batch) m->cfg.n_batch = 256;
+    if (!m->cfg.max_queue) m->cfg.max_queue = 64;
+    if (m->cfg.n_batch < m->cfg.n_parallel) m->cfg.n_batch = m->cfg.n_parallel;
+    ward_status st = ward_model_open(m->path, &m->model, err);
+    if (st) goto failed;
+    if ((st = ward_chat_template_for_model(m->model, cfg->chat_template, &m->tmpl, err))) {
+        if (cfg->chat_template) goto failed;
+        m->tmpl = NULL; /* completions still work; chat requests will be refused */
+    }
+    ward_context_params cp = ward_context_default_params();
+    cp.n_ctx = cfg->n_ctx;
+    cp.n_seq = m->cfg.n_parallel;
+    cp.n_batch = m->cfg.n_batch;
+    cp.n_outputs = m->cfg.n_parallel;
+    cp.n_threads = cfg->n_threads;
+    if ((st = ward_context_open(m->model, &cp, &m->ctx, err))) goto failed;
+    m->n_ctx = ward_context_n_ctx(m->ctx);
+    m->n_vocab = ward_model_get_info(m->model)->n_vocab;
+    m->slots = calloc((size_t)m->cfg.n_parallel, sizeof *m->slots);
+    m->b_tok = malloc(sizeof *m->b_tok * (size_t)m->cfg.n_batch);
+    m->b_seq = malloc(sizeof *m->b_seq * (size_t)m->cfg.n_batch);
+    m->b_want = malloc(sizeof *m->b_want * (size_t)m->cfg.n_batch);
+    if (!m->slots || !m->b_tok || !m->b_seq || !m->b_want) goto oom;
+    for (int i = 0; i < m->cfg.n_parallel; i++)
+        if (!(m->slots[i].hist = malloc(sizeof(ward_token) * (size_t)m->n_ctx))) goto oom;
+    if (pthread_create(&m->worker, NULL, worker_main, m) != 0) {
+        st = fail(err, WARD_ENOMEM, "cannot start the model's worker thread");
+        goto failed;
+    }
+    m->worker_started = true;
+    *out = m;
+    return WARD_OK;
+oom:
+    st = fail(err, WARD_ENOMEM, "out of memory");
+failed:
+    srv_model_close(m);
+    return st;
+}
+
+void srv_model_stop(srv_model *m) {
+    if (!m || !m->worker_started) return;
+    pthread_mutex_lock(&m->mu);
+    m->stopping = true;
+    pthread_cond_signal(&m->cv);
+    pthread_mutex_unlock(&m->mu);
+    pthread_join(m->worker, NULL);
+    m->worker_started = false;
+}
+
+void srv_model_close(srv_model *m) {
+    if (!m) return;
+    srv_model_stop(m);
+    for (int i = 0; m->slots && i < m->cfg.n_parallel; i++) free(m->slots[i].hist);
+    free(m->slots);
+    free(m->b_tok), free(m->b_seq), free(m->b_want);
+    ward_context_close(m->ctx);
+    ward_model_close(m->model);
+    free(m->name), free(m->path);
+    pthread_mutex_destroy(&m->mu);
+    pthread_cond_destroy(&m->cv);
+    free(m);
+}
+
+const char *srv_model_name(const srv_model *m) { return m->name; }
+const ward_model *srv_model_engine(const srv_model *m) { return m->model; }
+const ward_chat_template *srv_model_template(const srv_model *m) { return m->tmpl; }
+int32_t srv_model_n_ctx(const srv_model *m) { return m->n_ctx; }
+
+void srv_model_get_stats(srv_model *m, srv_model_stats *out) {
+    pthread_mutex_lock(&m->mu);
+    *out = m->stats;
+    out->n_slots = m->cfg.n_parallel;
+    out->n_active = m->n_active;
+    out->n_queued = m->n_queued;
+    out->kv_total = (int64_t)m->n_ctx * m->cfg.n_parallel;
+    pthread_mutex_unlock(&m->mu);
+}

@@ -1,0 +1,44 @@
+/* server.h: `ward serve`: the OpenAI-compatible HTTP server (libmicrohttpd) over the served
+ * models (sched.h).
+ *
+ * Endpoints: GET /health, GET /metrics, GET /v1/models, POST /v1/chat/completions,
+ * POST /v1/completions. Each connection has a thread of its own (connections are few: clinical
+ * applications and pipelines, not the public); a streamed response's thread waits on its job's
+ * text and writes each piece as an SSE event, so a client that goes away is noticed at the next
+ * write and its job cancelled. Logs carry method, path, status, model, token counts and times,
+ * never prompt or completion text unless log_content is set (it is patient data).
+ */
+#ifndef WARD_SERVER_SERVER_H
+#define WARD_SERVER_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "server/sched.h"
+
+typedef struct srv_config {
+    const char *host;        /* address to bind; default 127.0.0.1 */
+    uint16_t port;           /* 0 = any free port (srv_port() tells which) */
+    const char *api_key_file; /* NULL: no authentication; else one bearer key per line */
+    size_t max_body;         /* bytes; larger requests get 413 */
+    int32_t max_tokens;      /* cap on max_tokens per request (0 = the context) */
+    bool log_content;        /* log prompts and completions (patient data!) */
+    int ping_s;              /* seconds between SSE keep-alive comments while waiting */
+    int32_t max_connections;
+} srv_config;
+
+typedef struct srv_server srv_server;
+
+/* Starts listening; /health answers 503 until srv_set_models() has been called. */
+ward_status srv_start(const srv_config *cfg, srv_server **out, ward_error *err);
+/* The models (loaded and owned by the caller, which closes them after srv_stop). */
+void srv_set_models(srv_server *s, srv_model *const *models, int n_models);
+uint16_t srv_port(const srv_server *s);
+/* Stops accepting connections; requests in flight continue. */
+void srv_quiesce(srv_server *s);
+/* Requests still in flight. */
+int srv_in_flight(const srv_server *s);
+/* Stops the server (in-flight requests are cut) and frees it. */
+void srv_stop(srv_server *s);
+
+#endif

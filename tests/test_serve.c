@@ -1,0 +1,504 @@
+/* test_serve.c: a real `ward serve` on a loopback port, driven over HTTP.
+ *
+ * References: the greedy completion must be the text of llama.cpp's greedy tokens for the same
+ * prompt (../shared/golden/stories260K-once.json), so the whole path (tokenize, schedule,
+ * sample, detokenize, JSON) is checked against an independent engine. Also: the OpenAI shapes
+ * of responses, stream chunks and errors; streamed deltas adding up to the whole answer; stop
+ * strings cut and never sent; the prefix cache (cached_tokens); the same seeded request giving
+ * the same answer alone and beside other requests (bit-identical: a sequence's logits do not
+ * depend on the rest of the batch); a client leaving mid-stream (its slot is freed: /metrics);
+ * bad requests (400 naming the field, 404, 405, 413, 401 with a key file); and SIGTERM ending
+ * the process with status 0.
+ */
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "ward.h"
+
+static int g_port;
+
+/* ---------------------------------------------------------------------------------------------
+ * A minimal HTTP/1.1 client: one request per connection ("Connection: close")
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct http_reply {
+    int status;
+    char *head, *body; /* body: de-chunked, NUL-terminated */
+    size_t body_len;
+} http_reply;
+
+static int connect_server(void) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)g_port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void send_all(int fd, const char *p, size_t n) {
+    while (n) {
+        const ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+        if (k <= 0) return;
+        p += k, n -= (size_t)k;
+    }
+}
+
+static void send_request(int fd, const char *method, const char *path, const char *extra_headers,
+                         const char *body, size_t body_len) {
+    char head[1024];
+    const int n = snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: "
+                           "close\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n%s\r\n",
+                           method, path, body_len, extra_headers ? extra_headers : "");
+    send_all(fd, head, (size_t)n);
+    if (body_len) send_all(fd, body, body_len);
+}
+
+/* Undoes chunked transfer coding in place. */
+static size_t dechunk(char *b, size_t n) {
+    size_t in = 0, out = 0;
+    while (in < n) {
+        char *end;
+        unsigned long len = strtoul(b + in, &end, 16);
+        char *crlf = strstr(end, "\r\n");
+        if (!crlf || len == 0) break;
+        in = (size_t)(crlf + 2 - b);
+        if (in + len > n) len = n - in;
+        memmove(b + out, b + in, len);
+        out += len, in += len + 2;
+    }
+    b[out] = '\0';
+    return out;
+}
+
+static http_reply read_reply(int fd) {
+    http_reply r = {0};
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    for (ssize_t k; (k = recv(fd, buf + n, cap - n - 1, 0)) > 0;) {
+        n += (size_t)k;
+        if (cap - n < 4096) buf = realloc(buf, cap *= 2);
+    }
+    close(fd);
+    buf[n] = '\0';
+    char *sep = strstr(buf, "\r\n\r\n");
+    if (!sep) {
+        free(buf);
+        return r;
+    }
+    *sep = '\0';
+    r.head = strdup(buf);
+    sscanf(buf, "HTTP/1.%*d %d", &r.status);
+    const size_t body_n = n - (size_t)(sep + 4 - buf);
+    r.body = malloc(body_n + 1);
+    memcpy(r.body, sep + 4, body_n);
+    r.body[body_n] = '\0';
+    r.body_len = strstr(r.head, "chunked") ? dechunk(r.body, body_n) : body_n;
+    free(buf);
+    return r;
+}
+
+static http_reply http(const char *method, const char *path, const char *body,
+                       const char *extra_headers) {
+    const int fd = connect_server();
+    if (fd < 0) return (http_reply){0};
+    send_request(fd, method, path, extra_headers, body, body ? strlen(body) : 0);
+    return read_reply(fd);
+}
+
+static void reply_free(http_reply *r) {
+    free(r->head), free(r->body);
+    memset(r, 0, sizeof *r);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The server process
+ * ------------------------------------------------------------------------------------------- */
+
+/* Starts `ward serve ARGS --port 0` and reads the port it prints; returns its pid or -1. */
+static pid_t start_server(const char *args) {
+    int out[2];
+    if (pipe(out) != 0) return -1;
+    const pid_t pid = fork();
+    if (pid == 0) {
+        dup2(out[1], 1);
+        close(out[0]), close(out[1]);
+        char cmd[2048];
+        snprintf(cmd, sizeof cmd, "exec %s serve %s --port 0 2>>%s", WARD_BINARY, args,
+                 test_tmp_path("serve.log"));
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    FILE *f = fdopen(out[0], "r");
+    char line[256] = "";
+    g_port = 0;
+    if (f && fgets(line, sizeof line, f)) {
+        const char *colon = strrchr(line, ':');
+        g_port = colon ? atoi(colon + 1) : 0;
+    }
+    if (f) fclose(f);
+    /* ready when /health says so (models load after the port is open) */
+    for (int i = 0; g_port && i < 200; i++) {
+        http_reply r = http("GET", "/health", NULL, NULL);
+        const int st = r.status;
+        reply_free(&r);
+        if (st == 200) return pid;
+        const struct timespec t = {0, 50 * 1000 * 1000};
+        nanosleep(&t, NULL);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return -1;
+}
+
+static int stop_server(pid_t pid) {
+    kill(pid, SIGTERM);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Helpers on replies
+ * ------------------------------------------------------------------------------------------- */
+
+static const char *json_str(const cJSON *o, const char *path0, const char *path1) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, path0);
+    if (path1) v = cJSON_GetObjectItemCaseSensitive(v, path1);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* choices[0] of a response. */
+static const cJSON *choice0(const cJSON *o) {
+    return cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o, "choices"), 0);
+}
+
+/* Concatenated deltas of an SSE stream; checks the framing. */
+static char *stream_text(const char *body, bool chat, const char **finish, bool *usage_seen) {
+    size_t cap = strlen(body) + 1, n = 0;
+    char *text = calloc(1, cap);
+    static char fin[32];
+    fin[0] = '\0';
+    *usage_seen = false;
+    bool done = false, first = true;
+    for (const char *p = body; (p = strstr(p, "data: ")); p += 6) {
+        if (strncmp(p, "data: [DONE]", 12) == 0) {
+            done = true;
+            break;
+        }
+        const char *end = strstr(p, "\n\n");
+        cJSON *o = cJSON_ParseWithLength(p + 6, end ? (size_t)(end - p - 6) : strlen(p + 6));
+        CHECK(o != NULL, "each SSE event is JSON");
+        if (!o) continue;
+        CHECK(strcmp(json_str(o, "object", NULL), chat ? "chat.completion.chunk"
+                                                       : "text_completion") == 0,
+              "chunk object type");
+        const cJSON *c = choice0(o);
+        if (!c) {
+            *usage_seen = cJSON_GetObjectItemCaseSensitive(o, "usage") != NULL;
+        } else {
+            const char *piece = chat ? json_str(c, "delta", "content") : json_str(c, "text", NULL);
+            if (chat && first)
+                CHECK(json_str(c, "delta", "role") && strcmp(json_str(c, "delta", "role"),
+                                                             "assistant") == 0,
+                      "the first chat chunk carries the role");
+            first = false;
+            if (piece) {
+                memcpy(text + n, piece, strlen(piece));
+                n += strlen(piece);
+            }
+            const char *f = json_str(c, "finish_reason", NULL);
+            if (f) snprintf(fin, sizeof fin, "%s", f);
+        }
+        cJSON_Delete(o);
+    }
+    CHECK(done, "the stream ends with data: [DONE]");
+    *finish = fin;
+    return text;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Tests
+ * ------------------------------------------------------------------------------------------- */
+
+/* The text of llama.cpp's greedy tokens for the golden prompt. */
+static char *golden_greedy_text(int *n_tokens, char *prompt, size_t cap) {
+    const char *jp = shared_path("golden/stories260K-once.json");
+    const char *mp = jp ? shared_path("models/stories260K.gguf") : NULL;
+    size_t size;
+    char *js = jp ? read_file(jp, &size) : NULL;
+    cJSON *j = js ? cJSON_Parse(js) : NULL;
+    free(js);
+    ward_model *m = NULL;
+    ward_error err;
+    if (!j || !mp || ward_model_open(mp, &m, &err)) {
+        cJSON_Delete(j);
+        return NULL;
+    }
+    snprintf(prompt, cap, "%s", json_str(j, "prompt", NULL));
+    const cJSON *toks = cJSON_GetObjectItemCaseSensitive(j, "greedy_tokens");
+    char *text = calloc(1, 65536);
+    size_t n = 0;
+    *n_tokens = 0;
+    const cJSON *t;
+    cJSON_ArrayForEach(t, toks) {
+        if (ward_token_is_eog(m, t->valueint)) break;
+        size_t len;
+        ward_token_to_bytes(m, t->valueint, false, text + n, 65535 - n, &len);
+        n += len;
+        (*n_tokens)++;
+    }
+    ward_model_close(m);
+    cJSON_Delete(j);
+    return text;
+}
+
+static void test_greedy_and_stream(void) {
+    char prompt[256], body[1024];
+    int n_tokens = 0;
+    char *want = golden_greedy_text(&n_tokens, prompt, sizeof prompt);
+    if (!want) return;
+    snprintf(body, sizeof body, "{\"model\":\"stories\",\"prompt\":\"%s\",\"max_tokens\":%d,"
+             "\"temperature\":0}", prompt, n_tokens);
+    http_reply r = http("POST", "/v1/completions", body, NULL);
+    cJSON *o = cJSON_Parse(r.body ? r.body : "");
+    const char *text = o ? json_str(choice0(o), "text", NULL) : NULL;
+    CHECK(r.status == 200 && text && strcmp(text, want) == 0,
+          "greedy completion is the reference's greedy text (%d tokens): got %s", n_tokens,
+          text ? text : r.body);
+    CHECK(o && strcmp(json_str(o, "object", NULL), "text_completion") == 0 &&
+              strncmp(json_str(o, "id", NULL), "cmpl-", 5) == 0,
+          "completion object and id");
+    const cJSON *usage = cJSON_GetObjectItemCaseSensitive(o, "usage");
+    CHECK(cJSON_GetObjectItemCaseSensitive(usage, "prompt_tokens")->valueint == 5 &&
+              cJSON_GetObjectItemCaseSensitive(usage, "completion_tokens")->valueint == n_tokens,
+          "usage counts the 5 prompt tokens and the completion");
+    cJSON_Delete(o);
+    reply_free(&r);
+
+    /* the same streamed: deltas add up to the same text; the usage chunk when asked */
+    snprintf(body, sizeof body, "{\"model\":\"stories\",\"prompt\":\"%s\",\"max_tokens\":%d,"
+             "\"temperature\":0,\"stream\":true,\"stream_options\":{\"include_usage\":true}}",
+             prompt, n_tokens);
+    r = http("POST", "/v1/completions", body, NULL);
+    const char *finish;
+    bool usage_seen;
+    char *streamed = stream_text(r.body ? r.body : "", false, &finish, &usage_seen);
+    CHECK(r.status == 200 && strstr(r.head, "text/event-stream"), "stream content type");
+    CHECK(strcmp(streamed, want) == 0, "streamed deltas add up to the greedy text: %s", streamed);
+    CHECK(strcmp(finish, "length") == 0 && usage_seen, "finish_reason length, usage chunk");
+    free(streamed);
+    reply_free(&r);
+
+    /* the prefix cache: the same prompt again reuses all but its last token */
+    r = http("POST", "/v1/completions", body, NULL);
+    CHECK(r.body && strstr(r.body, "\"cached_tokens\":4"), "cached_tokens 4 of 5 on a repeat");
+    reply_free(&r);
+    free(want);
+}
+
+static void test_chat_and_stop(void) {
+    const char *chat = "{\"model\":\"stories\",\"messages\":[{\"role\":\"system\",\"content\":"
+                       "\"Be brief.\"},{\"role\":\"user\",\"content\":[{\"type\":\"text\","
+                       "\"text\":\"Tell a story\"}]}],\"max_tokens\":24,\"seed\":7}";
+    http_reply a = http("POST", "/v1/chat/completions", chat, NULL);
+    cJSON *o = cJSON_Parse(a.body ? a.body : "");
+    const char *content = o ? json_str(choice0(o), "message", "content") : NULL;
+    CHECK(a.status == 200 && content && json_str(choice0(o), "message", "role") &&
+              strcmp(json_str(o, "object", NULL), "chat.completion") == 0,
+          "chat completion shape: %s", a.body);
+    /* a stop string taken from the middle of that answer: cut there, never sent */
+    char stop[8] = "";
+    if (content && strlen(content) > 12) memcpy(stop, content + 8, 3);
+    char body[1024];
+    snprintf(body, sizeof body, "{\"model\":\"stories\",\"messages\":[{\"role\":\"system\","
+             "\"content\":\"Be brief.\"},{\"role\":\"user\",\"content\":\"Tell a story\"}],"
+             "\"max_tokens\":24,\"seed\":7,\"stop\":[\"%s\"],\"stream\":true}", stop);
+    http_reply b = http("POST", "/v1/chat/completions", body, NULL);
+    const char *finish;
+    bool usage_seen;
+    char *streamed = stream_text(b.body ? b.body : "", true, &finish, &usage_seen);
+    const char *cut = content && stop[0] ? strstr(content, stop) : NULL;
+    CHECK(cut && strncmp(streamed, content, (size_t)(cut - content)) == 0 &&
+              strlen(streamed) == (size_t)(cut - content) && strcmp(finish, "stop") == 0,
+          "stop '%s': the text ends before it (finish stop): %s", stop, streamed);
+    free(streamed);
+    cJSON_Delete(o);
+    reply_free(&a), reply_free(&b);
+}
+
+/* The same seeded request alone and while another long request streams: identical text. */
+static void test_same_seed_under_load(void) {
+    const char *req = "{\"model\":\"stories\",\"prompt\":\"Lily saw a\",\"max_tokens\":40,"
+                      "\"temperature\":1.0,\"seed\":123}";
+    http_reply alone = http("POST", "/v1/completions", req, NULL);
+    const int fd = connect_server();
+    const char *load = "{\"model\":\"stories\",\"prompt\":\"Once upon\",\"max_tokens\":400,"
+                       "\"temperature\":0.9,\"seed\":5,\"stream\":true}";
+    send_request(fd, "POST", "/v1/completions", NULL, load, strlen(load));
+    http_reply busy = http("POST", "/v1/completions", req, NULL);
+    http_reply bg = read_reply(fd);
+    cJSON *a = cJSON_Parse(alone.body ? alone.body : ""), *b = cJSON_Parse(busy.body ? busy.body : "");
+    const char *ta = a ? json_str(choice0(a), "text", NULL) : NULL;
+    const char *tb = b ? json_str(choice0(b), "text", NULL) : NULL;
+    CHECK(ta && tb && strcmp(ta, tb) == 0 && strlen(ta) > 0,
+          "same seed, same answer alone and beside another request");
+    CHECK(bg.status == 200, "the background stream completed");
+    cJSON_Delete(a), cJSON_Delete(b);
+    reply_free(&alone), reply_free(&busy), reply_free(&bg);
+}
+
+static double metric(const char *name) {
+    http_reply r = http("GET", "/metrics", NULL, NULL);
+    double v = -1;
+    char key[128];
+    snprintf(key, sizeof key, "%s{model=\"stories\"} ", name);
+    const char *p = r.body ? strstr(r.body, key) : NULL;
+    if (p) v = strtod(p + strlen(key), NULL);
+    reply_free(&r);
+    return v;
+}
+
+/* A client that leaves mid-stream: its slot is free again soon after. */
+static void test_disconnect(void) {
+    const int fd = connect_server();
+    const char *req = "{\"model\":\"stories\",\"prompt\":\"Once\",\"max_tokens\":1900,"
+                      "\"temperature\":1,\"stream\":true}";
+    send_request(fd, "POST", "/v1/completions", NULL, req, strlen(req));
+    char buf[512];
+    CHECK(recv(fd, buf, sizeof buf, 0) > 0, "the stream started");
+    close(fd);
+    double active = 1;
+    for (int i = 0; i < 100 && active != 0; i++) {
+        const struct timespec t = {0, 20 * 1000 * 1000};
+        nanosleep(&t, NULL);
+        active = metric("ward_slots_active");
+    }
+    CHECK(active == 0, "the slot of a client that left is free (ward_slots_active %g)", active);
+    http_reply h = http("GET", "/health", NULL, NULL);
+    CHECK(h.status == 200, "the server is still up");
+    reply_free(&h);
+}
+
+static void expect_error(const char *path, const char *body, int status, const char *param,
+                         const char *what) {
+    http_reply r = http(body ? "POST" : "GET", path, body, NULL);
+    cJSON *o = cJSON_Parse(r.body ? r.body : "");
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
+    const char *p = json_str(e, "param", NULL);
+    CHECK(r.status == status && json_str(e, "message", NULL) && json_str(e, "type", NULL) &&
+              (!param || (p && strcmp(p, param) == 0)),
+          "%s: %d with an OpenAI error%s%s: got %d %s", what, status, param ? " naming " : "",
+          param ? param : "", r.status, r.body ? r.body : "");
+    cJSON_Delete(o);
+    reply_free(&r);
+}
+
+static void test_errors(void) {
+    expect_error("/v1/completions", "{not json", 400, NULL, "malformed JSON");
+    expect_error("/v1/completions", "[1,2]", 400, NULL, "not an object");
+    expect_error("/v1/completions", "{\"model\":\"stories\",\"prompt\":\"x\",\"temperature\":\"hot\"}",
+                 400, "temperature", "wrong type");
+    expect_error("/v1/completions", "{\"model\":\"stories\",\"prompt\":\"x\",\"max_tokens\":1.5}",
+                 400, "max_tokens", "non-integer max_tokens");
+    expect_error("/v1/completions", "{\"model\":\"stories\",\"prompt\":\"x\",\"top_p\":3}", 400,
+                 "top_p", "top_p out of range");
+    expect_error("/v1/completions", "{\"model\":\"stories\"}", 400, "prompt", "missing prompt");
+    expect_error("/v1/chat/completions", "{\"model\":\"stories\",\"messages\":[{\"role\":\"robot\","
+                 "\"content\":\"x\"}]}", 400, "messages[0]", "unknown role");
+    expect_error("/v1/chat/completions", "{\"model\":\"stories\",\"messages\":[{\"role\":\"user\","
+                 "\"content\":\"x\"}],\"response_format\":{\"type\":\"json_schema\"}}", 400,
+                 "response_format", "unsupported response_format refused, not ignored");
+    expect_error("/v1/completions", "{\"model\":\"nobody\",\"prompt\":\"x\"}", 404, "model",
+                 "unknown model");
+    expect_error("/v1/nothing", NULL, 404, NULL, "unknown URL");
+    expect_error("/v1/completions", NULL, 405, NULL, "GET on a POST route");
+    /* a prompt longer than the context: 400 giving both counts */
+    char *big = malloc(20000);
+    strcpy(big, "{\"model\":\"stories\",\"prompt\":\"");
+    for (int i = 0; i < 2100; i++) strcat(big, i ? " a" : "a"); /* BOS + 2100 tokens */
+    strcat(big, "\"}");
+    http_reply r = http("POST", "/v1/completions", big, NULL);
+    CHECK(r.status == 400 && r.body && strstr(r.body, "context_length_exceeded") &&
+              strstr(r.body, "2048") && strstr(r.body, "2101"),
+          "too long a prompt: 400 with both token counts: %s", r.body ? r.body : "");
+    reply_free(&r);
+    free(big);
+    /* a body over --max-body (64 KiB here) */
+    char *huge = malloc(100000);
+    memset(huge, 'a', 99999);
+    huge[99999] = '\0';
+    r = http("POST", "/v1/completions", huge, NULL);
+    CHECK(r.status == 413, "a huge body: 413 (got %d)", r.status);
+    reply_free(&r);
+    free(huge);
+    http_reply h = http("GET", "/health", NULL, NULL);
+    CHECK(h.status == 200, "still up after the bad requests");
+    reply_free(&h);
+}
+
+static void test_api_keys(const char *model) {
+    const char *keys = test_tmp_path("keys");
+    FILE *f = fopen(keys, "w");
+    fputs("# keys\nsecret-one\nsecret-two\n", f);
+    fclose(f);
+    char args[2400];
+    snprintf(args, sizeof args, "-m stories=%s --api-key-file %s -t 1", model, keys);
+    const pid_t pid = start_server(args);
+    CHECK(pid > 0, "server with keys started");
+    if (pid <= 0) return;
+    http_reply r = http("GET", "/v1/models", NULL, NULL);
+    CHECK(r.status == 401 && strstr(r.head, "WWW-Authenticate"), "no key: 401");
+    reply_free(&r);
+    r = http("GET", "/v1/models", NULL, "Authorization: Bearer secret-on\r\n");
+    CHECK(r.status == 401, "a wrong key (a prefix of a right one): 401");
+    reply_free(&r);
+    r = http("GET", "/v1/models", NULL, "Authorization: Bearer secret-two\r\n");
+    CHECK(r.status == 200 && strstr(r.body, "\"stories\""), "a right key: 200");
+    reply_free(&r);
+    r = http("GET", "/health", NULL, NULL);
+    CHECK(r.status == 200, "/health needs no key (load balancers)");
+    reply_free(&r);
+    CHECK(stop_server(pid) == 0, "SIGTERM: exit status 0");
+    remove(keys);
+}
+
+int main(void) {
+    const char *mp = shared_path("models/stories260K.gguf");
+    if (!mp) return test_summary();
+    char model[1024], args[1200];
+    snprintf(model, sizeof model, "%s", mp);
+    snprintf(args, sizeof args, "-m stories=%s --parallel 3 -t 2 --max-body 64 --ping 1", model);
+    const pid_t pid = start_server(args);
+    CHECK(pid > 0, "ward serve started and became healthy");
+    if (pid > 0) {
+        http_reply r = http("GET", "/v1/models", NULL, NULL);
+        CHECK(r.status == 200 && r.body && strstr(r.body, "\"id\":\"stories\"") &&
+                  strstr(r.body, "\"object\":\"list\""),
+              "/v1/models lists the model: %s", r.body ? r.body : "");
+        reply_free(&r);
+        test_greedy_and_stream();
+        test_chat_and_stop();
+        test_same_seed_under_load();
+        test_disconnect();
+        test_errors();
+        CHECK(metric("ward_slots_active") == 0 && metric("ward_queue_depth") == 0,
+              "afterwards every slot is free and nothing waits");
+        CHECK(stop_server(pid) == 0, "SIGTERM: exit status 0");
+    }
+    test_api_keys(model);
+    return test_summary();
+}
