@@ -500,5 +500,6 @@ int main(void) {
         CHECK(stop_server(pid) == 0, "SIGTERM: exit status 0");
     }
     test_api_keys(model);
+    remove(test_tmp_path("serve.log")); /* the servers' stderr, for reading after a failure */
     return test_summary();
 }
