@@ -12,6 +12,7 @@
  */
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -340,6 +341,65 @@ static void test_chat_and_stop(void) {
     reply_free(&a), reply_free(&b);
 }
 
+/* n choices batched together, and log-probabilities: greedy choices are equal; each chosen
+ * token's entry is the best of its alternatives (greedy), the tokens' bytes spell the text, the
+ * probabilities of the alternatives sum to at most 1; completions' legacy form too. */
+static void test_choices_and_logprobs(void) {
+    const char *req = "{\"model\":\"stories\",\"messages\":[{\"role\":\"user\",\"content\":"
+                      "\"Tell a story\"}],\"max_tokens\":12,\"temperature\":0,\"n\":2,"
+                      "\"logprobs\":true,\"top_logprobs\":3}";
+    http_reply r = http("POST", "/v1/chat/completions", req, NULL);
+    cJSON *o = cJSON_Parse(r.body ? r.body : "");
+    const cJSON *choices = cJSON_GetObjectItemCaseSensitive(o, "choices");
+    const cJSON *c0 = cJSON_GetArrayItem(choices, 0), *c1 = cJSON_GetArrayItem(choices, 1);
+    const char *t0 = c0 ? json_str(c0, "message", "content") : NULL;
+    const char *t1 = c1 ? json_str(c1, "message", "content") : NULL;
+    CHECK(cJSON_GetArraySize(choices) == 2 && t0 && t1 && strcmp(t0, t1) == 0 &&
+              cJSON_GetObjectItemCaseSensitive(c1, "index")->valueint == 1,
+          "n=2 greedy: two equal choices with indexes: %s", r.body ? r.body : "");
+    const cJSON *usage = cJSON_GetObjectItemCaseSensitive(o, "usage");
+    CHECK(cJSON_GetObjectItemCaseSensitive(usage, "completion_tokens")->valueint == 24,
+          "usage sums the choices' tokens");
+    const cJSON *content = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(c0, "logprobs"), "content");
+    char spelled[512] = "";
+    bool best = cJSON_GetArraySize(content) == 12, summed = true;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, content) {
+        const cJSON *top = cJSON_GetObjectItemCaseSensitive(e, "top_logprobs"), *t;
+        const double lp = cJSON_GetObjectItemCaseSensitive(e, "logprob")->valuedouble;
+        best &= cJSON_GetArraySize(top) == 3 &&
+                lp == cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(top, 0), "logprob")->valuedouble;
+        double p = 0;
+        cJSON_ArrayForEach(t, top) p += exp(cJSON_GetObjectItemCaseSensitive(t, "logprob")->valuedouble);
+        summed &= p <= 1.0 + 1e-6 && lp <= 0;
+        const cJSON *b;
+        size_t n = strlen(spelled);
+        cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(e, "bytes")) spelled[n++] = (char)b->valueint;
+        spelled[n] = '\0';
+    }
+    CHECK(best && summed, "12 entries, the greedy token the best of 3, probabilities <= 1");
+    CHECK(t0 && strcmp(spelled, t0) == 0, "the entries' bytes spell the content: %s", spelled);
+    cJSON_Delete(o);
+    reply_free(&r);
+
+    r = http("POST", "/v1/completions", "{\"model\":\"stories\",\"prompt\":\"Once upon a time\","
+             "\"max_tokens\":6,\"temperature\":0,\"logprobs\":2}", NULL);
+    o = cJSON_Parse(r.body ? r.body : "");
+    const cJSON *lps = cJSON_GetObjectItemCaseSensitive(choice0(o), "logprobs");
+    const cJSON *toks = cJSON_GetObjectItemCaseSensitive(lps, "tokens");
+    const cJSON *offs = cJSON_GetObjectItemCaseSensitive(lps, "text_offset");
+    char joined[256] = "";
+    const cJSON *t;
+    cJSON_ArrayForEach(t, toks) strcat(joined, t->valuestring);
+    const char *text = json_str(choice0(o), "text", NULL);
+    CHECK(text && strcmp(joined, text) == 0 && cJSON_GetArraySize(offs) == 6 &&
+              cJSON_GetArrayItem(offs, 1)->valueint == (int)strlen(cJSON_GetArrayItem(toks, 0)->valuestring),
+          "legacy logprobs: tokens spell the text, offsets follow them: %s", r.body ? r.body : "");
+    cJSON_Delete(o);
+    reply_free(&r);
+}
+
 /* The same seeded request alone and while another long request streams: identical text. */
 static void test_same_seed_under_load(void) {
     const char *req = "{\"model\":\"stories\",\"prompt\":\"Lily saw a\",\"max_tokens\":40,"
@@ -422,6 +482,11 @@ static void test_errors(void) {
     expect_error("/v1/chat/completions", "{\"model\":\"stories\",\"messages\":[{\"role\":\"user\","
                  "\"content\":\"x\"}],\"response_format\":{\"type\":\"json_schema\"}}", 400,
                  "response_format", "unsupported response_format refused, not ignored");
+    expect_error("/v1/chat/completions", "{\"model\":\"stories\",\"messages\":[{\"role\":\"user\","
+                 "\"content\":\"x\"}],\"top_logprobs\":2}", 400, "top_logprobs",
+                 "top_logprobs without logprobs");
+    expect_error("/v1/completions", "{\"model\":\"stories\",\"prompt\":\"x\",\"n\":0}", 400,
+                 "n", "n out of range");
     expect_error("/v1/completions", "{\"model\":\"nobody\",\"prompt\":\"x\"}", 404, "model",
                  "unknown model");
     expect_error("/v1/nothing", NULL, 404, NULL, "unknown URL");
@@ -492,6 +557,7 @@ int main(void) {
         reply_free(&r);
         test_greedy_and_stream();
         test_chat_and_stop();
+        test_choices_and_logprobs();
         test_same_seed_under_load();
         test_disconnect();
         test_errors();

@@ -184,14 +184,29 @@ static bool parse_stop(api_request *r, api_error *e) {
     return true;
 }
 
+/* n, and log-probabilities: chat's logprobs (bool) + top_logprobs, or completions' logprobs
+ * (the number of alternatives, legacy form). */
+static bool parse_choices(api_request *r, api_error *e) {
+    double n = 1, top = 0;
+    bool lp = false, top_given = false;
+    if (!get_int(r->root, "n", 1, 16, &n, NULL, e)) return false;
+    r->n = (int)n;
+    r->gen.top_logprobs = -1;
+    if (r->chat) {
+        if (!get_bool(r->root, "logprobs", &lp, e) ||
+            !get_int(r->root, "top_logprobs", 0, SRV_MAX_TOP_LOGPROBS, &top, &top_given, e))
+            return false;
+        if (top_given && !lp)
+            return bad_request(e, "top_logprobs", "'top_logprobs' needs 'logprobs': true");
+    } else {
+        if (!get_int(r->root, "logprobs", 0, 5, &top, &lp, e)) return false;
+    }
+    if (lp) r->gen.top_logprobs = (int)top;
+    return true;
+}
+
 /* Fields this server does not implement yet: refused by name, never ignored. */
 static bool refuse_unsupported(const api_request *r, api_error *e) {
-    double n = 1;
-    bool logprobs = false;
-    if (!get_int(r->root, "n", 1, 128, &n, NULL, e) || !get_bool(r->root, "logprobs", &logprobs, e))
-        return false;
-    if (n != 1) return bad_request(e, "n", "'n' other than 1 is not supported by this server yet");
-    if (logprobs) return bad_request(e, "logprobs", "'logprobs' is not supported by this server yet");
     const cJSON *tools = field(r->root, "tools");
     if (tools && !(cJSON_IsArray(tools) && cJSON_GetArraySize(tools) == 0))
         return bad_request(e, "tools", "'tools' (function calling) is not supported by this "
@@ -256,7 +271,8 @@ bool api_parse_request(const char *body, size_t len, bool chat, api_request *r, 
         return false;
     const cJSON *user = field(r->root, "user");
     if (user && !cJSON_IsString(user)) return bad_request(e, "user", "'user' must be a string");
-    return refuse_unsupported(r, e) && parse_sampling(r, e) && parse_stop(r, e) &&
+    return refuse_unsupported(r, e) && parse_choices(r, e) && parse_sampling(r, e) &&
+           parse_stop(r, e) &&
            (chat ? parse_messages(r, e) : parse_prompt(r, e));
 }
 
@@ -325,45 +341,53 @@ static void add_finish(cJSON *choice, const char *finish) {
     else cJSON_AddNullToObject(choice, "finish_reason");
 }
 
+static void add_logprobs(cJSON *choice, const cJSON *logprobs) {
+    if (logprobs) cJSON_AddItemToObject(choice, "logprobs", cJSON_Duplicate(logprobs, true));
+    else cJSON_AddNullToObject(choice, "logprobs");
+}
+
 char *api_response_json(const api_request *r, const char *id, long created, const char *model,
-                        const char *text, const char *finish, const api_usage *u) {
+                        const api_choice *choices, int n_choices, const api_usage *u) {
     cJSON *o = envelope(r, id, created, model, false);
-    cJSON *choice = cJSON_CreateObject();
-    cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "choices"), choice);
-    cJSON_AddNumberToObject(choice, "index", 0);
-    if (r->chat) {
-        cJSON *msg = cJSON_AddObjectToObject(choice, "message");
-        cJSON_AddStringToObject(msg, "role", "assistant");
-        cJSON_AddStringToObject(msg, "content", text);
-        cJSON_AddNullToObject(msg, "refusal");
-    } else {
-        cJSON_AddStringToObject(choice, "text", text);
+    cJSON *arr = cJSON_AddArrayToObject(o, "choices");
+    for (int i = 0; i < n_choices; i++) {
+        cJSON *choice = cJSON_CreateObject();
+        cJSON_AddItemToArray(arr, choice);
+        cJSON_AddNumberToObject(choice, "index", i);
+        if (r->chat) {
+            cJSON *msg = cJSON_AddObjectToObject(choice, "message");
+            cJSON_AddStringToObject(msg, "role", "assistant");
+            cJSON_AddStringToObject(msg, "content", choices[i].text);
+            cJSON_AddNullToObject(msg, "refusal");
+        } else {
+            cJSON_AddStringToObject(choice, "text", choices[i].text);
+        }
+        add_logprobs(choice, choices[i].logprobs);
+        add_finish(choice, choices[i].finish);
     }
-    cJSON_AddNullToObject(choice, "logprobs");
-    add_finish(choice, finish);
     add_usage(o, u);
     return print(o);
 }
 
 char *api_chunk_json(const api_request *r, const char *id, long created, const char *model,
-                     bool role_only, const char *text, const char *finish) {
+                     int index, bool role_only, const api_choice *c) {
     cJSON *o = envelope(r, id, created, model, true);
     cJSON *choice = cJSON_CreateObject();
     cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "choices"), choice);
-    cJSON_AddNumberToObject(choice, "index", 0);
+    cJSON_AddNumberToObject(choice, "index", index);
     if (r->chat) {
         cJSON *delta = cJSON_AddObjectToObject(choice, "delta");
         if (role_only) {
             cJSON_AddStringToObject(delta, "role", "assistant");
             cJSON_AddStringToObject(delta, "content", "");
-        } else if (text && *text) {
-            cJSON_AddStringToObject(delta, "content", text);
+        } else if (c->text && *c->text) {
+            cJSON_AddStringToObject(delta, "content", c->text);
         }
     } else {
-        cJSON_AddStringToObject(choice, "text", text ? text : "");
+        cJSON_AddStringToObject(choice, "text", c->text ? c->text : "");
     }
-    cJSON_AddNullToObject(choice, "logprobs");
-    add_finish(choice, finish);
+    add_logprobs(choice, role_only ? NULL : c->logprobs);
+    add_finish(choice, role_only ? NULL : c->finish);
     return print(o);
 }
 

@@ -36,6 +36,7 @@ typedef struct api_request {
     const char *prompt; /* completions */
     srv_gen_params gen; /* max_tokens 0 = up to the context's end */
     bool seeded;
+    int n;              /* choices */
     cJSON *root;        /* owns the strings above */
     char **owned;       /* contents joined from parts */
     size_t n_owned;
@@ -56,13 +57,22 @@ typedef struct api_usage {
 /* The OpenAI finish_reason of a job's end ("stop", "length"), or NULL while running. */
 const char *api_finish_reason(srv_finish f);
 
+/* One choice of a response: its text, finish reason (NULL while running) and log-probabilities
+ * (NULL: none asked; else the "logprobs" object, which the builders copy). */
+typedef struct api_choice {
+    const char *text;
+    const char *finish;
+    const cJSON *logprobs;
+} api_choice;
+
 /* A whole (non-streamed) response. id like "chatcmpl-..." / "cmpl-...". */
 char *api_response_json(const api_request *r, const char *id, long created, const char *model,
-                        const char *text, const char *finish, const api_usage *u);
-/* One streamed chunk's JSON (without the "data: " framing): role_only for the first chat chunk
- * (role, empty content), else the text delta, with finish_reason when finish is non-NULL. */
+                        const api_choice *choices, int n_choices, const api_usage *u);
+/* One streamed chunk's JSON (without the "data: " framing) for choice `index`: role_only for
+ * the first chat chunk (role, empty content), else the text delta, with finish_reason when
+ * c->finish is non-NULL. */
 char *api_chunk_json(const api_request *r, const char *id, long created, const char *model,
-                     bool role_only, const char *text, const char *finish);
+                     int index, bool role_only, const api_choice *c);
 /* The final usage chunk of stream_options.include_usage (choices empty). */
 char *api_usage_chunk_json(const api_request *r, const char *id, long created, const char *model,
                            const api_usage *u);

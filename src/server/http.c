@@ -213,22 +213,33 @@ static enum MHD_Result get_metrics(srv_server *s, struct MHD_Connection *c) {
  * Generation
  * ------------------------------------------------------------------------------------------- */
 
+typedef struct gen_choice {
+    srv_job *job;
+    size_t from;    /* bytes of the job's text consumed */
+    int from_lp;    /* log-probability entries consumed */
+    char *text;     /* a whole response's text so far */
+    size_t text_len;
+    cJSON *lps;     /* a whole response's log-probability entries so far (when asked) */
+    srv_finish finish;
+    bool done;      /* its end was seen (and, streaming, its finish chunk sent) */
+    int32_t n_completion;
+} gen_choice;
+
 typedef struct gen_stream {
     srv_server *srv;
     srv_model *model;
     char model_name[128]; /* for the log line, which may come after the model closed */
-    srv_job *job;
     api_request req;
     char id[48];
     long created;
-    size_t from; /* bytes of the job's text consumed */
-    char *text;  /* a whole response's text so far */
-    size_t text_len;
-    char *out;   /* bytes to write next */
+    srv_waiter waiter; /* woken by any of the choices' jobs */
+    int n_choices;
+    gen_choice *choices;
+    char *out; /* bytes to write next */
     size_t out_len, out_pos;
     enum { ST_FIRST, ST_RUNNING, ST_DONE } phase;
-    srv_finish finish;
-    int32_t n_prompt, n_completion;
+    api_usage usage;
+    char error[128];
     double t0;
 } gen_stream;
 
@@ -281,15 +292,24 @@ static bool tokenize_prompt(srv_model *m, const api_request *r, ward_token **tok
 
 static void stream_free(void *cls) {
     gen_stream *g = cls;
-    srv_job_release(g->job);
-    log_line(g->srv, "POST /v1/%s 200 model=%s prompt_tokens=%d completion_tokens=%d "
+    int32_t n_completion = 0;
+    const char *finish = "cancelled";
+    for (int i = 0; i < g->n_choices; i++) {
+        gen_choice *c = &g->choices[i];
+        srv_job_release(c->job);
+        n_completion += c->n_completion;
+        if (api_finish_reason(c->finish)) finish = api_finish_reason(c->finish);
+        if (g->srv->cfg.log_content && c->text) log_line(g->srv, "completion: %s", c->text);
+        free(c->text);
+        cJSON_Delete(c->lps);
+    }
+    log_line(g->srv, "POST /v1/%s 200 model=%s n=%d prompt_tokens=%d completion_tokens=%d "
              "finish=%s %.3fs%s", g->req.chat ? "chat/completions" : "completions",
-             g->model_name, g->n_prompt, g->n_completion,
-             api_finish_reason(g->finish) ? api_finish_reason(g->finish) : "cancelled",
-             now_s() - g->t0, g->finish == SRV_RUNNING ? " (client went away)" : "");
-    if (g->srv->cfg.log_content && g->text) log_line(g->srv, "completion: %s", g->text);
+             g->model_name, g->n_choices, g->usage.prompt_tokens, n_completion, finish,
+             now_s() - g->t0, g->phase != ST_DONE ? " (client went away)" : "");
+    srv_waiter_destroy(&g->waiter);
     api_request_free(&g->req);
-    free(g->text);
+    free(g->choices);
     free(g->out);
     atomic_fetch_sub(&g->srv->in_flight, 1);
     free(g);
@@ -323,84 +343,190 @@ static bool emit_raw(gen_stream *g, const char *s) {
     return true;
 }
 
-static api_usage usage_of(const srv_progress *p) {
-    return (api_usage){p->n_prompt_tokens, p->n_completion_tokens, p->n_cached_tokens};
-}
-
-/* The next events of a stream: the role chunk, then text deltas as they come, then the finish
- * chunk (usage chunk) and [DONE]; an SSE comment when nothing came within the ping interval. */
-static bool produce_stream(gen_stream *g) {
-    const char *model = srv_model_name(g->model);
-    if (g->phase == ST_FIRST) {
-        g->phase = ST_RUNNING;
-        if (g->req.chat) return emit_event(g, api_chunk_json(&g->req, g->id, g->created, model,
-                                                             true, NULL, NULL));
-    }
-    srv_progress p;
-    srv_job_next(g->job, g->from, g->srv->cfg.ping_s * 1000, &p);
-    g->from += p.len;
-    g->finish = p.finish;
-    g->n_completion = p.n_completion_tokens;
-    bool ok = true;
-    if (p.len) ok = emit_event(g, api_chunk_json(&g->req, g->id, g->created, model, false, p.text,
-                                                 NULL));
-    if (ok && p.finish == SRV_FINISH_ERROR) {
-        api_error e;
-        api_fail(&e, 500, "server_error", NULL, NULL, "generation failed: %s", p.error);
-        ok = emit_event(g, api_error_json(&e)) && emit_raw(g, "data: [DONE]\n\n");
-        g->phase = ST_DONE;
-    } else if (ok && p.finish != SRV_RUNNING) {
-        const api_usage u = usage_of(&p);
-        ok = emit_event(g, api_chunk_json(&g->req, g->id, g->created, model, false, NULL,
-                                          api_finish_reason(p.finish))) &&
-             (!g->req.include_usage ||
-              emit_event(g, api_usage_chunk_json(&g->req, g->id, g->created, model, &u))) &&
-             emit_raw(g, "data: [DONE]\n\n");
-        g->phase = ST_DONE;
-    } else if (ok && !p.len) {
-        ok = emit_raw(g, ": ping\n\n"); /* keeps proxies from timing the stream out */
-    }
-    free(p.text);
-    return ok;
-}
-
-/* A whole response: the text accumulates; while waiting, a space every ping interval (JSON
- * allows leading whitespace) keeps proxies patient and shows whether the client is still there. */
-static bool produce_whole(gen_stream *g) {
-    srv_progress p;
-    srv_job_next(g->job, g->from, g->srv->cfg.ping_s * 1000, &p);
-    g->from += p.len;
-    g->finish = p.finish;
-    g->n_completion = p.n_completion_tokens;
-    bool ok = p.text != NULL;
-    if (ok && p.len) {
-        char *t = realloc(g->text, g->text_len + p.len + 1);
-        if (t) {
-            memcpy(t + g->text_len, p.text, p.len + 1);
-            g->text = t;
-            g->text_len += p.len;
+/* A token's bytes as a JSON string (invalid UTF-8 replaced by U+FFFD) and as "bytes". */
+static void add_token(cJSON *o, const ward_model *m, ward_token tok, float logprob) {
+    char bytes[256], text[768];
+    size_t n = 0, t = 0;
+    if (ward_token_to_bytes(m, tok, true, bytes, sizeof bytes, &n)) n = n > sizeof bytes ? 0 : n;
+    for (size_t i = 0; i < n;) { /* copy whole UTF-8 sequences, else U+FFFD */
+        const unsigned char c = (unsigned char)bytes[i];
+        size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        bool ok = len > 0 && i + len <= n;
+        for (size_t k = 1; ok && k < len; k++) ok = ((unsigned char)bytes[i + k] >> 6) == 2;
+        if (ok) {
+            memcpy(text + t, bytes + i, len);
+            t += len, i += len;
+        } else {
+            memcpy(text + t, "\xEF\xBF\xBD", 3);
+            t += 3, i++;
         }
-        ok = t != NULL;
     }
-    if (ok && p.finish == SRV_FINISH_ERROR) {
+    text[t] = '\0';
+    cJSON_AddStringToObject(o, "token", text);
+    cJSON_AddNumberToObject(o, "logprob", logprob);
+    cJSON *arr = cJSON_AddArrayToObject(o, "bytes");
+    for (size_t i = 0; i < n; i++) cJSON_AddItemToArray(arr, cJSON_CreateNumber((unsigned char)bytes[i]));
+}
+
+/* Log-probability entries in chat's form ({"token", "logprob", "bytes", "top_logprobs"}). */
+static void chat_logprobs(cJSON *content, const ward_model *m, const srv_logprob *lps, int n) {
+    for (int i = 0; i < n; i++) {
+        cJSON *e = cJSON_CreateObject();
+        add_token(e, m, lps[i].token, lps[i].logprob);
+        cJSON *top = cJSON_AddArrayToObject(e, "top_logprobs");
+        for (int k = 0; k < lps[i].n_top; k++) {
+            cJSON *t = cJSON_CreateObject();
+            add_token(t, m, lps[i].top[k], lps[i].top_logprob[k]);
+            cJSON_AddItemToArray(top, t);
+        }
+        cJSON_AddItemToArray(content, e);
+    }
+}
+
+/* The "logprobs" object of new entries: chat {"content": [...], "refusal": null}; completions
+ * the legacy {"tokens", "token_logprobs", "top_logprobs", "text_offset"} (offsets from
+ * text_base). NULL when the request did not ask. */
+static cJSON *logprobs_json(const gen_stream *g, const srv_logprob *lps, int n, size_t text_base) {
+    if (g->req.gen.top_logprobs < 0) return NULL;
+    const ward_model *m = srv_model_engine(g->model);
+    cJSON *o = cJSON_CreateObject();
+    if (g->req.chat) {
+        chat_logprobs(cJSON_AddArrayToObject(o, "content"), m, lps, n);
+        cJSON_AddNullToObject(o, "refusal");
+        return o;
+    }
+    cJSON *toks = cJSON_AddArrayToObject(o, "tokens"), *lp = cJSON_AddArrayToObject(o, "token_logprobs");
+    cJSON *top = cJSON_AddArrayToObject(o, "top_logprobs"), *off = cJSON_AddArrayToObject(o, "text_offset");
+    size_t prev_end = text_base;
+    for (int i = 0; i < n; i++) {
+        cJSON *e = cJSON_CreateObject();
+        add_token(e, m, lps[i].token, lps[i].logprob);
+        cJSON_AddItemToArray(toks, cJSON_CreateString(cJSON_GetObjectItem(e, "token")->valuestring));
+        cJSON_AddItemToArray(lp, cJSON_CreateNumber(lps[i].logprob));
+        cJSON *alts = cJSON_CreateObject();
+        for (int k = 0; k < lps[i].n_top; k++) {
+            cJSON *t = cJSON_CreateObject();
+            add_token(t, m, lps[i].top[k], lps[i].top_logprob[k]);
+            cJSON_AddNumberToObject(alts, cJSON_GetObjectItem(t, "token")->valuestring,
+                                    lps[i].top_logprob[k]);
+            cJSON_Delete(t);
+        }
+        cJSON_AddItemToArray(top, alts);
+        cJSON_AddItemToArray(off, cJSON_CreateNumber((double)prev_end));
+        prev_end = lps[i].text_end;
+        cJSON_Delete(e);
+    }
+    return o;
+}
+
+/* New text and entries of every choice (without waiting): appended to a whole response's
+ * choices, or sent as chunks (with finish chunks); returns whether anything happened. */
+static bool poll_choices(gen_stream *g, bool *ok) {
+    bool any = false;
+    const char *model = g->model_name;
+    for (int i = 0; i < g->n_choices && *ok; i++) {
+        gen_choice *c = &g->choices[i];
+        if (c->done) continue;
+        srv_progress p;
+        srv_job_next(c->job, c->from, c->from_lp, 0, &p);
+        const bool fresh = p.len || p.n_logprobs || p.finish != SRV_RUNNING;
+        cJSON *lps = logprobs_json(g, p.logprobs, p.n_logprobs, c->from);
+        c->from += p.len;
+        c->from_lp += p.n_logprobs;
+        c->finish = p.finish;
+        c->n_completion = p.n_completion_tokens;
+        g->usage.prompt_tokens = p.n_prompt_tokens;
+        if (i == 0) g->usage.cached_tokens = p.n_cached_tokens;
+        if (p.finish == SRV_FINISH_ERROR) snprintf(g->error, sizeof g->error, "%s", p.error);
+        if (g->req.stream && (p.len || p.n_logprobs || p.finish != SRV_RUNNING)) {
+            const api_choice ch = {p.text, api_finish_reason(p.finish), lps};
+            *ok = p.finish == SRV_FINISH_ERROR ||
+                  emit_event(g, api_chunk_json(&g->req, g->id, g->created, model, i, false, &ch));
+        } else if (!g->req.stream && p.len) {
+            char *t = realloc(c->text, c->text_len + p.len + 1);
+            if (t) memcpy(t + c->text_len, p.text, p.len + 1), c->text = t, c->text_len += p.len;
+            *ok = t != NULL;
+        }
+        if (!g->req.stream && lps) {
+            if (!c->lps) c->lps = cJSON_Duplicate(lps, true);
+            else { /* the new entries join the earlier ones */
+                const char *keys[] = {"content", "tokens", "token_logprobs", "top_logprobs",
+                                      "text_offset"};
+                for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+                    cJSON *from = cJSON_GetObjectItem(lps, keys[k]), *to = cJSON_GetObjectItem(c->lps, keys[k]);
+                    while (from && to && cJSON_GetArraySize(from) > 0)
+                        cJSON_AddItemToArray(to, cJSON_DetachItemFromArray(from, 0));
+                }
+            }
+        }
+        cJSON_Delete(lps);
+        c->done = p.finish != SRV_RUNNING;
+        any |= fresh;
+        srv_progress_free(&p);
+    }
+    return any;
+}
+
+static bool all_done(const gen_stream *g) {
+    for (int i = 0; i < g->n_choices; i++)
+        if (!g->choices[i].done) return false;
+    return true;
+}
+
+/* The end of the response: the usage and [DONE] (streams), or the whole JSON; an error if a
+ * choice failed. */
+static bool finish_response(gen_stream *g) {
+    g->phase = ST_DONE;
+    g->usage.completion_tokens = 0;
+    for (int i = 0; i < g->n_choices; i++) g->usage.completion_tokens += g->choices[i].n_completion;
+    if (g->error[0]) {
         api_error e;
-        api_fail(&e, 500, "server_error", NULL, NULL, "generation failed: %s", p.error);
+        api_fail(&e, 500, "server_error", NULL, NULL, "generation failed: %s", g->error);
+        if (g->req.stream) return emit_event(g, api_error_json(&e)) && emit_raw(g, "data: [DONE]\n\n");
         char *json = api_error_json(&e);
-        ok = json && emit_raw(g, json);
+        const bool ok = json && emit_raw(g, json);
         free(json);
-        g->phase = ST_DONE;
-    } else if (ok && p.finish != SRV_RUNNING) {
-        const api_usage u = usage_of(&p);
-        char *json = api_response_json(&g->req, g->id, g->created, srv_model_name(g->model),
-                                       g->text ? g->text : "", api_finish_reason(p.finish), &u);
-        ok = json && emit_raw(g, json);
-        free(json);
-        g->phase = ST_DONE;
-    } else if (ok && !p.len) {
-        ok = emit_raw(g, " ");
+        return ok;
     }
-    free(p.text);
+    if (g->req.stream)
+        return (!g->req.include_usage ||
+                emit_event(g, api_usage_chunk_json(&g->req, g->id, g->created, g->model_name,
+                                                   &g->usage))) &&
+               emit_raw(g, "data: [DONE]\n\n");
+    api_choice *ch = calloc((size_t)g->n_choices, sizeof *ch);
+    if (!ch) return false;
+    for (int i = 0; i < g->n_choices; i++)
+        ch[i] = (api_choice){g->choices[i].text ? g->choices[i].text : "",
+                             api_finish_reason(g->choices[i].finish), g->choices[i].lps};
+    char *json = api_response_json(&g->req, g->id, g->created, g->model_name, ch, g->n_choices,
+                                   &g->usage);
+    free(ch);
+    const bool ok = json && emit_raw(g, json);
+    free(json);
     return ok;
+}
+
+/* The next bytes of the response. Streams: the role chunks, then deltas as they come, finish
+ * chunks, usage, [DONE]; an SSE comment when nothing came within the ping interval. Whole
+ * responses: the JSON at the end, and while waiting a space every ping interval (JSON allows
+ * leading whitespace), which keeps proxies patient and shows whether the client is still there. */
+static bool produce(gen_stream *g) {
+    if (g->phase == ST_FIRST && g->req.stream && g->req.chat) {
+        g->phase = ST_RUNNING;
+        bool ok = true;
+        for (int i = 0; i < g->n_choices && ok; i++)
+            ok = emit_event(g, api_chunk_json(&g->req, g->id, g->created, g->model_name, i, true,
+                                              NULL));
+        return ok;
+    }
+    g->phase = ST_RUNNING;
+    const unsigned long seen = srv_waiter_changes(&g->waiter);
+    bool ok = true;
+    if (poll_choices(g, &ok) || !ok) return ok && (!all_done(g) || finish_response(g));
+    if (all_done(g)) return finish_response(g);
+    if (srv_waiter_wait(&g->waiter, seen, g->srv->cfg.ping_s * 1000) == seen)
+        return emit_raw(g, g->req.stream ? ": ping\n\n" : " ");
+    return true; /* something changed: the caller comes back for it */
 }
 
 static ssize_t read_stream(void *cls, uint64_t pos, char *buf, size_t max) {
@@ -411,13 +537,35 @@ static ssize_t read_stream(void *cls, uint64_t pos, char *buf, size_t max) {
         g->out = NULL;
         g->out_len = g->out_pos = 0;
         if (g->phase == ST_DONE) return MHD_CONTENT_READER_END_OF_STREAM;
-        if (!(g->req.stream ? produce_stream(g) : produce_whole(g)))
-            return MHD_CONTENT_READER_END_WITH_ERROR;
+        if (!produce(g)) return MHD_CONTENT_READER_END_WITH_ERROR;
     }
     const size_t n = g->out_len - g->out_pos < max ? g->out_len - g->out_pos : max;
     memcpy(buf, g->out + g->out_pos, n);
     g->out_pos += n;
     return (ssize_t)n;
+}
+
+/* Submits the request's n choices (seeds seed, seed + 1, ...); fills e on refusal. */
+static bool submit_choices(srv_server *s, gen_stream *g, const ward_token *toks, api_error *e) {
+    srv_gen_params gp = g->req.gen;
+    for (int i = 0; i < g->n_choices; i++) {
+        ward_error err;
+        gp.sampling.seed = g->req.gen.sampling.seed + (uint64_t)i;
+        switch (srv_submit(g->model, toks, g->usage.prompt_tokens, &gp, &g->waiter,
+                           &g->choices[i].job, &err)) {
+        case SRV_SUBMITTED: continue;
+        case SRV_QUEUE_FULL:
+            return api_fail(e, 429, "rate_limit_error", "server_busy", NULL, "The server is "
+                            "busy: every slot of '%s' is taken and its queue is full; retry "
+                            "shortly", g->req.model);
+        case SRV_INVALID:
+            return api_fail(e, 400, "invalid_request_error", NULL, NULL, "%s", err.msg);
+        case SRV_NO_MEMORY:
+            return api_fail(e, 500, "server_error", NULL, NULL, "out of memory");
+        }
+    }
+    (void)s;
+    return true;
 }
 
 static enum MHD_Result post_generate(srv_server *s, struct MHD_Connection *c, bool chat,
@@ -427,44 +575,38 @@ static enum MHD_Result post_generate(srv_server *s, struct MHD_Connection *c, bo
     if (!g) return send_text(c, 500, NULL, "");
     g->srv = s;
     g->t0 = now_s();
+    srv_waiter_init(&g->waiter);
     ward_token *toks = NULL;
+    int32_t n_prompt = 0;
     if (!api_parse_request(body, len, chat, &g->req, &e)) goto refused;
     if (!(g->model = find_model(s, g->req.model))) {
         api_fail(&e, 404, "invalid_request_error", "model_not_found", "model",
                  "The model '%s' does not exist", g->req.model);
         goto refused;
     }
-    if (!tokenize_prompt(g->model, &g->req, &toks, &g->n_prompt, &e)) goto refused;
+    snprintf(g->model_name, sizeof g->model_name, "%s", srv_model_name(g->model));
+    if (!tokenize_prompt(g->model, &g->req, &toks, &n_prompt, &e)) goto refused;
     const int32_t n_ctx = srv_model_n_ctx(g->model);
-    if (g->n_prompt >= n_ctx) {
+    if (n_prompt >= n_ctx) {
         api_fail(&e, 400, "invalid_request_error", "context_length_exceeded",
                  chat ? "messages" : "prompt", "This model's maximum context length is %d "
                  "tokens. However, your %s resulted in %d tokens.", n_ctx,
-                 chat ? "messages" : "prompt", g->n_prompt);
+                 chat ? "messages" : "prompt", n_prompt);
         goto refused;
     }
     srv_gen_params *gp = &g->req.gen;
-    int32_t room = n_ctx - g->n_prompt;
+    int32_t room = n_ctx - n_prompt;
     if (s->cfg.max_tokens > 0 && s->cfg.max_tokens < room) room = s->cfg.max_tokens;
     if (gp->max_tokens == 0 || gp->max_tokens > room) gp->max_tokens = room;
-    if (!g->req.seeded) gp->sampling.seed = (uint64_t)time(NULL) ^ atomic_fetch_add(&s->id_counter, 1);
-    ward_error err;
-    switch (srv_submit(g->model, toks, g->n_prompt, gp, &g->job, &err)) {
-    case SRV_SUBMITTED: break;
-    case SRV_QUEUE_FULL:
-        api_fail(&e, 429, "rate_limit_error", "server_busy", NULL,
-                 "The server is busy: every slot of '%s' is taken and its queue is full; retry "
-                 "shortly", g->req.model);
-        goto refused;
-    case SRV_INVALID:
-        api_fail(&e, 400, "invalid_request_error", NULL, NULL, "%s", err.msg);
-        goto refused;
-    case SRV_NO_MEMORY:
+    if (!g->req.seeded) gp->sampling.seed = (uint64_t)time(NULL) * 7919u ^ atomic_fetch_add(&s->id_counter, 1);
+    g->usage.prompt_tokens = n_prompt;
+    g->n_choices = g->req.n;
+    if (!(g->choices = calloc((size_t)g->n_choices, sizeof *g->choices))) {
         api_fail(&e, 500, "server_error", NULL, NULL, "out of memory");
         goto refused;
     }
+    if (!submit_choices(s, g, toks, &e)) goto refused;
     free(toks);
-    snprintf(g->model_name, sizeof g->model_name, "%s", srv_model_name(g->model));
     if (s->cfg.log_content)
         log_line(s, "prompt (%s): %s", g->req.model, chat ? "(messages)" : g->req.prompt);
     snprintf(g->id, sizeof g->id, "%s-%llx%llx", chat ? "chatcmpl" : "cmpl",
@@ -485,6 +627,9 @@ static enum MHD_Result post_generate(srv_server *s, struct MHD_Connection *c, bo
     return ret;
 refused:
     free(toks);
+    for (int i = 0; g->choices && i < g->n_choices; i++) srv_job_release(g->choices[i].job);
+    free(g->choices);
+    srv_waiter_destroy(&g->waiter);
     api_request_free(&g->req);
     free(g);
     return send_error(s, c, &e, "POST", url);

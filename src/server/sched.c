@@ -7,9 +7,11 @@
  */
 #include "server/sched.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -32,6 +34,9 @@ struct srv_job {
     /* under mu: the text so far (visible bytes, then any held-back possible stop start) */
     char *text;
     size_t len, cap, visible;
+    srv_logprob *lps; /* one per generated token when asked for */
+    int n_lps, cap_lps;
+    srv_waiter *waiter; /* told of changes; NULL once the HTTP side released the job */
     srv_finish finish;
     char error[128];
     int32_t n_cached, n_completion;
@@ -74,8 +79,55 @@ static double now_s(void) {
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Jobs
+ * Waiters and jobs
  * ------------------------------------------------------------------------------------------- */
+
+void srv_waiter_init(srv_waiter *w) {
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    w->changes = 0;
+}
+
+void srv_waiter_destroy(srv_waiter *w) {
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+}
+
+unsigned long srv_waiter_changes(srv_waiter *w) {
+    pthread_mutex_lock(&w->mu);
+    const unsigned long n = w->changes;
+    pthread_mutex_unlock(&w->mu);
+    return n;
+}
+
+static struct timespec deadline(int timeout_ms) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+    return until;
+}
+
+unsigned long srv_waiter_wait(srv_waiter *w, unsigned long seen, int timeout_ms) {
+    const struct timespec until = deadline(timeout_ms);
+    pthread_mutex_lock(&w->mu);
+    while (w->changes == seen)
+        if (pthread_cond_timedwait(&w->cv, &w->mu, &until) != 0) break;
+    const unsigned long n = w->changes;
+    pthread_mutex_unlock(&w->mu);
+    return n;
+}
+
+/* A change of job j (under its mu): its own waiters and the request's. */
+static void job_changed(srv_job *j) {
+    pthread_cond_broadcast(&j->cv);
+    if (!j->waiter) return;
+    pthread_mutex_lock(&j->waiter->mu);
+    j->waiter->changes++;
+    pthread_cond_broadcast(&j->waiter->cv);
+    pthread_mutex_unlock(&j->waiter->mu);
+}
 
 static void job_unref(srv_job *j) {
     if (atomic_fetch_sub(&j->refs, 1) != 1) return;
@@ -84,6 +136,7 @@ static void job_unref(srv_job *j) {
     for (int i = 0; i < SRV_MAX_STOP; i++) free(j->stop_copy[i]);
     free(j->prompt);
     free(j->text);
+    free(j->lps);
     pthread_mutex_destroy(&j->mu);
     pthread_cond_destroy(&j->cv);
     free(j);
@@ -91,6 +144,9 @@ static void job_unref(srv_job *j) {
 
 void srv_job_release(srv_job *j) {
     if (!j) return;
+    pthread_mutex_lock(&j->mu);
+    j->waiter = NULL; /* the request's waiter goes away with it */
+    pthread_mutex_unlock(&j->mu);
     atomic_store(&j->cancel, true);
     job_unref(j);
 }
@@ -102,13 +158,18 @@ static void job_end_locked(srv_job *j, srv_finish f, const char *error) {
     j->finish = f;
     j->visible = j->len;
     if (error) snprintf(j->error, sizeof j->error, "%s", error);
-    pthread_cond_broadcast(&j->cv);
+    job_changed(j);
 }
 
 static void job_end(srv_job *j, srv_finish f, const char *error) {
     pthread_mutex_lock(&j->mu);
     job_end_locked(j, f, error);
     pthread_mutex_unlock(&j->mu);
+}
+
+/* The newest log-probability entry's text ends here (under mu). */
+static void close_logprob_locked(srv_job *j) {
+    if (j->n_lps && j->lps[j->n_lps - 1].text_end == SIZE_MAX) j->lps[j->n_lps - 1].text_end = j->len;
 }
 
 /* Length of the longest suffix of text[0..len) that is a proper prefix of a stop string. */
@@ -142,6 +203,7 @@ static bool job_append(srv_job *j, const char *piece, size_t n) {
     memcpy(j->text + j->len, piece, n);
     j->len += n;
     j->text[j->len] = '\0';
+    close_logprob_locked(j);
     for (int i = 0; i < j->p.n_stop; i++) {
         /* visible text holds no complete stop string: search only where a new one can end */
         const size_t sl = strlen(j->p.stop[i]);
@@ -150,47 +212,63 @@ static bool job_append(srv_job *j, const char *piece, size_t n) {
         if (hit) {
             j->len = (size_t)(hit - j->text);
             j->text[j->len] = '\0';
+            if (j->n_lps) j->lps[j->n_lps - 1].text_end = j->len;
             job_end_locked(j, SRV_FINISH_STOP, NULL);
             pthread_mutex_unlock(&j->mu);
             return true;
         }
     }
     j->visible = j->len - held_back(j);
-    pthread_cond_broadcast(&j->cv);
+    job_changed(j);
     pthread_mutex_unlock(&j->mu);
     return true;
 }
 
-void srv_job_next(srv_job *j, size_t from, int timeout_ms, srv_progress *out) {
+/* Log-probability entries whose text is visible (all up to the cut once the job ended). */
+static int visible_lps(const srv_job *j) {
+    int k = j->n_lps;
+    while (k > 0 && j->lps[k - 1].text_end > j->visible) k--;
+    return k;
+}
+
+void srv_job_next(srv_job *j, size_t from, int from_lp, int timeout_ms, srv_progress *out) {
     memset(out, 0, sizeof *out);
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+    const struct timespec until = deadline(timeout_ms);
     pthread_mutex_lock(&j->mu);
-    while (j->visible <= from && j->finish == SRV_RUNNING)
-        if (pthread_cond_timedwait(&j->cv, &j->mu, &until) != 0) break;
+    while (j->visible <= from && visible_lps(j) <= from_lp && j->finish == SRV_RUNNING)
+        if (timeout_ms <= 0 || pthread_cond_timedwait(&j->cv, &j->mu, &until) != 0) break;
     const size_t n = j->visible > from ? j->visible - from : 0;
+    const int k = visible_lps(j) - from_lp;
     out->text = malloc(n + 1);
-    if (out->text) {
+    out->logprobs = k > 0 ? malloc(sizeof *out->logprobs * (size_t)k) : NULL;
+    const bool ok = out->text && (k <= 0 || out->logprobs);
+    if (ok) {
         if (n) memcpy(out->text, j->text + from, n);
         out->text[n] = '\0';
         out->len = n;
+        if (k > 0) memcpy(out->logprobs, j->lps + from_lp, sizeof *j->lps * (size_t)k);
+        out->n_logprobs = k > 0 ? k : 0;
     }
-    out->finish = out->text ? j->finish : SRV_FINISH_ERROR;
+    out->finish = ok ? j->finish : SRV_FINISH_ERROR;
     out->n_prompt_tokens = j->n_prompt;
     out->n_cached_tokens = j->n_cached;
     out->n_completion_tokens = j->n_completion;
-    snprintf(out->error, sizeof out->error, "%s", out->text ? j->error : "out of memory");
+    snprintf(out->error, sizeof out->error, "%s", ok ? j->error : "out of memory");
     pthread_mutex_unlock(&j->mu);
 }
 
+void srv_progress_free(srv_progress *p) {
+    free(p->text);
+    free(p->logprobs);
+    memset(p, 0, sizeof *p);
+}
+
 srv_submit_status srv_submit(srv_model *m, const ward_token *prompt, int32_t n_prompt,
-                             const srv_gen_params *p, srv_job **out, ward_error *err) {
+                             const srv_gen_params *p, srv_waiter *waiter, srv_job **out,
+                             ward_error *err) {
     *out = NULL;
     if (n_prompt < 1 || n_prompt >= m->n_ctx || p->max_tokens < 1 || p->n_stop < 0 ||
-        p->n_stop > SRV_MAX_STOP) {
+        p->n_stop > SRV_MAX_STOP || p->top_logprobs > SRV_MAX_TOP_LOGPROBS) {
         snprintf(err->msg, sizeof err->msg, "prompt of %d tokens, max_tokens %d, %d stop "
                  "strings: out of range", n_prompt, p->max_tokens, p->n_stop);
         return SRV_INVALID;
@@ -206,6 +284,7 @@ srv_submit_status srv_submit(srv_model *m, const ward_token *prompt, int32_t n_p
     memcpy(j->prompt, prompt, sizeof *prompt * (size_t)n_prompt);
     j->n_prompt = n_prompt;
     j->p = *p;
+    j->waiter = waiter;
     for (int i = 0; i < p->n_stop; i++) {
         if (!(j->stop_copy[i] = strdup(p->stop[i]))) {
             atomic_init(&j->refs, 1);
@@ -313,6 +392,62 @@ static bool slot_prepare(srv_model *m, srv_slot *s) {
     return true;
 }
 
+/* The log-softmax of logits at tok and the n_top most likely tokens (OpenAI's logprobs). */
+static void token_logprobs(const float *logits, int32_t n_vocab, ward_token tok, int n_top,
+                           srv_logprob *out) {
+    float max = -INFINITY;
+    for (int32_t i = 0; i < n_vocab; i++) max = logits[i] > max ? logits[i] : max;
+    double sum = 0;
+    for (int32_t i = 0; i < n_vocab; i++) sum += exp((double)logits[i] - max);
+    const float log_z = max + (float)log(sum);
+    out->token = tok;
+    out->logprob = logits[tok] - log_z;
+    out->n_top = 0;
+    out->text_end = SIZE_MAX; /* not visible until its text is in (close_logprob) */
+    for (int32_t i = 0; i < n_vocab; i++) { /* insertion into the sorted top list */
+        const float lp = logits[i] - log_z;
+        if (out->n_top == n_top && (n_top == 0 || lp <= out->top_logprob[n_top - 1])) continue;
+        int k = out->n_top < n_top ? out->n_top++ : n_top - 1;
+        for (; k > 0 && lp > out->top_logprob[k - 1]; k--) {
+            out->top[k] = out->top[k - 1];
+            out->top_logprob[k] = out->top_logprob[k - 1];
+        }
+        out->top[k] = i;
+        out->top_logprob[k] = lp;
+    }
+}
+
+/* Records token tok's log-probabilities (when the job asked) before its text is appended. */
+static bool record_logprob(srv_model *m, srv_job *j, const float *logits, ward_token tok) {
+    if (j->p.top_logprobs < 0) return true;
+    srv_logprob lp;
+    token_logprobs(logits, m->n_vocab, tok, j->p.top_logprobs, &lp);
+    pthread_mutex_lock(&j->mu);
+    if (j->n_lps == j->cap_lps) {
+        const int cap = j->cap_lps ? 2 * j->cap_lps : 64;
+        srv_logprob *grown = realloc(j->lps, sizeof *grown * (size_t)cap);
+        if (!grown) {
+            pthread_mutex_unlock(&j->mu);
+            return false;
+        }
+        j->lps = grown, j->cap_lps = cap;
+    }
+    j->lps[j->n_lps++] = lp;
+    pthread_mutex_unlock(&j->mu);
+    return true;
+}
+
+/* A token whose text is still held (part of a UTF-8 character): its entry ends where the text
+ * is now. */
+static void close_logprob(srv_job *j) {
+    pthread_mutex_lock(&j->mu);
+    if (j->n_lps && j->lps[j->n_lps - 1].text_end == SIZE_MAX) {
+        close_logprob_locked(j);
+        job_changed(j);
+    }
+    pthread_mutex_unlock(&j->mu);
+}
+
 /* One token sampled for slot s from logits: appended to its text, or the end of its job. */
 static void slot_sample(srv_model *m, srv_slot *s, const float *logits) {
     srv_job *j = s->job;
@@ -342,10 +477,12 @@ static void slot_sample(srv_model *m, srv_slot *s, const float *logits) {
     }
     const char *piece;
     size_t n;
-    if (ward_detok_push(j->detok, tok, &piece, &n) || (n && !job_append(j, piece, n))) {
+    if (!record_logprob(m, j, logits, tok) || ward_detok_push(j->detok, tok, &piece, &n) ||
+        (n && !job_append(j, piece, n))) {
         slot_finish(m, s, SRV_FINISH_ERROR, "out of memory");
         return;
     }
+    if (!n) close_logprob(j);
     pthread_mutex_lock(&j->mu);
     const bool stopped = j->finish != SRV_RUNNING;
     pthread_mutex_unlock(&j->mu);

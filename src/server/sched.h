@@ -18,6 +18,7 @@
 #ifndef WARD_SERVER_SCHED_H
 #define WARD_SERVER_SCHED_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -69,13 +70,38 @@ typedef enum srv_finish {
 } srv_finish;
 
 #define SRV_MAX_STOP 4
+#define SRV_MAX_TOP_LOGPROBS 20
 
 typedef struct srv_gen_params {
     ward_sampler_params sampling;
     int32_t max_tokens; /* > 0 */
     int n_stop;
     const char *stop[SRV_MAX_STOP]; /* copied at submission; never appear in the text */
+    int top_logprobs;               /* -1: no log-probabilities; else 0..20 alternatives */
 } srv_gen_params;
+
+/* Log-probability of a generated token under the model (log-softmax of its logits, before
+ * temperature and truncation), with the most likely alternatives. */
+typedef struct srv_logprob {
+    ward_token token;
+    float logprob;
+    int n_top;
+    ward_token top[SRV_MAX_TOP_LOGPROBS];
+    float top_logprob[SRV_MAX_TOP_LOGPROBS];
+    size_t text_end; /* the job's text length once this token's text was in */
+} srv_logprob;
+
+/* Wakes whoever follows several jobs (a request with n choices) when any of them changes. */
+typedef struct srv_waiter {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    unsigned long changes;
+} srv_waiter;
+void srv_waiter_init(srv_waiter *w);
+void srv_waiter_destroy(srv_waiter *w);
+/* Waits up to timeout_ms for the change count to differ from seen; returns the count. */
+unsigned long srv_waiter_wait(srv_waiter *w, unsigned long seen, int timeout_ms);
+unsigned long srv_waiter_changes(srv_waiter *w);
 
 typedef struct srv_job srv_job;
 
@@ -86,13 +112,17 @@ typedef enum srv_submit_status {
     SRV_NO_MEMORY,
 } srv_submit_status;
 
-/* Queues a generation of prompt (n_prompt tokens, copied; 1 <= n_prompt < n_ctx). */
+/* Queues a generation of prompt (n_prompt tokens, copied; 1 <= n_prompt < n_ctx). waiter (may
+ * be NULL) is told of every change of the job until the job is released. */
 srv_submit_status srv_submit(srv_model *m, const ward_token *prompt, int32_t n_prompt,
-                             const srv_gen_params *p, srv_job **out, ward_error *err);
+                             const srv_gen_params *p, srv_waiter *waiter, srv_job **out,
+                             ward_error *err);
 
 typedef struct srv_progress {
     char *text;  /* the job's text from `from` on (malloc'ed, NUL-terminated; caller frees) */
     size_t len;
+    srv_logprob *logprobs; /* entries from `from_lp` on whose text is visible (malloc'ed) */
+    int n_logprobs;
     srv_finish finish;
     int32_t n_prompt_tokens, n_cached_tokens, n_completion_tokens;
     char error[128];
@@ -101,7 +131,8 @@ typedef struct srv_progress {
 /* Waits up to timeout_ms for the job's text to grow past `from` bytes or the job to end, then
  * reports it. Text is whole UTF-8 characters, with any possible start of a stop string held
  * back until it is decided. */
-void srv_job_next(srv_job *j, size_t from, int timeout_ms, srv_progress *out);
+void srv_job_next(srv_job *j, size_t from, int from_lp, int timeout_ms, srv_progress *out);
+void srv_progress_free(srv_progress *p);
 /* The HTTP side is done with the job: cancels it if still running, drops the reference. */
 void srv_job_release(srv_job *j);
 
