@@ -417,8 +417,25 @@ static void test_same_seed_under_load(void) {
     CHECK(ta && tb && strcmp(ta, tb) == 0 && strlen(ta) > 0,
           "same seed, same answer alone and beside another request");
     CHECK(bg.status == 200, "the background stream completed");
-    cJSON_Delete(a), cJSON_Delete(b);
-    reply_free(&alone), reply_free(&busy), reply_free(&bg);
+    /* again with the new request's prompt in a lower slot than a generating one: two streams
+     * take slots 0 and 1, the first leaves, the request gets slot 0 beside slot 1's stream */
+    const int f1 = connect_server(), f2 = connect_server();
+    send_request(f1, "POST", "/v1/completions", NULL, load, strlen(load));
+    char buf[256];
+    CHECK(recv(f1, buf, sizeof buf, 0) > 0, "first stream started");
+    send_request(f2, "POST", "/v1/completions", NULL, load, strlen(load));
+    CHECK(recv(f2, buf, sizeof buf, 0) > 0, "second stream started");
+    close(f1);
+    const struct timespec t = {0, 100 * 1000 * 1000};
+    nanosleep(&t, NULL);
+    http_reply low = http("POST", "/v1/completions", req, NULL);
+    close(f2);
+    cJSON *l = cJSON_Parse(low.body ? low.body : "");
+    const char *tl = l ? json_str(choice0(l), "text", NULL) : NULL;
+    CHECK(ta && tl && strcmp(ta, tl) == 0, "same answer from a lower slot beside a stream: %s",
+          low.body ? low.body : "");
+    cJSON_Delete(l), cJSON_Delete(a), cJSON_Delete(b);
+    reply_free(&alone), reply_free(&busy), reply_free(&bg), reply_free(&low);
 }
 
 static double metric(const char *name) {

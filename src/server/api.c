@@ -211,16 +211,49 @@ static bool refuse_unsupported(const api_request *r, api_error *e) {
     if (tools && !(cJSON_IsArray(tools) && cJSON_GetArraySize(tools) == 0))
         return bad_request(e, "tools", "'tools' (function calling) is not supported by this "
                            "server yet");
+    return true;
+}
+
+/* response_format: text, json_object, or json_schema {name, schema, strict}; the schema is
+ * compiled once here so a bad one is a 400 before anything is queued. */
+static bool parse_format(api_request *r, api_error *e) {
     const cJSON *rf = field(r->root, "response_format");
-    if (rf) {
-        const cJSON *type = cJSON_GetObjectItemCaseSensitive(rf, "type");
-        if (!cJSON_IsObject(rf) || !cJSON_IsString(type))
-            return bad_request(e, "response_format", "'response_format' must be an object with "
-                               "a string 'type'");
-        if (strcmp(type->valuestring, "text") != 0)
-            return bad_request(e, "response_format", "response_format '%s' is not supported by "
-                               "this server yet", type->valuestring);
+    if (!rf) return true;
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(rf, "type");
+    if (!cJSON_IsObject(rf) || !cJSON_IsString(type))
+        return bad_request(e, "response_format", "'response_format' must be an object with a "
+                           "string 'type'");
+    if (strcmp(type->valuestring, "text") == 0) return true;
+    if (strcmp(type->valuestring, "json_object") == 0) {
+        r->format = API_JSON_OBJECT;
+    } else if (strcmp(type->valuestring, "json_schema") == 0) {
+        const cJSON *js = cJSON_GetObjectItemCaseSensitive(rf, "json_schema");
+        const cJSON *strict = cJSON_GetObjectItemCaseSensitive(js, "strict");
+        if (!cJSON_IsObject(js))
+            return bad_request(e, "response_format", "'response_format.json_schema' must be an "
+                               "object with a 'schema'");
+        if (strict && !cJSON_IsBool(strict) && !cJSON_IsNull(strict))
+            return bad_request(e, "response_format", "'json_schema.strict' must be a boolean");
+        r->schema = cJSON_GetObjectItemCaseSensitive(js, "schema");
+        if (!cJSON_IsObject(r->schema))
+            return bad_request(e, "response_format", "'json_schema.schema' must be an object");
+        r->format = API_JSON_SCHEMA;
+    } else {
+        return bad_request(e, "response_format", "response_format '%s' is not supported (text, "
+                           "json_object, json_schema)", type->valuestring);
     }
+    jc_schema *probe;
+    if (!api_compile_format(r, &probe, e)) return false;
+    jc_free(probe);
+    return true;
+}
+
+bool api_compile_format(const api_request *r, jc_schema **out, api_error *e) {
+    *out = NULL;
+    if (r->format == API_TEXT) return true;
+    char msg[300];
+    if (!jc_compile(r->format == API_JSON_SCHEMA ? r->schema : NULL, out, msg, sizeof msg))
+        return bad_request(e, "response_format", "json_schema: %s", msg);
     return true;
 }
 
@@ -271,8 +304,8 @@ bool api_parse_request(const char *body, size_t len, bool chat, api_request *r, 
         return false;
     const cJSON *user = field(r->root, "user");
     if (user && !cJSON_IsString(user)) return bad_request(e, "user", "'user' must be a string");
-    return refuse_unsupported(r, e) && parse_choices(r, e) && parse_sampling(r, e) &&
-           parse_stop(r, e) &&
+    return refuse_unsupported(r, e) && parse_format(r, e) && parse_choices(r, e) &&
+           parse_sampling(r, e) && parse_stop(r, e) &&
            (chat ? parse_messages(r, e) : parse_prompt(r, e));
 }
 

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "server/jsonc.h"
 #include "server/sched.h"
 #include "ward.h"
 
@@ -37,10 +38,16 @@ typedef struct api_request {
     srv_gen_params gen; /* max_tokens 0 = up to the context's end */
     bool seeded;
     int n;              /* choices */
+    enum { API_TEXT, API_JSON_OBJECT, API_JSON_SCHEMA } format; /* response_format */
+    const cJSON *schema; /* API_JSON_SCHEMA's schema (in root) */
     cJSON *root;        /* owns the strings above */
     char **owned;       /* contents joined from parts */
     size_t n_owned;
 } api_request;
+
+/* The request's structured-output constraint for one choice (NULL for text); false with e
+ * filled (400 naming the schema keyword) when it cannot be compiled. */
+bool api_compile_format(const api_request *r, jc_schema **out, api_error *e);
 
 /* Parses a request body. On failure fills e (400) and returns false; r is freed either way by
  * api_request_free. */

@@ -551,6 +551,7 @@ static bool submit_choices(srv_server *s, gen_stream *g, const ward_token *toks,
     for (int i = 0; i < g->n_choices; i++) {
         ward_error err;
         gp.sampling.seed = g->req.gen.sampling.seed + (uint64_t)i;
+        if (!api_compile_format(&g->req, &gp.schema, e)) return false; /* each job owns one */
         switch (srv_submit(g->model, toks, g->usage.prompt_tokens, &gp, &g->waiter,
                            &g->choices[i].job, &err)) {
         case SRV_SUBMITTED: continue;

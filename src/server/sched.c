@@ -37,6 +37,7 @@ struct srv_job {
     srv_logprob *lps; /* one per generated token when asked for */
     int n_lps, cap_lps;
     srv_waiter *waiter; /* told of changes; NULL once the HTTP side released the job */
+    jc_state json;      /* the worker's: where the structured output stands */
     srv_finish finish;
     char error[128];
     int32_t n_cached, n_completion;
@@ -59,6 +60,9 @@ struct srv_model {
     const ward_chat_template *tmpl;
     int32_t n_ctx, n_vocab;
     srv_slot *slots;
+    jc_vocab *vocab;   /* the token trie for structured output, built at its first use */
+    bool *allowed;     /* (n_vocab) tokens the structured output allows now */
+    float *masked;     /* (n_vocab) logits with the others at -infinity */
     ward_token *b_tok; /* (n_batch) the step's batch */
     int32_t *b_seq;
     bool *b_want;
@@ -137,6 +141,7 @@ static void job_unref(srv_job *j) {
     free(j->prompt);
     free(j->text);
     free(j->lps);
+    jc_free(j->p.schema);
     pthread_mutex_destroy(&j->mu);
     pthread_cond_destroy(&j->cv);
     free(j);
@@ -271,14 +276,19 @@ srv_submit_status srv_submit(srv_model *m, const ward_token *prompt, int32_t n_p
         p->n_stop > SRV_MAX_STOP || p->top_logprobs > SRV_MAX_TOP_LOGPROBS) {
         snprintf(err->msg, sizeof err->msg, "prompt of %d tokens, max_tokens %d, %d stop "
                  "strings: out of range", n_prompt, p->max_tokens, p->n_stop);
+        jc_free(p->schema);
         return SRV_INVALID;
     }
     ward_sampler *probe;
-    if (ward_sampler_open(&p->sampling, m->n_vocab, &probe, err)) return SRV_INVALID;
+    if (ward_sampler_open(&p->sampling, m->n_vocab, &probe, err)) {
+        jc_free(p->schema);
+        return SRV_INVALID;
+    }
     ward_sampler_close(probe);
     srv_job *j = calloc(1, sizeof *j);
     if (!j || !(j->prompt = malloc(sizeof *j->prompt * (size_t)n_prompt))) {
         free(j);
+        jc_free(p->schema);
         return SRV_NO_MEMORY;
     }
     memcpy(j->prompt, prompt, sizeof *prompt * (size_t)n_prompt);
@@ -389,7 +399,36 @@ static bool slot_prepare(srv_model *m, srv_slot *s) {
         return false;
     }
     for (int32_t i = 0; i < j->n_prompt; i++) ward_sampler_accept(j->smp, j->prompt[i]);
+    if (!j->p.schema) return true;
+    if (!m->vocab && !(m->vocab = jc_vocab_build(m->model))) {
+        slot_finish(m, s, SRV_FINISH_ERROR, "out of memory");
+        return false;
+    }
+    jc_start(j->p.schema, &j->json);
     return true;
+}
+
+/* Logits restricted to the tokens that keep the structured output valid (NULL and the job
+ * ended when none does, which a well-formed schema never allows). */
+static const float *constrain(srv_model *m, srv_slot *s, const float *logits) {
+    srv_job *j = s->job;
+    if (!j->p.schema) return logits;
+    if (jc_allowed(m->vocab, j->p.schema, &j->json, m->allowed) == 0) {
+        slot_finish(m, s, SRV_FINISH_ERROR, "no token can continue the JSON");
+        return NULL;
+    }
+    for (int32_t t = 0; t < m->n_vocab; t++) m->masked[t] = m->allowed[t] ? logits[t] : -INFINITY;
+    return m->masked;
+}
+
+/* The structured output takes the sampled token's bytes; true once the JSON is complete. */
+static bool json_complete(srv_model *m, srv_job *j, ward_token tok) {
+    if (!j->p.schema) return false;
+    char bytes[512];
+    size_t n = 0;
+    ward_token_to_bytes(m->model, tok, false, bytes, sizeof bytes, &n);
+    jc_feed_all(j->p.schema, &j->json, bytes, n < sizeof bytes ? n : sizeof bytes);
+    return j->json.done;
 }
 
 /* The log-softmax of logits at tok and the n_top most likely tokens (OpenAI's logprobs). */
@@ -458,7 +497,9 @@ static void slot_sample(srv_model *m, srv_slot *s, const float *logits) {
         m->stats.ttft_count++;
         pthread_mutex_unlock(&m->mu);
     }
-    const ward_token tok = ward_sampler_sample(j->smp, logits);
+    const float *choose_from = constrain(m, s, logits);
+    if (!choose_from) return;
+    const ward_token tok = ward_sampler_sample(j->smp, choose_from);
     ward_sampler_accept(j->smp, tok);
     pthread_mutex_lock(&j->mu);
     j->n_completion++;
@@ -488,6 +529,10 @@ static void slot_sample(srv_model *m, srv_slot *s, const float *logits) {
     pthread_mutex_unlock(&j->mu);
     if (stopped) {
         slot_finish(m, s, SRV_FINISH_STOP, NULL);
+    } else if (json_complete(m, j, tok)) {
+        ward_detok_flush(j->detok, &piece, &n);
+        if (n) job_append(j, piece, n);
+        slot_finish(m, s, SRV_FINISH_STOP, NULL);
     } else if (n_done >= j->p.max_tokens || s->n_hist + 1 >= m->n_ctx) {
         ward_detok_flush(j->detok, &piece, &n);
         if (n) job_append(j, piece, n);
@@ -498,14 +543,15 @@ static void slot_sample(srv_model *m, srv_slot *s, const float *logits) {
 }
 
 /* The step's batch: one token of each generating slot, then prompt chunks in slot order while
- * the batch has room. Returns its size. */
-static int32_t build_batch(srv_model *m, int32_t *taken) {
+ * the batch has room. Slot i has taken[i] tokens from batch index first[i]. Returns its size. */
+static int32_t build_batch(srv_model *m, int32_t *first, int32_t *taken) {
     int32_t n = 0;
     for (int i = 0; i < m->cfg.n_parallel; i++) {
         srv_slot *s = &m->slots[i];
         taken[i] = 0;
         if (!s->job || !s->generating) continue;
         m->b_tok[n] = s->last, m->b_seq[n] = i, m->b_want[n] = true;
+        first[i] = n;
         taken[i] = 1;
         n++;
     }
@@ -519,6 +565,7 @@ static int32_t build_batch(srv_model *m, int32_t *taken) {
             m->b_seq[n + t] = i;
             m->b_want[n + t] = s->n_fed + t == s->job->n_prompt - 1;
         }
+        first[i] = n;
         taken[i] = k;
         n += k;
     }
@@ -532,8 +579,8 @@ static void worker_step(srv_model *m) {
         if (atomic_load(&s->job->cancel)) slot_finish(m, s, SRV_FINISH_CANCELLED, NULL);
         else if (!s->job->smp) slot_prepare(m, s);
     }
-    int32_t taken[m->cfg.n_parallel];
-    const int32_t n = build_batch(m, taken);
+    int32_t first[m->cfg.n_parallel], taken[m->cfg.n_parallel];
+    const int32_t n = build_batch(m, first, taken);
     if (n == 0) return;
     const double t0 = now_s();
     const ward_batch b = {.n = n, .tokens = m->b_tok, .seq = m->b_seq, .want_logits = m->b_want};
@@ -541,20 +588,18 @@ static void worker_step(srv_model *m) {
     pthread_mutex_lock(&m->mu);
     m->stats.busy_s += now_s() - t0;
     pthread_mutex_unlock(&m->mu);
-    int32_t at = 0;
     for (int i = 0; i < m->cfg.n_parallel; i++) {
         srv_slot *s = &m->slots[i];
         if (!taken[i]) continue;
-        const int32_t first = at;
-        at += taken[i];
         if (st) {
             slot_finish(m, s, SRV_FINISH_ERROR, ward_context_errmsg(m->ctx));
             continue;
         }
-        memcpy(s->hist + s->n_hist, m->b_tok + first, sizeof *m->b_tok * (size_t)taken[i]);
+        memcpy(s->hist + s->n_hist, m->b_tok + first[i], sizeof *m->b_tok * (size_t)taken[i]);
         s->n_hist += taken[i];
         if (!s->generating) s->n_fed += taken[i];
-        if (m->b_want[at - 1]) slot_sample(m, s, ward_context_logits(m->ctx, at - 1));
+        const int32_t last = first[i] + taken[i] - 1;
+        if (m->b_want[last]) slot_sample(m, s, ward_context_logits(m->ctx, last));
     }
     int64_t kv_used = 0;
     for (int i = 0; i < m->cfg.n_parallel; i++) kv_used += m->slots[i].n_hist;
@@ -634,7 +679,9 @@ ward_status srv_model_open(const srv_model_config *cfg, srv_model **out, ward_er
     m->b_tok = malloc(sizeof *m->b_tok * (size_t)m->cfg.n_batch);
     m->b_seq = malloc(sizeof *m->b_seq * (size_t)m->cfg.n_batch);
     m->b_want = malloc(sizeof *m->b_want * (size_t)m->cfg.n_batch);
-    if (!m->slots || !m->b_tok || !m->b_seq || !m->b_want) goto oom;
+    m->allowed = malloc(sizeof *m->allowed * (size_t)m->n_vocab);
+    m->masked = malloc(sizeof *m->masked * (size_t)m->n_vocab);
+    if (!m->slots || !m->b_tok || !m->b_seq || !m->b_want || !m->allowed || !m->masked) goto oom;
     for (int i = 0; i < m->cfg.n_parallel; i++)
         if (!(m->slots[i].hist = malloc(sizeof(ward_token) * (size_t)m->n_ctx))) goto oom;
     if (pthread_create(&m->worker, NULL, worker_main, m) != 0) {
@@ -667,6 +714,8 @@ void srv_model_close(srv_model *m) {
     for (int i = 0; m->slots && i < m->cfg.n_parallel; i++) free(m->slots[i].hist);
     free(m->slots);
     free(m->b_tok), free(m->b_seq), free(m->b_want);
+    free(m->allowed), free(m->masked);
+    jc_vocab_free(m->vocab);
     ward_context_close(m->ctx);
     ward_model_close(m->model);
     free(m->name), free(m->path);

@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "server/jsonc.h"
 #include "ward.h"
 
 typedef struct srv_model_config {
@@ -78,6 +79,8 @@ typedef struct srv_gen_params {
     int n_stop;
     const char *stop[SRV_MAX_STOP]; /* copied at submission; never appear in the text */
     int top_logprobs;               /* -1: no log-probabilities; else 0..20 alternatives */
+    jc_schema *schema;              /* structured output (NULL: free text); srv_submit takes it
+                                     * whatever it returns */
 } srv_gen_params;
 
 /* Log-probability of a generated token under the model (log-softmax of its logits, before
