@@ -17,9 +17,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (api_parse_request((const char *)data + 1, size - 1, data[0] % 2 == 0, &r, &e)) {
         const api_usage u = {1, 2, 0};
         const char *text = r.chat ? r.messages[r.n_messages - 1].content : r.prompt;
-        free(api_response_json(&r, "id", 0, r.model, text, "stop", &u));
-        free(api_chunk_json(&r, "id", 0, r.model, r.chat, text, NULL));
+        const api_choice c = {text, "stop", NULL};
+        free(api_response_json(&r, "id", 0, r.model, &c, 1, &u));
+        free(api_chunk_json(&r, "id", 0, r.model, 0, r.chat, &c));
         free(api_usage_chunk_json(&r, "id", 0, r.model, &u));
+        jc_schema *s;
+        if (api_compile_format(&r, &s, &e)) jc_free(s);
     } else {
         free(api_error_json(&e));
     }
