@@ -14,7 +14,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 1) return 0;
     api_request r;
     api_error e;
-    if (api_parse_request((const char *)data + 1, size - 1, data[0] % 2 == 0, &r, &e)) {
+    if (api_parse_request((const char *)data + 1, size - 1, data[0] % 2 == 0, NULL, NULL, &r,
+                          &e)) {
         const api_usage u = {1, 2, 0};
         const char *text = r.chat ? r.messages[r.n_messages - 1].content : r.prompt;
         const api_choice c = {text, "stop", NULL};

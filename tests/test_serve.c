@@ -562,6 +562,39 @@ static void test_api_keys(const char *model) {
     remove(keys);
 }
 
+/* A config file: the model's default request fields apply where a request is silent. */
+static void test_config(const char *model) {
+    const char *path = test_tmp_path("serve.json");
+    FILE *f = fopen(path, "w");
+    fprintf(f, "{\"log_content\": false, \"models\": [{\"name\": \"tiny\", \"path\": \"%s\", "
+               "\"parallel\": 2, \"threads\": 1, \"defaults\": {\"temperature\": 0, "
+               "\"max_tokens\": 5}}]}", model);
+    fclose(f);
+    char args[2400];
+    snprintf(args, sizeof args, "--config %s", path);
+    const pid_t pid = start_server(args);
+    CHECK(pid > 0, "server from a config file started");
+    if (pid > 0) {
+        http_reply a = http("POST", "/v1/completions", "{\"model\":\"tiny\",\"prompt\":\"Once upon a time\"}", NULL);
+        http_reply b = http("POST", "/v1/completions", "{\"model\":\"tiny\",\"prompt\":\"Once upon a time\","
+                            "\"max_tokens\":2}", NULL);
+        CHECK(a.body && strstr(a.body, "\"completion_tokens\":5") &&
+                  strstr(a.body, ", there was a little"),
+              "defaults: greedy, 5 tokens: %s", a.body ? a.body : "");
+        CHECK(b.body && strstr(b.body, "\"completion_tokens\":2"), "a request's own field wins");
+        reply_free(&a), reply_free(&b);
+        CHECK(stop_server(pid) == 0, "SIGTERM: exit status 0");
+    }
+    f = fopen(path, "w");
+    fputs("{\"models\": [{\"name\": \"x\", \"path\": \"y\", \"paralel\": 2}]}", f);
+    fclose(f);
+    char cmd[2400], out[2048];
+    snprintf(cmd, sizeof cmd, "%s serve --config %s 2>&1", WARD_BINARY, path);
+    const int rc = run_cmd(cmd, out, sizeof out);
+    CHECK(rc == 2 && strstr(out, "paralel"), "a misspelt setting: exit 2 naming it (%d): %s", rc, out);
+    remove(path);
+}
+
 int main(void) {
     const char *mp = shared_path("models/stories260K.gguf");
     if (!mp) return test_summary();
@@ -587,6 +620,7 @@ int main(void) {
         CHECK(stop_server(pid) == 0, "SIGTERM: exit status 0");
     }
     test_api_keys(model);
+    test_config(model);
     remove(test_tmp_path("serve.log")); /* the servers' stderr, for reading after a failure */
     return test_summary();
 }

@@ -286,7 +286,21 @@ static bool parse_sampling(api_request *r, api_error *e) {
     return true;
 }
 
-bool api_parse_request(const char *body, size_t len, bool chat, api_request *r, api_error *e) {
+/* The model's defaults for the fields the request leaves out. */
+static bool apply_defaults(api_request *r, const cJSON *defaults, api_error *e) {
+    const cJSON *d;
+    cJSON_ArrayForEach(d, defaults) {
+        if (field(r->root, d->string)) continue;
+        cJSON *copy = cJSON_Duplicate(d, true);
+        if (!copy) return api_fail(e, 500, "server_error", NULL, NULL, "out of memory");
+        cJSON_DeleteItemFromObjectCaseSensitive(r->root, d->string); /* an explicit null */
+        cJSON_AddItemToObject(r->root, d->string, copy);
+    }
+    return true;
+}
+
+bool api_parse_request(const char *body, size_t len, bool chat, api_defaults_fn defaults,
+                       void *ctx, api_request *r, api_error *e) {
     memset(r, 0, sizeof *r);
     r->chat = chat;
     r->root = cJSON_ParseWithLength(body, len);
@@ -296,6 +310,7 @@ bool api_parse_request(const char *body, size_t len, bool chat, api_request *r, 
     if (!model) return bad_request(e, "model", "'model' is required");
     if (!cJSON_IsString(model)) return bad_request(e, "model", "'model' must be a string");
     r->model = model->valuestring;
+    if (defaults && !apply_defaults(r, defaults(ctx, r->model), e)) return false;
     const cJSON *so = field(r->root, "stream_options");
     if (so && !cJSON_IsObject(so))
         return bad_request(e, "stream_options", "'stream_options' must be an object");

@@ -49,9 +49,14 @@ typedef struct api_request {
  * filled (400 naming the schema keyword) when it cannot be compiled. */
 bool api_compile_format(const api_request *r, jc_schema **out, api_error *e);
 
-/* Parses a request body. On failure fills e (400) and returns false; r is freed either way by
+/* A served model's default request fields (an object), or NULL. */
+typedef const cJSON *(*api_defaults_fn)(void *ctx, const char *model);
+
+/* Parses a request body; fields it leaves out (or sets to null) are taken from defaults(ctx,
+ * model) when given. On failure fills e (400) and returns false; r is freed either way by
  * api_request_free. */
-bool api_parse_request(const char *body, size_t len, bool chat, api_request *r, api_error *e);
+bool api_parse_request(const char *body, size_t len, bool chat, api_defaults_fn defaults,
+                       void *ctx, api_request *r, api_error *e);
 void api_request_free(api_request *r);
 
 /* {"error": {...}} */

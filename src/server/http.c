@@ -249,6 +249,11 @@ static srv_model *find_model(srv_server *s, const char *name) {
     return NULL;
 }
 
+static const cJSON *model_defaults(void *ctx, const char *name) {
+    srv_model *m = find_model(ctx, name);
+    return m ? srv_model_defaults(m) : NULL;
+}
+
 /* The prompt's tokens: the chat template's rendering of the messages, or the completion
  * prompt after BOS. */
 static bool tokenize_prompt(srv_model *m, const api_request *r, ward_token **toks, int32_t *n,
@@ -579,7 +584,7 @@ static enum MHD_Result post_generate(srv_server *s, struct MHD_Connection *c, bo
     srv_waiter_init(&g->waiter);
     ward_token *toks = NULL;
     int32_t n_prompt = 0;
-    if (!api_parse_request(body, len, chat, &g->req, &e)) goto refused;
+    if (!api_parse_request(body, len, chat, model_defaults, s, &g->req, &e)) goto refused;
     if (!(g->model = find_model(s, g->req.model))) {
         api_fail(&e, 404, "invalid_request_error", "model_not_found", "model",
                  "The model '%s' does not exist", g->req.model);

@@ -54,6 +54,7 @@ typedef struct srv_slot {
 
 struct srv_model {
     char *name, *path;
+    cJSON *defaults;
     srv_model_config cfg;
     ward_model *model;
     ward_context *ctx;
@@ -121,6 +122,33 @@ unsigned long srv_waiter_wait(srv_waiter *w, unsigned long seen, int timeout_ms)
     const unsigned long n = w->changes;
     pthread_mutex_unlock(&w->mu);
     return n;
+}
+
+void srv_turns_init(srv_turns *t) {
+    pthread_mutex_init(&t->mu, NULL);
+    pthread_cond_init(&t->cv, NULL);
+    t->next = t->serving = 0;
+}
+
+void srv_turns_destroy(srv_turns *t) {
+    pthread_mutex_destroy(&t->mu);
+    pthread_cond_destroy(&t->cv);
+}
+
+static void turn_take(srv_turns *t) {
+    if (!t) return;
+    pthread_mutex_lock(&t->mu);
+    const unsigned long mine = t->next++;
+    while (t->serving != mine) pthread_cond_wait(&t->cv, &t->mu);
+    pthread_mutex_unlock(&t->mu);
+}
+
+static void turn_give(srv_turns *t) {
+    if (!t) return;
+    pthread_mutex_lock(&t->mu);
+    t->serving++;
+    pthread_cond_broadcast(&t->cv);
+    pthread_mutex_unlock(&t->mu);
 }
 
 /* A change of job j (under its mu): its own waiters and the request's. */
@@ -584,7 +612,9 @@ static void worker_step(srv_model *m) {
     if (n == 0) return;
     const double t0 = now_s();
     const ward_batch b = {.n = n, .tokens = m->b_tok, .seq = m->b_seq, .want_logits = m->b_want};
+    turn_take(m->cfg.turns);
     const ward_status st = ward_decode(m->ctx, &b);
+    turn_give(m->cfg.turns);
     pthread_mutex_lock(&m->mu);
     m->stats.busy_s += now_s() - t0;
     pthread_mutex_unlock(&m->mu);
@@ -656,12 +686,21 @@ ward_status srv_model_open(const srv_model_config *cfg, srv_model **out, ward_er
     m->path = strdup(cfg->path);
     if (!m->name || !m->path) goto oom;
     m->cfg.name = m->name, m->cfg.path = m->path;
+    m->cfg.chat_template = m->cfg.quant = NULL; /* used only here, not kept */
+    m->cfg.defaults = NULL;
+    if (cfg->defaults && !(m->defaults = cJSON_Duplicate(cfg->defaults, true))) goto oom;
+    ward_status st;
     if (!m->cfg.n_parallel) m->cfg.n_parallel = 4;
     if (!m->cfg.n_batch) m->cfg.n_batch = 256;
     if (!m->cfg.max_queue) m->cfg.max_queue = 64;
     if (m->cfg.n_batch < m->cfg.n_parallel) m->cfg.n_batch = m->cfg.n_parallel;
-    ward_status st = ward_model_open(m->path, &m->model, err);
-    if (st) goto failed;
+    ward_model_params mp = ward_model_default_params();
+    if (cfg->quant && !(mp.ftype = ward_ftype_from_name(cfg->quant))) {
+        st = fail(err, WARD_EINVAL, "unknown --quant type (see ward quantize --help)");
+        goto failed;
+    }
+    mp.n_threads = cfg->n_threads;
+    if ((st = ward_model_open_ex(m->path, &mp, &m->model, err))) goto failed;
     if ((st = ward_chat_template_for_model(m->model, cfg->chat_template, &m->tmpl, err))) {
         if (cfg->chat_template) goto failed;
         m->tmpl = NULL; /* completions still work; chat requests will be refused */
@@ -719,6 +758,7 @@ void srv_model_close(srv_model *m) {
     ward_context_close(m->ctx);
     ward_model_close(m->model);
     free(m->name), free(m->path);
+    cJSON_Delete(m->defaults);
     pthread_mutex_destroy(&m->mu);
     pthread_cond_destroy(&m->cv);
     free(m);
@@ -728,6 +768,7 @@ const char *srv_model_name(const srv_model *m) { return m->name; }
 const ward_model *srv_model_engine(const srv_model *m) { return m->model; }
 const ward_chat_template *srv_model_template(const srv_model *m) { return m->tmpl; }
 int32_t srv_model_n_ctx(const srv_model *m) { return m->n_ctx; }
+const cJSON *srv_model_defaults(const srv_model *m) { return m->defaults; }
 
 void srv_model_get_stats(srv_model *m, srv_model_stats *out) {
     pthread_mutex_lock(&m->mu);

@@ -18,6 +18,7 @@
 #ifndef WARD_SERVER_SCHED_H
 #define WARD_SERVER_SCHED_H
 
+#include <cjson/cJSON.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -25,6 +26,16 @@
 
 #include "server/jsonc.h"
 #include "ward.h"
+
+/* Turns at the cores: models take forward passes in the order they asked (a ticket lock), so
+ * several busy models share the machine fairly instead of oversubscribing it. */
+typedef struct srv_turns {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    unsigned long next, serving;
+} srv_turns;
+void srv_turns_init(srv_turns *t);
+void srv_turns_destroy(srv_turns *t);
 
 typedef struct srv_model_config {
     const char *name;          /* the model id clients use */
@@ -35,6 +46,9 @@ typedef struct srv_model_config {
     int32_t n_threads;         /* 0 = all cores */
     int32_t max_queue;         /* jobs waiting for a slot before submissions are refused; 0 = 64 */
     const char *chat_template; /* NULL: the model's own */
+    const char *quant;         /* HuggingFace directories: convert to this type while loading */
+    srv_turns *turns;          /* shared by the server's models; NULL: none */
+    const cJSON *defaults;     /* request fields used when a request leaves them out (copied) */
 } srv_model_config;
 
 typedef struct srv_model srv_model;
@@ -51,6 +65,8 @@ const char *srv_model_name(const srv_model *m);
 const ward_model *srv_model_engine(const srv_model *m);
 const ward_chat_template *srv_model_template(const srv_model *m);
 int32_t srv_model_n_ctx(const srv_model *m);
+/* The model's default request fields (an object, or NULL). */
+const cJSON *srv_model_defaults(const srv_model *m);
 
 typedef struct srv_model_stats {
     int32_t n_slots, n_active, n_queued;

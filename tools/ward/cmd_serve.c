@@ -1,5 +1,6 @@
 /* cmd_serve.c: `ward serve`: load models, serve them over the OpenAI API until SIGTERM/SIGINT,
  * then stop accepting, let requests in flight finish for up to --drain-timeout, and exit 0. */
+#include <cjson/cJSON.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,52 +12,152 @@
 
 typedef struct serve_opts {
     cli_list models;
-    const char *host, *api_key_file, *chat_template;
+    const char *host, *api_key_file, *chat_template, *quant, *config;
     int32_t port, parallel, n_ctx, n_batch, n_threads, queue, max_body_kib, max_tokens;
     int32_t drain_s, ping_s;
     bool log_content;
 } serve_opts;
 
-/* "NAME=PATH", or a path alone (named after its file, without .gguf). */
-static void split_model(const char *spec, char *name, size_t cap, const char **path) {
-    const char *eq = strchr(spec, '=');
-    if (eq && eq != spec) {
-        snprintf(name, cap, "%.*s", (int)(eq - spec), spec);
-        *path = eq + 1;
-        return;
+/* The models to load: -m options, then a config file's "models" (see docs/serve.md). */
+typedef struct model_spec {
+    char name[128];
+    const char *path, *chat_template, *quant;
+    int32_t parallel, n_ctx, n_batch, n_threads, queue;
+    const cJSON *defaults;
+} model_spec;
+
+static bool spec_int(const cJSON *o, const char *key, int32_t lo, int32_t hi, int32_t *out) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!v) return true;
+    if (!cJSON_IsNumber(v) || v->valuedouble < lo || v->valuedouble > hi ||
+        v->valuedouble != (int32_t)v->valuedouble) {
+        cli_fail("serve", "config: '%s' must be an integer in [%d, %d]", key, (int)lo, (int)hi);
+        return false;
     }
-    const char *base = strrchr(spec, '/');
-    base = base ? base + 1 : spec;
-    size_t n = strlen(base);
-    if (n > 5 && strcmp(base + n - 5, ".gguf") == 0) n -= 5;
-    snprintf(name, cap, "%.*s", (int)n, base);
-    *path = spec;
+    *out = (int32_t)v->valuedouble;
+    return true;
 }
 
-static int load_models(const serve_opts *o, srv_model **models) {
-    for (int i = 0; i < o->models.n; i++) {
-        char name[128];
-        const char *path;
-        split_model(o->models.v[i], name, sizeof name, &path);
+static bool spec_str(const cJSON *o, const char *key, const char **out) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!v || cJSON_IsNull(v)) return true;
+    if (!cJSON_IsString(v)) {
+        cli_fail("serve", "config: '%s' must be a string", key);
+        return false;
+    }
+    *out = v->valuestring;
+    return true;
+}
+
+/* One entry of the config's "models" array over the command line's settings. */
+static bool config_model(const cJSON *e, const serve_opts *o, model_spec *m) {
+    static const char *const keys[] = {"name", "path", "parallel", "ctx", "batch", "threads",
+                                       "queue", "chat_template", "quant", "defaults"};
+    const cJSON *k;
+    cJSON_ArrayForEach(k, e) {
+        bool known = false;
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) known |= strcmp(k->string, keys[i]) == 0;
+        if (!known) return cli_fail("serve", "config: unknown model setting '%s'", k->string) == 0;
+    }
+    const char *name = NULL;
+    *m = (model_spec){.chat_template = o->chat_template, .quant = o->quant, .parallel = o->parallel,
+                      .n_ctx = o->n_ctx, .n_batch = o->n_batch, .n_threads = o->n_threads,
+                      .queue = o->queue};
+    if (!spec_str(e, "name", &name) || !spec_str(e, "path", &m->path) ||
+        !spec_str(e, "chat_template", &m->chat_template) || !spec_str(e, "quant", &m->quant) ||
+        !spec_int(e, "parallel", 1, 256, &m->parallel) || !spec_int(e, "ctx", 0, 1 << 20, &m->n_ctx) ||
+        !spec_int(e, "batch", 0, 65536, &m->n_batch) || !spec_int(e, "threads", 0, 512, &m->n_threads) ||
+        !spec_int(e, "queue", 0, 100000, &m->queue))
+        return false;
+    if (!name || !m->path) return cli_fail("serve", "config: every model needs a 'name' and a 'path'") == 0;
+    snprintf(m->name, sizeof m->name, "%s", name);
+    m->defaults = cJSON_GetObjectItemCaseSensitive(e, "defaults");
+    if (m->defaults && !cJSON_IsObject(m->defaults))
+        return cli_fail("serve", "config: 'defaults' of '%s' must be an object of request fields", name) == 0;
+    return true;
+}
+
+/* "NAME=PATH", or a path alone (named after its file, without .gguf or a trailing /). */
+static void split_model(const char *spec, const serve_opts *o, model_spec *m) {
+    *m = (model_spec){.chat_template = o->chat_template, .quant = o->quant, .parallel = o->parallel,
+                      .n_ctx = o->n_ctx, .n_batch = o->n_batch, .n_threads = o->n_threads,
+                      .queue = o->queue};
+    const char *eq = strchr(spec, '=');
+    if (eq && eq != spec) {
+        snprintf(m->name, sizeof m->name, "%.*s", (int)(eq - spec), spec);
+        m->path = eq + 1;
+        return;
+    }
+    size_t n = strlen(spec);
+    while (n > 1 && spec[n - 1] == '/') n--;
+    const char *base = spec;
+    for (size_t i = 0; i < n; i++)
+        if (spec[i] == '/') base = spec + i + 1;
+    n -= (size_t)(base - spec);
+    if (n > 5 && strncmp(base + n - 5, ".gguf", 5) == 0) n -= 5;
+    snprintf(m->name, sizeof m->name, "%.*s", (int)n, base);
+    m->path = spec;
+}
+
+static int load_models(const model_spec *specs, int n, srv_turns *turns, srv_model **models) {
+    for (int i = 0; i < n; i++) {
+        const model_spec *sp = &specs[i];
         for (int k = 0; k < i; k++)
-            if (strcmp(srv_model_name(models[k]), name) == 0)
-                return cli_fail("serve", "two models are named '%s'", name);
-        const srv_model_config mc = {.name = name, .path = path, .n_parallel = o->parallel,
-                                     .n_ctx = o->n_ctx, .n_batch = o->n_batch,
-                                     .n_threads = o->n_threads, .max_queue = o->queue,
-                                     .chat_template = o->chat_template};
+            if (strcmp(specs[k].name, sp->name) == 0)
+                return cli_fail("serve", "two models are named '%s'", sp->name);
+        const srv_model_config mc = {.name = sp->name, .path = sp->path, .n_parallel = sp->parallel,
+                                     .n_ctx = sp->n_ctx, .n_batch = sp->n_batch,
+                                     .n_threads = sp->n_threads, .max_queue = sp->queue,
+                                     .chat_template = sp->chat_template, .quant = sp->quant,
+                                     .turns = turns, .defaults = sp->defaults};
         ward_error err;
         const double t0 = cli_now_s();
         if (srv_model_open(&mc, &models[i], &err))
-            return cli_fail("serve", "model '%s' (%s): %s", name, path, err.msg);
+            return cli_fail("serve", "model '%s' (%s): %s", sp->name, sp->path, err.msg);
         fprintf(stderr, "ward serve: model '%s' loaded from %s in %.1f s (%d slots of %d "
-                "positions)\n", name, path, cli_now_s() - t0, o->parallel ? o->parallel : 4,
+                "positions)\n", sp->name, sp->path, cli_now_s() - t0, sp->parallel ? sp->parallel : 4,
                 srv_model_n_ctx(models[i]));
     }
     return 0;
 }
 
-static int serve(const serve_opts *o) {
+/* Server settings and models of a config file (JSON; docs/serve.md). */
+static int read_config(serve_opts *o, cJSON **root, model_spec *specs, int *n_specs) {
+    FILE *f = fopen(o->config, "rb");
+    if (!f) return cli_fail("serve", "cannot read the config file %s", o->config);
+    static char text[1 << 20];
+    const size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    if (!(*root = cJSON_Parse(text)) || !cJSON_IsObject(*root))
+        return cli_fail("serve", "the config file %s is not a JSON object", o->config);
+    static const char *const keys[] = {"host", "port", "api_key_file", "max_body_kib",
+                                       "max_tokens", "log_content", "drain_timeout", "models"};
+    const cJSON *k;
+    cJSON_ArrayForEach(k, *root) {
+        bool known = false;
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) known |= strcmp(k->string, keys[i]) == 0;
+        if (!known) return cli_fail("serve", "config: unknown setting '%s'", k->string);
+    }
+    const cJSON *lc = cJSON_GetObjectItemCaseSensitive(*root, "log_content");
+    if (lc && !cJSON_IsBool(lc)) return cli_fail("serve", "config: 'log_content' must be a boolean");
+    if (lc) o->log_content = cJSON_IsTrue(lc);
+    if (!spec_str(*root, "host", &o->host) || !spec_str(*root, "api_key_file", &o->api_key_file) ||
+        !spec_int(*root, "port", 0, 65535, &o->port) ||
+        !spec_int(*root, "max_body_kib", 1, 1 << 20, &o->max_body_kib) ||
+        !spec_int(*root, "max_tokens", 0, 1 << 24, &o->max_tokens) ||
+        !spec_int(*root, "drain_timeout", 0, 86400, &o->drain_s))
+        return 2;
+    const cJSON *models = cJSON_GetObjectItemCaseSensitive(*root, "models"), *e;
+    if (models && !cJSON_IsArray(models)) return cli_fail("serve", "config: 'models' must be an array");
+    cJSON_ArrayForEach(e, models) {
+        if (*n_specs == CLI_LIST_MAX) return cli_fail("serve", "at most %d models", CLI_LIST_MAX);
+        if (!cJSON_IsObject(e) || !config_model(e, o, &specs[(*n_specs)++])) return 2;
+    }
+    return 0;
+}
+
+static int serve(const serve_opts *o, const model_spec *specs, int n_specs) {
     sigset_t sigs;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
@@ -79,9 +180,11 @@ static int serve(const serve_opts *o) {
                 "to the log\n");
 
     srv_model *models[CLI_LIST_MAX] = {0};
-    int rc = load_models(o, models);
+    srv_turns turns;
+    srv_turns_init(&turns);
+    int rc = load_models(specs, n_specs, &turns, models);
     if (rc == 0) {
-        srv_set_models(srv, models, o->models.n);
+        srv_set_models(srv, models, n_specs);
         fprintf(stderr, "ward serve: ready\n");
         int sig = 0;
         sigwait(&sigs, &sig);
@@ -97,9 +200,10 @@ static int serve(const serve_opts *o) {
             fprintf(stderr, "ward serve: %d requests cut at the drain timeout\n",
                     srv_in_flight(srv));
     }
-    for (int i = 0; i < o->models.n; i++) srv_model_stop(models[i]); /* ends what still runs */
+    for (int i = 0; i < n_specs; i++) srv_model_stop(models[i]); /* ends what still runs */
     srv_stop(srv);
-    for (int i = 0; i < o->models.n; i++) srv_model_close(models[i]);
+    for (int i = 0; i < n_specs; i++) srv_model_close(models[i]);
+    srv_turns_destroy(&turns);
     if (rc == 0) fprintf(stderr, "ward serve: stopped\n");
     return rc;
 }
@@ -107,7 +211,7 @@ static int serve(const serve_opts *o) {
 int cmd_serve(int argc, char **argv) {
     serve_opts o = {.port = 8080, .max_body_kib = 1024, .drain_s = 30, .ping_s = 10};
     const cli_opt opts[] = {
-        {"model", 'm', CLI_LIST, &o.models, "NAME=PATH", "a GGUF model to serve as NAME (repeatable; PATH alone: named after the file)", 0, 0},
+        {"model", 'm', CLI_LIST, &o.models, "NAME=PATH", "a GGUF file or HuggingFace directory to serve as NAME (repeatable; PATH alone: named after it)", 0, 0},
         {"host", 0, CLI_STR, &o.host, "ADDR", "IPv4 address to listen on (default 127.0.0.1: this machine only)", 0, 0},
         {"port", 0, CLI_INT, &o.port, "N", "TCP port (default 8080; 0 = any free port, printed at start)", 0, 65535},
         {"parallel", 0, CLI_INT, &o.parallel, "N", "sequences each model decodes together (default 4)", 1, 256},
@@ -116,6 +220,8 @@ int cmd_serve(int argc, char **argv) {
         {"threads", 't', CLI_INT, &o.n_threads, "N", "threads per model (default: all cores)", 0, 512},
         {"queue", 0, CLI_INT, &o.queue, "N", "requests waiting for a slot before the server answers 429 (default 64)", 0, 100000},
         {"chat-template", 0, CLI_STR, &o.chat_template, "NAME", "chat template for every model (default: each model's own)", 0, 0},
+        {"quant", 0, CLI_STR, &o.quant, "TYPE", "HuggingFace directories: convert the weights to TYPE while loading (q8_0, q4_0, ...)", 0, 0},
+        {"config", 0, CLI_STR, &o.config, "FILE", "a JSON config file: server settings and models with their own settings and default request fields (docs/serve.md)", 0, 0},
         {"api-key-file", 0, CLI_STR, &o.api_key_file, "FILE", "require 'Authorization: Bearer KEY' with a key from FILE (one per line, # comments)", 0, 0},
         {"max-body", 0, CLI_INT, &o.max_body_kib, "KIB", "largest request body in KiB (default 1024); larger: 413", 1, 1 << 20},
         {"max-tokens", 0, CLI_INT, &o.max_tokens, "N", "cap on a request's max_tokens (default: the context)", 0, 1 << 24},
@@ -135,9 +241,20 @@ int cmd_serve(int argc, char **argv) {
     int n_pos, rc = cli_parse(&cmd, argc, argv, pos, &n_pos);
     if (rc == CLI_HELP) return 0;
     if (rc != CLI_OK) return 2;
-    if (o.models.n == 0) {
-        cli_fail("serve", "no model given (-m NAME=PATH); see ward serve --help");
+    static model_spec specs[2 * CLI_LIST_MAX];
+    int n_specs = 0;
+    cJSON *config = NULL;
+    if (o.config && (rc = read_config(&o, &config, specs, &n_specs))) {
+        cJSON_Delete(config);
+        return rc == 2 ? 2 : 1;
+    }
+    for (int i = 0; i < o.models.n; i++) split_model(o.models.v[i], &o, &specs[n_specs++]);
+    if (n_specs == 0) {
+        cli_fail("serve", "no model given (-m NAME=PATH or --config FILE); see ward serve --help");
+        cJSON_Delete(config);
         return 2;
     }
-    return serve(&o);
+    rc = serve(&o, specs, n_specs);
+    cJSON_Delete(config);
+    return rc;
 }
