@@ -539,10 +539,11 @@ static void test_errors(void) {
 static void test_api_keys(const char *model) {
     const char *keys = test_tmp_path("keys");
     FILE *f = fopen(keys, "w");
-    fputs("# keys\nsecret-one\nsecret-two\n", f);
+    fputs("# keys\nsecret-one\nsecret-two\nlimited 2\n", f);
     fclose(f);
     char args[2400];
-    snprintf(args, sizeof args, "-m stories=%s --api-key-file %s -t 1", model, keys);
+    snprintf(args, sizeof args, "-m stories=%s --api-key-file %s -t 1 --cors-origin http://emr.local",
+             model, keys);
     const pid_t pid = start_server(args);
     CHECK(pid > 0, "server with keys started");
     if (pid <= 0) return;
@@ -554,11 +555,36 @@ static void test_api_keys(const char *model) {
     reply_free(&r);
     r = http("GET", "/v1/models", NULL, "Authorization: Bearer secret-two\r\n");
     CHECK(r.status == 200 && strstr(r.body, "\"stories\""), "a right key: 200");
+    CHECK(r.head && strstr(r.head, "Access-Control-Allow-Origin: http://emr.local") != NULL,
+          "the configured origin is allowed");
     reply_free(&r);
     r = http("GET", "/health", NULL, NULL);
     CHECK(r.status == 200, "/health needs no key (load balancers)");
     reply_free(&r);
+    r = http("OPTIONS", "/v1/chat/completions", NULL, NULL);
+    CHECK(r.status == 204 && strstr(r.head, "Access-Control-Allow-Methods"), "CORS preflight: 204");
+    reply_free(&r);
+    /* a key allowed 2 requests a minute: the third is a 429 saying when to retry */
+    int statuses[3];
+    for (int i = 0; i < 3; i++) {
+        r = http("GET", "/v1/models", NULL, "Authorization: Bearer limited\r\n");
+        statuses[i] = r.status;
+        if (i == 2)
+            CHECK(r.status == 429 && strstr(r.head, "Retry-After: ") &&
+                      atoi(strstr(r.head, "Retry-After: ") + 13) >= 1 &&
+                      strstr(r.body, "rate_limit_exceeded"),
+                  "a key over its quota: 429 with Retry-After: %s", r.head);
+        reply_free(&r);
+    }
+    CHECK(statuses[0] == 200 && statuses[1] == 200, "within the quota: 200");
     CHECK(stop_server(pid) == 0, "SIGTERM: exit status 0");
+    f = fopen(keys, "w");
+    fputs("key-with-bad-rate fast\n", f);
+    fclose(f);
+    char cmd[2400], out[2048];
+    snprintf(cmd, sizeof cmd, "%s serve -m %s --api-key-file %s --port 0 2>&1", WARD_BINARY, model, keys);
+    CHECK(run_cmd(cmd, out, sizeof out) != 0 && strstr(out, "line 1"),
+          "a malformed key file is refused naming the line: %s", out);
     remove(keys);
 }
 
@@ -608,6 +634,7 @@ int main(void) {
         CHECK(r.status == 200 && r.body && strstr(r.body, "\"id\":\"stories\"") &&
                   strstr(r.body, "\"object\":\"list\""),
               "/v1/models lists the model: %s", r.body ? r.body : "");
+        CHECK(r.head && !strstr(r.head, "Access-Control"), "no cross-origin access by default");
         reply_free(&r);
         test_greedy_and_stream();
         test_chat_and_stop();

@@ -16,13 +16,21 @@
 
 #define MAX_KEYS 256
 
+/* A bearer key and its optional request-rate quota (a token bucket refilled at per_minute / 60
+ * per second, holding at most per_minute). */
+typedef struct api_key {
+    char *secret;
+    double per_minute; /* 0: no quota */
+    double bucket, last;
+} api_key;
+
 struct srv_server {
     srv_config cfg;
     struct MHD_Daemon *daemon;
     srv_model **models;
     int n_models;
     atomic_bool ready, stopping;
-    char *keys[MAX_KEYS];
+    api_key keys[MAX_KEYS];
     int n_keys;
     atomic_int in_flight;
     atomic_ullong n_requests, n_errors[6]; /* errors by class: 4xx except 429, 429, 5xx */
@@ -65,8 +73,16 @@ static void count_status(srv_server *s, int status) {
     else if (status >= 400) atomic_fetch_add(&s->n_errors[ERR_4XX], 1);
 }
 
-static enum MHD_Result send_text(struct MHD_Connection *c, int status, char *body,
-                                 const char *type) {
+/* Cross-origin access, only for the origin configured (none by default). */
+static void add_cors(const srv_server *s, struct MHD_Response *r) {
+    if (!s->cfg.cors_origin) return;
+    MHD_add_response_header(r, "Access-Control-Allow-Origin", s->cfg.cors_origin);
+    MHD_add_response_header(r, "Vary", "Origin");
+}
+
+/* Sends body (freed) with status; a 429 says when to retry (retry_s, at least 1). */
+static enum MHD_Result send_text_retry(srv_server *s, struct MHD_Connection *c, int status,
+                                       char *body, const char *type, int retry_s) {
     if (!body) {
         status = 500;
         body = strdup("{\"error\":{\"message\":\"out of memory\",\"type\":\"server_error\","
@@ -80,18 +96,32 @@ static enum MHD_Result send_text(struct MHD_Connection *c, int status, char *bod
         return MHD_NO;
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-    if (status == 429) MHD_add_response_header(r, "Retry-After", "1");
+    add_cors(s, r);
+    char retry[16];
+    snprintf(retry, sizeof retry, "%d", retry_s > 1 ? retry_s : 1);
+    if (status == 429) MHD_add_response_header(r, "Retry-After", retry);
     if (status == 401) MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
     const enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
     MHD_destroy_response(r);
     return ret;
 }
 
-static enum MHD_Result send_error(srv_server *s, struct MHD_Connection *c, const api_error *e,
-                                  const char *method, const char *url) {
+static enum MHD_Result send_text(srv_server *s, struct MHD_Connection *c, int status,
+                                 char *body, const char *type) {
+    return send_text_retry(s, c, status, body, type, 1);
+}
+
+static enum MHD_Result send_error_retry(srv_server *s, struct MHD_Connection *c,
+                                        const api_error *e, const char *method, const char *url,
+                                        int retry_s) {
     count_status(s, e->status);
     log_line(s, "%s %s %d %s", method, url, e->status, e->message);
-    return send_text(c, e->status, api_error_json(e), "application/json");
+    return send_text_retry(s, c, e->status, api_error_json(e), "application/json", retry_s);
+}
+
+static enum MHD_Result send_error(srv_server *s, struct MHD_Connection *c, const api_error *e,
+                                  const char *method, const char *url) {
+    return send_error_retry(s, c, e, method, url, 1);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -105,12 +135,31 @@ static bool same_secret(const char *a, const char *b) {
     return diff == 0;
 }
 
-static bool authorized(const srv_server *s, struct MHD_Connection *c) {
-    if (s->n_keys == 0) return true;
+/* The request's key (every key compared, so the time says nothing of which matched), or NULL;
+ * *open when the server has no keys. */
+static api_key *find_key(srv_server *s, struct MHD_Connection *c, bool *open) {
+    *open = s->n_keys == 0;
     const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (!h || strncmp(h, "Bearer ", 7) != 0) return false;
-    bool ok = false;
-    for (int i = 0; i < s->n_keys; i++) ok |= same_secret(h + 7, s->keys[i]);
+    if (*open || !h || strncmp(h, "Bearer ", 7) != 0) return NULL;
+    api_key *found = NULL;
+    for (int i = 0; i < s->n_keys; i++)
+        if (same_secret(h + 7, s->keys[i].secret)) found = &s->keys[i];
+    return found;
+}
+
+/* Takes one request from the key's quota; false (and the seconds until one is back) when it
+ * is used up. */
+static bool within_quota(srv_server *s, api_key *k, int *retry_s) {
+    if (!k || k->per_minute <= 0) return true;
+    pthread_mutex_lock(&s->log_mu);
+    const double now = now_s(), rate = k->per_minute / 60.0;
+    k->bucket = k->bucket + (now - k->last) * rate;
+    if (k->bucket > k->per_minute) k->bucket = k->per_minute;
+    k->last = now;
+    const bool ok = k->bucket >= 1.0;
+    if (ok) k->bucket -= 1.0;
+    *retry_s = ok ? 0 : (int)((1.0 - k->bucket) / rate) + 1;
+    pthread_mutex_unlock(&s->log_mu);
     return ok;
 }
 
@@ -122,13 +171,31 @@ static ward_status load_keys(srv_server *s, const char *path, ward_error *err) {
         return WARD_EIO;
     }
     char line[512];
-    while (fgets(line, sizeof line, f)) {
+    ward_status st = WARD_OK;
+    for (int lineno = 1; st == WARD_OK && fgets(line, sizeof line, f); lineno++) {
         line[strcspn(line, "\r\n")] = '\0';
         if (!line[0] || line[0] == '#') continue;
-        if (s->n_keys == MAX_KEYS || !(s->keys[s->n_keys] = strdup(line))) break;
+        char *rate = strchr(line, ' ');
+        double per_minute = 0;
+        if (rate) {
+            *rate++ = '\0';
+            char *end;
+            per_minute = strtod(rate, &end);
+            if (end == rate || *end || !(per_minute > 0 && per_minute < 1e9)) {
+                err->code = st = WARD_EINVAL;
+                snprintf(err->msg, sizeof err->msg, "%s line %d: after the key, a request rate "
+                         "per minute (a positive number) or nothing", path, lineno);
+                break;
+            }
+        }
+        api_key *k = &s->keys[s->n_keys];
+        if (s->n_keys == MAX_KEYS || !(k->secret = strdup(line))) break;
+        k->per_minute = k->bucket = per_minute;
+        k->last = now_s();
         s->n_keys++;
     }
     fclose(f);
+    if (st) return st;
     if (s->n_keys == 0) {
         err->code = WARD_EINVAL;
         snprintf(err->msg, sizeof err->msg, "the API key file %s holds no key", path);
@@ -143,7 +210,7 @@ static ward_status load_keys(srv_server *s, const char *path, ward_error *err) {
 
 static enum MHD_Result get_health(srv_server *s, struct MHD_Connection *c) {
     const bool ready = atomic_load(&s->ready);
-    return send_text(c, ready ? 200 : 503,
+    return send_text(s, c, ready ? 200 : 503,
                      strdup(ready ? "{\"status\":\"ok\"}" : "{\"status\":\"loading\"}"),
                      "application/json");
 }
@@ -162,14 +229,14 @@ static enum MHD_Result get_models(srv_server *s, struct MHD_Connection *c) {
     }
     char *body = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
-    return send_text(c, 200, body, "application/json");
+    return send_text(s, c, 200, body, "application/json");
 }
 
 /* Prometheus text format, per model where it is per model. */
 static enum MHD_Result get_metrics(srv_server *s, struct MHD_Connection *c) {
     size_t cap = 4096 + (size_t)s->n_models * 2048, len = 0;
     char *b = malloc(cap);
-    if (!b) return send_text(c, 500, NULL, "");
+    if (!b) return send_text(s, c, 500, NULL, "");
 #define OUT(...) len += (size_t)snprintf(b + len, cap - len, __VA_ARGS__)
     OUT("# HELP ward_requests_total HTTP requests received.\n# TYPE ward_requests_total counter\n");
     OUT("ward_requests_total %llu\n", (unsigned long long)atomic_load(&s->n_requests));
@@ -206,7 +273,7 @@ static enum MHD_Result get_metrics(srv_server *s, struct MHD_Connection *c) {
         }
     }
 #undef OUT
-    return send_text(c, 200, b, "text/plain; version=0.0.4");
+    return send_text(s, c, 200, b, "text/plain; version=0.0.4");
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -578,7 +645,7 @@ static enum MHD_Result post_generate(srv_server *s, struct MHD_Connection *c, bo
                                      const char *body, size_t len, const char *url) {
     api_error e;
     gen_stream *g = calloc(1, sizeof *g);
-    if (!g) return send_text(c, 500, NULL, "");
+    if (!g) return send_text(s, c, 500, NULL, "");
     g->srv = s;
     g->t0 = now_s();
     srv_waiter_init(&g->waiter);
@@ -628,6 +695,7 @@ static enum MHD_Result post_generate(srv_server *s, struct MHD_Connection *c, bo
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
                             g->req.stream ? "text/event-stream" : "application/json");
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    add_cors(s, r);
     const enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
     MHD_destroy_response(r);
     return ret;
@@ -644,6 +712,19 @@ refused:
 /* ---------------------------------------------------------------------------------------------
  * Routing
  * ------------------------------------------------------------------------------------------- */
+
+/* A browser's CORS preflight, for the configured origin. */
+static enum MHD_Result preflight(srv_server *s, struct MHD_Connection *c) {
+    struct MHD_Response *r = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+    if (!r) return MHD_NO;
+    add_cors(s, r);
+    MHD_add_response_header(r, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+    MHD_add_response_header(r, "Access-Control-Allow-Headers", "Authorization, Content-Type");
+    MHD_add_response_header(r, "Access-Control-Max-Age", "600");
+    const enum MHD_Result ret = MHD_queue_response(c, 204, r);
+    MHD_destroy_response(r);
+    return ret;
+}
 
 typedef struct conn_body {
     char *data;
@@ -667,10 +748,19 @@ static enum MHD_Result route(srv_server *s, struct MHD_Connection *c, const char
                  "%s %s", method, url);
         return send_error(s, c, &e, method, url);
     }
-    if (!authorized(s, c)) {
+    if (strcmp(method, "OPTIONS") == 0 && s->cfg.cors_origin) return preflight(s, c);
+    bool open;
+    api_key *key = find_key(s, c, &open);
+    if (!key && !open) {
         api_fail(&e, 401, "authentication_error", "invalid_api_key", NULL, "Incorrect or "
                  "missing API key (Authorization: Bearer KEY)");
         return send_error(s, c, &e, method, url);
+    }
+    int retry_s;
+    if (!within_quota(s, key, &retry_s)) {
+        api_fail(&e, 429, "rate_limit_error", "rate_limit_exceeded", NULL, "This key's request "
+                 "quota (%g per minute) is used up; retry in %d s", key->per_minute, retry_s);
+        return send_error_retry(s, c, &e, method, url, retry_s);
     }
     if (is_post_route(url) ? !post : !get) {
         api_fail(&e, 405, "invalid_request_error", "method_not_allowed", NULL, "%s is not "
@@ -813,7 +903,7 @@ int srv_in_flight(const srv_server *s) { return atomic_load(&s->in_flight); }
 void srv_stop(srv_server *s) {
     if (!s) return;
     if (s->daemon) MHD_stop_daemon(s->daemon);
-    for (int i = 0; i < s->n_keys; i++) free(s->keys[i]);
+    for (int i = 0; i < s->n_keys; i++) free(s->keys[i].secret);
     free(s->models);
     pthread_mutex_destroy(&s->log_mu);
     free(s);

@@ -19,12 +19,14 @@
 typedef struct srv_config {
     const char *host;        /* address to bind; default 127.0.0.1 */
     uint16_t port;           /* 0 = any free port (srv_port() tells which) */
-    const char *api_key_file; /* NULL: no authentication; else one bearer key per line */
+    const char *api_key_file; /* NULL: no authentication; else one bearer key per line, with
+                               * an optional request quota per minute after a space */
     size_t max_body;         /* bytes; larger requests get 413 */
     int32_t max_tokens;      /* cap on max_tokens per request (0 = the context) */
     bool log_content;        /* log prompts and completions (patient data!) */
     int ping_s;              /* seconds between SSE keep-alive comments while waiting */
     int32_t max_connections;
+    const char *cors_origin; /* NULL: no cross-origin access (the default) */
 } srv_config;
 
 typedef struct srv_server srv_server;

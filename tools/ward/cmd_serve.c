@@ -12,7 +12,7 @@
 
 typedef struct serve_opts {
     cli_list models;
-    const char *host, *api_key_file, *chat_template, *quant, *config;
+    const char *host, *api_key_file, *chat_template, *quant, *config, *cors_origin;
     int32_t port, parallel, n_ctx, n_batch, n_threads, queue, max_body_kib, max_tokens;
     int32_t drain_s, ping_s;
     bool log_content;
@@ -132,7 +132,8 @@ static int read_config(serve_opts *o, cJSON **root, model_spec *specs, int *n_sp
     if (!(*root = cJSON_Parse(text)) || !cJSON_IsObject(*root))
         return cli_fail("serve", "the config file %s is not a JSON object", o->config);
     static const char *const keys[] = {"host", "port", "api_key_file", "max_body_kib",
-                                       "max_tokens", "log_content", "drain_timeout", "models"};
+                                       "max_tokens", "log_content", "drain_timeout", "models",
+                                       "cors_origin"};
     const cJSON *k;
     cJSON_ArrayForEach(k, *root) {
         bool known = false;
@@ -143,6 +144,7 @@ static int read_config(serve_opts *o, cJSON **root, model_spec *specs, int *n_sp
     if (lc && !cJSON_IsBool(lc)) return cli_fail("serve", "config: 'log_content' must be a boolean");
     if (lc) o->log_content = cJSON_IsTrue(lc);
     if (!spec_str(*root, "host", &o->host) || !spec_str(*root, "api_key_file", &o->api_key_file) ||
+        !spec_str(*root, "cors_origin", &o->cors_origin) ||
         !spec_int(*root, "port", 0, 65535, &o->port) ||
         !spec_int(*root, "max_body_kib", 1, 1 << 20, &o->max_body_kib) ||
         !spec_int(*root, "max_tokens", 0, 1 << 24, &o->max_tokens) ||
@@ -168,7 +170,8 @@ static int serve(const serve_opts *o, const model_spec *specs, int n_specs) {
     const srv_config sc = {.host = o->host, .port = (uint16_t)o->port,
                            .api_key_file = o->api_key_file,
                            .max_body = (size_t)o->max_body_kib * 1024, .max_tokens = o->max_tokens,
-                           .log_content = o->log_content, .ping_s = o->ping_s};
+                           .log_content = o->log_content, .ping_s = o->ping_s,
+                           .cors_origin = o->cors_origin};
     srv_server *srv;
     ward_error err;
     if (srv_start(&sc, &srv, &err)) return cli_fail("serve", "%s", err.msg);
@@ -222,7 +225,8 @@ int cmd_serve(int argc, char **argv) {
         {"chat-template", 0, CLI_STR, &o.chat_template, "NAME", "chat template for every model (default: each model's own)", 0, 0},
         {"quant", 0, CLI_STR, &o.quant, "TYPE", "HuggingFace directories: convert the weights to TYPE while loading (q8_0, q4_0, ...)", 0, 0},
         {"config", 0, CLI_STR, &o.config, "FILE", "a JSON config file: server settings and models with their own settings and default request fields (docs/serve.md)", 0, 0},
-        {"api-key-file", 0, CLI_STR, &o.api_key_file, "FILE", "require 'Authorization: Bearer KEY' with a key from FILE (one per line, # comments)", 0, 0},
+        {"api-key-file", 0, CLI_STR, &o.api_key_file, "FILE", "require 'Authorization: Bearer KEY' with a key from FILE (one per line, # comments; 'KEY N' limits it to N requests a minute)", 0, 0},
+        {"cors-origin", 0, CLI_STR, &o.cors_origin, "ORIGIN", "allow browsers on ORIGIN (e.g. https://emr.hospital.local) to call the API (default: no cross-origin access)", 0, 0},
         {"max-body", 0, CLI_INT, &o.max_body_kib, "KIB", "largest request body in KiB (default 1024); larger: 413", 1, 1 << 20},
         {"max-tokens", 0, CLI_INT, &o.max_tokens, "N", "cap on a request's max_tokens (default: the context)", 0, 1 << 24},
         {"log-content", 0, CLI_FLAG, &o.log_content, NULL, "also log prompts and completions (they are patient data: off by default)", 0, 0},
