@@ -588,6 +588,24 @@ static void test_api_keys(const char *model) {
     remove(keys);
 }
 
+/* A HuggingFace directory converted to Q8_0 while loading: served, and greedy text that starts
+ * as the GGUF file's does (Q8_0 weights move logits a little; the first words are clear). */
+static void test_hf_dir(void) {
+    const char *dir = shared_path("models/hf/stories260K");
+    if (!dir) return;
+    char args[2400];
+    snprintf(args, sizeof args, "-m %s --quant q8_0 -t 1", dir);
+    const pid_t pid = start_server(args);
+    CHECK(pid > 0, "server on a HuggingFace directory started");
+    if (pid <= 0) return;
+    http_reply r = http("POST", "/v1/completions", "{\"model\":\"stories260K\",\"prompt\":"
+                        "\"Once upon a time\",\"max_tokens\":6,\"temperature\":0}", NULL);
+    CHECK(r.status == 200 && r.body && strstr(r.body, "\"text\":\", there was a"),
+          "the directory's model answers, named after the directory: %s", r.body ? r.body : "");
+    reply_free(&r);
+    CHECK(stop_server(pid) == 0, "SIGTERM: exit status 0");
+}
+
 /* A config file: the model's default request fields apply where a request is silent. */
 static void test_config(const char *model) {
     const char *path = test_tmp_path("serve.json");
@@ -648,6 +666,7 @@ int main(void) {
     }
     test_api_keys(model);
     test_config(model);
+    test_hf_dir();
     remove(test_tmp_path("serve.log")); /* the servers' stderr, for reading after a failure */
     return test_summary();
 }
