@@ -2,34 +2,12 @@
 // npm package (models, chat, streaming, completions, errors) and LangChain.js ChatOpenAI
 // (invoke and stream). Run by ctest: node clients.mjs WARD_BINARY MODEL.gguf
 // Prints "N passed, N failed" and exits non-zero on any failure.
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { check, finish, startServer } from './serve.mjs';
 import OpenAI from 'openai';
 import { ChatOpenAI } from '@langchain/openai';
 
 process.env.LANGCHAIN_TRACING_V2 = 'false'; // nothing leaves the machine
 const [ward, modelPath] = process.argv.slice(2);
-let passed = 0, failed = 0;
-function check(ok, what) {
-  if (ok) passed++;
-  else { failed++; console.log(`FAIL ${what}`); }
-}
-
-async function startServer() {
-  const srv = spawn(ward, ['serve', '-m', `stories=${modelPath}`, '--port', '0', '--parallel', '2',
-                           '-t', '2'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const line = await new Promise((resolve, reject) => {
-    createInterface({ input: srv.stdout }).once('line', resolve);
-    srv.once('exit', (code) => reject(new Error(`ward serve exited with ${code}`)));
-  });
-  const port = Number(line.slice(line.lastIndexOf(':') + 1));
-  for (let i = 0; i < 200; i++) {
-    try { if ((await fetch(`http://127.0.0.1:${port}/health`)).status === 200) return { srv, port }; }
-    catch { /* not listening yet */ }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('ward serve never became healthy');
-}
 
 async function openaiTests(client) {
   const models = await client.models.list();
@@ -87,7 +65,8 @@ async function langchainTests(port, want) {
   check(streamed === want, `LangChain stream gives the same answer (${JSON.stringify(streamed)})`);
 }
 
-const { srv, port } = await startServer();
+const { srv, port } = await startServer(ward, ['-m', `stories=${modelPath}`, '--parallel', '2',
+                                               '-t', '2']);
 try {
   const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'none', maxRetries: 0 });
   const text = await openaiTests(client);
@@ -95,8 +74,4 @@ try {
 } catch (e) {
   check(false, `unexpected: ${e.stack ?? e}`);
 }
-const exited = new Promise((r) => srv.once('exit', (code) => r(code)));
-srv.kill('SIGTERM');
-check((await exited) === 0, 'ward serve exits 0 on SIGTERM');
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+await finish(srv);

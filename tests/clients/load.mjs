@@ -3,26 +3,14 @@
 // Retry-After); afterwards every slot is free and nothing waits (/metrics), and the server's
 // resident memory after the load is within 16 MiB of what it was after the first second (flat:
 // no per-request leak). Run by ctest: node load.mjs WARD_BINARY MODEL.gguf
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { check, finish, startServer } from './serve.mjs';
 
 const [ward, modelPath] = process.argv.slice(2);
 const SECONDS = 6, CLIENTS = 32;
-let passed = 0, failed = 0;
-function check(ok, what) {
-  if (ok) passed++;
-  else { failed++; console.log(`FAIL ${what}`); }
-}
 
-const srv = spawn(ward, ['serve', '-m', `stories=${modelPath}`, '--port', '0', '--parallel', '4',
-                         '--queue', '8', '-t', '2'], { stdio: ['ignore', 'pipe', 'ignore'] });
-const line = await new Promise((resolve) => createInterface({ input: srv.stdout }).once('line', resolve));
-const base = `http://127.0.0.1:${line.slice(line.lastIndexOf(':') + 1)}`;
-for (let i = 0; i < 200; i++) {
-  try { if ((await fetch(`${base}/health`)).status === 200) break; } catch { /* starting */ }
-  await new Promise((r) => setTimeout(r, 50));
-}
+const { srv, base } = await startServer(ward, ['-m', `stories=${modelPath}`, '--parallel', '4',
+                                               '--queue', '8', '-t', '2']);
 const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${srv.pid}/status`, 'utf8'))[1]);
 
 const counts = { ok: 0, busy: 0, other: 0, incomplete: 0 };
@@ -62,8 +50,4 @@ check(rssLate - rssEarly < 16 * 1024, 'memory flat under load');
 const metrics = await (await fetch(`${base}/metrics`)).text();
 check(/ward_slots_active\{model="stories"\} 0\n/.test(metrics) &&
       /ward_queue_depth\{model="stories"\} 0\n/.test(metrics), 'afterwards every slot is free');
-const exited = new Promise((r) => srv.once('exit', (code) => r(code)));
-srv.kill('SIGTERM');
-check((await exited) === 0, 'ward serve exits 0 on SIGTERM');
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+await finish(srv);

@@ -5,17 +5,11 @@
 // about 800 characters with its whitespace, and stories260K's tokens are mostly one character). Also json_object mode, and a schema ward cannot
 // enforce refused with a 400 naming the keyword.
 // Run by ctest: node structured.mjs WARD_BINARY SHARED_MODELS_DIR
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { check, finish, startServer } from './serve.mjs';
 import OpenAI from 'openai';
 import Ajv from 'ajv';
 
 const [ward, modelsDir] = process.argv.slice(2);
-let passed = 0, failed = 0;
-function check(ok, what) {
-  if (ok) passed++;
-  else { failed++; console.log(`FAIL ${what}`); }
-}
 
 const schemas = {
   differential: {
@@ -64,25 +58,6 @@ const schemas = {
   },
 };
 
-async function startServer() {
-  const srv = spawn(ward, ['serve', '-m', `qwen=${modelsDir}/random-qwen2.gguf`,
-                           '-m', `llama=${modelsDir}/random-k256-Q4_0.gguf`,
-                           '-m', `stories=${modelsDir}/stories260K.gguf`,
-                           '--port', '0', '--parallel', '4', '-t', '2', '--ctx', '2048'],
-                    { stdio: ['ignore', 'pipe', 'ignore'] });
-  const line = await new Promise((resolve, reject) => {
-    createInterface({ input: srv.stdout }).once('line', resolve);
-    srv.once('exit', (code) => reject(new Error(`ward serve exited with ${code}`)));
-  });
-  const port = Number(line.slice(line.lastIndexOf(':') + 1));
-  for (let i = 0; i < 200; i++) {
-    try { if ((await fetch(`http://127.0.0.1:${port}/health`)).status === 200) return { srv, port }; }
-    catch { /* not listening yet */ }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('ward serve never became healthy');
-}
-
 const ajv = new Ajv({ strict: false });
 const validators = Object.fromEntries(Object.entries(schemas).map(([k, v]) => [k, ajv.compile(v)]));
 
@@ -104,7 +79,9 @@ async function oneRequest(client, i) {
   return r.usage.completion_tokens;
 }
 
-const { srv, port } = await startServer();
+const { srv, port } = await startServer(ward, [
+  '-m', `qwen=${modelsDir}/random-qwen2.gguf`, '-m', `llama=${modelsDir}/random-k256-Q4_0.gguf`,
+  '-m', `stories=${modelsDir}/stories260K.gguf`, '--parallel', '4', '-t', '2', '--ctx', '2048']);
 try {
   const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'none', maxRetries: 0,
                               timeout: 60000 });
@@ -136,8 +113,4 @@ try {
 } catch (e) {
   check(false, `unexpected: ${e.stack ?? e}`);
 }
-const exited = new Promise((r) => srv.once('exit', (code) => r(code)));
-srv.kill('SIGTERM');
-check((await exited) === 0, 'ward serve exits 0 on SIGTERM');
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+await finish(srv);

@@ -49,6 +49,13 @@ static bool spec_str(const cJSON *o, const char *key, const char **out) {
     return true;
 }
 
+/* A model's settings as the command line gives them for every model. */
+static model_spec spec_from_options(const serve_opts *o) {
+    return (model_spec){.chat_template = o->chat_template, .quant = o->quant,
+                        .parallel = o->parallel, .n_ctx = o->n_ctx, .n_batch = o->n_batch,
+                        .n_threads = o->n_threads, .queue = o->queue};
+}
+
 /* One entry of the config's "models" array over the command line's settings. */
 static bool config_model(const cJSON *e, const serve_opts *o, model_spec *m) {
     static const char *const keys[] = {"name", "path", "parallel", "ctx", "batch", "threads",
@@ -60,9 +67,7 @@ static bool config_model(const cJSON *e, const serve_opts *o, model_spec *m) {
         if (!known) return cli_fail("serve", "config: unknown model setting '%s'", k->string) == 0;
     }
     const char *name = NULL;
-    *m = (model_spec){.chat_template = o->chat_template, .quant = o->quant, .parallel = o->parallel,
-                      .n_ctx = o->n_ctx, .n_batch = o->n_batch, .n_threads = o->n_threads,
-                      .queue = o->queue};
+    *m = spec_from_options(o);
     if (!spec_str(e, "name", &name) || !spec_str(e, "path", &m->path) ||
         !spec_str(e, "chat_template", &m->chat_template) || !spec_str(e, "quant", &m->quant) ||
         !spec_int(e, "parallel", 1, 256, &m->parallel) || !spec_int(e, "ctx", 0, 1 << 20, &m->n_ctx) ||
@@ -79,9 +84,7 @@ static bool config_model(const cJSON *e, const serve_opts *o, model_spec *m) {
 
 /* "NAME=PATH", or a path alone (named after its file, without .gguf or a trailing /). */
 static void split_model(const char *spec, const serve_opts *o, model_spec *m) {
-    *m = (model_spec){.chat_template = o->chat_template, .quant = o->quant, .parallel = o->parallel,
-                      .n_ctx = o->n_ctx, .n_batch = o->n_batch, .n_threads = o->n_threads,
-                      .queue = o->queue};
+    *m = spec_from_options(o);
     const char *eq = strchr(spec, '=');
     if (eq && eq != spec) {
         snprintf(m->name, sizeof m->name, "%.*s", (int)(eq - spec), spec);
