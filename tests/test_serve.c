@@ -606,6 +606,33 @@ static void test_hf_dir(void) {
     CHECK(stop_server(pid) == 0, "SIGTERM: exit status 0");
 }
 
+/* --kv-budget: without --ctx, the slots get the positions that fit; with too large a --ctx, the
+ * server refuses to start, saying so. */
+static void test_kv_budget(const char *model) {
+    char args[2400];
+    snprintf(args, sizeof args, "-m stories=%s --parallel 2 --kv-budget 1 -t 1", model);
+    const pid_t pid = start_server(args);
+    CHECK(pid > 0, "server with a KV budget started");
+    if (pid <= 0) return;
+    char *big = malloc(20000);
+    strcpy(big, "{\"model\":\"stories\",\"prompt\":\"");
+    for (int i = 0; i < 1000; i++) strcat(big, i ? " a" : "a");
+    strcat(big, "\"}");
+    http_reply r = http("POST", "/v1/completions", big, NULL);
+    const char *max = r.body ? strstr(r.body, "maximum context length is ") : NULL;
+    const int n_ctx = max ? atoi(max + 26) : 0;
+    CHECK(r.status == 400 && n_ctx > 16 && n_ctx < 1000,
+          "1 MiB for 2 slots: fewer than 1000 positions each (%d): %s", n_ctx, r.body ? r.body : "");
+    reply_free(&r);
+    free(big);
+    CHECK(stop_server(pid) == 0, "SIGTERM: exit status 0");
+    char cmd[2400], out[2048];
+    snprintf(cmd, sizeof cmd, "%s serve -m %s --parallel 2 --kv-budget 1 --ctx 4000 --port 0 2>&1",
+             WARD_BINARY, model);
+    CHECK(run_cmd(cmd, out, sizeof out) != 0 && strstr(out, "over the budget"),
+          "a context over the budget is refused: %s", out);
+}
+
 /* A config file: the model's default request fields apply where a request is silent. */
 static void test_config(const char *model) {
     const char *path = test_tmp_path("serve.json");
@@ -667,6 +694,7 @@ int main(void) {
     test_api_keys(model);
     test_config(model);
     test_hf_dir();
+    test_kv_budget(model);
     remove(test_tmp_path("serve.log")); /* the servers' stderr, for reading after a failure */
     return test_summary();
 }

@@ -675,6 +675,34 @@ static ward_status fail(ward_error *err, ward_status st, const char *msg) {
     return st;
 }
 
+/* The positions per slot that keep n_parallel slots' F16 KV cache within the budget: the
+ * configured number if it fits (else an error saying why), or the most that fit up to the
+ * default (the model's context, at most 4096). */
+static ward_status fit_kv_budget(const srv_model *m, const srv_model_config *cfg, int32_t *n_ctx,
+                                 ward_error *err) {
+    if (cfg->kv_budget_mib <= 0) return WARD_OK;
+    const ward_model_info *in = ward_model_get_info(m->model);
+    const double per_pos = 2.0 * in->n_layer * in->n_head_kv * ((double)in->n_embd / in->n_head) * 2;
+    const double budget = (double)cfg->kv_budget_mib * 1048576.0;
+    const double fits = budget / (per_pos * m->cfg.n_parallel);
+    const int32_t dflt = in->n_ctx_train < 4096 ? in->n_ctx_train : 4096;
+    if (*n_ctx > 0 && *n_ctx > fits) {
+        err->code = WARD_EINVAL;
+        snprintf(err->msg, sizeof err->msg, "%d slots of %d positions need %.0f MiB of KV cache, "
+                 "over the budget of %d MiB", m->cfg.n_parallel, *n_ctx,
+                 per_pos * m->cfg.n_parallel * *n_ctx / 1048576.0, cfg->kv_budget_mib);
+        return WARD_EINVAL;
+    }
+    if (*n_ctx == 0) *n_ctx = fits < dflt ? (int32_t)fits : dflt;
+    if (*n_ctx < 16) {
+        err->code = WARD_EINVAL;
+        snprintf(err->msg, sizeof err->msg, "a KV budget of %d MiB leaves %d positions for each "
+                 "of %d slots: too few", cfg->kv_budget_mib, *n_ctx, m->cfg.n_parallel);
+        return WARD_EINVAL;
+    }
+    return WARD_OK;
+}
+
 ward_status srv_model_open(const srv_model_config *cfg, srv_model **out, ward_error *err) {
     *out = NULL;
     srv_model *m = calloc(1, sizeof *m);
@@ -707,6 +735,7 @@ ward_status srv_model_open(const srv_model_config *cfg, srv_model **out, ward_er
     }
     ward_context_params cp = ward_context_default_params();
     cp.n_ctx = cfg->n_ctx;
+    if ((st = fit_kv_budget(m, cfg, &cp.n_ctx, err))) goto failed;
     cp.n_seq = m->cfg.n_parallel;
     cp.n_batch = m->cfg.n_batch;
     cp.n_outputs = m->cfg.n_parallel;

@@ -41,7 +41,9 @@ typedef struct srv_model_config {
     const char *name;          /* the model id clients use */
     const char *path;          /* GGUF file */
     int32_t n_parallel;        /* slots: sequences generating together; 0 = 4 */
-    int32_t n_ctx;             /* positions per slot; 0 = the model's, at most 4096 */
+    int32_t n_ctx;             /* positions per slot; 0 = the model's, at most 4096, within
+                                * kv_budget_mib */
+    int32_t kv_budget_mib;     /* the slots' KV cache must fit in this (0: no limit) */
     int32_t n_batch;           /* tokens per forward pass (prompt chunks fill it); 0 = 256 */
     int32_t n_threads;         /* 0 = all cores */
     int32_t max_queue;         /* jobs waiting for a slot before submissions are refused; 0 = 64 */

@@ -13,7 +13,7 @@
 typedef struct serve_opts {
     cli_list models;
     const char *host, *api_key_file, *chat_template, *quant, *config, *cors_origin;
-    int32_t port, parallel, n_ctx, n_batch, n_threads, queue, max_body_kib, max_tokens;
+    int32_t port, parallel, n_ctx, n_batch, n_threads, queue, max_body_kib, max_tokens, kv_mib;
     int32_t drain_s, ping_s;
     bool log_content;
 } serve_opts;
@@ -22,7 +22,7 @@ typedef struct serve_opts {
 typedef struct model_spec {
     char name[128];
     const char *path, *chat_template, *quant;
-    int32_t parallel, n_ctx, n_batch, n_threads, queue;
+    int32_t parallel, n_ctx, n_batch, n_threads, queue, kv_mib;
     const cJSON *defaults;
 } model_spec;
 
@@ -53,13 +53,14 @@ static bool spec_str(const cJSON *o, const char *key, const char **out) {
 static model_spec spec_from_options(const serve_opts *o) {
     return (model_spec){.chat_template = o->chat_template, .quant = o->quant,
                         .parallel = o->parallel, .n_ctx = o->n_ctx, .n_batch = o->n_batch,
-                        .n_threads = o->n_threads, .queue = o->queue};
+                        .n_threads = o->n_threads, .queue = o->queue, .kv_mib = o->kv_mib};
 }
 
 /* One entry of the config's "models" array over the command line's settings. */
 static bool config_model(const cJSON *e, const serve_opts *o, model_spec *m) {
     static const char *const keys[] = {"name", "path", "parallel", "ctx", "batch", "threads",
-                                       "queue", "chat_template", "quant", "defaults"};
+                                       "queue", "chat_template", "quant", "defaults",
+                                       "kv_budget_mib"};
     const cJSON *k;
     cJSON_ArrayForEach(k, e) {
         bool known = false;
@@ -72,7 +73,8 @@ static bool config_model(const cJSON *e, const serve_opts *o, model_spec *m) {
         !spec_str(e, "chat_template", &m->chat_template) || !spec_str(e, "quant", &m->quant) ||
         !spec_int(e, "parallel", 1, 256, &m->parallel) || !spec_int(e, "ctx", 0, 1 << 20, &m->n_ctx) ||
         !spec_int(e, "batch", 0, 65536, &m->n_batch) || !spec_int(e, "threads", 0, 512, &m->n_threads) ||
-        !spec_int(e, "queue", 0, 100000, &m->queue))
+        !spec_int(e, "queue", 0, 100000, &m->queue) ||
+        !spec_int(e, "kv_budget_mib", 0, 1 << 24, &m->kv_mib))
         return false;
     if (!name || !m->path) return cli_fail("serve", "config: every model needs a 'name' and a 'path'") == 0;
     snprintf(m->name, sizeof m->name, "%s", name);
@@ -112,7 +114,8 @@ static int load_models(const model_spec *specs, int n, srv_turns *turns, srv_mod
                                      .n_ctx = sp->n_ctx, .n_batch = sp->n_batch,
                                      .n_threads = sp->n_threads, .max_queue = sp->queue,
                                      .chat_template = sp->chat_template, .quant = sp->quant,
-                                     .turns = turns, .defaults = sp->defaults};
+                                     .turns = turns, .defaults = sp->defaults,
+                                     .kv_budget_mib = sp->kv_mib};
         ward_error err;
         const double t0 = cli_now_s();
         if (srv_model_open(&mc, &models[i], &err))
@@ -224,6 +227,7 @@ int cmd_serve(int argc, char **argv) {
         {"ctx", 'c', CLI_INT, &o.n_ctx, "N", "positions per sequence (default: the model's, at most 4096)", 0, 1 << 20},
         {"batch", 'b', CLI_INT, &o.n_batch, "N", "tokens per forward pass; long prompts go in chunks of it (default 256)", 0, 65536},
         {"threads", 't', CLI_INT, &o.n_threads, "N", "threads per model (default: all cores)", 0, 512},
+        {"kv-budget", 0, CLI_INT, &o.kv_mib, "MIB", "each model's slots must fit their KV cache in MIB; without --ctx, positions per slot are chosen to fit", 0, 1 << 24},
         {"queue", 0, CLI_INT, &o.queue, "N", "requests waiting for a slot before the server answers 429 (default 64)", 0, 100000},
         {"chat-template", 0, CLI_STR, &o.chat_template, "NAME", "chat template for every model (default: each model's own)", 0, 0},
         {"quant", 0, CLI_STR, &o.quant, "TYPE", "HuggingFace directories: convert the weights to TYPE while loading (q8_0, q4_0, ...)", 0, 0},
