@@ -531,9 +531,16 @@ static void test_errors(void) {
     CHECK(r.status == 413, "a huge body: 413 (got %d)", r.status);
     reply_free(&r);
     free(huge);
+    /* a client that sends half a request and waits holds only its own connection */
+    const int slow = connect_server();
+    send_all(slow, "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n{\"mo", 61);
     http_reply h = http("GET", "/health", NULL, NULL);
-    CHECK(h.status == 200, "still up after the bad requests");
+    CHECK(h.status == 200, "still up after the bad requests, beside a half-sent one");
     reply_free(&h);
+    r = http("POST", "/v1/completions", "{\"model\":\"stories\",\"prompt\":\"x\",\"max_tokens\":2}", NULL);
+    CHECK(r.status == 200, "requests are served while one is half-sent");
+    reply_free(&r);
+    close(slow);
 }
 
 static void test_api_keys(const char *model) {
