@@ -1,15 +1,17 @@
-// structured.mjs: structured output end to end. 100 seeded requests through the openai client
+// structured.mjs: structured output end to end. 100 seeded requests (or the count given after the
+// models directory) through the openai client
 // with json_schema response formats against random-weight models; every answer must parse and
 // validate under its schema, checked by ajv (an independent JSON Schema validator), finish with
 // "stop" and stay within the schema's bounds (at most 800 tokens here: the longest schema allows
 // about 800 characters with its whitespace, and stories260K's tokens are mostly one character). Also json_object mode, and a schema ward cannot
 // enforce refused with a 400 naming the keyword.
-// Run by ctest: node structured.mjs WARD_BINARY SHARED_MODELS_DIR
+// Run by ctest: node structured.mjs WARD_BINARY SHARED_MODELS_DIR [COUNT]
 import { check, finish, startServer } from './serve.mjs';
 import OpenAI from 'openai';
 import Ajv from 'ajv';
 
-const [ward, modelsDir] = process.argv.slice(2);
+const [ward, modelsDir, count = '100'] = process.argv.slice(2);
+const N_REQUESTS = Number(count);
 
 const schemas = {
   differential: {
@@ -86,9 +88,9 @@ try {
   const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'none', maxRetries: 0,
                               timeout: 60000 });
   const tokens = [];
-  for (let i = 0; i < 100; i += 4) // four at a time: they share the batch
+  for (let i = 0; i < N_REQUESTS; i += 4) // four at a time: they share the batch
     tokens.push(...await Promise.all([0, 1, 2, 3].map((k) => oneRequest(client, i + k))));
-  console.log(`100 structured answers: ${Math.min(...tokens)}..${Math.max(...tokens)} tokens`);
+  console.log(`${N_REQUESTS} structured answers: ${Math.min(...tokens)}..${Math.max(...tokens)} tokens`);
 
   const obj = await client.chat.completions.create({
     model: 'stories', seed: 1, max_tokens: 400, messages: [{ role: 'user', content: 'x' }],
