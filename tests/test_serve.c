@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -138,6 +139,7 @@ static pid_t start_server(const char *args) {
     if (pipe(out) != 0) return -1;
     const pid_t pid = fork();
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* a crashed or killed test takes its server along */
         dup2(out[1], 1);
         close(out[0]), close(out[1]);
         char cmd[2048];

@@ -12,6 +12,9 @@ export function check(ok, what) {
 /* { srv, port, base } once /health answers 200. */
 export async function startServer(ward, args) {
   const srv = spawn(ward, ['serve', ...args, '--port', '0'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  // a test stopped from outside (ctest's timeout) takes its server with it
+  process.on('exit', () => srv.kill('SIGKILL'));
+  for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => process.exit(1));
   const line = await new Promise((resolve, reject) => {
     createInterface({ input: srv.stdout }).once('line', resolve);
     srv.once('exit', (code) => reject(new Error(`ward serve exited with ${code}`)));
