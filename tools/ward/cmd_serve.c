@@ -241,7 +241,7 @@ int cmd_serve(int argc, char **argv) {
         {"ping", 0, CLI_INT, &o.ping_s, "S", "seconds between keep-alives while a response waits (default 10)", 1, 3600},
     };
     const cli_cmd cmd = {
-        "serve", "-m NAME=PATH [-m NAME=PATH ...] [options]",
+        "serve", "(-m NAME=PATH [-m NAME=PATH ...] | --config FILE) [options]",
         "Serve models over an OpenAI-compatible HTTP API: GET /v1/models, POST "
         "/v1/chat/completions, POST /v1/completions (streaming or not), GET /health, GET /metrics.",
         "Nothing leaves the machine: the server binds 127.0.0.1 unless --host says otherwise,\n"
