@@ -281,6 +281,10 @@ ward_status ward_context_seq_clear(ward_context *ctx, int32_t seq);
 /* Keep only the first n positions of sequence seq (n <= its length): the next token continues
  * at position n. Lets a chat reuse the cached part of a conversation. */
 ward_status ward_context_seq_truncate(ward_context *ctx, int32_t seq, int32_t n);
+/* Sequence dst becomes a copy of the first n positions of sequence src (n <= its length; dst's
+ * own positions are dropped), so a shared prefix is computed once: dst continues at position n
+ * exactly as src would have. */
+ward_status ward_context_seq_copy(ward_context *ctx, int32_t src, int32_t dst, int32_t n);
 
 /* A batch: n tokens, each with the sequence it belongs to. Within one sequence, tokens must be in
  * order and continue that sequence: the first has position ward_context_seq_len(seq). */

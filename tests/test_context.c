@@ -222,6 +222,42 @@ static void test_kv_q8_0(ward_model *m16) {
     remove(path);
 }
 
+/* ward_context_seq_copy: a sequence continued from a copied prefix gives the same logits, bit
+ * for bit, as one that computed the prefix itself; bad arguments are refused. */
+static void test_seq_copy(ward_model *m, int nv) {
+    ward_context_params p = ward_context_default_params();
+    p.n_ctx = 64, p.n_seq = 2, p.n_threads = 2;
+    ward_context *ref = NULL, *c = NULL;
+    ward_error err;
+    if (ward_context_open(m, &p, &ref, &err) || ward_context_open(m, &p, &c, &err)) {
+        CHECK(false, "contexts: %s", err.msg);
+        ward_context_close(ref);
+        return;
+    }
+    ward_token prefix[9], tail[3];
+    for (int i = 0; i < 9; i++) prefix[i] = (ward_token)((i * 37 + 5) % nv);
+    for (int i = 0; i < 3; i++) tail[i] = (ward_token)((i * 53 + 11) % nv);
+    /* reference: seq 0 = prefix[0..6) + tail, computed directly */
+    ward_token direct[9];
+    memcpy(direct, prefix, 6 * sizeof *direct);
+    memcpy(direct + 6, tail, 3 * sizeof *direct);
+    ward_batch b = {.n = 9, .tokens = direct};
+    CHECK(ward_decode(ref, &b) == WARD_OK, "reference decode");
+    /* copied: seq 0 = all 9 of prefix; seq 1 = its first 6, then tail */
+    const int32_t seq1[3] = {1, 1, 1};
+    ward_batch full = {.n = 9, .tokens = prefix}, rest = {.n = 3, .tokens = tail, .seq = seq1};
+    CHECK(ward_decode(c, &full) == WARD_OK && ward_context_seq_copy(c, 0, 1, 6) == WARD_OK &&
+              ward_context_seq_len(c, 1) == 6 && ward_decode(c, &rest) == WARD_OK,
+          "copy 6 positions, then decode the tail: %s", ward_context_errmsg(c));
+    const float *a = ward_context_logits(ref, 8), *bl = ward_context_logits(c, 2);
+    CHECK(a && bl && memcmp(a, bl, sizeof(float) * (size_t)nv) == 0,
+          "logits after a copied prefix equal the directly computed ones");
+    CHECK(ward_context_seq_copy(c, 0, 1, 10) == WARD_EINVAL, "copying more than src has refused");
+    CHECK(ward_context_seq_copy(c, 0, 2, 1) == WARD_EINVAL, "a sequence out of range refused");
+    ward_context_close(ref);
+    ward_context_close(c);
+}
+
 int main(void) {
     const char *path = test_tmp_path("context.gguf");
     ward_synth_params sp = ward_synth_default_params();
@@ -236,6 +272,7 @@ int main(void) {
         test_batch_errors(m, sp.n_vocab);
         test_context_oom(m);
         test_kv_q8_0(m);
+        test_seq_copy(m, sp.n_vocab);
     }
     ward_model_close(m);
     remove(path);

@@ -314,6 +314,19 @@ static void test_greedy_and_stream(void) {
     r = http("POST", "/v1/completions", body, NULL);
     CHECK(r.body && strstr(r.body, "\"cached_tokens\":4"), "cached_tokens 4 of 5 on a repeat");
     reply_free(&r);
+    /* ... also from a slot that is busy: the prefix is copied into a free one */
+    const int fd = connect_server();
+    const char *hold = "{\"model\":\"stories\",\"prompt\":\"Tim and Sue went to the park to "
+                       "play with a red ball\",\"max_tokens\":1500,\"stream\":true}";
+    send_request(fd, "POST", "/v1/completions", NULL, hold, strlen(hold));
+    char buf[256];
+    CHECK(recv(fd, buf, sizeof buf, 0) > 0, "a long stream holds a slot");
+    r = http("POST", "/v1/completions", "{\"model\":\"stories\",\"prompt\":\"Tim and Sue went to "
+             "the park to play with a red ball and\",\"max_tokens\":2}", NULL);
+    const char *cached = r.body ? strstr(r.body, "\"cached_tokens\":") : NULL;
+    CHECK(cached && atoi(cached + 16) >= 10, "a busy slot's prefix is reused: %s", r.body ? r.body : "");
+    reply_free(&r);
+    close(fd);
     free(want);
 }
 

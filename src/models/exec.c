@@ -162,3 +162,13 @@ void *model_kv_at(const model_kv *kv, void *base, int32_t seq, int32_t layer, in
     const size_t row = ((size_t)seq * kv->n_layer + layer) * kv->n_slots + slot;
     return (char *)base + row * kern_row_bytes(kv->type, kv->kv_dim);
 }
+
+void model_kv_copy(model_exec *ex, int32_t src, int32_t dst, int32_t n) {
+    const model_kv *kv = &ex->kv;
+    const size_t bytes = (size_t)(kv->n_prefix + n) * kern_row_bytes(kv->type, kv->kv_dim);
+    for (int32_t l = 0; l < kv->n_layer; l++) {
+        memcpy(model_kv_at(kv, kv->k, dst, l, 0), model_kv_at(kv, kv->k, src, l, 0), bytes);
+        memcpy(model_kv_at(kv, kv->v, dst, l, 0), model_kv_at(kv, kv->v, src, l, 0), bytes);
+    }
+    ex->seq_prompt_len[dst] = ex->seq_prompt_len[src];
+}

@@ -185,6 +185,9 @@ void model_exec_free(model_exec *ex);
 /* Pointer to cache row slot of (seq, layer) in a KV cache array (k or v); position p of a
  * sequence is slot n_prefix + p. */
 void *model_kv_at(const model_kv *kv, void *base, int32_t seq, int32_t layer, int32_t slot);
+/* Cache slots [0, n_prefix + n) of sequence src into dst, every layer (and src's prompt length,
+ * which some architectures' positions depend on). */
+void model_kv_copy(model_exec *ex, int32_t src, int32_t dst, int32_t n);
 
 /* The llama architecture's forward pass, shared by families that only differ in loading:
  * llama; qwen2 (q/k/v biases, NeoX rotary, usually tied embeddings); chatglm, llama.cpp's

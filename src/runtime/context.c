@@ -142,6 +142,19 @@ ward_status ward_context_seq_truncate(ward_context *c, int32_t seq, int32_t n) {
     return WARD_OK;
 }
 
+ward_status ward_context_seq_copy(ward_context *c, int32_t src, int32_t dst, int32_t n) {
+    ward_error_clear(&c->err);
+    if (src < 0 || src >= c->n_seq || dst < 0 || dst >= c->n_seq)
+        return WARD_FAIL(&c->err, WARD_EINVAL, "sequences %d, %d: out of range (0..%d)", src,
+                         dst, c->n_seq - 1);
+    if (n < 0 || n > c->seq_len[src])
+        return WARD_FAIL(&c->err, WARD_EINVAL, "cannot copy %d positions of sequence %d, which "
+                         "has %d", n, src, c->seq_len[src]);
+    if (src != dst) model_kv_copy(&c->ex, src, dst, n);
+    c->seq_len[dst] = n;
+    return WARD_OK;
+}
+
 /* Check every token of the batch and assign positions; changes nothing outside the batch
  * arrays, so a rejected batch leaves the caches as they were. */
 static ward_status prepare_batch(ward_context *c, const ward_batch *b, model_batch *mb) {

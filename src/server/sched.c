@@ -376,19 +376,26 @@ static int32_t common_prefix(const ward_token *a, int32_t na, const ward_token *
     return n;
 }
 
-/* Puts job j into a free slot: the one whose cache shares the longest prefix with its prompt
- * (at least one prompt token is always evaluated, for its logits). Under m->mu. */
+/* Puts job j into a free slot: the one whose cache shares the longest prefix with its prompt;
+ * when another slot (busy or not) shares a longer one, that prefix is copied over instead of
+ * computed again (the prefix cache). At least one prompt token is always evaluated, for its
+ * logits. Under m->mu. */
 static void admit_one(srv_model *m, srv_job *j) {
-    int best = -1;
-    int32_t best_cp = -1;
+    int best = -1, src = -1;
+    int32_t best_cp = -1, src_cp = -1;
     for (int i = 0; i < m->cfg.n_parallel; i++) {
         const srv_slot *s = &m->slots[i];
-        if (s->job) continue;
         const int32_t cp = common_prefix(s->hist, s->n_hist, j->prompt, j->n_prompt - 1);
-        if (cp > best_cp) best = i, best_cp = cp;
+        if (cp > src_cp) src = i, src_cp = cp;
+        if (!s->job && cp > best_cp) best = i, best_cp = cp;
     }
     srv_slot *s = &m->slots[best];
-    ward_context_seq_truncate(m->ctx, best, best_cp); /* best_cp <= n_hist: cannot fail */
+    if (src_cp > best_cp && ward_context_seq_copy(m->ctx, src, best, src_cp) == WARD_OK) {
+        memcpy(s->hist, m->slots[src].hist, sizeof *s->hist * (size_t)src_cp);
+        best_cp = src_cp;
+    } else {
+        ward_context_seq_truncate(m->ctx, best, best_cp); /* best_cp <= n_hist: cannot fail */
+    }
     s->n_hist = best_cp;
     s->n_fed = best_cp;
     s->generating = false;

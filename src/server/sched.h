@@ -5,9 +5,10 @@
  * worker admits queued jobs into free slots, and every step runs one forward pass holding one
  * token of each generating slot and the next chunk of each prompt (so a long prompt never
  * stalls the streams already running), samples, and appends each job's new text. A new job
- * goes to the free slot whose cached tokens share the longest prefix with its prompt, and only
- * the rest of the prompt is evaluated (the prefix cache: the slots' KV caches are its memory,
- * so its size is bounded by the context).
+ * goes to the free slot whose cached tokens share the longest prefix with its prompt; a longer
+ * prefix held by another slot, busy or not, is copied into it (ward_context_seq_copy); only the
+ * rest of the prompt is evaluated. This is the prefix cache: the slots' KV caches are its
+ * memory, so --kv-budget caps it.
  *
  * Jobs are reference-counted between the HTTP side (which reads their text as it grows, and
  * cancels them when the client goes away) and the worker; each side releases its reference.
