@@ -610,6 +610,48 @@ static void test_api_keys(const char *model) {
     remove(keys);
 }
 
+/* Whether s holds only whole, valid UTF-8 characters. */
+static bool valid_utf8(const unsigned char *s) {
+    while (*s) {
+        const int n = *s < 0x80 ? 0 : (*s >> 5) == 6 ? 1 : (*s >> 4) == 14 ? 2 : (*s >> 3) == 30 ? 3 : -1;
+        if (n < 0) return false;
+        for (int k = 1; k <= n; k++)
+            if ((s[k] >> 6) != 2) return false;
+        s += n + 1;
+    }
+    return true;
+}
+
+/* A byte-level BPE model (random weights: its tokens often hold parts of characters) streams
+ * only whole UTF-8 characters in every delta. */
+static void test_utf8_deltas(void) {
+    const char *mp = shared_path("models/random-qwen2.gguf");
+    if (!mp) return;
+    char args[2400];
+    snprintf(args, sizeof args, "-m qwen=%s -t 1", mp);
+    const pid_t pid = start_server(args);
+    CHECK(pid > 0, "server on a byte-level BPE model started");
+    if (pid <= 0) return;
+    http_reply r = http("POST", "/v1/completions", "{\"model\":\"qwen\",\"prompt\":\"病人\","
+                        "\"max_tokens\":300,\"seed\":3,\"stream\":true}", NULL);
+    int deltas = 0, bad = 0, multibyte = 0;
+    for (const char *p = r.body; p && (p = strstr(p, "data: {")); p += 6) {
+        const char *end = strstr(p, "\n\n");
+        cJSON *o = cJSON_ParseWithLength(p + 6, end ? (size_t)(end - p - 6) : strlen(p + 6));
+        const char *t = o ? json_str(choice0(o), "text", NULL) : NULL;
+        if (t && *t) {
+            deltas++;
+            bad += !valid_utf8((const unsigned char *)t);
+            for (const unsigned char *u = (const unsigned char *)t; *u; u++) multibyte += *u >= 0xC0;
+        }
+        cJSON_Delete(o);
+    }
+    CHECK(deltas > 20 && bad == 0, "%d deltas, %d with a broken UTF-8 character", deltas, bad);
+    printf("UTF-8 stream: %d deltas, %d multi-byte characters\n", deltas, multibyte);
+    reply_free(&r);
+    CHECK(stop_server(pid) == 0, "SIGTERM: exit status 0");
+}
+
 /* A HuggingFace directory converted to Q8_0 while loading: served, and greedy text that starts
  * as the GGUF file's does (Q8_0 weights move logits a little; the first words are clear). */
 static void test_hf_dir(void) {
@@ -716,6 +758,7 @@ int main(void) {
     test_api_keys(model);
     test_config(model);
     test_hf_dir();
+    test_utf8_deltas();
     test_kv_budget(model);
     remove(test_tmp_path("serve.log")); /* the servers' stderr, for reading after a failure */
     return test_summary();
