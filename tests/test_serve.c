@@ -363,6 +363,8 @@ static void test_chat_and_stop(void) {
 /* n choices batched together, and log-probabilities: greedy choices are equal; each chosen
  * token's entry is the best of its alternatives (greedy), the tokens' bytes spell the text, the
  * probabilities of the alternatives sum to at most 1; completions' legacy form too. */
+static double metric(const char *name);
+
 static void test_choices_and_logprobs(void) {
     const char *req = "{\"model\":\"stories\",\"messages\":[{\"role\":\"user\",\"content\":"
                       "\"Tell a story\"}],\"max_tokens\":12,\"temperature\":0,\"n\":2,"
@@ -398,6 +400,22 @@ static void test_choices_and_logprobs(void) {
         spelled[n] = '\0';
     }
     CHECK(best && summed, "12 entries, the greedy token the best of 3, probabilities <= 1");
+    /* n choices of a long prompt compute it once: the later choices copy it (prefix cache) */
+    const double cached_before = metric("ward_prompt_cached_tokens_total");
+    http_reply three = http("POST", "/v1/completions", "{\"model\":\"stories\",\"prompt\":\"Lily "
+                            "and Ben went to the big park with their mom and dad. They saw a tall "
+                            "tree, a small dog and a red ball. Lily wanted to play with the ball "
+                            "but Ben wanted to climb the tree.\",\"max_tokens\":4,\"n\":3}", NULL);
+    const cJSON *u3 = NULL;
+    cJSON *o3 = cJSON_Parse(three.body ? three.body : "");
+    u3 = cJSON_GetObjectItemCaseSensitive(o3, "usage");
+    const int n_prompt3 = u3 ? cJSON_GetObjectItemCaseSensitive(u3, "prompt_tokens")->valueint : 0;
+    const double saved = metric("ward_prompt_cached_tokens_total") - cached_before;
+    CHECK(three.status == 200 && n_prompt3 > 40 && saved >= 2.0 * (n_prompt3 - 1),
+          "n=3 over a %d-token prompt: the two later choices copy it (%g tokens reused)",
+          n_prompt3, saved);
+    cJSON_Delete(o3);
+    reply_free(&three);
     CHECK(t0 && strcmp(spelled, t0) == 0, "the entries' bytes spell the content: %s", spelled);
     cJSON_Delete(o);
     reply_free(&r);

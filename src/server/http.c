@@ -617,28 +617,33 @@ static ssize_t read_stream(void *cls, uint64_t pos, char *buf, size_t max) {
     return (ssize_t)n;
 }
 
-/* Submits the request's n choices (seeds seed, seed + 1, ...); fills e on refusal. */
-static bool submit_choices(srv_server *s, gen_stream *g, const ward_token *toks, api_error *e) {
-    srv_gen_params gp = g->req.gen;
+/* Submits the request's n choices together (seeds seed, seed + 1, ...); fills e on refusal. */
+static bool submit_choices(gen_stream *g, const ward_token *toks, api_error *e) {
+    srv_gen_params ps[16];
+    srv_job *jobs[16];
     for (int i = 0; i < g->n_choices; i++) {
-        ward_error err;
-        gp.sampling.seed = g->req.gen.sampling.seed + (uint64_t)i;
-        if (!api_compile_format(&g->req, &gp.schema, e)) return false; /* each job owns one */
-        switch (srv_submit(g->model, toks, g->usage.prompt_tokens, &gp, &g->waiter,
-                           &g->choices[i].job, &err)) {
-        case SRV_SUBMITTED: continue;
-        case SRV_QUEUE_FULL:
-            return api_fail(e, 429, "rate_limit_error", "server_busy", NULL, "The server is "
-                            "busy: every slot of '%s' is taken and its queue is full; retry "
-                            "shortly", g->req.model);
-        case SRV_INVALID:
-            return api_fail(e, 400, "invalid_request_error", NULL, NULL, "%s", err.msg);
-        case SRV_NO_MEMORY:
-            return api_fail(e, 500, "server_error", NULL, NULL, "out of memory");
+        ps[i] = g->req.gen;
+        ps[i].sampling.seed = g->req.gen.sampling.seed + (uint64_t)i;
+        if (!api_compile_format(&g->req, &ps[i].schema, e)) { /* each job owns one */
+            for (int k = 0; k < i; k++) jc_free(ps[k].schema);
+            return false;
         }
     }
-    (void)s;
-    return true;
+    ward_error err;
+    switch (srv_submit(g->model, toks, g->usage.prompt_tokens, ps, g->n_choices, &g->waiter,
+                       jobs, &err)) {
+    case SRV_SUBMITTED:
+        for (int i = 0; i < g->n_choices; i++) g->choices[i].job = jobs[i];
+        return true;
+    case SRV_QUEUE_FULL:
+        return api_fail(e, 429, "rate_limit_error", "server_busy", NULL, "The server is busy: "
+                        "every slot of '%s' is taken and its queue is full; retry shortly",
+                        g->req.model);
+    case SRV_INVALID:
+        return api_fail(e, 400, "invalid_request_error", NULL, NULL, "%s", err.msg);
+    case SRV_NO_MEMORY: break;
+    }
+    return api_fail(e, 500, "server_error", NULL, NULL, "out of memory");
 }
 
 static enum MHD_Result post_generate(srv_server *s, struct MHD_Connection *c, bool chat,
@@ -678,7 +683,7 @@ static enum MHD_Result post_generate(srv_server *s, struct MHD_Connection *c, bo
         api_fail(&e, 500, "server_error", NULL, NULL, "out of memory");
         goto refused;
     }
-    if (!submit_choices(s, g, toks, &e)) goto refused;
+    if (!submit_choices(g, toks, &e)) goto refused;
     free(toks);
     if (s->cfg.log_content)
         log_line(s, "prompt (%s): %s", g->req.model, chat ? "(messages)" : g->req.prompt);

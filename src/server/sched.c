@@ -296,9 +296,10 @@ void srv_progress_free(srv_progress *p) {
     memset(p, 0, sizeof *p);
 }
 
-srv_submit_status srv_submit(srv_model *m, const ward_token *prompt, int32_t n_prompt,
-                             const srv_gen_params *p, srv_waiter *waiter, srv_job **out,
-                             ward_error *err) {
+/* A job for prompt with settings p (validated; takes p->schema whatever happens). */
+static srv_submit_status job_create(srv_model *m, const ward_token *prompt, int32_t n_prompt,
+                                    const srv_gen_params *p, srv_waiter *waiter, srv_job **out,
+                                    ward_error *err) {
     *out = NULL;
     if (n_prompt < 1 || n_prompt >= m->n_ctx || p->max_tokens < 1 || p->n_stop < 0 ||
         p->n_stop > SRV_MAX_STOP || p->top_logprobs > SRV_MAX_TOP_LOGPROBS) {
@@ -323,36 +324,48 @@ srv_submit_status srv_submit(srv_model *m, const ward_token *prompt, int32_t n_p
     j->n_prompt = n_prompt;
     j->p = *p;
     j->waiter = waiter;
-    for (int i = 0; i < p->n_stop; i++) {
-        if (!(j->stop_copy[i] = strdup(p->stop[i]))) {
-            atomic_init(&j->refs, 1);
-            pthread_mutex_init(&j->mu, NULL), pthread_cond_init(&j->cv, NULL);
-            job_unref(j);
-            return SRV_NO_MEMORY;
-        }
-        j->p.stop[i] = j->stop_copy[i];
-    }
     pthread_mutex_init(&j->mu, NULL);
     pthread_cond_init(&j->cv, NULL);
     atomic_init(&j->refs, 2); /* the caller's and the worker's */
     atomic_init(&j->cancel, false);
     j->t_submit = now_s();
-
-    pthread_mutex_lock(&m->mu);
-    if (m->n_queued >= m->cfg.max_queue || m->stopping) {
-        pthread_mutex_unlock(&m->mu);
-        job_unref(j), job_unref(j);
-        return SRV_QUEUE_FULL;
+    for (int i = 0; i < p->n_stop; i++) {
+        if (!(j->stop_copy[i] = strdup(p->stop[i]))) {
+            job_unref(j), job_unref(j);
+            return SRV_NO_MEMORY;
+        }
+        j->p.stop[i] = j->stop_copy[i];
     }
-    if (m->queue_tail) m->queue_tail->next = j;
-    else m->queue_head = j;
-    m->queue_tail = j;
-    m->n_queued++;
-    m->stats.n_jobs++;
-    pthread_cond_signal(&m->cv);
-    pthread_mutex_unlock(&m->mu);
     *out = j;
     return SRV_SUBMITTED;
+}
+
+srv_submit_status srv_submit(srv_model *m, const ward_token *prompt, int32_t n_prompt,
+                             const srv_gen_params *ps, int n, srv_waiter *waiter,
+                             srv_job **out, ward_error *err) {
+    srv_submit_status st = SRV_SUBMITTED;
+    for (int i = 0; i < n; i++) {
+        out[i] = NULL;
+        if (st == SRV_SUBMITTED) st = job_create(m, prompt, n_prompt, &ps[i], waiter, &out[i], err);
+        else jc_free(ps[i].schema);
+    }
+    pthread_mutex_lock(&m->mu);
+    if (st == SRV_SUBMITTED && (m->n_queued + n > m->cfg.max_queue || m->stopping))
+        st = SRV_QUEUE_FULL;
+    for (int i = 0; st == SRV_SUBMITTED && i < n; i++) { /* all or none, in one go */
+        if (m->queue_tail) m->queue_tail->next = out[i];
+        else m->queue_head = out[i];
+        m->queue_tail = out[i];
+        m->n_queued++;
+        m->stats.n_jobs++;
+    }
+    if (st == SRV_SUBMITTED) pthread_cond_signal(&m->cv);
+    pthread_mutex_unlock(&m->mu);
+    for (int i = 0; st != SRV_SUBMITTED && i < n; i++) {
+        if (out[i]) job_unref(out[i]), job_unref(out[i]);
+        out[i] = NULL;
+    }
+    return st;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -408,18 +421,46 @@ static void admit_one(srv_model *m, srv_job *j) {
     pthread_mutex_unlock(&j->mu);
 }
 
-/* Queued jobs into free slots, skipping those cancelled while waiting. Under m->mu. */
+/* Whether job j should wait for a slot still computing a prompt that shares a longer prefix
+ * with j's (by 32 tokens or more) than any cache holds now: once that prompt is in, j copies it
+ * instead of computing it again (the n choices of one request; identical requests arriving
+ * together). Under m->mu. */
+static bool worth_waiting(const srv_model *m, const srv_job *j) {
+    int32_t have = 0, coming = 0;
+    for (int i = 0; i < m->cfg.n_parallel; i++) {
+        const srv_slot *s = &m->slots[i];
+        const int32_t cp = common_prefix(s->hist, s->n_hist, j->prompt, j->n_prompt - 1);
+        if (cp > have) have = cp;
+        if (s->job && !s->generating) {
+            const int32_t soon = common_prefix(s->job->prompt, s->job->n_prompt, j->prompt,
+                                               j->n_prompt - 1);
+            if (soon > coming) coming = soon;
+        }
+    }
+    return coming >= have + 32;
+}
+
+/* Queued jobs into free slots, in order, skipping those cancelled while waiting and leaving
+ * those worth_waiting() for a later step. Under m->mu. */
 static void admit(srv_model *m) {
-    while (m->queue_head && m->n_active < m->cfg.n_parallel) {
-        srv_job *j = m->queue_head;
-        m->queue_head = j->next;
-        if (!m->queue_head) m->queue_tail = NULL;
+    srv_job **link = &m->queue_head, *prev = NULL;
+    while (*link && m->n_active < m->cfg.n_parallel) {
+        srv_job *j = *link;
+        const bool cancelled = atomic_load(&j->cancel);
+        if (!cancelled && worth_waiting(m, j)) {
+            prev = j;
+            link = &j->next;
+            continue;
+        }
+        *link = j->next;
+        if (m->queue_tail == j) m->queue_tail = prev;
         m->n_queued--;
-        if (atomic_load(&j->cancel)) {
+        if (cancelled) {
             job_end(j, SRV_FINISH_CANCELLED, NULL);
             job_unref(j);
             continue;
         }
+        j->next = NULL;
         admit_one(m, j);
     }
 }

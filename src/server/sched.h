@@ -134,11 +134,13 @@ typedef enum srv_submit_status {
     SRV_NO_MEMORY,
 } srv_submit_status;
 
-/* Queues a generation of prompt (n_prompt tokens, copied; 1 <= n_prompt < n_ctx). waiter (may
- * be NULL) is told of every change of the job until the job is released. */
+/* Queues n generations of prompt (n_prompt tokens, copied; 1 <= n_prompt < n_ctx), job i with
+ * settings ps[i], all in one go (so choices of one request are admitted together and share the
+ * prompt through the prefix cache), or none of them. waiter (may be NULL) is told of every
+ * change of the jobs until they are released. Takes every ps[i].schema whatever happens. */
 srv_submit_status srv_submit(srv_model *m, const ward_token *prompt, int32_t n_prompt,
-                             const srv_gen_params *p, srv_waiter *waiter, srv_job **out,
-                             ward_error *err);
+                             const srv_gen_params *ps, int n, srv_waiter *waiter,
+                             srv_job **out, ward_error *err);
 
 typedef struct srv_progress {
     char *text;  /* the job's text from `from` on (malloc'ed, NUL-terminated; caller frees) */
