@@ -266,6 +266,9 @@ typedef struct ward_context_params {
 #define WARD_ATTN_ONLINE_FROM 512
 
 ward_context_params ward_context_default_params(void);
+/* Bytes of KV cache one position of one sequence takes (keys and values of every layer) in a
+ * cache of kv_type (0 = F16), for sizing contexts to a memory budget. */
+uint64_t ward_kv_bytes_per_position(const ward_model *model, ward_type kv_type);
 
 /* Allocate a context for model (which must outlive it). */
 ward_status ward_context_open(const ward_model *model, const ward_context_params *params,

@@ -254,6 +254,13 @@ static void test_seq_copy(ward_model *m, int nv) {
           "logits after a copied prefix equal the directly computed ones");
     CHECK(ward_context_seq_copy(c, 0, 1, 10) == WARD_EINVAL, "copying more than src has refused");
     CHECK(ward_context_seq_copy(c, 0, 2, 1) == WARD_EINVAL, "a sequence out of range refused");
+    /* KV bytes per position: keys and values of every layer, kv heads x head size, F16 */
+    const ward_model_info *in = ward_model_get_info(m);
+    const uint64_t want = (uint64_t)in->n_layer * 2 * in->n_head_kv * (in->n_embd / in->n_head) * 2;
+    CHECK(ward_kv_bytes_per_position(m, WARD_TYPE_F16) == want &&
+              ward_kv_bytes_per_position(m, 0) == want,
+          "KV bytes per position %llu (want %llu)",
+          (unsigned long long)ward_kv_bytes_per_position(m, WARD_TYPE_F16), (unsigned long long)want);
     ward_context_close(ref);
     ward_context_close(c);
 }

@@ -507,6 +507,16 @@ static void test_disconnect(void) {
     reply_free(&h);
 }
 
+/* A completion request (malloc'ed) whose prompt is n words "a", one token each. */
+static char *words_request(int n) {
+    static const char head[] = "{\"model\":\"stories\",\"prompt\":\"", tail[] = "\"}";
+    char *body = malloc(sizeof head + 2 * (size_t)n + sizeof tail), *p = body;
+    p += sprintf(p, "%s", head);
+    for (int i = 0; i < n; i++) p += sprintf(p, i ? " a" : "a");
+    sprintf(p, "%s", tail);
+    return body;
+}
+
 static void expect_error(const char *path, const char *body, int status, const char *param,
                          const char *what) {
     http_reply r = http(body ? "POST" : "GET", path, body, NULL);
@@ -546,10 +556,7 @@ static void test_errors(void) {
     expect_error("/v1/nothing", NULL, 404, NULL, "unknown URL");
     expect_error("/v1/completions", NULL, 405, NULL, "GET on a POST route");
     /* a prompt longer than the context: 400 giving both counts */
-    char *big = malloc(20000);
-    strcpy(big, "{\"model\":\"stories\",\"prompt\":\"");
-    for (int i = 0; i < 2100; i++) strcat(big, i ? " a" : "a"); /* BOS + 2100 tokens */
-    strcat(big, "\"}");
+    char *big = words_request(2100); /* BOS + 2100 tokens */
     http_reply r = http("POST", "/v1/completions", big, NULL);
     CHECK(r.status == 400 && r.body && strstr(r.body, "context_length_exceeded") &&
               strstr(r.body, "2048") && strstr(r.body, "2101"),
@@ -696,10 +703,7 @@ static void test_kv_budget(const char *model) {
     const pid_t pid = start_server(args);
     CHECK(pid > 0, "server with a KV budget started");
     if (pid <= 0) return;
-    char *big = malloc(20000);
-    strcpy(big, "{\"model\":\"stories\",\"prompt\":\"");
-    for (int i = 0; i < 1000; i++) strcat(big, i ? " a" : "a");
-    strcat(big, "\"}");
+    char *big = words_request(1000);
     http_reply r = http("POST", "/v1/completions", big, NULL);
     const char *max = r.body ? strstr(r.body, "maximum context length is ") : NULL;
     const int n_ctx = max ? atoi(max + 26) : 0;

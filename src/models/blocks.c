@@ -54,10 +54,6 @@ void blocks_kv_store_token(model_exec *ex, const model_batch *b, int32_t layer, 
           kv->kv_dim);
 }
 
-void blocks_kv_store(model_exec *ex, const model_batch *b, int32_t layer) {
-    for (int32_t i = 0; i < b->n; i++) blocks_kv_store_token(ex, b, layer, i);
-}
-
 /* Weighted sum of value rows [0, n) from v0 (rows row_bytes apart): lanes[t % 8] += p[t] * row t,
  * each product rounded then added (ops_axpy's order); vrow widens a Q8_0 row. */
 static void weigh_values(const model_exec *ex, float *lanes, const float *p, const char *v0,

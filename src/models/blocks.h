@@ -23,10 +23,8 @@ void blocks_for_each_token(model_exec *ex, int32_t n, void (*step)(const void *c
 /* y (n, dim) += bias (dim) on every row; nothing when the bias is absent (data == NULL). */
 void blocks_add_bias_rows(float *y, const model_tensor *bias, int32_t n, int64_t dim);
 
-/* Write this batch's k and v rows (ex->s.k, ex->s.v) into each token's sequence at its
- * position's slot (after the p-tuning prefix), converted to F16. */
-void blocks_kv_store(model_exec *ex, const model_batch *b, int32_t layer);
-/* The same for the batch's token i alone. */
+/* Write the batch's token i's k and v rows (ex->s.k, ex->s.v) into its sequence at its
+ * position's slot (after the p-tuning prefix), in the cache's type. */
 void blocks_kv_store_token(model_exec *ex, const model_batch *b, int32_t layer, int32_t i);
 
 /* Keys per tile of the online attention. */

@@ -58,15 +58,18 @@ static uint64_t kv_elems(const model_hparams *hp, int32_t n_seq, int32_t n_ctx) 
     return (uint64_t)n_seq * hp->n_layer * n_ctx * hp->n_head_kv * hp->head_dim;
 }
 
+uint64_t model_kv_bytes_per_pos(const model_hparams *hp, ward_type kv_type) {
+    return (uint64_t)hp->n_layer * 2 * kern_row_bytes(kv_type, (int64_t)hp->n_head_kv * hp->head_dim);
+}
+
 bool model_exec_bytes(const ward_model *m, const ward_context_params *p, uint64_t *bytes) {
     const int32_t n_slots = p->n_ctx + m->hp.n_prefix; /* both are bounded far below 2^31 */
     /* each factor is bounded by the loader's and the context's limits; only products can
      * overflow, so multiply with checks */
     const model_hparams *hp = &m->hp;
     uint64_t kv = 1, total, sizes[N_SCRATCH];
-    const uint64_t kv_factors[] = {(uint64_t)p->n_seq, (uint64_t)hp->n_layer, (uint64_t)n_slots,
-                                   2 * kern_row_bytes(p->kv_type,
-                                                      (int64_t)hp->n_head_kv * hp->head_dim)};
+    const uint64_t kv_factors[] = {(uint64_t)p->n_seq, (uint64_t)n_slots,
+                                   model_kv_bytes_per_pos(hp, p->kv_type)};
     for (size_t i = 0; i < sizeof kv_factors / sizeof kv_factors[0]; i++)
         if (!ward_mul_u64(kv, kv_factors[i], &kv)) return false;
     total = kv;

@@ -175,6 +175,9 @@ bool model_tensor_split_packed(const model_tensor *w, int64_t n_top, model_tenso
 void model_matmul_many(model_exec *ex, const model_tensor *const *ws, int n, const float *x,
                        int32_t n_tok, float *const *ys);
 
+/* Bytes of KV cache of one position of one sequence: keys and values of every layer. */
+uint64_t model_kv_bytes_per_pos(const model_hparams *hp, ward_type kv_type);
+
 /* Bytes of KV cache and scratch a context of parameters p (every default resolved: n_seq,
  * n_ctx, n_batch, n_threads, kv_type, attn_online_from) needs; false if that overflows 64 bits. */
 bool model_exec_bytes(const ward_model *m, const ward_context_params *p, uint64_t *bytes);

@@ -32,6 +32,10 @@ ward_context_params ward_context_default_params(void) {
                                  .n_outputs = 0, .attn_online_from = WARD_ATTN_ONLINE_FROM};
 }
 
+uint64_t ward_kv_bytes_per_position(const ward_model *m, ward_type kv_type) {
+    return model_kv_bytes_per_pos(&m->hp, kv_type == WARD_TYPE_F32 ? WARD_TYPE_F16 : kv_type);
+}
+
 static ward_status check_params(const ward_model *m, const ward_context_params *p,
                                 ward_context_params *out, ward_error *err) {
     *out = *p;

@@ -33,9 +33,9 @@ struct srv_server {
     api_key keys[MAX_KEYS];
     int n_keys;
     atomic_int in_flight;
-    atomic_ullong n_requests, n_errors[6]; /* errors by class: 4xx except 429, 429, 5xx */
+    atomic_ullong n_requests, n_errors[3]; /* errors by class: 4xx except 429, 429, 5xx */
     atomic_ullong id_counter;
-    pthread_mutex_t log_mu;
+    pthread_mutex_t mu; /* guards the log lines and the keys' quota buckets */
 };
 
 enum { ERR_4XX, ERR_429, ERR_5XX };
@@ -57,10 +57,10 @@ static void log_line(srv_server *s, const char *fmt, ...) {
     time_t t = time(NULL);
     struct tm tm;
     gmtime_r(&t, &tm);
-    pthread_mutex_lock(&s->log_mu);
+    pthread_mutex_lock(&s->mu);
     fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02dZ %s\n", tm.tm_year + 1900, tm.tm_mon + 1,
             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, line);
-    pthread_mutex_unlock(&s->log_mu);
+    pthread_mutex_unlock(&s->mu);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -151,7 +151,7 @@ static api_key *find_key(srv_server *s, struct MHD_Connection *c, bool *open) {
  * is used up. */
 static bool within_quota(srv_server *s, api_key *k, int *retry_s) {
     if (!k || k->per_minute <= 0) return true;
-    pthread_mutex_lock(&s->log_mu);
+    pthread_mutex_lock(&s->mu);
     const double now = now_s(), rate = k->per_minute / 60.0;
     k->bucket = k->bucket + (now - k->last) * rate;
     if (k->bucket > k->per_minute) k->bucket = k->per_minute;
@@ -159,7 +159,7 @@ static bool within_quota(srv_server *s, api_key *k, int *retry_s) {
     const bool ok = k->bucket >= 1.0;
     if (ok) k->bucket -= 1.0;
     *retry_s = ok ? 0 : (int)((1.0 - k->bucket) / rate) + 1;
-    pthread_mutex_unlock(&s->log_mu);
+    pthread_mutex_unlock(&s->mu);
     return ok;
 }
 
@@ -500,7 +500,7 @@ static bool poll_choices(gen_stream *g, bool *ok) {
         gen_choice *c = &g->choices[i];
         if (c->done) continue;
         srv_progress p;
-        srv_job_next(c->job, c->from, c->from_lp, 0, &p);
+        srv_job_next(c->job, c->from, c->from_lp, &p);
         const bool fresh = p.len || p.n_logprobs || p.finish != SRV_RUNNING;
         cJSON *lps = logprobs_json(g, p.logprobs, p.n_logprobs, c->from);
         c->from += p.len;
@@ -852,7 +852,7 @@ ward_status srv_start(const srv_config *cfg, srv_server **out, ward_error *err) 
     if (!s->cfg.max_body) s->cfg.max_body = 1 << 20;
     if (s->cfg.ping_s <= 0) s->cfg.ping_s = 10;
     if (s->cfg.max_connections <= 0) s->cfg.max_connections = 256;
-    pthread_mutex_init(&s->log_mu, NULL);
+    pthread_mutex_init(&s->mu, NULL);
     ward_status st;
     if (cfg->api_key_file && (st = load_keys(s, cfg->api_key_file, err))) {
         srv_stop(s);
@@ -910,6 +910,6 @@ void srv_stop(srv_server *s) {
     if (s->daemon) MHD_stop_daemon(s->daemon);
     for (int i = 0; i < s->n_keys; i++) free(s->keys[i].secret);
     free(s->models);
-    pthread_mutex_destroy(&s->log_mu);
+    pthread_mutex_destroy(&s->mu);
     free(s);
 }

@@ -18,7 +18,6 @@
 
 struct srv_job {
     pthread_mutex_t mu;
-    pthread_cond_t cv;
     atomic_int refs;
     atomic_bool cancel;
     /* the request, fixed at submission */
@@ -151,9 +150,8 @@ static void turn_give(srv_turns *t) {
     pthread_mutex_unlock(&t->mu);
 }
 
-/* A change of job j (under its mu): its own waiters and the request's. */
+/* A change of job j (under its mu), told to the request's waiter. */
 static void job_changed(srv_job *j) {
-    pthread_cond_broadcast(&j->cv);
     if (!j->waiter) return;
     pthread_mutex_lock(&j->waiter->mu);
     j->waiter->changes++;
@@ -171,7 +169,6 @@ static void job_unref(srv_job *j) {
     free(j->lps);
     jc_free(j->p.schema);
     pthread_mutex_destroy(&j->mu);
-    pthread_cond_destroy(&j->cv);
     free(j);
 }
 
@@ -264,12 +261,9 @@ static int visible_lps(const srv_job *j) {
     return k;
 }
 
-void srv_job_next(srv_job *j, size_t from, int from_lp, int timeout_ms, srv_progress *out) {
+void srv_job_next(srv_job *j, size_t from, int from_lp, srv_progress *out) {
     memset(out, 0, sizeof *out);
-    const struct timespec until = deadline(timeout_ms);
     pthread_mutex_lock(&j->mu);
-    while (j->visible <= from && visible_lps(j) <= from_lp && j->finish == SRV_RUNNING)
-        if (timeout_ms <= 0 || pthread_cond_timedwait(&j->cv, &j->mu, &until) != 0) break;
     const size_t n = j->visible > from ? j->visible - from : 0;
     const int k = visible_lps(j) - from_lp;
     out->text = malloc(n + 1);
@@ -325,7 +319,6 @@ static srv_submit_status job_create(srv_model *m, const ward_token *prompt, int3
     j->p = *p;
     j->waiter = waiter;
     pthread_mutex_init(&j->mu, NULL);
-    pthread_cond_init(&j->cv, NULL);
     atomic_init(&j->refs, 2); /* the caller's and the worker's */
     atomic_init(&j->cancel, false);
     j->t_submit = now_s();
@@ -563,6 +556,16 @@ static void close_logprob(srv_job *j) {
     pthread_mutex_unlock(&j->mu);
 }
 
+/* The slot's job ends with finish, after the characters the detokenizer still holds (an append
+ * that fails has already ended the job with an error, which then stands). */
+static void slot_end(srv_model *m, srv_slot *s, srv_finish finish) {
+    const char *rest;
+    size_t n;
+    ward_detok_flush(s->job->detok, &rest, &n);
+    if (n) job_append(s->job, rest, n);
+    slot_finish(m, s, finish, NULL);
+}
+
 /* One token sampled for slot s from logits: appended to its text, or the end of its job. */
 static void slot_sample(srv_model *m, srv_slot *s, const float *logits) {
     srv_job *j = s->job;
@@ -585,11 +588,7 @@ static void slot_sample(srv_model *m, srv_slot *s, const float *logits) {
     m->stats.n_gen_tokens++;
     pthread_mutex_unlock(&m->mu);
     if (ward_token_is_eog(m->model, tok)) {
-        const char *rest;
-        size_t n;
-        ward_detok_flush(j->detok, &rest, &n);
-        if (!n || job_append(j, rest, n)) slot_finish(m, s, SRV_FINISH_STOP, NULL);
-        else slot_finish(m, s, SRV_FINISH_ERROR, NULL);
+        slot_end(m, s, SRV_FINISH_STOP);
         return;
     }
     const char *piece;
@@ -606,13 +605,9 @@ static void slot_sample(srv_model *m, srv_slot *s, const float *logits) {
     if (stopped) {
         slot_finish(m, s, SRV_FINISH_STOP, NULL);
     } else if (json_complete(m, j, tok)) {
-        ward_detok_flush(j->detok, &piece, &n);
-        if (n) job_append(j, piece, n);
-        slot_finish(m, s, SRV_FINISH_STOP, NULL);
+        slot_end(m, s, SRV_FINISH_STOP);
     } else if (n_done >= j->p.max_tokens || s->n_hist + 1 >= m->n_ctx) {
-        ward_detok_flush(j->detok, &piece, &n);
-        if (n) job_append(j, piece, n);
-        slot_finish(m, s, SRV_FINISH_LENGTH, NULL);
+        slot_end(m, s, SRV_FINISH_LENGTH);
     } else {
         s->last = tok;
     }
@@ -730,7 +725,7 @@ static ward_status fit_kv_budget(const srv_model *m, const srv_model_config *cfg
                                  ward_error *err) {
     if (cfg->kv_budget_mib <= 0) return WARD_OK;
     const ward_model_info *in = ward_model_get_info(m->model);
-    const double per_pos = 2.0 * in->n_layer * in->n_head_kv * ((double)in->n_embd / in->n_head) * 2;
+    const double per_pos = (double)ward_kv_bytes_per_position(m->model, WARD_TYPE_F16);
     const double budget = (double)cfg->kv_budget_mib * 1048576.0;
     const double fits = budget / (per_pos * m->cfg.n_parallel);
     const int32_t dflt = in->n_ctx_train < 4096 ? in->n_ctx_train : 4096;

@@ -152,10 +152,10 @@ typedef struct srv_progress {
     char error[128];
 } srv_progress;
 
-/* Waits up to timeout_ms for the job's text to grow past `from` bytes or the job to end, then
- * reports it. Text is whole UTF-8 characters, with any possible start of a stop string held
- * back until it is decided. */
-void srv_job_next(srv_job *j, size_t from, int from_lp, int timeout_ms, srv_progress *out);
+/* The job's state now: its text from `from` bytes on (whole UTF-8 characters, with any possible
+ * start of a stop string held back until it is decided), log-probability entries from `from_lp`
+ * on, and whether it ended. To wait for changes, use the waiter given to srv_submit. */
+void srv_job_next(srv_job *j, size_t from, int from_lp, srv_progress *out);
 void srv_progress_free(srv_progress *p);
 /* The HTTP side is done with the job: cancels it if still running, drops the reference. */
 void srv_job_release(srv_job *j);
