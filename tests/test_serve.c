@@ -742,13 +742,27 @@ static void test_config(const char *model) {
         reply_free(&a), reply_free(&b);
         CHECK(stop_server(pid) == 0, "SIGTERM: exit status 0");
     }
-    f = fopen(path, "w");
-    fputs("{\"models\": [{\"name\": \"x\", \"path\": \"y\", \"paralel\": 2}]}", f);
-    fclose(f);
-    char cmd[2400], out[2048];
-    snprintf(cmd, sizeof cmd, "%s serve --config %s 2>&1", WARD_BINARY, path);
-    const int rc = run_cmd(cmd, out, sizeof out);
-    CHECK(rc == 2 && strstr(out, "paralel"), "a misspelt setting: exit 2 naming it (%d): %s", rc, out);
+    /* bad config files: refused, saying what is wrong */
+    static const struct { const char *text, *said; } bad[] = {
+        {"{\"models\": [{\"name\": \"x\", \"path\": \"y\", \"paralel\": 2}]}", "paralel"},
+        {"{\"models\": [{\"name\": \"x\"}]}", "'path'"},
+        {"{\"models\": {\"name\": \"x\"}}", "'models' must be an array"},
+        {"{\"port\": \"80\"}", "'port'"},
+        {"{\"log_content\": 1}", "'log_content'"},
+        {"{\"models\": [{\"name\": \"x\", \"path\": \"y\", \"defaults\": 3}]}", "'defaults'"},
+        {"[1, 2]", "not a JSON object"},
+        {"{\"host\": ", "not a JSON object"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        f = fopen(path, "w");
+        fputs(bad[i].text, f);
+        fclose(f);
+        char cmd[2400], out[2048];
+        snprintf(cmd, sizeof cmd, "%s serve --config %s 2>&1", WARD_BINARY, path);
+        const int rc = run_cmd(cmd, out, sizeof out);
+        CHECK(rc != 0 && strstr(out, bad[i].said), "bad config %s: refused naming %s (%d): %s",
+              bad[i].text, bad[i].said, rc, out);
+    }
     remove(path);
 }
 
