@@ -345,9 +345,18 @@ void ward_sampler_reset(ward_sampler *s);
  * Chat templates
  * ------------------------------------------------------------------------------------------- */
 
+/* A call the assistant made to a tool (a function). */
+typedef struct ward_chat_tool_call {
+    const char *name;
+    const char *arguments; /* the arguments: a JSON object, as text */
+} ward_chat_tool_call;
+
 typedef struct ward_chat_message {
-    const char *role;    /* "system", "user" or "assistant" */
-    const char *content; /* UTF-8; never parsed for control tokens */
+    const char *role;    /* "system", "user", "assistant", or "tool" (a tool's result) */
+    const char *content; /* UTF-8; never parsed for control tokens. NULL only for an
+                          * assistant message with tool calls */
+    const ward_chat_tool_call *tool_calls; /* (n_tool_calls) an assistant message's calls */
+    size_t n_tool_calls;
 } ward_chat_message;
 
 typedef struct ward_chat_template ward_chat_template; /* built in, static storage */
@@ -367,6 +376,24 @@ const char *ward_chat_template_name(const ward_chat_template *tmpl);
 ward_status ward_chat_render(const ward_chat_template *tmpl, const ward_chat_message *msgs,
                              size_t n_msgs, bool add_assistant, ward_text_span **spans,
                              size_t *n_spans);
+
+/* How a template's model writes tool calls in its reply: each call is
+ * open + name + name_close + arguments (one JSON object) + close, and calls after the first
+ * follow sep (NULL: one call per reply). A reply that starts otherwise is text. */
+typedef struct ward_chat_tool_syntax {
+    const char *open, *name_close, *close, *sep;
+} ward_chat_tool_syntax;
+/* The template's tool-call syntax, or NULL if its models were not trained to call tools
+ * ("chatml" as Qwen2/2.5 write it; "glm4"). */
+const ward_chat_tool_syntax *ward_chat_tool_syntax_of(const ward_chat_template *tmpl);
+/* ward_chat_render with tools the assistant may call, described in the template's own way:
+ * tools_json is OpenAI's "tools" array as JSON text ([{"type": "function", "function":
+ * {"name", "description", "parameters"}}]), or NULL. Messages may then include tool calls and
+ * "tool" results. WARD_EUNSUPPORTED (in err) when tools, tool calls or tool results reach a
+ * template without tool syntax; WARD_EINVAL for malformed tools or call arguments. */
+ward_status ward_chat_render_tools(const ward_chat_template *tmpl, const ward_chat_message *msgs,
+                                   size_t n_msgs, const char *tools_json, bool add_assistant,
+                                   ward_text_span **spans, size_t *n_spans, ward_error *err);
 void ward_chat_spans_free(ward_text_span *spans);
 
 /* ---------------------------------------------------------------------------------------------

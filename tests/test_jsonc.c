@@ -7,6 +7,12 @@
  *   bound set by the schema's limits, and what they write parses as JSON (cJSON, an independent
  *   parser) with the schema's shape; in json_object mode, an object.
  * - The token mask over a real vocabulary equals feeding every token's bytes one by one.
+ * - Tool calls (jc_compile_tools) in Qwen2.5's and GLM-4's syntax: calls of the declared tools
+ *   with valid arguments are accepted and may end after each call; other names, bad
+ *   arguments and text where a call is required are refused; with text allowed, a reply that
+ *   leaves every call's start is set free. Random walks through the required-call grammar,
+ *   read back by the tool-call parser (toolcall.c), give 1 to 3 calls of the declared tools
+ *   whose arguments cJSON parses with the declared shape.
  */
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -15,6 +21,7 @@
 
 #include "harness.h"
 #include "server/jsonc.h"
+#include "server/toolcall.h"
 
 static jc_schema *compile(const char *json, char *err, size_t cap) {
     cJSON *sch = json ? cJSON_Parse(json) : NULL;
@@ -186,6 +193,165 @@ static void test_vocab_mask(void) {
     ward_model_close(m);
 }
 
+/* \u escapes: surrogates only in pairs (strict parsers such as cJSON refuse a lone one). */
+static void test_surrogates(void) {
+    char err[300];
+    jc_schema *s = compile(NULL, err, sizeof err);
+    if (!s) return;
+    CHECK(accepts(s, "{\"a\":\"\\ud83d\\ude00\\u00e9\\uFFFF\"}"), "a surrogate pair is accepted");
+    static const char *bad[] = {"{\"a\":\"\\udc00", "{\"a\":\"\\ud83d\"", "{\"a\":\"\\ud83dx",
+                                "{\"a\":\"\\ud83d\\u00e9", "{\"a\":\"\\ud83d\\ud83d"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        jc_state st;
+        jc_start(s, &st);
+        CHECK(!jc_feed_all(s, &st, bad[i], strlen(bad[i])), "lone surrogate refused: %s", bad[i]);
+    }
+    jc_free(s);
+}
+
+/* Qwen2.5's tool-call syntax (its chat template writes calls this way) and GLM-4's. */
+static const ward_chat_tool_syntax k_chatml = {"<tool_call>\n{\"name\": \"", "\", \"arguments\": ",
+                                               "}\n</tool_call>", "\n"};
+static const ward_chat_tool_syntax k_glm4 = {"", "\n", "", NULL};
+
+static jc_schema *compile_tools(const ward_chat_tool_syntax *syn, int max_calls, bool text,
+                                char *err, size_t cap) {
+    cJSON *weather = cJSON_Parse("{\"type\":\"object\",\"properties\":{\"city\":{\"type\":"
+                                 "\"string\",\"maxLength\":20},\"unit\":{\"enum\":[\"c\","
+                                 "\"f\"]}},\"required\":[\"city\",\"unit\"]}");
+    const jc_tool tools[] = {{"get_weather", weather}, {"get_time", NULL}};
+    jc_schema *s = NULL;
+    if (!jc_compile_tools(syn, tools, 2, max_calls, text, &s, err, cap)) s = NULL;
+    cJSON_Delete(weather);
+    return s;
+}
+
+/* Feeds doc; returns 1 if all taken and the reply may end there, 0 if taken but it may not,
+ * -1 if refused. *free_out: the grammar set the reply free. */
+static int feed_reply(const jc_schema *s, const char *doc, bool *free_out) {
+    jc_state st;
+    jc_start(s, &st);
+    if (!jc_feed_all(s, &st, doc, strlen(doc))) return -1;
+    if (free_out) *free_out = jc_is_free(s, &st);
+    return jc_can_end(s, &st) ? 1 : 0;
+}
+
+static void test_tool_calls(void) {
+    char err[300] = "";
+    jc_schema *q = compile_tools(&k_chatml, 3, false, err, sizeof err);
+    jc_schema *q1 = compile_tools(&k_chatml, 1, false, err, sizeof err);
+    jc_schema *qa = compile_tools(&k_chatml, 3, true, err, sizeof err);
+    jc_schema *g = compile_tools(&k_glm4, 3, true, err, sizeof err);
+    CHECK(q && q1 && qa && g, "tool grammars compile: %s", err);
+    if (q && q1 && qa && g) {
+        const char *one = "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": "
+                          "{\"city\": \"Oslo\", \"unit\": \"c\"}}\n</tool_call>";
+        const char *two = "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": "
+                          "{\"city\":\"Oslo\",\"unit\":\"f\"}}\n</tool_call>\n<tool_call>\n"
+                          "{\"name\": \"get_time\", \"arguments\": {\"tz\": [1, {}]}}\n</tool_call>";
+        CHECK(feed_reply(q, one, NULL) == 1 && feed_reply(q, two, NULL) == 1,
+              "chatml: one call, and two, may end there");
+        jc_state st;
+        jc_start(q1, &st);
+        CHECK(jc_feed_all(q1, &st, one, strlen(one)) && st.done && feed_reply(q1, two, NULL) < 0,
+              "chatml, one call allowed: done after it, a second refused");
+        CHECK(feed_reply(q, "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": "
+                            "{\"city\": \"Oslo\"", NULL) == 0,
+              "chatml: a call under way may not end");
+        static const char *bad[] = {
+            "<tool_call>\n{\"name\": \"get_date\"",                          /* unknown tool */
+            "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"unit\"", /* order */
+            "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\", "
+            "\"unit\": \"k\"",                                                 /* enum */
+            "<tool_call>\n{\"name\": \"get_time\", \"arguments\": []",         /* not an object */
+            "<tool_call>\n{\"name\": \"get_time\", \"arguments\": {}}\n</tool_call>x",
+            "Hello",                                                           /* text, required */
+        };
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+            CHECK(feed_reply(q, bad[i], NULL) < 0, "chatml refuses [%s]", bad[i]);
+        bool set_free = false;
+        CHECK(feed_reply(qa, "Hello", &set_free) == 0 && set_free, "chatml auto: text is free");
+        CHECK(feed_reply(qa, "<tool_x", &set_free) == 0 && set_free,
+              "chatml auto: a reply that leaves the call's start is free");
+        CHECK(feed_reply(qa, "<tool_call>\n{\"name\": \"get_time\", \"arguments\": {",
+                         &set_free) == 0 && !set_free, "chatml auto: a call is constrained");
+        CHECK(feed_reply(g, "get_weather\n{\"city\": \"\u00e9\", \"unit\": \"f\"}", NULL) == 1 &&
+                  feed_reply(g, "get_time\n{}", NULL) == 1 &&
+                  feed_reply(g, "get_time\n{}get_time", NULL) < 0,
+              "glm4: name, newline, arguments; one call");
+        CHECK(feed_reply(g, "\nHi", &set_free) == 0 && set_free, "glm4 auto: text is free");
+    }
+    jc_free(q), jc_free(q1), jc_free(qa), jc_free(g);
+    cJSON *arr = cJSON_Parse("{\"type\":\"array\"}");
+    const jc_tool bad_params[] = {{"f", arr}};
+    jc_schema *s = NULL;
+    CHECK(!jc_compile_tools(&k_chatml, bad_params, 1, 1, false, &s, err, sizeof err) &&
+              strstr(err, "tool 'f'") && strstr(err, "object"),
+          "parameters that are not an object schema are refused naming the tool: %s", err);
+    cJSON_Delete(arr);
+}
+
+/* One random reply under the required-call grammar: random accepted bytes, ending where it
+ * may (by a coin flip) or must. Returns its length; 0 if it got stuck or ran past cap. */
+static size_t random_reply(const jc_schema *s, uint64_t *rng, char *out, size_t cap) {
+    jc_state st;
+    jc_start(s, &st);
+    size_t n = 0;
+    while (!st.done && n < cap) {
+        if (jc_can_end(s, &st) && test_rand_u64(rng) % 2) break;
+        const int c = random_step(s, &st, rng);
+        if (c < 0) return 0;
+        out[n++] = (char)c;
+    }
+    return n < cap ? n : 0;
+}
+
+/* get_weather's arguments: {"city": string of at most 20 characters, "unit": "c" or "f"}. */
+static bool weather_shaped(const cJSON *a) {
+    const cJSON *city = cJSON_GetObjectItemCaseSensitive(a, "city");
+    const cJSON *unit = cJSON_GetObjectItemCaseSensitive(a, "unit");
+    return cJSON_IsString(city) && cJSON_IsString(unit) &&
+           (!strcmp(unit->valuestring, "c") || !strcmp(unit->valuestring, "f"));
+}
+
+static void test_tool_walks(void) {
+    char err[300] = "";
+    jc_schema *s = compile_tools(&k_chatml, 3, false, err, sizeof err);
+    if (!s) return;
+    const char *names[] = {"get_weather", "get_time"};
+    uint64_t rng = 7;
+    int good = 0, calls = 0;
+    char *reply = malloc(200000);
+    for (int walk = 0; walk < 200; walk++) {
+        const size_t n = random_reply(s, &rng, reply, 200000);
+        tc_parser p;
+        tc_delta d = {0};
+        cJSON *merged = NULL;
+        tc_init(&p, &k_chatml, names, 2, "call_");
+        bool ok = n > 0 && tc_feed(&p, reply, n, &d) && tc_finish(&p, &d) && !d.content &&
+                  d.calls && tc_merge(&merged, d.calls);
+        const int k = cJSON_GetArraySize(merged);
+        ok = ok && k >= 1 && k <= 3;
+        for (int i = 0; ok && i < k; i++) {
+            const cJSON *fn = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(merged, i),
+                                                               "function");
+            const char *name = cJSON_GetObjectItemCaseSensitive(fn, "name")->valuestring;
+            cJSON *args = cJSON_Parse(cJSON_GetObjectItemCaseSensitive(fn, "arguments")->valuestring);
+            ok = cJSON_IsObject(args) && (strcmp(name, "get_time") == 0 || weather_shaped(args));
+            cJSON_Delete(args);
+        }
+        good += ok;
+        calls += k;
+        cJSON_Delete(merged);
+        tc_delta_free(&d);
+        tc_free(&p);
+    }
+    CHECK(good == 200, "200 random replies under the call grammar read back as 1 to 3 valid calls "
+          "(%d did; %d calls)", good, calls);
+    free(reply);
+    jc_free(s);
+}
+
 int main(void) {
     test_refusals();
     test_documents();
@@ -194,5 +360,8 @@ int main(void) {
     test_random_walks(k_schema, "the test schema", 1000);
     test_random_walks(NULL, "json_object mode", 200000);
     test_vocab_mask();
+    test_surrogates();
+    test_tool_calls();
+    test_tool_walks();
     return test_summary();
 }

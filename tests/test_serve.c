@@ -7,7 +7,8 @@
  * strings cut and never sent; the prefix cache (cached_tokens); the same seeded request giving
  * the same answer alone and beside other requests (bit-identical: a sequence's logits do not
  * depend on the rest of the batch); a client leaving mid-stream (its slot is freed: /metrics);
- * bad requests (400 naming the field, 404, 405, 413, 401 with a key file); and SIGTERM ending
+ * bad requests (400 naming the field, 404, 405, 413, 401 with a key file); function calling
+ * (calls valid under their schemas, streamed deltas adding up, refusals); and SIGTERM ending
  * the process with status 0.
  */
 #include <arpa/inet.h>
@@ -364,6 +365,7 @@ static void test_chat_and_stop(void) {
  * token's entry is the best of its alternatives (greedy), the tokens' bytes spell the text, the
  * probabilities of the alternatives sum to at most 1; completions' legacy form too. */
 static double metric(const char *name);
+static void test_tools_unsupported(void);
 
 static void test_choices_and_logprobs(void) {
     const char *req = "{\"model\":\"stories\",\"messages\":[{\"role\":\"user\",\"content\":"
@@ -475,16 +477,19 @@ static void test_same_seed_under_load(void) {
     reply_free(&alone), reply_free(&busy), reply_free(&bg), reply_free(&low);
 }
 
-static double metric(const char *name) {
+/* A /metrics value of the served model `model`; -1 if absent. */
+static double model_metric(const char *model, const char *name) {
     http_reply r = http("GET", "/metrics", NULL, NULL);
     double v = -1;
     char key[128];
-    snprintf(key, sizeof key, "%s{model=\"stories\"} ", name);
+    snprintf(key, sizeof key, "%s{model=\"%s\"} ", name, model);
     const char *p = r.body ? strstr(r.body, key) : NULL;
     if (p) v = strtod(p + strlen(key), NULL);
     reply_free(&r);
     return v;
 }
+
+static double metric(const char *name) { return model_metric("stories", name); }
 
 /* A client that leaves mid-stream: its slot is free again soon after. */
 static void test_disconnect(void) {
@@ -677,6 +682,239 @@ static void test_utf8_deltas(void) {
     CHECK(stop_server(pid) == 0, "SIGTERM: exit status 0");
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * Function calling
+ * ------------------------------------------------------------------------------------------- */
+
+static const char *k_tools_json =
+    "[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"description\":\"Weather\","
+    "\"parameters\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\","
+    "\"maxLength\":12},\"unit\":{\"enum\":[\"c\",\"f\"]}},\"required\":[\"city\",\"unit\"],"
+    "\"additionalProperties\":false}}},{\"type\":\"function\",\"function\":{\"name\":"
+    "\"get_time\",\"parameters\":{\"type\":\"object\",\"properties\":{\"zone\":{\"type\":"
+    "\"integer\"}},\"required\":[\"zone\"]}}}]";
+
+/* Is call a valid call of one of k_tools_json's tools (name, JSON-object arguments matching
+ * its schema; checked by hand here, and by ajv in the client tests)? Returns its name. */
+static const char *valid_call(const cJSON *call, bool with_id) {
+    const cJSON *fn = cJSON_GetObjectItemCaseSensitive(call, "function");
+    const char *name = json_str(fn, "name", NULL), *args = json_str(fn, "arguments", NULL);
+    const char *id = json_str(call, "id", NULL);
+    if (!name || !args || (with_id && (!id || strncmp(id, "call_", 5) != 0 ||
+                                       strcmp(json_str(call, "type", NULL), "function") != 0)))
+        return NULL;
+    cJSON *a = cJSON_Parse(args);
+    const cJSON *city = cJSON_GetObjectItemCaseSensitive(a, "city");
+    const cJSON *unit = cJSON_GetObjectItemCaseSensitive(a, "unit");
+    const cJSON *zone = cJSON_GetObjectItemCaseSensitive(a, "zone");
+    bool ok = cJSON_IsObject(a);
+    if (ok && strcmp(name, "get_weather") == 0)
+        ok = cJSON_GetArraySize(a) == 2 && cJSON_IsString(city) &&
+             strlen(city->valuestring) <= 4 * 12 && cJSON_IsString(unit) &&
+             (!strcmp(unit->valuestring, "c") || !strcmp(unit->valuestring, "f"));
+    else if (ok)
+        ok = !strcmp(name, "get_time") && cJSON_IsNumber(zone) &&
+             zone->valuedouble == floor(zone->valuedouble);
+    cJSON_Delete(a);
+    return ok ? name : NULL;
+}
+
+static char *tool_request(const char *model, const char *choice, bool stream, int seed,
+                          const char *extra) {
+    char *b = malloc(4096);
+    snprintf(b, 4096, "{\"model\":\"%s\",\"messages\":[{\"role\":\"user\",\"content\":\"Weather "
+             "in Oslo?\"}],\"tools\":%s,\"tool_choice\":%s,\"seed\":%d,\"max_tokens\":1500,"
+             "\"stream\":%s%s}", model, k_tools_json, choice, seed, stream ? "true" : "false",
+             extra);
+    return b;
+}
+
+/* A streamed reply's tool calls, merged from their deltas as OpenAI clients merge them (by
+ * index: the first entry brings id, type and name; arguments are appended). */
+static cJSON *stream_calls(const char *body, const char **finish, bool *content_seen) {
+    cJSON *calls = cJSON_CreateArray();
+    static char fin[32];
+    fin[0] = '\0';
+    *content_seen = false;
+    for (const char *p = body; (p = strstr(p, "data: {")); p += 6) {
+        const char *end = strstr(p, "\n\n");
+        cJSON *o = cJSON_ParseWithLength(p + 6, end ? (size_t)(end - p - 6) : strlen(p + 6));
+        const cJSON *delta = cJSON_GetObjectItemCaseSensitive(choice0(o), "delta");
+        const char *content = json_str(delta, "content", NULL);
+        *content_seen |= content && *content;
+        const cJSON *e;
+        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(delta, "tool_calls")) {
+            const int index = cJSON_GetObjectItemCaseSensitive(e, "index")->valueint;
+            const char *args = json_str(e, "function", "arguments");
+            if (index == cJSON_GetArraySize(calls)) {
+                cJSON *call = cJSON_Duplicate(e, true);
+                cJSON_DeleteItemFromObject(call, "index");
+                cJSON_AddItemToArray(calls, call);
+                continue;
+            }
+            cJSON *fn = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(calls, index),
+                                                         "function");
+            const char *had = json_str(fn, "arguments", NULL);
+            CHECK(had && args && !json_str(e, "id", NULL), "later deltas of a call: arguments");
+            char joined[8192];
+            snprintf(joined, sizeof joined, "%s%s", had ? had : "", args ? args : "");
+            cJSON_ReplaceItemInObject(fn, "arguments", cJSON_CreateString(joined));
+        }
+        const char *f = json_str(choice0(o), "finish_reason", NULL);
+        if (f) snprintf(fin, sizeof fin, "%s", f);
+        cJSON_Delete(o);
+    }
+    *finish = fin;
+    return calls;
+}
+
+/* tool_choice "required" (or a named tool), whole and streamed: finish_reason "tool_calls", no
+ * content, calls valid under their tools' schemas, the stream's deltas adding up to the whole
+ * response's calls (same seed). */
+static void expect_calls(const char *model, const char *choice, const char *extra,
+                         const char *only_name, int max_calls) {
+    for (int seed = 1; seed <= 3; seed++) {
+        char *body = tool_request(model, choice, false, seed, extra);
+        http_reply a = http("POST", "/v1/chat/completions", body, NULL);
+        free(body);
+        cJSON *o = cJSON_Parse(a.body ? a.body : "");
+        const cJSON *msg = cJSON_GetObjectItemCaseSensitive(choice0(o), "message");
+        const cJSON *calls = cJSON_GetObjectItemCaseSensitive(msg, "tool_calls");
+        const int n = cJSON_GetArraySize(calls);
+        bool valid = n >= 1 && n <= max_calls &&
+                     cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(msg, "content"));
+        for (int i = 0; valid && i < n; i++) {
+            const char *name = valid_call(cJSON_GetArrayItem(calls, i), true);
+            valid = name && (!only_name || strcmp(name, only_name) == 0);
+        }
+        CHECK(a.status == 200 && valid &&
+                  strcmp(json_str(choice0(o), "finish_reason", NULL), "tool_calls") == 0,
+              "%s, tool_choice %s, seed %d: 1 to %d valid calls, no content, finish tool_calls: "
+              "%s", model, choice, seed, max_calls, a.body ? a.body : "");
+        body = tool_request(model, choice, true, seed, extra);
+        http_reply b = http("POST", "/v1/chat/completions", body, NULL);
+        free(body);
+        const char *finish;
+        bool content_seen;
+        cJSON *streamed = stream_calls(b.body ? b.body : "", &finish, &content_seen);
+        bool same = cJSON_GetArraySize(streamed) == n;
+        for (int i = 0; same && i < n; i++) { /* the same calls; ids are per response */
+            const cJSON *x = cJSON_GetArrayItem(streamed, i), *y = cJSON_GetArrayItem(calls, i);
+            same = valid_call(x, true) &&
+                   cJSON_Compare(cJSON_GetObjectItem(x, "function"),
+                                 cJSON_GetObjectItem(y, "function"), true);
+        }
+        CHECK(same && !content_seen && strcmp(finish, "tool_calls") == 0,
+              "%s seed %d: the stream's call deltas add up to the whole response's calls", model,
+              seed);
+        cJSON_Delete(streamed);
+        cJSON_Delete(o);
+        reply_free(&a), reply_free(&b);
+    }
+}
+
+static void test_tool_errors(void) {
+    char body[4096];
+    const char *user = "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]";
+    snprintf(body, sizeof body, "{\"model\":\"q\",%s,\"tools\":{}}", user);
+    expect_error("/v1/chat/completions", body, 400, "tools", "tools not an array");
+    snprintf(body, sizeof body, "{\"model\":\"q\",%s,\"tools\":[{\"type\":\"function\","
+             "\"function\":{\"name\":\"get weather\"}}]}", user);
+    expect_error("/v1/chat/completions", body, 400, "tools", "a tool name with a space");
+    snprintf(body, sizeof body, "{\"model\":\"q\",%s,\"tools\":[{\"type\":\"function\","
+             "\"function\":{\"name\":\"f\"}},{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]}",
+             user);
+    expect_error("/v1/chat/completions", body, 400, "tools", "two tools of one name");
+    snprintf(body, sizeof body, "{\"model\":\"q\",%s,\"tools\":%s,\"tool_choice\":{\"type\":"
+             "\"function\",\"function\":{\"name\":\"nope\"}}}", user, k_tools_json);
+    expect_error("/v1/chat/completions", body, 400, "tool_choice", "tool_choice naming no tool");
+    snprintf(body, sizeof body, "{\"model\":\"q\",%s,\"tool_choice\":\"auto\"}", user);
+    expect_error("/v1/chat/completions", body, 400, "tool_choice", "tool_choice without tools");
+    snprintf(body, sizeof body, "{\"model\":\"q\",%s,\"tools\":%s,\"tool_choice\":\"always\"}",
+             user, k_tools_json);
+    expect_error("/v1/chat/completions", body, 400, "tool_choice", "an unknown tool_choice");
+    snprintf(body, sizeof body, "{\"model\":\"q\",%s,\"tools\":%s,\"response_format\":{\"type\":"
+             "\"json_object\"}}", user, k_tools_json);
+    expect_error("/v1/chat/completions", body, 400, "response_format", "tools + response_format");
+    snprintf(body, sizeof body, "{\"model\":\"q\",%s,\"tools\":[{\"type\":\"function\","
+             "\"function\":{\"name\":\"f\",\"parameters\":{\"type\":\"object\",\"properties\":"
+             "{\"a\":{\"type\":\"string\",\"pattern\":\"x\"}}}}}]}", user);
+    http_reply r = http("POST", "/v1/chat/completions", body, NULL);
+    CHECK(r.status == 400 && r.body && strstr(r.body, "pattern") && strstr(r.body, "\"tools\""),
+          "an unsupported schema keyword in parameters: 400 naming it: %s", r.body ? r.body : "");
+    reply_free(&r);
+    snprintf(body, sizeof body, "{\"model\":\"q\",\"messages\":[{\"role\":\"assistant\","
+             "\"content\":null,\"tool_calls\":[{\"type\":\"function\",\"function\":{\"name\":\"f\","
+             "\"arguments\":\"not json\"}}]}]}");
+    expect_error("/v1/chat/completions", body, 400, "messages[0].tool_calls", "bad call arguments");
+}
+
+/* Function calling on a model served with Qwen2.5's chat template (chatml) and one with GLM-4's:
+ * required and named calls, parallel calls, auto (text or calls, each valid), a conversation
+ * carrying earlier calls and tool results, and the errors. */
+static void test_tools(void) {
+    const char *qp = shared_path("models/random-qwen2.gguf");
+    const char *sp = shared_path("models/stories260K.gguf");
+    if (!qp || !sp) return;
+    char args[2400];
+    snprintf(args, sizeof args, "-m q=%s --chat-template chatml -t 2 --parallel 2 --ctx 4096",
+             qp);
+    pid_t pid = start_server(args);
+    CHECK(pid > 0, "server with the chatml template started");
+    if (pid > 0) {
+        expect_calls("q", "\"required\"", ",\"parallel_tool_calls\":false", NULL, 1);
+        expect_calls("q", "\"required\"", "", NULL, 8);
+        expect_calls("q", "{\"type\":\"function\",\"function\":{\"name\":\"get_time\"}}", "",
+                     "get_time", 8);
+        int texts = 0, calls = 0;
+        for (int seed = 1; seed <= 4; seed++) { /* auto: either is fine, but valid */
+            char *body = tool_request("q", "\"auto\"", false, seed, "");
+            http_reply a = http("POST", "/v1/chat/completions", body, NULL);
+            free(body);
+            cJSON *o = cJSON_Parse(a.body ? a.body : "");
+            const cJSON *msg = cJSON_GetObjectItemCaseSensitive(choice0(o), "message");
+            const cJSON *c = cJSON_GetObjectItemCaseSensitive(msg, "tool_calls");
+            const char *finish = json_str(choice0(o), "finish_reason", NULL);
+            if (c) calls += valid_call(cJSON_GetArrayItem(c, 0), true) && finish &&
+                            !strcmp(finish, "tool_calls");
+            else texts += json_str(msg, "content", NULL) != NULL && a.status == 200;
+            cJSON_Delete(o);
+            reply_free(&a);
+        }
+        CHECK(texts + calls == 4, "tool_choice auto: %d text replies, %d valid calls", texts,
+              calls);
+        http_reply h = http("POST", "/v1/chat/completions",
+                            "{\"model\":\"q\",\"max_tokens\":4,\"messages\":[{\"role\":\"user\","
+                            "\"content\":\"Weather?\"},{\"role\":\"assistant\",\"content\":null,"
+                            "\"tool_calls\":[{\"id\":\"call_1\",\"type\":\"function\",\"function\":"
+                            "{\"name\":\"get_weather\",\"arguments\":\"{\\\"city\\\":\\\"Oslo\\\","
+                            "\\\"unit\\\":\\\"c\\\"}\"}}]},{\"role\":\"tool\",\"tool_call_id\":"
+                            "\"call_1\",\"content\":\"-3\"}]}", NULL);
+        CHECK(h.status == 200, "a conversation with a call and its result: %d %s", h.status,
+              h.body ? h.body : "");
+        reply_free(&h);
+        test_tool_errors();
+        CHECK(model_metric("q", "ward_slots_active") == 0, "afterwards every slot is free");
+        CHECK(stop_server(pid) == 0, "SIGTERM: exit status 0");
+    }
+    snprintf(args, sizeof args, "-m q=%s --chat-template glm4 -t 2 --ctx 4096", sp);
+    pid = start_server(args);
+    CHECK(pid > 0, "server with the glm4 template started");
+    if (pid <= 0) return;
+    expect_calls("q", "\"required\"", "", NULL, 1); /* GLM-4 calls one tool per reply */
+    CHECK(stop_server(pid) == 0, "SIGTERM: exit status 0");
+}
+
+/* stories260K's own template (llama2) has no tool calls: a 400 that says so. */
+static void test_tools_unsupported(void) {
+    char *body = tool_request("stories", "\"auto\"", false, 1, "");
+    http_reply r = http("POST", "/v1/chat/completions", body, NULL);
+    CHECK(r.status == 400 && r.body && strstr(r.body, "llama2") && strstr(r.body, "\"tools\""),
+          "a model whose template has no tool calls: 400 saying so: %s", r.body ? r.body : "");
+    free(body);
+    reply_free(&r);
+}
+
 /* A HuggingFace directory converted to Q8_0 while loading: served, and greedy text that starts
  * as the GGUF file's does (Q8_0 weights move logits a little; the first words are clear). */
 static void test_hf_dir(void) {
@@ -787,6 +1025,7 @@ int main(void) {
         test_same_seed_under_load();
         test_disconnect();
         test_errors();
+        test_tools_unsupported();
         CHECK(metric("ward_slots_active") == 0 && metric("ward_queue_depth") == 0,
               "afterwards every slot is free and nothing waits");
         CHECK(stop_server(pid) == 0, "SIGTERM: exit status 0");
@@ -795,6 +1034,7 @@ int main(void) {
     test_config(model);
     test_hf_dir();
     test_utf8_deltas();
+    test_tools();
     test_kv_budget(model);
     remove(test_tmp_path("serve.log")); /* the servers' stderr, for reading after a failure */
     return test_summary();

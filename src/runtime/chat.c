@@ -19,18 +19,26 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "base/error.h"
 #include "models/model.h"
+#include "runtime/pyjson.h"
 
-enum { ROLE_SYSTEM, ROLE_USER, ROLE_ASSISTANT, ROLE_COUNT };
+/* ROLE_TOOL (a tool's result) only reaches templates with tool syntax, whose renderers handle
+ * it; turn formats have markers for the first three. */
+enum { ROLE_SYSTEM, ROLE_USER, ROLE_ASSISTANT, ROLE_COUNT, ROLE_TOOL = ROLE_COUNT };
 
-static const char *const role_names[ROLE_COUNT] = {"system", "user", "assistant"};
+static const char *const role_names[ROLE_COUNT + 1] = {"system", "user", "assistant", "tool"};
 
 static int role_of(const char *role) {
-    for (int i = 0; i < ROLE_COUNT; i++)
+    for (int i = 0; i <= ROLE_TOOL; i++)
         if (strcmp(role, role_names[i]) == 0) return i;
     return -1;
 }
+
+/* A message's content; NULL (an assistant's tool calls without text) reads as empty. */
+static const char *text_of(const ward_chat_message *m) { return m->content ? m->content : ""; }
 
 /* ---------------------------------------------------------------------------------------------
  * Renderer: appends spans, or only counts them
@@ -42,6 +50,9 @@ typedef struct renderer {
     size_t n_spans;
     size_t n_bytes;        /* text bytes emitted so far */
     bool overflow;         /* n_bytes would not fit a size_t */
+    bool oom;              /* a JSON text could not be written */
+    const cJSON *tools;    /* the tools array, or NULL */
+    ward_error *err;       /* where a renderer's refusal goes (may be NULL) */
 } renderer;
 
 static void emit(renderer *r, const char *s, size_t len, bool allow_special) {
@@ -59,6 +70,14 @@ static void emit(renderer *r, const char *s, size_t len, bool allow_special) {
 static void mark(renderer *r, const char *s) { emit(r, s, strlen(s), true); }
 /* Message text: never parsed for control tokens. */
 static void content(renderer *r, const char *s) { emit(r, s, strlen(s), false); }
+
+/* A JSON value as the template's tojson writes it (pyjson.h), as message text. */
+static void content_json(renderer *r, const cJSON *v, int indent) {
+    char *s = pyjson_dump(v, indent);
+    if (!s) r->oom = true;
+    else content(r, s);
+    ward_free(s);
+}
 
 /* Python's str.isspace() (str.strip() and jinja's trim remove these). */
 static bool is_py_space(uint32_t c) {
@@ -170,7 +189,7 @@ static ward_status render_llama2(renderer *r, const void *f, const ward_chat_mes
     for (size_t i = 0; i < n; i++) {
         const int role = role_of(msgs[i].role);
         if (role != (i % 2 == 0 ? ROLE_USER : ROLE_ASSISTANT))
-            return WARD_FAIL(NULL, WARD_EINVAL, "llama2: roles must alternate user/assistant");
+            return WARD_FAIL(r->err, WARD_EINVAL, "llama2: roles must alternate user/assistant");
         mark(r, role == ROLE_USER ? "<s>[INST] " : " ");
         const size_t at = r->n_spans;
         if (i == 0 && sys) {
@@ -208,7 +227,7 @@ static ward_status render_rounds(renderer *r, const void *fmt, const ward_chat_m
         const int role = role_of(msgs[i].role);
         if (role == ROLE_SYSTEM) continue;
         if (role != (n_turns % 2 == 0 ? ROLE_USER : ROLE_ASSISTANT))
-            return WARD_FAIL(NULL, WARD_EINVAL, "roles must alternate user/assistant");
+            return WARD_FAIL(r->err, WARD_EINVAL, "roles must alternate user/assistant");
         n_turns++;
     }
     if (n_turns > 0 && f->prefix) mark(r, f->prefix);
@@ -267,13 +286,85 @@ static const round_format fmt_internlm = {
     .asst_close = "<eoa>\n",
 };
 
-/* Qwen/Qwen2.5-7B-Instruct's tokenizer_config.json chat_template (without tools). */
+/* Qwen/Qwen2.5-7B-Instruct's tokenizer_config.json chat_template. */
 static const turn_format fmt_chatml = {
     .open = {"<|im_start|>system\n", "<|im_start|>user\n", "<|im_start|>assistant\n"},
     .close = "<|im_end|>\n",
     .gen = "<|im_start|>assistant\n",
     .default_system = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.",
 };
+
+static const ward_chat_tool_syntax chatml_tools = {
+    .open = "<tool_call>\n{\"name\": \"",
+    .name_close = "\", \"arguments\": ",
+    .close = "}\n</tool_call>",
+    .sep = "\n",
+};
+
+/* The system turn, with the tool signatures after its text when there are tools. */
+static void chatml_system(renderer *r, const turn_format *f, const char *text) {
+    if (!r->tools) return turn(r, f, ROLE_SYSTEM, text);
+    mark(r, f->open[ROLE_SYSTEM]);
+    content(r, text);
+    mark(r, "\n\n# Tools\n\nYou may call one or more functions to assist with the user query."
+            "\n\nYou are provided with function signatures within <tools></tools> XML tags:"
+            "\n<tools>");
+    for (const cJSON *tool = r->tools->child; tool; tool = tool->next) {
+        mark(r, "\n");
+        content_json(r, tool, -1);
+    }
+    mark(r, "\n</tools>\n\nFor each function call, return a json object with function name and "
+            "arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": "
+            "<function-name>, \"arguments\": <args-json-object>}\n</tool_call>");
+    mark(r, f->close);
+}
+
+/* An assistant turn with tool calls: "<|im_start|>assistant", "\n" + text if any, then each
+ * call as "\n" + open + name + name_close + arguments (tojson of the parsed object) + close. */
+static void chatml_calls(renderer *r, const turn_format *f, const ward_chat_message *m) {
+    mark(r, "<|im_start|>assistant");
+    if (text_of(m)[0]) {
+        mark(r, "\n");
+        content(r, m->content);
+    }
+    for (size_t k = 0; k < m->n_tool_calls; k++) {
+        cJSON *args = cJSON_Parse(m->tool_calls[k].arguments); /* checked before rendering */
+        mark(r, "\n");
+        mark(r, chatml_tools.open);
+        content(r, m->tool_calls[k].name);
+        mark(r, chatml_tools.name_close);
+        if (args) content_json(r, args, -1);
+        else r->oom = true;
+        mark(r, chatml_tools.close);
+        cJSON_Delete(args);
+    }
+    mark(r, f->close);
+}
+
+/* Qwen2.5's template: a leading system message (or the default) opens, with the tools; tool
+ * results are user turns of "<tool_response>" blocks, consecutive ones in one turn. */
+static ward_status render_chatml(renderer *r, const void *fmt, const ward_chat_message *msgs,
+                                 size_t n, bool add_assistant) {
+    const turn_format *f = fmt;
+    const bool has_system = n > 0 && role_of(msgs[0].role) == ROLE_SYSTEM;
+    chatml_system(r, f, has_system ? msgs[0].content : f->default_system);
+    for (size_t i = has_system; i < n; i++) {
+        const int role = role_of(msgs[i].role);
+        if (role == ROLE_TOOL) {
+            if (i == 0 || role_of(msgs[i - 1].role) != ROLE_TOOL) mark(r, "<|im_start|>user");
+            mark(r, "\n<tool_response>\n");
+            content(r, msgs[i].content);
+            mark(r, "\n</tool_response>");
+            if (i + 1 == n || role_of(msgs[i + 1].role) != ROLE_TOOL) mark(r, f->close);
+        } else if (msgs[i].n_tool_calls) {
+            chatml_calls(r, f, &msgs[i]);
+        } else {
+            turn(r, f, role, msgs[i].content);
+        }
+    }
+    if (add_assistant) mark(r, f->gen);
+    return WARD_OK;
+}
 
 /* meta-llama/Meta-Llama-3-8B-Instruct: bos_token before the first message, contents | trim. */
 static const turn_format fmt_llama3 = {
@@ -294,8 +385,8 @@ static const turn_format fmt_chatglm3 = {
     .gen = "<|assistant|>",
 };
 
-/* THUDM/glm-4-9b-chat (without tools): "[gMASK]<sop>" always, then "<|role|>" + metadata
- * (undefined: empty) + "\n" + content for messages whose content is not empty. */
+/* THUDM/glm-4-9b-chat: "[gMASK]<sop>" always, then "<|role|>" + metadata (undefined: empty)
+ * + "\n" + content for messages whose content is not empty. */
 static const turn_format fmt_glm4 = {
     .first = "[gMASK]<sop>",
     .first_always = true,
@@ -304,6 +395,56 @@ static const turn_format fmt_glm4 = {
     .gen = "<|assistant|>",
     .skip_empty = true,
 };
+
+/* A GLM-4 tool call is an assistant item whose metadata is the function's name and whose
+ * content is the arguments: "<|assistant|>" + name + "\n" + arguments. */
+static const ward_chat_tool_syntax glm4_tools = {.open = "", .name_close = "\n", .close = ""};
+
+/* The tools item GLM-4's own API server puts first: the template's fixed system text, then per
+ * function "\n## name\n\n" + tojson(function, indent=4) + "\n" + the instruction to answer in
+ * JSON (the template has "\n\n## ", but HuggingFace renders with trim_blocks, which drops the
+ * newline after the block tag before it). Its "python", "simple_browser" and "cogview" tool
+ * types are not OpenAI tools. */
+static void glm4_tools_item(renderer *r) {
+    mark(r, "<|system|>\n");
+    mark(r, "你是一个名为 ChatGLM 的人工智能助手。你是基于智谱AI训练的语言模型 GLM-4 模型开发的，"
+            "你的任务是针对用户的问题和要求提供适当的答复和支持。\n\n# 可用工具");
+    for (const cJSON *tool = r->tools->child; tool; tool = tool->next) {
+        const cJSON *fn = cJSON_GetObjectItemCaseSensitive(tool, "function");
+        mark(r, "\n## ");
+        content(r, cJSON_GetObjectItemCaseSensitive(fn, "name")->valuestring);
+        mark(r, "\n\n");
+        content_json(r, fn, 4);
+        mark(r, "\n在调用上述函数时，请使用 Json 格式表示调用的参数。");
+    }
+}
+
+/* Tool results are "observation" items; the text of an assistant message with calls is an
+ * item of its own before them. */
+static ward_status render_glm4(renderer *r, const void *fmt, const ward_chat_message *msgs,
+                               size_t n, bool add_assistant) {
+    const turn_format *f = fmt;
+    mark(r, f->first);
+    if (r->tools) glm4_tools_item(r);
+    for (size_t i = 0; i < n; i++) {
+        const int role = role_of(msgs[i].role);
+        if (!text_of(&msgs[i])[0] && msgs[i].n_tool_calls == 0) continue;
+        if (role == ROLE_TOOL) {
+            mark(r, "<|observation|>\n");
+            content(r, msgs[i].content);
+            continue;
+        }
+        if (text_of(&msgs[i])[0]) turn(r, f, role, msgs[i].content);
+        for (size_t k = 0; k < msgs[i].n_tool_calls; k++) {
+            mark(r, "<|assistant|>");
+            content(r, msgs[i].tool_calls[k].name);
+            mark(r, glm4_tools.name_close);
+            content(r, msgs[i].tool_calls[k].arguments);
+        }
+    }
+    if (add_assistant) mark(r, f->gen);
+    return WARD_OK;
+}
 
 /* baichuan-inc/Baichuan2-7B-Chat, generation_utils.build_chat_input (it ships no jinja): the
  * system text as is, then user_token_id (195, "<reserved_106>") or assistant_token_id (196,
@@ -322,6 +463,7 @@ struct ward_chat_template {
     const char *vocab_has; /* the arch default needs this token text in the vocabulary, or NULL */
     render_fn render;
     const void *fmt;
+    const ward_chat_tool_syntax *tools; /* NULL: the template has no tool calls */
 };
 
 /* In detection order, as llama.cpp tests them (llm_chat_detect_template at c392e50: "[gMASK]sop"
@@ -330,16 +472,18 @@ struct ward_chat_template {
  * No GGUF template text names ChatGLM-6B, ChatGLM2 or InternLM (none ships jinja): by name
  * only, or InternLM by architecture. */
 static const ward_chat_template templates[] = {
-    {"chatml", {"<|im_start|>"}, {"qwen", "qwen2"}, NULL, render_turns, &fmt_chatml},
-    {"llama2", {"[INST]"}, {"llama"}, NULL, render_llama2, NULL},
+    {"chatml", {"<|im_start|>"}, {"qwen", "qwen2"}, NULL, render_chatml, &fmt_chatml,
+     &chatml_tools},
+    {"llama2", {"[INST]"}, {"llama"}, NULL, render_llama2, NULL, NULL},
     {"llama3", {"<|start_header_id|>", "<|end_header_id|>"}, {NULL}, NULL, render_turns,
-     &fmt_llama3},
-    {"chatglm3", {"[gMASK]sop"}, {"chatglm"}, NULL, render_turns, &fmt_chatglm3},
-    {"glm4", {"[gMASK]<sop>"}, {"chatglm"}, "<|begin_of_image|>", render_turns, &fmt_glm4},
-    {"baichuan2", {"<reserved_106>"}, {"baichuan"}, NULL, render_turns, &fmt_baichuan2},
-    {"chatglm", {NULL}, {NULL}, NULL, render_rounds, &fmt_chatglm},
-    {"chatglm2", {NULL}, {NULL}, NULL, render_rounds, &fmt_chatglm2},
-    {"internlm", {"<|User|>", "<eoh>"}, {"internlm"}, NULL, render_rounds, &fmt_internlm},
+     &fmt_llama3, NULL},
+    {"chatglm3", {"[gMASK]sop"}, {"chatglm"}, NULL, render_turns, &fmt_chatglm3, NULL},
+    {"glm4", {"[gMASK]<sop>"}, {"chatglm"}, "<|begin_of_image|>", render_glm4, &fmt_glm4,
+     &glm4_tools},
+    {"baichuan2", {"<reserved_106>"}, {"baichuan"}, NULL, render_turns, &fmt_baichuan2, NULL},
+    {"chatglm", {NULL}, {NULL}, NULL, render_rounds, &fmt_chatglm, NULL},
+    {"chatglm2", {NULL}, {NULL}, NULL, render_rounds, &fmt_chatglm2, NULL},
+    {"internlm", {"<|User|>", "<eoh>"}, {"internlm"}, NULL, render_rounds, &fmt_internlm, NULL},
 };
 #define N_TEMPLATES (sizeof templates / sizeof templates[0])
 
@@ -427,30 +571,107 @@ ward_status ward_chat_template_for_model(const ward_model *model, const char *na
  * Rendering
  * ------------------------------------------------------------------------------------------- */
 
-ward_status ward_chat_render(const ward_chat_template *t, const ward_chat_message *msgs,
-                             size_t n_msgs, bool add_assistant, ward_text_span **spans,
-                             size_t *n_spans) {
+const ward_chat_tool_syntax *ward_chat_tool_syntax_of(const ward_chat_template *t) {
+    return t->tools;
+}
+
+/* Roles known, contents set (NULL only beside tool calls), tool calls named with JSON-object
+ * arguments, and tools, calls and results only where the template has tool syntax. */
+static ward_status check_messages(const ward_chat_template *t, const ward_chat_message *msgs,
+                                  size_t n, ward_error *err) {
+    for (size_t i = 0; i < n; i++) {
+        const ward_chat_message *m = &msgs[i];
+        const int role = m->role ? role_of(m->role) : -1;
+        if (role < 0 || (!m->content && m->n_tool_calls == 0))
+            return WARD_FAIL(err, WARD_EINVAL, "message %zu: role must be system, user, "
+                             "assistant or tool, and content set", i);
+        if ((role == ROLE_TOOL || m->n_tool_calls) && !t->tools)
+            return WARD_FAIL(err, WARD_EUNSUPPORTED, "message %zu: chat template '%s' has no "
+                             "tool calls (chatml and glm4 have)", i, t->name);
+        if (m->n_tool_calls && role != ROLE_ASSISTANT)
+            return WARD_FAIL(err, WARD_EINVAL, "message %zu: only assistant messages make "
+                             "tool calls", i);
+        for (size_t k = 0; k < m->n_tool_calls; k++) {
+            const ward_chat_tool_call *c = &m->tool_calls[k];
+            cJSON *args = c->arguments ? cJSON_Parse(c->arguments) : NULL;
+            const bool ok = c->name && c->name[0] && cJSON_IsObject(args);
+            cJSON_Delete(args);
+            if (!ok)
+                return WARD_FAIL(err, WARD_EINVAL, "message %zu, tool call %zu: a name and "
+                                 "arguments that are a JSON object are needed", i, k);
+        }
+    }
+    return WARD_OK;
+}
+
+/* OpenAI's tools array: objects of type "function" whose function has a name. */
+static ward_status parse_tools(const ward_chat_template *t, const char *json, cJSON **out,
+                               ward_error *err) {
+    *out = NULL;
+    if (!json) return WARD_OK;
+    if (!t->tools)
+        return WARD_FAIL(err, WARD_EUNSUPPORTED, "chat template '%s' has no tool calls "
+                         "(chatml and glm4 have)", t->name);
+    cJSON *tools = cJSON_Parse(json);
+    if (!cJSON_IsArray(tools)) goto bad;
+    for (const cJSON *tool = tools->child; tool; tool = tool->next) {
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(tool, "type");
+        const cJSON *fn = cJSON_GetObjectItemCaseSensitive(tool, "function");
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(fn, "name");
+        if (!cJSON_IsString(type) || strcmp(type->valuestring, "function") != 0 ||
+            !cJSON_IsString(name) || !name->valuestring[0])
+            goto bad;
+    }
+    *out = tools;
+    return WARD_OK;
+bad:
+    cJSON_Delete(tools);
+    return WARD_FAIL(err, WARD_EINVAL, "tools must be an array of {\"type\": \"function\", "
+                     "\"function\": {\"name\": ...}}");
+}
+
+ward_status ward_chat_render_tools(const ward_chat_template *t, const ward_chat_message *msgs,
+                                   size_t n_msgs, const char *tools_json, bool add_assistant,
+                                   ward_text_span **spans, size_t *n_spans, ward_error *err) {
     assert(t && spans && n_spans && (msgs || n_msgs == 0));
     *spans = NULL;
     *n_spans = 0;
-    for (size_t i = 0; i < n_msgs; i++)
-        if (!msgs[i].role || !msgs[i].content || role_of(msgs[i].role) < 0)
-            return WARD_FAIL(NULL, WARD_EINVAL, "message %zu: role must be system, user or "
-                             "assistant, and content set", i);
-    renderer count = {0};
-    ward_status st = t->render(&count, t->fmt, msgs, n_msgs, add_assistant);
-    if (st) return st;
-    if (count.overflow || count.n_spans > (SIZE_MAX - count.n_bytes - 1) / sizeof **spans)
-        return WARD_FAIL(NULL, WARD_ENOMEM, "conversation too large");
+    ward_error_clear(err);
+    cJSON *tools = NULL;
+    ward_status st = check_messages(t, msgs, n_msgs, err);
+    if (st || (st = parse_tools(t, tools_json, &tools, err))) return st;
+    renderer count = {.tools = tools, .err = err};
+    st = t->render(&count, t->fmt, msgs, n_msgs, add_assistant);
+    if (st) {
+        cJSON_Delete(tools);
+        return st;
+    }
+    char *block = NULL;
     const size_t head = count.n_spans * sizeof **spans;
-    char *block = ward_malloc(head + count.n_bytes + 1); /* + 1: never a 0-byte request */
-    if (!block) return WARD_FAIL(NULL, WARD_ENOMEM, "out of memory rendering a conversation");
-    renderer w = {.spans = (ward_text_span *)(void *)block, .text = block + head};
+    if (!count.oom && !count.overflow &&
+        count.n_spans <= (SIZE_MAX - count.n_bytes - 1) / sizeof **spans)
+        block = ward_malloc(head + count.n_bytes + 1); /* + 1: never a 0-byte request */
+    if (!block) {
+        cJSON_Delete(tools);
+        return WARD_FAIL(err, WARD_ENOMEM, "out of memory rendering a conversation");
+    }
+    renderer w = {.spans = (ward_text_span *)(void *)block, .text = block + head, .tools = tools};
     st = t->render(&w, t->fmt, msgs, n_msgs, add_assistant);
+    cJSON_Delete(tools);
+    if (w.oom) { /* the second pass's JSON copies failed where the first pass's did not */
+        ward_free(block);
+        return WARD_FAIL(err, WARD_ENOMEM, "out of memory rendering a conversation");
+    }
     assert(st == WARD_OK && w.n_spans <= count.n_spans && w.n_bytes == count.n_bytes);
     *spans = w.spans;
     *n_spans = w.n_spans;
     return WARD_OK;
+}
+
+ward_status ward_chat_render(const ward_chat_template *t, const ward_chat_message *msgs,
+                             size_t n_msgs, bool add_assistant, ward_text_span **spans,
+                             size_t *n_spans) {
+    return ward_chat_render_tools(t, msgs, n_msgs, NULL, add_assistant, spans, n_spans, NULL);
 }
 
 void ward_chat_spans_free(ward_text_span *spans) { ward_free(spans); }

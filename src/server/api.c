@@ -75,8 +75,8 @@ static bool get_bool(const cJSON *obj, const char *name, bool *out, api_error *e
  * Request parts
  * ------------------------------------------------------------------------------------------- */
 
-static char *own(api_request *r, char *s) {
-    char **grown = realloc(r->owned, sizeof *grown * (r->n_owned + 1));
+static void *own(api_request *r, void *s) {
+    void **grown = realloc(r->owned, sizeof *grown * (r->n_owned + 1));
     if (!grown) {
         free(s);
         return NULL;
@@ -121,6 +121,40 @@ static bool message_content(api_request *r, const cJSON *c, const char *param, c
     return true;
 }
 
+/* An assistant message's tool_calls: [{"type": "function", "function": {"name", "arguments"}}]
+ * with the arguments a JSON object in a string, as OpenAI sends them back. */
+static bool message_calls(api_request *r, const cJSON *m, size_t i, ward_chat_message *out,
+                          api_error *e) {
+    const cJSON *calls = field(m, "tool_calls");
+    char param[64];
+    snprintf(param, sizeof param, "messages[%zu].tool_calls", i);
+    if (!calls) return true;
+    if (strcmp(out->role, "assistant") != 0)
+        return bad_request(e, param, "only assistant messages have 'tool_calls'");
+    if (!cJSON_IsArray(calls) || cJSON_GetArraySize(calls) > API_MAX_TOOLS)
+        return bad_request(e, param, "'%s' must be an array of at most %d calls", param,
+                           API_MAX_TOOLS);
+    const int n = cJSON_GetArraySize(calls);
+    ward_chat_tool_call *tc = calloc((size_t)(n ? n : 1), sizeof *tc);
+    if (!tc || !own(r, tc)) return api_fail(e, 500, "server_error", NULL, NULL, "out of memory");
+    const cJSON *c;
+    int k = 0;
+    cJSON_ArrayForEach(c, calls) {
+        const cJSON *fn = field(c, "function");
+        const cJSON *name = field(fn, "name"), *args = field(fn, "arguments");
+        cJSON *parsed = cJSON_IsString(args) ? cJSON_Parse(args->valuestring) : NULL;
+        const bool object = cJSON_IsObject(parsed);
+        cJSON_Delete(parsed);
+        if (!cJSON_IsObject(c) || !cJSON_IsString(name) || !object)
+            return bad_request(e, param, "each of '%s' needs a 'function' with a string 'name' "
+                               "and 'arguments' that are a JSON object as a string", param);
+        tc[k++] = (ward_chat_tool_call){name->valuestring, args->valuestring};
+    }
+    out->tool_calls = tc;
+    out->n_tool_calls = (size_t)n;
+    return true;
+}
+
 static bool parse_messages(api_request *r, api_error *e) {
     const cJSON *msgs = field(r->root, "messages");
     if (!msgs) return bad_request(e, "messages", "'messages' is required");
@@ -139,13 +173,13 @@ static bool parse_messages(api_request *r, api_error *e) {
             return bad_request(e, param, "'%s' must be an object with a string 'role'", param);
         const char *rs = role->valuestring;
         if (strcmp(rs, "developer") == 0) rs = "system"; /* OpenAI's newer name for it */
-        if (strcmp(rs, "system") != 0 && strcmp(rs, "user") != 0 && strcmp(rs, "assistant") != 0)
-            return bad_request(e, param, "role '%s' is not supported (system, user, assistant)",
-                               role->valuestring);
-        if (field(m, "tool_calls"))
-            return bad_request(e, param, "tool calls are not supported by this server yet");
-        snprintf(param, sizeof param, "messages[%zu].content", i);
+        if (strcmp(rs, "system") != 0 && strcmp(rs, "user") != 0 &&
+            strcmp(rs, "assistant") != 0 && strcmp(rs, "tool") != 0)
+            return bad_request(e, param, "role '%s' is not supported (system, user, assistant, "
+                               "tool)", role->valuestring);
         r->messages[i].role = rs;
+        if (!message_calls(r, m, i, &r->messages[i], e)) return false;
+        snprintf(param, sizeof param, "messages[%zu].content", i);
         if (!message_content(r, field(m, "content"), param, &r->messages[i].content, e))
             return false;
         i++;
@@ -205,12 +239,97 @@ static bool parse_choices(api_request *r, api_error *e) {
     return true;
 }
 
-/* Fields this server does not implement yet: refused by name, never ignored. */
-static bool refuse_unsupported(const api_request *r, api_error *e) {
-    const cJSON *tools = field(r->root, "tools");
-    if (tools && !(cJSON_IsArray(tools) && cJSON_GetArraySize(tools) == 0))
-        return bad_request(e, "tools", "'tools' (function calling) is not supported by this "
-                           "server yet");
+/* OpenAI's function names: letters, digits, '_' and '-', at most 64; such a name can be
+ * written in every template's call syntax as it is. */
+static bool tool_name_ok(const char *s) {
+    size_t n = 0;
+    for (; s[n]; n++)
+        if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') ||
+              (s[n] >= '0' && s[n] <= '9') || s[n] == '_' || s[n] == '-'))
+            return false;
+    return n >= 1 && n <= 64;
+}
+
+int api_tool_names(const api_request *r, const char **names) {
+    int n = 0;
+    const cJSON *t;
+    cJSON_ArrayForEach(t, r->tools)
+        names[n++] = field(field(t, "function"), "name")->valuestring;
+    return n;
+}
+
+/* Each tool {"type": "function", "function": {"name", "description", "parameters",
+ * "strict"}} with a distinct name. */
+static bool check_tools(const cJSON *tools, api_error *e) {
+    if (!cJSON_IsArray(tools) || cJSON_GetArraySize(tools) > API_MAX_TOOLS)
+        return bad_request(e, "tools", "'tools' must be an array of at most %d tools",
+                           API_MAX_TOOLS);
+    int k = 0;
+    const cJSON *t;
+    cJSON_ArrayForEach(t, tools) {
+        const cJSON *type = field(t, "type"), *fn = field(t, "function");
+        const cJSON *name = field(fn, "name"), *desc = field(fn, "description");
+        const cJSON *params = field(fn, "parameters"), *strict = field(fn, "strict");
+        if (!cJSON_IsString(type) || strcmp(type->valuestring, "function") != 0 ||
+            !cJSON_IsObject(fn))
+            return bad_request(e, "tools", "tools[%d] must be {\"type\": \"function\", "
+                               "\"function\": {...}}", k);
+        if (!cJSON_IsString(name) || !tool_name_ok(name->valuestring))
+            return bad_request(e, "tools", "tools[%d].function.name must be 1 to 64 letters, "
+                               "digits, '_' or '-'", k);
+        if ((desc && !cJSON_IsString(desc)) || (params && !cJSON_IsObject(params)) ||
+            (strict && !cJSON_IsBool(strict)))
+            return bad_request(e, "tools", "tools[%d].function: 'description' must be a string, "
+                               "'parameters' an object, 'strict' a boolean", k);
+        const cJSON *u;
+        cJSON_ArrayForEach(u, tools) {
+            if (u == t) break;
+            if (strcmp(field(field(u, "function"), "name")->valuestring, name->valuestring) == 0)
+                return bad_request(e, "tools", "two tools are named '%s'", name->valuestring);
+        }
+        k++;
+    }
+    return true;
+}
+
+/* tools, tool_choice ("none", "auto", "required" or {"type": "function", "function":
+ * {"name"}}) and parallel_tool_calls. */
+static bool parse_tools(api_request *r, api_error *e) {
+    const cJSON *tools = field(r->root, "tools"), *choice = field(r->root, "tool_choice");
+    r->parallel_tool_calls = true;
+    if (!get_bool(r->root, "parallel_tool_calls", &r->parallel_tool_calls, e)) return false;
+    if (tools && !check_tools(tools, e)) return false;
+    if (tools && cJSON_GetArraySize(tools) == 0) tools = NULL;
+    if (choice && !tools)
+        return bad_request(e, "tool_choice", "'tool_choice' needs 'tools'");
+    if (cJSON_IsString(choice)) {
+        if (strcmp(choice->valuestring, "none") == 0) return true; /* tools left out */
+        if (strcmp(choice->valuestring, "required") == 0) r->tool_required = true;
+        else if (strcmp(choice->valuestring, "auto") != 0)
+            return bad_request(e, "tool_choice", "'tool_choice' must be \"none\", \"auto\", "
+                               "\"required\" or {\"type\": \"function\", \"function\": "
+                               "{\"name\": ...}}");
+    } else if (choice) {
+        const cJSON *name = field(field(choice, "function"), "name");
+        if (!cJSON_IsObject(choice) || !cJSON_IsString(name))
+            return bad_request(e, "tool_choice", "'tool_choice' must be a string or "
+                               "{\"type\": \"function\", \"function\": {\"name\": ...}}");
+        const cJSON *t;
+        cJSON_ArrayForEach(t, tools)
+            if (strcmp(field(field(t, "function"), "name")->valuestring, name->valuestring) == 0)
+                r->forced_tool = name->valuestring;
+        if (!r->forced_tool)
+            return bad_request(e, "tool_choice", "'tool_choice' names '%s', which is not among "
+                               "the tools", name->valuestring);
+        r->tool_required = true;
+    }
+    if (!tools) return true;
+    if (r->format != API_TEXT)
+        return bad_request(e, "response_format", "'response_format' cannot be combined with "
+                           "'tools' (the reply follows the tool-call grammar)");
+    r->tools = tools;
+    if (!(r->tools_json = cJSON_PrintUnformatted(tools)) || !own(r, r->tools_json))
+        return api_fail(e, 500, "server_error", NULL, NULL, "out of memory");
     return true;
 }
 
@@ -243,13 +362,34 @@ static bool parse_format(api_request *r, api_error *e) {
                            "json_object, json_schema)", type->valuestring);
     }
     jc_schema *probe;
-    if (!api_compile_format(r, &probe, e)) return false;
+    if (!api_compile_format(r, NULL, &probe, e)) return false;
     jc_free(probe);
     return true;
 }
 
-bool api_compile_format(const api_request *r, jc_schema **out, api_error *e) {
+/* The tools' call grammar (the forced one alone when tool_choice names it). */
+static bool compile_tools(const api_request *r, const ward_chat_tool_syntax *syn, jc_schema **out,
+                          api_error *e) {
+    jc_tool tools[API_MAX_TOOLS];
+    int n = 0;
+    const cJSON *t;
+    cJSON_ArrayForEach(t, r->tools) {
+        const cJSON *fn = field(t, "function");
+        const char *name = field(fn, "name")->valuestring;
+        if (!r->forced_tool || strcmp(name, r->forced_tool) == 0)
+            tools[n++] = (jc_tool){name, field(fn, "parameters")};
+    }
+    char msg[300];
+    if (!jc_compile_tools(syn, tools, n, r->parallel_tool_calls ? API_MAX_TOOL_CALLS : 1,
+                          !r->tool_required, out, msg, sizeof msg))
+        return bad_request(e, "tools", "%s", msg);
+    return true;
+}
+
+bool api_compile_format(const api_request *r, const ward_chat_tool_syntax *syn, jc_schema **out,
+                        api_error *e) {
     *out = NULL;
+    if (r->tools && syn) return compile_tools(r, syn, out, e);
     if (r->format == API_TEXT) return true;
     char msg[300];
     if (!jc_compile(r->format == API_JSON_SCHEMA ? r->schema : NULL, out, msg, sizeof msg))
@@ -319,7 +459,7 @@ bool api_parse_request(const char *body, size_t len, bool chat, api_defaults_fn 
         return false;
     const cJSON *user = field(r->root, "user");
     if (user && !cJSON_IsString(user)) return bad_request(e, "user", "'user' must be a string");
-    return refuse_unsupported(r, e) && parse_format(r, e) && parse_choices(r, e) &&
+    return parse_format(r, e) && (!chat || parse_tools(r, e)) && parse_choices(r, e) &&
            parse_sampling(r, e) && parse_stop(r, e) &&
            (chat ? parse_messages(r, e) : parse_prompt(r, e));
 }
@@ -405,8 +545,13 @@ char *api_response_json(const api_request *r, const char *id, long created, cons
         if (r->chat) {
             cJSON *msg = cJSON_AddObjectToObject(choice, "message");
             cJSON_AddStringToObject(msg, "role", "assistant");
-            cJSON_AddStringToObject(msg, "content", choices[i].text);
+            if (choices[i].tool_calls && !choices[i].text[0])
+                cJSON_AddNullToObject(msg, "content");
+            else cJSON_AddStringToObject(msg, "content", choices[i].text);
             cJSON_AddNullToObject(msg, "refusal");
+            if (choices[i].tool_calls)
+                cJSON_AddItemToObject(msg, "tool_calls",
+                                      cJSON_Duplicate(choices[i].tool_calls, true));
         } else {
             cJSON_AddStringToObject(choice, "text", choices[i].text);
         }
@@ -428,8 +573,10 @@ char *api_chunk_json(const api_request *r, const char *id, long created, const c
         if (role_only) {
             cJSON_AddStringToObject(delta, "role", "assistant");
             cJSON_AddStringToObject(delta, "content", "");
-        } else if (c->text && *c->text) {
-            cJSON_AddStringToObject(delta, "content", c->text);
+        } else {
+            if (c->text && *c->text) cJSON_AddStringToObject(delta, "content", c->text);
+            if (c->tool_calls)
+                cJSON_AddItemToObject(delta, "tool_calls", cJSON_Duplicate(c->tool_calls, true));
         }
     } else {
         cJSON_AddStringToObject(choice, "text", c->text ? c->text : "");

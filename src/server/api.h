@@ -40,14 +40,28 @@ typedef struct api_request {
     int n;              /* choices */
     enum { API_TEXT, API_JSON_OBJECT, API_JSON_SCHEMA } format; /* response_format */
     const cJSON *schema; /* API_JSON_SCHEMA's schema (in root) */
+    /* function calling: the tools the reply may call (NULL: none, or tool_choice "none") */
+    const cJSON *tools;
+    char *tools_json;         /* tools as text, for the chat template */
+    const char *forced_tool;  /* tool_choice naming a function: only it may be called */
+    bool tool_required;       /* tool_choice "required" or named: the reply must call */
+    bool parallel_tool_calls; /* up to API_MAX_TOOL_CALLS calls (else one) */
     cJSON *root;        /* owns the strings above */
-    char **owned;       /* contents joined from parts */
+    void **owned;       /* contents joined from parts, messages' tool calls */
     size_t n_owned;
 } api_request;
 
-/* The request's structured-output constraint for one choice (NULL for text); false with e
- * filled (400 naming the schema keyword) when it cannot be compiled. */
-bool api_compile_format(const api_request *r, jc_schema **out, api_error *e);
+#define API_MAX_TOOLS 64
+#define API_MAX_TOOL_CALLS 8
+
+/* The tools' names (n tools), in the order of r->tools. */
+int api_tool_names(const api_request *r, const char **names);
+
+/* The request's constraint for one choice: its structured output, or its tool calls in the
+ * model's syntax (syn; NULL if the model has none), or NULL for free text; false with e filled
+ * (400 naming the schema keyword) when it cannot be compiled. */
+bool api_compile_format(const api_request *r, const ward_chat_tool_syntax *syn, jc_schema **out,
+                        api_error *e);
 
 /* A served model's default request fields (an object), or NULL. */
 typedef const cJSON *(*api_defaults_fn)(void *ctx, const char *model);
@@ -75,14 +89,15 @@ typedef struct api_choice {
     const char *text;
     const char *finish;
     const cJSON *logprobs;
+    const cJSON *tool_calls; /* NULL, or the calls (whole responses) / delta entries (chunks) */
 } api_choice;
 
 /* A whole (non-streamed) response. id like "chatcmpl-..." / "cmpl-...". */
 char *api_response_json(const api_request *r, const char *id, long created, const char *model,
                         const api_choice *choices, int n_choices, const api_usage *u);
 /* One streamed chunk's JSON (without the "data: " framing) for choice `index`: role_only for
- * the first chat chunk (role, empty content), else the text delta, with finish_reason when
- * c->finish is non-NULL. */
+ * the first chat chunk (role, empty content), else the text and tool-call deltas, with
+ * finish_reason when c->finish is non-NULL. */
 char *api_chunk_json(const api_request *r, const char *id, long created, const char *model,
                      int index, bool role_only, const api_choice *c);
 /* The final usage chunk of stream_options.include_usage (choices empty). */

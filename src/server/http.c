@@ -13,6 +13,7 @@
 
 #include "server/api.h"
 #include "server/server.h"
+#include "server/toolcall.h"
 
 #define MAX_KEYS 256
 
@@ -290,6 +291,7 @@ typedef struct gen_choice {
     srv_finish finish;
     bool done;      /* its end was seen (and, streaming, its finish chunk sent) */
     int32_t n_completion;
+    tc_parser tc;   /* the reply's tool calls, when the request has tools */
 } gen_choice;
 
 typedef struct gen_stream {
@@ -308,6 +310,8 @@ typedef struct gen_stream {
     api_usage usage;
     char error[128];
     double t0;
+    const char *tool_names[API_MAX_TOOLS]; /* (n_tools) the request's tools */
+    int n_tools;
 } gen_stream;
 
 static srv_model *find_model(srv_server *s, const char *name) {
@@ -332,10 +336,17 @@ static bool tokenize_prompt(srv_model *m, const api_request *r, ward_token **tok
         if (!srv_model_template(m))
             return api_fail(e, 400, "invalid_request_error", NULL, "model", "model '%s' has no "
                             "chat template; use /v1/completions", r->model);
-        if (ward_chat_render(srv_model_template(m), r->messages, r->n_messages, true, &spans,
-                             &n_spans))
+        const ward_chat_template *t = srv_model_template(m);
+        ward_error err;
+        if (r->tools && !ward_chat_tool_syntax_of(t))
+            return api_fail(e, 400, "invalid_request_error", NULL, "tools", "model '%s' has no "
+                            "tool calls: its chat template '%s' has none (chatml and glm4 "
+                            "have)", r->model, ward_chat_template_name(t));
+        if (ward_chat_render_tools(t, r->messages, r->n_messages, r->tools ? r->tools_json : NULL,
+                                   true, &spans, &n_spans, &err))
             return api_fail(e, 400, "invalid_request_error", NULL, "messages",
-                            "the messages cannot be rendered with the model's chat template");
+                            "the messages cannot be rendered with the model's chat template: %s",
+                            err.msg);
     }
     const unsigned flags = r->chat ? 0 : WARD_TOKENIZE_ADD_BOS;
     size_t cap = 256, need = 0;
@@ -374,6 +385,7 @@ static void stream_free(void *cls) {
         if (g->srv->cfg.log_content && c->text) log_line(g->srv, "completion: %s", c->text);
         free(c->text);
         cJSON_Delete(c->lps);
+        tc_free(&c->tc);
     }
     log_line(g->srv, "POST /v1/%s 200 model=%s n=%d prompt_tokens=%d completion_tokens=%d "
              "finish=%s %.3fs%s", g->req.chat ? "chat/completions" : "completions",
@@ -491,6 +503,11 @@ static cJSON *logprobs_json(const gen_stream *g, const srv_logprob *lps, int n, 
     return o;
 }
 
+/* OpenAI's finish_reason: "tool_calls" when the reply called tools. */
+static const char *choice_finish(const gen_choice *c, srv_finish f) {
+    return f == SRV_FINISH_STOP && c->tc.n_calls > 0 ? "tool_calls" : api_finish_reason(f);
+}
+
 /* New text and entries of every choice (without waiting): appended to a whole response's
  * choices, or sent as chunks (with finish chunks); returns whether anything happened. */
 static bool poll_choices(gen_stream *g, bool *ok) {
@@ -511,9 +528,17 @@ static bool poll_choices(gen_stream *g, bool *ok) {
         if (i == 0) g->usage.cached_tokens = p.n_cached_tokens;
         if (p.finish == SRV_FINISH_ERROR) snprintf(g->error, sizeof g->error, "%s", p.error);
         if (g->req.stream && (p.len || p.n_logprobs || p.finish != SRV_RUNNING)) {
-            const api_choice ch = {p.text, api_finish_reason(p.finish), lps};
-            *ok = p.finish == SRV_FINISH_ERROR ||
-                  emit_event(g, api_chunk_json(&g->req, g->id, g->created, model, i, false, &ch));
+            tc_delta d = {0};
+            if (g->n_tools)
+                *ok = tc_feed(&c->tc, p.text, p.len, &d) &&
+                      (p.finish == SRV_RUNNING || tc_finish(&c->tc, &d));
+            const api_choice ch = {g->n_tools ? d.content : p.text, choice_finish(c, p.finish),
+                                   lps, d.calls};
+            const bool empty = !(ch.text && *ch.text) && !ch.tool_calls && !lps && !ch.finish;
+            *ok = *ok && (p.finish == SRV_FINISH_ERROR || empty || /* e.g. call syntax held */
+                          emit_event(g, api_chunk_json(&g->req, g->id, g->created, model, i,
+                                                       false, &ch)));
+            tc_delta_free(&d);
         } else if (!g->req.stream && p.len) {
             char *t = realloc(c->text, c->text_len + p.len + 1);
             if (t) memcpy(t + c->text_len, p.text, p.len + 1), c->text = t, c->text_len += p.len;
@@ -566,14 +591,26 @@ static bool finish_response(gen_stream *g) {
                                                    &g->usage))) &&
                emit_raw(g, "data: [DONE]\n\n");
     api_choice *ch = calloc((size_t)g->n_choices, sizeof *ch);
-    if (!ch) return false;
-    for (int i = 0; i < g->n_choices; i++)
-        ch[i] = (api_choice){g->choices[i].text ? g->choices[i].text : "",
-                             api_finish_reason(g->choices[i].finish), g->choices[i].lps};
-    char *json = api_response_json(&g->req, g->id, g->created, g->model_name, ch, g->n_choices,
-                                   &g->usage);
-    free(ch);
-    const bool ok = json && emit_raw(g, json);
+    tc_delta *d = calloc((size_t)g->n_choices, sizeof *d);
+    cJSON **calls = calloc((size_t)g->n_choices, sizeof *calls);
+    bool ok = ch && d && calls;
+    for (int i = 0; ok && i < g->n_choices; i++) {
+        gen_choice *c = &g->choices[i];
+        const char *text = c->text ? c->text : "";
+        if (g->n_tools) { /* the whole reply through the parser: text and complete calls */
+            ok = tc_feed(&c->tc, text, c->text_len, &d[i]) && tc_finish(&c->tc, &d[i]) &&
+                 (!d[i].calls || tc_merge(&calls[i], d[i].calls));
+            text = d[i].content ? d[i].content : "";
+        }
+        ch[i] = (api_choice){text, choice_finish(c, c->finish), c->lps, calls[i]};
+    }
+    char *json = ok ? api_response_json(&g->req, g->id, g->created, g->model_name, ch,
+                                        g->n_choices, &g->usage)
+                    : NULL;
+    for (int i = 0; d && calls && i < g->n_choices; i++)
+        tc_delta_free(&d[i]), cJSON_Delete(calls[i]);
+    free(ch), free(d), free(calls);
+    ok = json && emit_raw(g, json);
     free(json);
     return ok;
 }
@@ -624,7 +661,8 @@ static bool submit_choices(gen_stream *g, const ward_token *toks, api_error *e) 
     for (int i = 0; i < g->n_choices; i++) {
         ps[i] = g->req.gen;
         ps[i].sampling.seed = g->req.gen.sampling.seed + (uint64_t)i;
-        if (!api_compile_format(&g->req, &ps[i].schema, e)) { /* each job owns one */
+        const ward_chat_tool_syntax *syn = ward_chat_tool_syntax_of(srv_model_template(g->model));
+        if (!api_compile_format(&g->req, syn, &ps[i].schema, e)) { /* each job owns one */
             for (int k = 0; k < i; k++) jc_free(ps[k].schema);
             return false;
         }
@@ -689,6 +727,16 @@ static enum MHD_Result post_generate(srv_server *s, struct MHD_Connection *c, bo
         log_line(s, "prompt (%s): %s", g->req.model, chat ? "(messages)" : g->req.prompt);
     snprintf(g->id, sizeof g->id, "%s-%llx%llx", chat ? "chatcmpl" : "cmpl",
              (unsigned long long)time(NULL), (unsigned long long)atomic_fetch_add(&s->id_counter, 1));
+    if (g->req.tools) {
+        g->n_tools = api_tool_names(&g->req, g->tool_names);
+        for (int i = 0; i < g->n_choices; i++) {
+            char prefix[64];
+            snprintf(prefix, sizeof prefix, "call_%s_%d_", g->id + 9, i); /* after "chatcmpl-" */
+            tc_init(&g->choices[i].tc,
+                    ward_chat_tool_syntax_of(srv_model_template(g->model)), g->tool_names,
+                    g->n_tools, prefix);
+        }
+    }
     g->created = (long)time(NULL);
     atomic_fetch_add(&s->in_flight, 1);
     struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096,

@@ -23,6 +23,12 @@ typedef enum jn_kind {
     JN_INTEGER,
     JN_LITERALS, /* one of lit[]: enum, const, booleans, null */
     JN_UNION,    /* one of child[], chosen by the first byte */
+    /* tool calls (jc_compile_tools): raw text, no whitespace between parts */
+    JN_SEQ,      /* child[0..n) one after the other */
+    JN_REPEAT,   /* child[0] min to max times */
+    JN_CHOICE,   /* lit[k] then child[k] (-1: nothing), the lit[] prefix-free; bytes that
+                  * start no lit[] go to child dflt (-1: refused) */
+    JN_FREE,     /* any text: the constraint is off */
 } jn_kind;
 
 typedef struct jn {
@@ -32,6 +38,7 @@ typedef struct jn {
     char **lit;  /* object: each property's key as JSON ("\"name\""); literals: their JSON */
     size_t *lit_len;
     int min, max;
+    int dflt;    /* JN_CHOICE */
 } jn;
 
 struct jc_schema {
@@ -323,6 +330,96 @@ bool jc_compile(const cJSON *schema, jc_schema **out, char *err, size_t cap) {
     return true;
 }
 
+static char *join3(const char *a, const char *b, const char *c) {
+    const size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
+    char *s = malloc(la + lb + lc + 1);
+    if (s) memcpy(s, a, la), memcpy(s + la, b, lb), memcpy(s + la + lb, c, lc + 1);
+    return s;
+}
+
+/* One call of each tool: lit[k] = before + open + name + name_close, then the arguments (and
+ * close when it is not empty). */
+static int calls_node(compiler *c, const ward_chat_tool_syntax *syn, const jc_tool *tools,
+                      const int *args, int n, const char *before, int dflt) {
+    const int node = new_node(c, JN_CHOICE);
+    if (node < 0 || !node_arrays(c, node, n)) return -1;
+    c->s->nodes[node].dflt = dflt;
+    for (int k = 0; k < n; k++) {
+        char *head = join3(before, syn->open, tools[k].name);
+        char *lit = head ? join3(head, syn->name_close, "") : NULL;
+        free(head);
+        if (!lit) return fail(c, "out of memory%s%s", "", "");
+        c->s->nodes[node].lit[k] = lit;
+        c->s->nodes[node].lit_len[k] = strlen(lit);
+        c->s->nodes[node].child[k] = args[k];
+    }
+    return node;
+}
+
+/* The nodes of each tool's arguments, then of its arguments and close. */
+static bool tool_args(compiler *c, const ward_chat_tool_syntax *syn, const jc_tool *tools,
+                      int n, int *out) {
+    for (int k = 0; k < n; k++) {
+        const cJSON *p = tools[k].parameters;
+        char path[96];
+        snprintf(path, sizeof path, "tool '%.64s' parameters", tools[k].name);
+        if (p) {
+            const cJSON *type = cJSON_GetObjectItemCaseSensitive(p, "type");
+            if (!cJSON_IsString(type) || strcmp(type->valuestring, "object") != 0)
+                return fail(c, "%s must have \"type\": \"object\"%s", path, "") == 0;
+        }
+        int args = p ? compile(c, p, path) : any_node(c, JC_ANY_DEPTH);
+        if (args >= 0 && !p) args = c->s->nodes[args].child[3]; /* the object alternative */
+        if (args < 0) return false;
+        out[k] = args;
+        if (!syn->close[0]) continue;
+        const int seq = new_node(c, JN_SEQ), close = new_node(c, JN_LITERALS);
+        if (seq < 0 || close < 0 || !node_arrays(c, seq, 2) || !node_arrays(c, close, 1) ||
+            !(c->s->nodes[close].lit[0] = strdup(syn->close)))
+            return fail(c, "out of memory%s%s", "", "") == 0;
+        c->s->nodes[close].lit_len[0] = strlen(syn->close);
+        c->s->nodes[seq].child[0] = args, c->s->nodes[seq].child[1] = close;
+        out[k] = seq;
+    }
+    return true;
+}
+
+bool jc_compile_tools(const ward_chat_tool_syntax *syn, const jc_tool *tools, int n_tools,
+                      int max_calls, bool text_allowed, jc_schema **out, char *err, size_t cap) {
+    *out = NULL;
+    int args[64];
+    jc_schema *s = calloc(1, sizeof *s);
+    if (n_tools < 1 || n_tools > 64 || max_calls < 1 || !s) {
+        snprintf(err, cap, !s ? "out of memory" : "1 to 64 tools are supported");
+        free(s);
+        return false;
+    }
+    compiler c = {s, err, cap};
+    const int free_text = text_allowed ? new_node(&c, JN_FREE) : -1;
+    int first = -1;
+    if ((!text_allowed || free_text >= 0) && tool_args(&c, syn, tools, n_tools, args))
+        first = calls_node(&c, syn, tools, args, n_tools, "", free_text);
+    s->root = first;
+    if (first >= 0 && max_calls > 1 && syn->sep) { /* first, then up to max_calls - 1 more */
+        const int more = calls_node(&c, syn, tools, args, n_tools, syn->sep, -1);
+        const int rep = new_node(&c, JN_REPEAT), seq = new_node(&c, JN_SEQ);
+        if (more < 0 || rep < 0 || seq < 0 || !node_arrays(&c, rep, 1) ||
+            !node_arrays(&c, seq, 2)) {
+            s->root = -1;
+        } else {
+            s->nodes[rep].child[0] = more, s->nodes[rep].max = max_calls - 1;
+            s->nodes[seq].child[0] = first, s->nodes[seq].child[1] = rep;
+            s->root = seq;
+        }
+    }
+    if (s->root < 0) {
+        jc_free(s);
+        return false;
+    }
+    *out = s;
+    return true;
+}
+
 void jc_free(jc_schema *s) {
     if (!s) return;
     for (int i = 0; i < s->n_nodes; i++) {
@@ -366,8 +463,23 @@ static bool can_start(const jc_schema *s, int node, uint8_t c) {
         for (int k = 0; k < x->n; k++)
             if (can_start(s, x->child[k], c)) return true;
         return false;
+    case JN_SEQ: case JN_REPEAT: return can_start(s, x->child[0], c);
+    case JN_CHOICE:
+        for (int k = 0; k < x->n; k++)
+            if ((uint8_t)x->lit[k][0] == c) return true;
+        return x->dflt >= 0;
+    case JN_FREE: return true;
     }
     return false;
+}
+
+/* A frame for node in f, ready for its first byte. */
+static void frame_init(const jc_schema *s, jc_frame *f, int node) {
+    const jn *x = &s->nodes[node];
+    memset(f, 0, sizeof *f);
+    f->node = (uint16_t)node;
+    if (x->kind == JN_LITERALS || x->kind == JN_CHOICE)
+        f->cand = x->n == 64 ? ~0ull : (1ull << x->n) - 1;
 }
 
 static bool feed(const jc_schema *s, jc_state *st, uint8_t c);
@@ -381,10 +493,7 @@ static bool start_value(const jc_schema *s, jc_state *st, int node, uint8_t c) {
         return false;
     }
     if (st->depth == JC_MAX_DEPTH) return false;
-    jc_frame *f = &st->f[st->depth++];
-    memset(f, 0, sizeof *f);
-    f->node = (uint16_t)node;
-    if (x->kind == JN_LITERALS) f->cand = x->n == 64 ? ~0ull : (1ull << x->n) - 1;
+    frame_init(s, &st->f[st->depth++], node);
     return feed(s, st, c);
 }
 
@@ -403,6 +512,14 @@ static void value_done(const jc_schema *s, jc_state *st) {
         else p->phase = 5, p->count++;
         break;
     case JN_ARRAY: p->phase = 3, p->count++; break;
+    case JN_SEQ: /* the next part starts with the next byte; the last one ends the sequence */
+        p->phase = 0;
+        if (++p->count == s->nodes[p->node].n) value_done(s, st);
+        break;
+    case JN_REPEAT:
+        p->phase = 0;
+        if (++p->count == s->nodes[p->node].max) value_done(s, st);
+        break;
     default: break;
     }
 }
@@ -488,6 +605,20 @@ static bool utf8_cont_ok(uint8_t c, uint64_t range) {
     return c >= lo[range] && c <= hi[range];
 }
 
+/* A hex digit of \uXXXX (phase 4) or of the low surrogate that must follow a high one (phase 7,
+ * after phases 5 and 6 took its "\\u"): only code points, never a lone surrogate, which strict
+ * parsers refuse. Decided by the second digit, so no prefix is a dead end. */
+static bool feed_escape(jc_frame *f, uint8_t c) {
+    if (!is_hex(c)) return false;
+    f->cand = f->cand * 16 + (uint64_t)(is_digit(c) ? c - '0' : (c | 0x20) - 'a' + 10);
+    const int digits = 5 - f->aux;
+    if (digits == 1 && f->phase == 7 && f->cand != 0xD) return false;
+    if (digits == 2 && (f->phase == 7) != (f->cand >= 0xDC && f->cand <= 0xDF)) return false;
+    if (--f->aux > 0) return true;
+    if (f->phase == 4 && f->cand >= 0xD800 && f->cand <= 0xDBFF) return f->phase = 5, true;
+    return f->count++, f->phase = 1, true;
+}
+
 static bool feed_string(const jc_schema *s, jc_state *st, jc_frame *f, const jn *x, uint8_t c) {
     switch (f->phase) {
     case 0: return c == '"' ? (f->phase = 1, true) : false;
@@ -502,7 +633,7 @@ static bool feed_string(const jc_schema *s, jc_state *st, jc_frame *f, const jn 
         return true;
     }
     case 2: /* after a backslash */
-        if (c == 'u') return f->phase = 4, f->aux = 4, true;
+        if (c == 'u') return f->phase = 4, f->aux = 4, f->cand = 0, true;
         if (!strchr("\"\\/bfnrt", c) || c == 0) return false;
         return f->count++, f->phase = 1, true;
     case 3: /* UTF-8 continuation bytes */
@@ -510,10 +641,9 @@ static bool feed_string(const jc_schema *s, jc_state *st, jc_frame *f, const jn 
         f->cand = 0;
         if (--f->aux == 0) f->phase = 1;
         return true;
-    case 4: /* \uXXXX */
-        if (!is_hex(c)) return false;
-        if (--f->aux == 0) f->count++, f->phase = 1;
-        return true;
+    case 4: case 7: return feed_escape(f, c);
+    case 5: return c == '\\' ? (f->phase = 6, true) : false;
+    case 6: return c == 'u' ? (f->phase = 7, f->aux = 4, f->cand = 0, true) : false;
     }
     return false;
 }
@@ -559,11 +689,49 @@ static bool feed_literals(const jc_schema *s, jc_state *st, jc_frame *f, const j
     if (keep) {
         f->cand = keep;
         f->count++;
+        bool longer = false; /* can a candidate go on? if not, the value ends now */
+        for (int k = 0; k < x->n; k++)
+            if (keep >> k & 1 && x->lit_len[k] > f->count) longer = true;
+        if (!longer) value_done(s, st);
         return true;
     }
     if (!complete) return false;
     value_done(s, st);
     return feed(s, st, c);
+}
+
+static bool feed_seq(const jc_schema *s, jc_state *st, jc_frame *f, const jn *x, uint8_t c) {
+    f->phase = 1; /* the part at count is under way */
+    return start_value(s, st, x->child[f->count], c);
+}
+
+static bool feed_repeat(const jc_schema *s, jc_state *st, jc_frame *f, const jn *x, uint8_t c) {
+    if (f->count < x->max && can_start(s, x->child[0], c)) {
+        f->phase = 1;
+        return start_value(s, st, x->child[0], c);
+    }
+    if (f->count < x->min) return false;
+    value_done(s, st); /* c is the parent's */
+    return feed(s, st, c);
+}
+
+/* The frame becomes node's (the choice is made: what follows is that node's alone). */
+static bool become(const jc_schema *s, jc_state *st, jc_frame *f, int node) {
+    if (node < 0) return value_done(s, st), true;
+    frame_init(s, f, node);
+    return true;
+}
+
+static bool feed_choice(const jc_schema *s, jc_state *st, jc_frame *f, const jn *x, uint8_t c) {
+    uint64_t keep = 0;
+    for (int k = 0; k < x->n; k++)
+        if (f->cand >> k & 1 && (uint8_t)x->lit[k][f->count] == c) keep |= 1ull << k;
+    if (!keep) return x->dflt >= 0 && become(s, st, f, x->dflt);
+    f->cand = keep;
+    f->count++;
+    for (int k = 0; k < x->n; k++) /* prefix-free: a complete literal is the only candidate */
+        if (keep >> k & 1 && x->lit_len[k] == f->count) return become(s, st, f, x->child[k]);
+    return true;
 }
 
 static bool feed(const jc_schema *s, jc_state *st, uint8_t c) {
@@ -578,6 +746,10 @@ static bool feed(const jc_schema *s, jc_state *st, uint8_t c) {
     case JN_NUMBER: case JN_INTEGER: return feed_number(s, st, f, x, c);
     case JN_LITERALS: return feed_literals(s, st, f, x, c);
     case JN_UNION: return false; /* resolved when a value starts, never a frame */
+    case JN_SEQ: return feed_seq(s, st, f, x, c);
+    case JN_REPEAT: return feed_repeat(s, st, f, x, c);
+    case JN_CHOICE: return feed_choice(s, st, f, x, c);
+    case JN_FREE: return true;
     }
     return false;
 }
@@ -585,8 +757,41 @@ static bool feed(const jc_schema *s, jc_state *st, uint8_t c) {
 void jc_start(const jc_schema *s, jc_state *st) {
     st->done = false;
     st->depth = 1;
-    memset(&st->f[0], 0, sizeof st->f[0]);
-    st->f[0].node = (uint16_t)s->root;
+    frame_init(s, &st->f[0], s->root);
+}
+
+bool jc_is_free(const jc_schema *s, const jc_state *st) {
+    return !st->done && st->depth > 0 && s->nodes[st->f[st->depth - 1].node].kind == JN_FREE;
+}
+
+/* Can node match nothing at all? */
+static bool nullable(const jc_schema *s, int node) {
+    const jn *x = &s->nodes[node];
+    if (x->kind == JN_REPEAT) return x->min == 0;
+    if (x->kind != JN_SEQ) return false;
+    for (int k = 0; k < x->n; k++)
+        if (!nullable(s, x->child[k])) return false;
+    return true;
+}
+
+/* Can frame f end once the part under way in it (if any) ends? */
+static bool frame_can_end(const jc_schema *s, const jc_frame *f) {
+    const jn *x = &s->nodes[f->node];
+    if (x->kind == JN_REPEAT) return f->count + f->phase >= x->min;
+    if (x->kind != JN_SEQ) return false;
+    for (int k = f->count + f->phase; k < x->n; k++)
+        if (!nullable(s, x->child[k])) return false;
+    return true;
+}
+
+bool jc_can_end(const jc_schema *s, const jc_state *st) {
+    if (st->done) return true;
+    if (st->depth == 0) return false;
+    const jc_frame *top = &st->f[st->depth - 1];
+    if (top->phase != 0) return false; /* a part is under way in the top frame: not ended */
+    for (int i = st->depth - 1; i >= 0; i--)
+        if (!frame_can_end(s, &st->f[i])) return false;
+    return true;
 }
 
 bool jc_feed(const jc_schema *s, jc_state *st, uint8_t c) { return feed(s, st, c); }

@@ -62,6 +62,24 @@ bool jc_feed(const jc_schema *s, jc_state *st, uint8_t c);
 bool jc_feed_all(const jc_schema *s, jc_state *st, const char *bytes, size_t n);
 void jc_copy(jc_state *dst, const jc_state *src);
 
+/* Tool calls: the replies a tool-calling model may write in its template's syntax (ward.h,
+ * ward_chat_tool_syntax): 1 to max_calls calls (more than one only where the syntax has a
+ * separator), each of one of the tools with arguments valid under its parameters (a schema
+ * with "type": "object", as above; NULL: any object), or, when text_allowed, a reply that
+ * leaves the start of every call (then jc_is_free: the rest is unconstrained). At most 64
+ * tools; names must not contain the syntax's name_close. */
+typedef struct jc_tool {
+    const char *name;
+    const cJSON *parameters;
+} jc_tool;
+bool jc_compile_tools(const ward_chat_tool_syntax *syn, const jc_tool *tools, int n_tools,
+                      int max_calls, bool text_allowed, jc_schema **out, char *err, size_t cap);
+/* The reply left the tool calls' start: nothing constrains it any more. */
+bool jc_is_free(const jc_schema *s, const jc_state *st);
+/* The text so far is complete: generation may end here (or, with calls that may repeat, go
+ * on). True whenever st->done. */
+bool jc_can_end(const jc_schema *s, const jc_state *st);
+
 /* A model's tokens as a byte trie, for finding the ones a state accepts. */
 typedef struct jc_vocab jc_vocab;
 jc_vocab *jc_vocab_build(const ward_model *m);

@@ -477,15 +477,20 @@ static bool slot_prepare(srv_model *m, srv_slot *s) {
     return true;
 }
 
-/* Logits restricted to the tokens that keep the structured output valid (NULL and the job
- * ended when none does, which a well-formed schema never allows). */
+/* Logits restricted to the tokens that keep the structured output valid, and the end of
+ * generation where the output may end (NULL and the job ended when nothing is allowed, which
+ * a well-formed schema never allows); unrestricted once a tool-call grammar set the reply
+ * free. */
 static const float *constrain(srv_model *m, srv_slot *s, const float *logits) {
     srv_job *j = s->job;
-    if (!j->p.schema) return logits;
-    if (jc_allowed(m->vocab, j->p.schema, &j->json, m->allowed) == 0) {
+    if (!j->p.schema || jc_is_free(j->p.schema, &j->json)) return logits;
+    const bool can_end = jc_can_end(j->p.schema, &j->json); /* e.g. after a tool call */
+    if (jc_allowed(m->vocab, j->p.schema, &j->json, m->allowed) == 0 && !can_end) {
         slot_finish(m, s, SRV_FINISH_ERROR, "no token can continue the JSON");
         return NULL;
     }
+    for (int32_t t = 0; can_end && t < m->n_vocab; t++)
+        if (ward_token_is_eog(m->model, t)) m->allowed[t] = true;
     for (int32_t t = 0; t < m->n_vocab; t++) m->masked[t] = m->allowed[t] ? logits[t] : -INFINITY;
     return m->masked;
 }

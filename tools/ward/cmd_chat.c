@@ -78,7 +78,7 @@ static int push_msg(chat_state *st, const char *role, const char *text, size_t l
     if (!copy) return cli_fail("chat", "out of memory");
     memcpy(copy, text, len);
     copy[len] = '\0';
-    st->msgs[st->n_msgs++] = (ward_chat_message){role, copy};
+    st->msgs[st->n_msgs++] = (ward_chat_message){role, copy, NULL, 0};
     return 0;
 }
 
@@ -110,7 +110,7 @@ static int tokenize_conversation(chat_state *st, size_t *n) {
 /* The template's end marker: the first non-blank marker text after an assistant message, up to
  * the first blank ("<|im_end|>\n" gives "<|im_end|>"). NULL when content follows directly. */
 static int learn_marker(chat_state *st) {
-    const ward_chat_message probe[] = {{"user", "U"}, {"assistant", "A"}, {"user", "U"}};
+    const ward_chat_message probe[] = {{"user", "U", NULL, 0}, {"assistant", "A", NULL, 0}, {"user", "U", NULL, 0}};
     ward_text_span *spans;
     size_t n;
     ward_status s = ward_chat_render(st->tmpl, probe, 3, false, &spans, &n);
