@@ -463,45 +463,50 @@ static void test_oom(void) {
  * LLaMA-Factory's GLM4_TOOL_SUFFIX_PROMPT also has), both rendered by jinja2 3.1 as HuggingFace
  * does (trim_blocks, lstrip_blocks, tojson = json.dumps with ensure_ascii=False), with call
  * arguments as dicts (Qwen) and GLM-4's calls as its API server passes them (an assistant item,
- * metadata = the name, content = the arguments). */
+ * metadata = the name, content = the arguments). The Qwen strings share their tools block and
+ * first turns (QWEN_*), cut from those renderings. */
 static const char *k_tools = "[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"description\":\"Current weather (°C)\",\"parameters\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"},\"unit\":{\"enum\":[\"c\",\"f\"]}},\"required\":[\"city\"]}}},{\"type\":\"function\",\"function\":{\"name\":\"get_time\",\"parameters\":{\"type\":\"object\",\"properties\":{}}}}]";
 static const ward_chat_tool_call k_calls_compact[] = {{"get_weather", "{\"city\":\"Oslo\",\"unit\":\"c\"}"}, {"get_time", "{}"}};
 static const ward_chat_tool_call k_calls_spaced[] = {{"get_weather", "{\"city\": \"Oslo\", \"unit\": \"c\"}"}, {"get_time", "{}"}};
+#define QWEN_TOOLS_BLOCK                                                                          \
+    "\n"                                                                                          \
+    "\n"                                                                                          \
+    "# Tools\n"                                                                                   \
+    "\n"                                                                                          \
+    "You may call one or more functions to assist with the user query.\n"                         \
+    "\n"                                                                                          \
+    "You are provided with function signatures within <tools></tools> XML tags:\n"                \
+    "<tools>\n"                                                                                   \
+    "{\"type\": \"function\", \"function\": {\"name\": \"get_weather\", \"description\": \"Current weather (°C)\", \"parameters\": {\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\"}, \"unit\": {\"enum\": [\"c\", \"f\"]}}, \"required\": [\"city\"]}}}\n" \
+    "{\"type\": \"function\", \"function\": {\"name\": \"get_time\", \"parameters\": {\"type\": \"object\", \"properties\": {}}}}\n" \
+    "</tools>\n"                                                                                  \
+    "\n"                                                                                          \
+    "For each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\n" \
+    "<tool_call>\n"                                                                               \
+    "{\"name\": <function-name>, \"arguments\": <args-json-object>}\n"                           \
+    "</tool_call><|im_end|>\n"
+#define QWEN_CALLS                                                                                \
+    "<|im_start|>user\n"                                                                          \
+    "Weather in Oslo?<|im_end|>\n"                                                                \
+    "<|im_start|>assistant\n"                                                                     \
+    "Checking.\n"                                                                                 \
+    "<tool_call>\n"                                                                               \
+    "{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\", \"unit\": \"c\"}}\n"      \
+    "</tool_call>\n"                                                                              \
+    "<tool_call>\n"                                                                               \
+    "{\"name\": \"get_time\", \"arguments\": {}}\n"                                              \
+    "</tool_call><|im_end|>\n"
+#define QWEN_RESULTS                                                                              \
+    "<|im_start|>user\n"                                                                          \
+    "<tool_response>\n"                                                                           \
+    "{\"temp\": -3}\n"                                                                            \
+    "</tool_response>\n"                                                                          \
+    "<tool_response>\n"                                                                           \
+    "12:00\n"                                                                                     \
+    "</tool_response><|im_end|>\n"
 static const char *k_qwen_tools =
         "<|im_start|>system\n"
-        "You are a clinic assistant.\n"
-        "\n"
-        "# Tools\n"
-        "\n"
-        "You may call one or more functions to assist with the user query.\n"
-        "\n"
-        "You are provided with function signatures within <tools></tools> XML tags:\n"
-        "<tools>\n"
-        "{\"type\": \"function\", \"function\": {\"name\": \"get_weather\", \"description\": \"Current weather (°C)\", \"parameters\": {\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\"}, \"unit\": {\"enum\": [\"c\", \"f\"]}}, \"required\": [\"city\"]}}}\n"
-        "{\"type\": \"function\", \"function\": {\"name\": \"get_time\", \"parameters\": {\"type\": \"object\", \"properties\": {}}}}\n"
-        "</tools>\n"
-        "\n"
-        "For each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\n"
-        "<tool_call>\n"
-        "{\"name\": <function-name>, \"arguments\": <args-json-object>}\n"
-        "</tool_call><|im_end|>\n"
-        "<|im_start|>user\n"
-        "Weather in Oslo?<|im_end|>\n"
-        "<|im_start|>assistant\n"
-        "Checking.\n"
-        "<tool_call>\n"
-        "{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\", \"unit\": \"c\"}}\n"
-        "</tool_call>\n"
-        "<tool_call>\n"
-        "{\"name\": \"get_time\", \"arguments\": {}}\n"
-        "</tool_call><|im_end|>\n"
-        "<|im_start|>user\n"
-        "<tool_response>\n"
-        "{\"temp\": -3}\n"
-        "</tool_response>\n"
-        "<tool_response>\n"
-        "12:00\n"
-        "</tool_response><|im_end|>\n"
+        "You are a clinic assistant." QWEN_TOOLS_BLOCK QWEN_CALLS QWEN_RESULTS
         "<|im_start|>assistant\n"
         "It is -3.<|im_end|>\n"
         "<|im_start|>user\n"
@@ -509,53 +514,13 @@ static const char *k_qwen_tools =
         "<|im_start|>assistant\n";
 static const char *k_qwen_default_system =
         "<|im_start|>system\n"
-        "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.\n"
-        "\n"
-        "# Tools\n"
-        "\n"
-        "You may call one or more functions to assist with the user query.\n"
-        "\n"
-        "You are provided with function signatures within <tools></tools> XML tags:\n"
-        "<tools>\n"
-        "{\"type\": \"function\", \"function\": {\"name\": \"get_weather\", \"description\": \"Current weather (°C)\", \"parameters\": {\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\"}, \"unit\": {\"enum\": [\"c\", \"f\"]}}, \"required\": [\"city\"]}}}\n"
-        "{\"type\": \"function\", \"function\": {\"name\": \"get_time\", \"parameters\": {\"type\": \"object\", \"properties\": {}}}}\n"
-        "</tools>\n"
-        "\n"
-        "For each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\n"
-        "<tool_call>\n"
-        "{\"name\": <function-name>, \"arguments\": <args-json-object>}\n"
-        "</tool_call><|im_end|>\n"
-        "<|im_start|>user\n"
-        "Weather in Oslo?<|im_end|>\n"
-        "<|im_start|>assistant\n"
-        "Checking.\n"
-        "<tool_call>\n"
-        "{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\", \"unit\": \"c\"}}\n"
-        "</tool_call>\n"
-        "<tool_call>\n"
-        "{\"name\": \"get_time\", \"arguments\": {}}\n"
-        "</tool_call><|im_end|>\n"
+        "You are Qwen, created by Alibaba Cloud. You are a helpful assistant." QWEN_TOOLS_BLOCK
+        QWEN_CALLS
         "<|im_start|>assistant\n";
 static const char *k_qwen_no_tools =
         "<|im_start|>system\n"
         "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n"
-        "<|im_start|>user\n"
-        "Weather in Oslo?<|im_end|>\n"
-        "<|im_start|>assistant\n"
-        "Checking.\n"
-        "<tool_call>\n"
-        "{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\", \"unit\": \"c\"}}\n"
-        "</tool_call>\n"
-        "<tool_call>\n"
-        "{\"name\": \"get_time\", \"arguments\": {}}\n"
-        "</tool_call><|im_end|>\n"
-        "<|im_start|>user\n"
-        "<tool_response>\n"
-        "{\"temp\": -3}\n"
-        "</tool_response>\n"
-        "<tool_response>\n"
-        "12:00\n"
-        "</tool_response><|im_end|>\n";
+        QWEN_CALLS QWEN_RESULTS;
 static const char *k_glm4_tools =
         "[gMASK]<sop><|system|>\n"
         "你是一个名为 ChatGLM 的人工智能助手。你是基于智谱AI训练的语言模型 GLM-4 模型开发的，你的任务是针对用户的问题和要求提供适当的答复和支持。\n"
