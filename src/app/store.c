@@ -1,0 +1,873 @@
+/* store.c: the workbench's SQLite records (see store.h).
+ *
+ * Layout: migrations[] (the schema, one entry per version, never edited once shipped: a change
+ * is a new entry), then the helpers that bind, step and turn rows into JSON (columns named in
+ * json_columns[] hold JSON text and come out as values), then one section per record kind.
+ * Every public function takes the mutex, and every one that writes runs in one
+ * BEGIN IMMEDIATE ... COMMIT, rolled back on any failure.
+ */
+#include "app/store.h"
+
+#include <assert.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct store {
+    sqlite3 *db;
+    pthread_mutex_t mu;
+};
+
+const store_section store_case_sections[] = {
+    {"chief_complaint", "主诉"},     {"present_illness", "现病史"},
+    {"past_history", "既往史"},      {"physical_exam", "体格检查"},
+    {"auxiliary_exams", "辅助检查"}, {"admission_record", "入院记录"},
+    {"progress_notes", "病程记录"},  {"orders", "医嘱"},
+    {"diagnosis", "诊断"},
+};
+const int store_n_case_sections = sizeof store_case_sections / sizeof store_case_sections[0];
+
+const store_section store_discharge_sections[] = {
+    {"discharge_diagnosis", "出院诊断"}, {"admission_status", "入院情况"},
+    {"treatment_course", "诊疗经过"},    {"discharge_status", "出院情况"},
+    {"discharge_orders", "出院医嘱"},
+};
+const int store_n_discharge_sections =
+    sizeof store_discharge_sections / sizeof store_discharge_sections[0];
+
+static const char *const error_categories[] = {"factual", "omission", "irrelevant", "unsafe",
+                                               "format", "other", NULL};
+
+#define NOW "(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
+
+/* ---------------------------------------------------------------------------------------------
+ * Migrations: migrations[i] takes the schema from version i to i + 1
+ * ------------------------------------------------------------------------------------------- */
+
+static const char *const migrations[] = {
+    "CREATE TABLE cases ("
+    " id INTEGER PRIMARY KEY,"
+    " created_at TEXT NOT NULL DEFAULT " NOW ", updated_at TEXT NOT NULL DEFAULT " NOW ","
+    " title TEXT NOT NULL DEFAULT '', department TEXT NOT NULL DEFAULT '',"
+    " patient TEXT NOT NULL DEFAULT '{}', sections TEXT NOT NULL DEFAULT '{}',"
+    " free_text TEXT NOT NULL DEFAULT '', source TEXT NOT NULL DEFAULT 'api');"
+    "CREATE TABLE generations ("
+    " id INTEGER PRIMARY KEY, case_id INTEGER NOT NULL REFERENCES cases(id),"
+    " task TEXT NOT NULL CHECK (task IN ('differential', 'discharge')),"
+    " model TEXT NOT NULL, params TEXT NOT NULL DEFAULT '{}', template TEXT NOT NULL,"
+    " prompt TEXT NOT NULL, rerun_of INTEGER REFERENCES generations(id),"
+    " status TEXT NOT NULL DEFAULT 'running'"
+    "  CHECK (status IN ('running', 'done', 'error', 'cancelled')),"
+    " output TEXT NOT NULL DEFAULT '', error TEXT NOT NULL DEFAULT '',"
+    " ttft_ms REAL, total_ms REAL, prompt_tokens INTEGER, completion_tokens INTEGER,"
+    " created_at TEXT NOT NULL DEFAULT " NOW ", finished_at TEXT);"
+    "CREATE INDEX generations_case ON generations(case_id);"
+    "CREATE TABLE votes ("
+    " id INTEGER PRIMARY KEY, generation_id INTEGER NOT NULL REFERENCES generations(id),"
+    " value INTEGER NOT NULL CHECK (value IN (-1, 1)), created_at TEXT NOT NULL DEFAULT " NOW ");"
+    "CREATE INDEX votes_generation ON votes(generation_id);"
+    "CREATE TABLE error_reports ("
+    " id INTEGER PRIMARY KEY, generation_id INTEGER NOT NULL REFERENCES generations(id),"
+    " category TEXT NOT NULL, text TEXT NOT NULL DEFAULT '',"
+    " created_at TEXT NOT NULL DEFAULT " NOW ");"
+    "CREATE INDEX error_reports_generation ON error_reports(generation_id);"
+    "CREATE TABLE fill_backs ("
+    " id INTEGER PRIMARY KEY, case_id INTEGER NOT NULL REFERENCES cases(id),"
+    " section TEXT NOT NULL, text TEXT NOT NULL, created_at TEXT NOT NULL DEFAULT " NOW ");"
+    "CREATE TABLE picks ("
+    " id INTEGER PRIMARY KEY, fill_back_id INTEGER NOT NULL REFERENCES fill_backs(id),"
+    " generation_id INTEGER NOT NULL REFERENCES generations(id), diagnosis TEXT NOT NULL,"
+    " rank INTEGER, created_at TEXT NOT NULL DEFAULT " NOW ");"
+    "CREATE INDEX picks_generation ON picks(generation_id);"
+    "CREATE TABLE discharge_records ("
+    " id INTEGER PRIMARY KEY, case_id INTEGER NOT NULL REFERENCES cases(id),"
+    " generation_id INTEGER REFERENCES generations(id),"
+    " status TEXT NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'signed')),"
+    " draft TEXT NOT NULL, current TEXT NOT NULL, final TEXT, signed_by TEXT, signed_at TEXT,"
+    " created_at TEXT NOT NULL DEFAULT " NOW ", updated_at TEXT NOT NULL DEFAULT " NOW ");"
+    "CREATE TABLE discharge_edits ("
+    " id INTEGER PRIMARY KEY, record_id INTEGER NOT NULL REFERENCES discharge_records(id),"
+    " section TEXT NOT NULL, before TEXT NOT NULL, after TEXT NOT NULL,"
+    " created_at TEXT NOT NULL DEFAULT " NOW ");",
+};
+#define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+/* Columns that hold JSON text: returned as JSON values. */
+static const char *const json_columns[] = {"patient", "sections", "params", "draft", "current",
+                                           "final", NULL};
+
+/* ---------------------------------------------------------------------------------------------
+ * Helpers
+ * ------------------------------------------------------------------------------------------- */
+
+static store_status fail(store_error *e, store_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static store_status fail(store_error *e, store_status st, const char *fmt, ...) {
+    if (e) {
+        e->status = st;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+        va_end(ap);
+    }
+    return st;
+}
+
+static store_status db_fail(store *s, store_error *e) {
+    return fail(e, STORE_FAILED, "database: %s", sqlite3_errmsg(s->db));
+}
+
+static store_status exec(store *s, const char *sql, store_error *e) {
+    return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? STORE_OK : db_fail(s, e);
+}
+
+/* Runs in a transaction under the mutex: body's status decides COMMIT or ROLLBACK. */
+typedef store_status (*action_fn)(store *s, void *arg, store_error *e);
+static store_status transact(store *s, action_fn body, void *arg, store_error *e) {
+    pthread_mutex_lock(&s->mu);
+    store_status st = exec(s, "BEGIN IMMEDIATE", e);
+    if (st == STORE_OK) {
+        st = body(s, arg, e);
+        if (st == STORE_OK) st = exec(s, "COMMIT", e);
+        if (st != STORE_OK) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return st;
+}
+
+/* Prepares sql and binds the arguments, described by types: 'i' int64_t, 't' text (NULL binds
+ * NULL), 'd' double, 'n' NULL. */
+static sqlite3_stmt *prepare(store *s, store_error *e, const char *sql, const char *types, ...) {
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        db_fail(s, e);
+        return NULL;
+    }
+    /* numbered parameters (?1 used twice) count once */
+    assert(strlen(types) == (size_t)sqlite3_bind_parameter_count(st));
+    va_list ap;
+    va_start(ap, types);
+    int rc = SQLITE_OK;
+    for (int i = 0; types[i] && rc == SQLITE_OK; i++) {
+        if (types[i] == 'i') rc = sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+        else if (types[i] == 'd') rc = sqlite3_bind_double(st, i + 1, va_arg(ap, double));
+        else if (types[i] == 'n') rc = sqlite3_bind_null(st, i + 1);
+        else {
+            const char *t = va_arg(ap, const char *);
+            rc = t ? sqlite3_bind_text(st, i + 1, t, -1, SQLITE_TRANSIENT)
+                   : sqlite3_bind_null(st, i + 1);
+        }
+    }
+    va_end(ap);
+    if (rc != SQLITE_OK) {
+        db_fail(s, e);
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    return st;
+}
+
+/* Steps a statement that returns no rows, and finalizes it. */
+static store_status run(store *s, sqlite3_stmt *st, store_error *e) {
+    if (!st) return e ? e->status : STORE_FAILED;
+    const int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? STORE_OK : db_fail(s, e);
+}
+
+static bool is_json_column(const char *name) {
+    for (int i = 0; json_columns[i]; i++)
+        if (strcmp(name, json_columns[i]) == 0) return true;
+    return false;
+}
+
+/* The current row as an object keyed by column name. */
+static cJSON *row_object(sqlite3_stmt *st) {
+    cJSON *o = cJSON_CreateObject();
+    for (int i = 0; o && i < sqlite3_column_count(st); i++) {
+        const char *name = sqlite3_column_name(st, i);
+        cJSON *v;
+        switch (sqlite3_column_type(st, i)) {
+        case SQLITE_INTEGER: v = cJSON_CreateNumber((double)sqlite3_column_int64(st, i)); break;
+        case SQLITE_FLOAT: v = cJSON_CreateNumber(sqlite3_column_double(st, i)); break;
+        case SQLITE_NULL: v = cJSON_CreateNull(); break;
+        default: {
+            const char *t = (const char *)sqlite3_column_text(st, i);
+            v = is_json_column(name) ? cJSON_Parse(t) : cJSON_CreateString(t);
+            if (!v) v = cJSON_CreateString(t ? t : "");
+        }
+        }
+        cJSON_AddItemToObject(o, name, v);
+    }
+    return o;
+}
+
+/* All rows of a statement (finalized) as an array; NULL on failure. */
+static cJSON *rows_array(store *s, sqlite3_stmt *st, store_error *e) {
+    if (!st) return NULL;
+    cJSON *arr = cJSON_CreateArray();
+    int rc;
+    while (arr && (rc = sqlite3_step(st)) == SQLITE_ROW) cJSON_AddItemToArray(arr, row_object(st));
+    if (arr && rc != SQLITE_DONE) {
+        db_fail(s, e);
+        cJSON_Delete(arr);
+        arr = NULL;
+    }
+    sqlite3_finalize(st);
+    return arr;
+}
+
+/* The one row of a statement (finalized), or NULL with STORE_NOT_FOUND naming what. */
+static store_status one_row(store *s, sqlite3_stmt *st, const char *what, int64_t id,
+                            cJSON **out, store_error *e) {
+    *out = NULL;
+    cJSON *rows = rows_array(s, st, e);
+    if (!rows) return e ? e->status : STORE_FAILED;
+    if (cJSON_GetArraySize(rows) == 0) {
+        cJSON_Delete(rows);
+        return fail(e, STORE_NOT_FOUND, "%s %lld does not exist", what, (long long)id);
+    }
+    *out = cJSON_DetachItemFromArray(rows, 0);
+    cJSON_Delete(rows);
+    return STORE_OK;
+}
+
+static bool exists(store *s, const char *table, int64_t id) {
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE id = ?", table);
+    sqlite3_stmt *st = prepare(s, NULL, sql, "i", id);
+    const bool found = st && sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return found;
+}
+
+/* An optional string field: absent or null gives dflt; another type is invalid. */
+static bool opt_string(const cJSON *o, const char *name, const char *dflt, const char **out,
+                       store_error *e) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    *out = dflt;
+    if (!v || cJSON_IsNull(v)) return true;
+    if (!cJSON_IsString(v)) return fail(e, STORE_INVALID, "'%s' must be a string", name) == 0;
+    *out = v->valuestring;
+    return true;
+}
+
+/* An object whose members are all strings with keys from sections[]. */
+static bool check_sections(const cJSON *o, const store_section *sections, int n,
+                           const char *what, store_error *e) {
+    if (!cJSON_IsObject(o)) return fail(e, STORE_INVALID, "'%s' must be an object", what) == 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, o) {
+        bool known = false;
+        for (int i = 0; i < n && !known; i++) known = strcmp(v->string, sections[i].key) == 0;
+        if (!known) return fail(e, STORE_INVALID, "'%s' has no section '%s'", what, v->string) == 0;
+        if (!cJSON_IsString(v))
+            return fail(e, STORE_INVALID, "'%s.%s' must be a string", what, v->string) == 0;
+    }
+    return true;
+}
+
+static char *print_or(const cJSON *v, const char *dflt) {
+    return v ? cJSON_PrintUnformatted(v) : strdup(dflt);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Opening
+ * ------------------------------------------------------------------------------------------- */
+
+static int user_version(store *s) {
+    sqlite3_stmt *st = prepare(s, NULL, "PRAGMA user_version", "");
+    const int v = st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    sqlite3_finalize(st);
+    return v;
+}
+
+static store_status migrate(store *s, store_error *e) {
+    const int v = user_version(s);
+    if (v < 0) return db_fail(s, e);
+    if (v > N_MIGRATIONS)
+        return fail(e, STORE_FAILED, "the database has schema version %d, newer than this "
+                    "ward knows (%d)", v, N_MIGRATIONS);
+    for (int i = v; i < N_MIGRATIONS; i++) {
+        char bump[48];
+        snprintf(bump, sizeof bump, "PRAGMA user_version = %d", i + 1);
+        store_status st = exec(s, "BEGIN IMMEDIATE", e);
+        if (st == STORE_OK && (st = exec(s, migrations[i], e)) == STORE_OK &&
+            (st = exec(s, bump, e)) == STORE_OK)
+            st = exec(s, "COMMIT", e);
+        if (st != STORE_OK) {
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            return st;
+        }
+    }
+    return STORE_OK;
+}
+
+store_status store_open(const char *path, store **out, store_error *e) {
+    *out = NULL;
+    store *s = calloc(1, sizeof *s);
+    if (!s) return fail(e, STORE_FAILED, "out of memory");
+    pthread_mutex_init(&s->mu, NULL);
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                          SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+        fail(e, STORE_FAILED, "cannot open the database %s: %s", path,
+             s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        store_close(s);
+        return STORE_FAILED;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    store_status st = exec(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+                              "PRAGMA foreign_keys = ON;", e);
+    if (st == STORE_OK) st = migrate(s, e);
+    if (st != STORE_OK) {
+        store_close(s);
+        return st;
+    }
+    *out = s;
+    return STORE_OK;
+}
+
+void store_close(store *s) {
+    if (!s) return;
+    sqlite3_close(s->db);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+int store_schema_version(store *s) {
+    pthread_mutex_lock(&s->mu);
+    const int v = user_version(s);
+    pthread_mutex_unlock(&s->mu);
+    return v;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Cases
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct case_args {
+    int64_t id;
+    const cJSON *in;
+} case_args;
+
+/* The case fields of in, checked; sections, patient as JSON text (malloc'ed). */
+typedef struct case_fields {
+    const char *title, *department, *free_text, *source;
+    char *sections, *patient;
+} case_fields;
+
+static store_status read_case(const cJSON *in, bool creating, case_fields *f, store_error *e) {
+    memset(f, 0, sizeof *f);
+    if (!cJSON_IsObject(in)) return fail(e, STORE_INVALID, "a case must be a JSON object");
+    const cJSON *sections = cJSON_GetObjectItemCaseSensitive(in, "sections");
+    const cJSON *patient = cJSON_GetObjectItemCaseSensitive(in, "patient");
+    if (!opt_string(in, "title", creating ? "" : NULL, &f->title, e) ||
+        !opt_string(in, "department", creating ? "" : NULL, &f->department, e) ||
+        !opt_string(in, "free_text", creating ? "" : NULL, &f->free_text, e) ||
+        !opt_string(in, "source", creating ? "api" : NULL, &f->source, e) ||
+        (sections && !check_sections(sections, store_case_sections, store_n_case_sections,
+                                     "sections", e)))
+        return e ? e->status : STORE_INVALID;
+    if (patient && !cJSON_IsObject(patient))
+        return fail(e, STORE_INVALID, "'patient' must be an object");
+    bool text = f->free_text && f->free_text[0];
+    const cJSON *v;
+    cJSON_ArrayForEach(v, sections) text |= v->valuestring[0] != '\0';
+    if (creating && !text)
+        return fail(e, STORE_INVALID, "a case needs some text: a section or 'free_text'");
+    f->sections = sections ? cJSON_PrintUnformatted(sections) : NULL;
+    f->patient = patient ? cJSON_PrintUnformatted(patient) : NULL;
+    if ((sections && !f->sections) || (patient && !f->patient))
+        return fail(e, STORE_FAILED, "out of memory");
+    return STORE_OK;
+}
+
+static store_status case_create(store *s, void *arg, store_error *e) {
+    case_args *a = arg;
+    case_fields f;
+    store_status st = read_case(a->in, true, &f, e);
+    if (st == STORE_OK)
+        st = run(s, prepare(s, e, "INSERT INTO cases (title, department, patient, sections, "
+                            "free_text, source) VALUES (?, ?, ?, ?, ?, ?)", "tttttt", f.title,
+                            f.department, f.patient ? f.patient : "{}",
+                            f.sections ? f.sections : "{}", f.free_text, f.source), e);
+    free(f.sections), free(f.patient);
+    a->id = sqlite3_last_insert_rowid(s->db);
+    return st;
+}
+
+store_status store_case_create(store *s, const cJSON *in, int64_t *id, store_error *e) {
+    case_args a = {0, in};
+    const store_status st = transact(s, case_create, &a, e);
+    *id = st == STORE_OK ? a.id : 0;
+    return st;
+}
+
+static store_status case_get(store *s, int64_t id, cJSON **out, store_error *e) {
+    return one_row(s, prepare(s, e, "SELECT * FROM cases WHERE id = ?", "i", id), "case", id,
+                   out, e);
+}
+
+store_status store_case_get(store *s, int64_t id, cJSON **out, store_error *e) {
+    pthread_mutex_lock(&s->mu);
+    const store_status st = case_get(s, id, out, e);
+    pthread_mutex_unlock(&s->mu);
+    return st;
+}
+
+/* Sections merge: the patch's keys replace the case's. */
+static store_status case_update(store *s, void *arg, store_error *e) {
+    case_args *a = arg;
+    cJSON *cur = NULL;
+    case_fields f;
+    store_status st = read_case(a->in, false, &f, e);
+    if (st == STORE_OK) st = case_get(s, a->id, &cur, e);
+    if (st == STORE_OK && f.sections) {
+        cJSON *merged = cJSON_GetObjectItemCaseSensitive(cur, "sections");
+        const cJSON *v;
+        cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(a->in, "sections")) {
+            cJSON_DeleteItemFromObjectCaseSensitive(merged, v->string);
+            cJSON_AddItemToObject(merged, v->string, cJSON_CreateString(v->valuestring));
+        }
+        free(f.sections);
+        f.sections = cJSON_PrintUnformatted(merged);
+    }
+    if (st == STORE_OK)
+        st = run(s, prepare(s, e, "UPDATE cases SET title = coalesce(?, title), department = "
+                            "coalesce(?, department), patient = coalesce(?, patient), sections = "
+                            "coalesce(?, sections), free_text = coalesce(?, free_text), "
+                            "updated_at = " NOW " WHERE id = ?", "ttttti", f.title,
+                            f.department, f.patient, f.sections, f.free_text, a->id), e);
+    free(f.sections), free(f.patient);
+    cJSON_Delete(cur);
+    return st;
+}
+
+store_status store_case_update(store *s, int64_t id, const cJSON *patch, store_error *e) {
+    case_args a = {id, patch};
+    return transact(s, case_update, &a, e);
+}
+
+store_status store_case_list(store *s, const char *query, int limit, int offset, cJSON **out,
+                             store_error *e) {
+    *out = NULL;
+    if (limit < 1 || limit > 500 || offset < 0)
+        return fail(e, STORE_INVALID, "limit must be 1 to 500 and offset at least 0");
+    char *like = NULL;
+    if (query && query[0]) { /* a LIKE pattern matching query literally */
+        like = malloc(2 * strlen(query) + 3);
+        if (!like) return fail(e, STORE_FAILED, "out of memory");
+        size_t n = 0;
+        like[n++] = '%';
+        for (const char *q = query; *q; q++) {
+            if (*q == '%' || *q == '_' || *q == '\\') like[n++] = '\\';
+            like[n++] = *q;
+        }
+        like[n++] = '%', like[n] = '\0';
+    }
+    static const char *const where =
+        " WHERE ?1 IS NULL OR title LIKE ?1 ESCAPE '\\' OR department LIKE ?1 ESCAPE '\\' OR "
+        "sections LIKE ?1 ESCAPE '\\' OR free_text LIKE ?1 ESCAPE '\\'";
+    char list_sql[640], count_sql[512];
+    snprintf(list_sql, sizeof list_sql, "SELECT id, title, department, updated_at, "
+             "substr(coalesce(json_extract(sections, '$.chief_complaint'), free_text), 1, 80) "
+             "AS summary FROM cases%s ORDER BY updated_at DESC, id DESC LIMIT ?2 OFFSET ?3",
+             where);
+    snprintf(count_sql, sizeof count_sql, "SELECT count(*) AS total FROM cases%s", where);
+    pthread_mutex_lock(&s->mu);
+    cJSON *cases = rows_array(s, prepare(s, e, list_sql, "tii", like, (int64_t)limit,
+                                         (int64_t)offset), e);
+    cJSON *total = NULL;
+    store_status st = cases ? one_row(s, prepare(s, e, count_sql, "t", like), "count", 0, &total,
+                                      e)
+                            : (e ? e->status : STORE_FAILED);
+    pthread_mutex_unlock(&s->mu);
+    free(like);
+    if (st == STORE_OK) {
+        *out = cJSON_CreateObject();
+        cJSON_AddItemToObject(*out, "cases", cases);
+        cJSON_AddItemToObject(*out, "total",
+                              cJSON_Duplicate(cJSON_GetObjectItem(total, "total"), true));
+        cases = NULL;
+    }
+    cJSON_Delete(cases);
+    cJSON_Delete(total);
+    return st;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Generations
+ * ------------------------------------------------------------------------------------------- */
+
+static store_status generation_begin(store *s, void *arg, store_error *e) {
+    case_args *a = arg;
+    const cJSON *in = a->in, *case_id = cJSON_GetObjectItemCaseSensitive(in, "case_id");
+    const cJSON *rerun = cJSON_GetObjectItemCaseSensitive(in, "rerun_of");
+    const cJSON *params = cJSON_GetObjectItemCaseSensitive(in, "params");
+    const char *task, *model, *tmpl, *prompt;
+    if (!cJSON_IsNumber(case_id)) return fail(e, STORE_INVALID, "'case_id' must be a number");
+    if (!opt_string(in, "task", NULL, &task, e) || !opt_string(in, "model", NULL, &model, e) ||
+        !opt_string(in, "template", NULL, &tmpl, e) ||
+        !opt_string(in, "prompt", NULL, &prompt, e))
+        return e ? e->status : STORE_INVALID;
+    if (!task || (strcmp(task, "differential") && strcmp(task, "discharge")) || !model || !tmpl ||
+        !prompt)
+        return fail(e, STORE_INVALID, "a generation needs task (differential or discharge), "
+                    "model, template and prompt");
+    if (params && !cJSON_IsObject(params))
+        return fail(e, STORE_INVALID, "'params' must be an object");
+    if (!exists(s, "cases", (int64_t)case_id->valuedouble))
+        return fail(e, STORE_NOT_FOUND, "case %lld does not exist",
+                    (long long)case_id->valuedouble);
+    if (rerun && !cJSON_IsNull(rerun) &&
+        (!cJSON_IsNumber(rerun) || !exists(s, "generations", (int64_t)rerun->valuedouble)))
+        return fail(e, STORE_NOT_FOUND, "'rerun_of' names no generation");
+    char *p = print_or(params, "{}");
+    const store_status st =
+        run(s, prepare(s, e, "INSERT INTO generations (case_id, task, model, params, template, "
+                       "prompt, rerun_of) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       cJSON_IsNumber(rerun) ? "ittttti" : "itttttn",
+                       (int64_t)case_id->valuedouble, task, model, p ? p : "{}", tmpl, prompt,
+                       cJSON_IsNumber(rerun) ? (int64_t)rerun->valuedouble : 0),
+            e);
+    free(p);
+    a->id = sqlite3_last_insert_rowid(s->db);
+    return st;
+}
+
+store_status store_generation_begin(store *s, const cJSON *in, int64_t *id, store_error *e) {
+    case_args a = {0, in};
+    const store_status st = transact(s, generation_begin, &a, e);
+    *id = st == STORE_OK ? a.id : 0;
+    return st;
+}
+
+static double num_or(const cJSON *o, const char *name, double dflt) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    return cJSON_IsNumber(v) ? v->valuedouble : dflt;
+}
+
+static store_status generation_finish(store *s, void *arg, store_error *e) {
+    case_args *a = arg;
+    const char *status, *output, *error;
+    if (!opt_string(a->in, "status", NULL, &status, e) ||
+        !opt_string(a->in, "output", "", &output, e) || !opt_string(a->in, "error", "", &error, e))
+        return e ? e->status : STORE_INVALID;
+    if (!status || !strcmp(status, "running"))
+        return fail(e, STORE_INVALID, "'status' must be done, error or cancelled");
+    sqlite3_stmt *st = prepare(s, e, "UPDATE generations SET status = ?, output = ?, error = ?, "
+                               "ttft_ms = ?, total_ms = ?, prompt_tokens = ?, completion_tokens "
+                               "= ?, finished_at = " NOW " WHERE id = ? AND status = 'running'",
+                               "tttddiii", status, output, error, num_or(a->in, "ttft_ms", 0),
+                               num_or(a->in, "total_ms", 0),
+                               (int64_t)num_or(a->in, "prompt_tokens", 0),
+                               (int64_t)num_or(a->in, "completion_tokens", 0), a->id);
+    store_status rc = run(s, st, e);
+    if (rc == STORE_OK && sqlite3_changes(s->db) == 0)
+        return exists(s, "generations", a->id)
+                   ? fail(e, STORE_CONFLICT, "generation %lld has already finished",
+                          (long long)a->id)
+                   : fail(e, STORE_NOT_FOUND, "generation %lld does not exist", (long long)a->id);
+    return rc;
+}
+
+store_status store_generation_finish(store *s, int64_t id, const cJSON *in, store_error *e) {
+    case_args a = {id, in};
+    return transact(s, generation_finish, &a, e);
+}
+
+/* A generation with its latest vote, its error reports and its picks. */
+#define GENERATION_SELECT                                                                       \
+    "SELECT g.*, (SELECT value FROM votes v WHERE v.generation_id = g.id ORDER BY v.id DESC "   \
+    "LIMIT 1) AS vote, (SELECT count(*) FROM error_reports r WHERE r.generation_id = g.id) AS " \
+    "error_reports, (SELECT count(*) FROM picks p WHERE p.generation_id = g.id) AS picks "      \
+    "FROM generations g "
+
+store_status store_generation_get(store *s, int64_t id, cJSON **out, store_error *e) {
+    pthread_mutex_lock(&s->mu);
+    const store_status st = one_row(s, prepare(s, e, GENERATION_SELECT "WHERE g.id = ?", "i", id),
+                                    "generation", id, out, e);
+    pthread_mutex_unlock(&s->mu);
+    return st;
+}
+
+store_status store_generation_list(store *s, int64_t case_id, cJSON **out, store_error *e) {
+    pthread_mutex_lock(&s->mu);
+    store_status st = STORE_OK;
+    *out = NULL;
+    if (!exists(s, "cases", case_id))
+        st = fail(e, STORE_NOT_FOUND, "case %lld does not exist", (long long)case_id);
+    else if (!(*out = rows_array(s, prepare(s, e, GENERATION_SELECT "WHERE g.case_id = ? ORDER "
+                                            "BY g.id", "i", case_id), e)))
+        st = e ? e->status : STORE_FAILED;
+    pthread_mutex_unlock(&s->mu);
+    return st;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Feedback: votes, error reports, picks filled back
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct vote_args {
+    int64_t id;
+    int value;
+} vote_args;
+
+static store_status vote(store *s, void *arg, store_error *e) {
+    vote_args *a = arg;
+    if (a->value != 1 && a->value != -1) return fail(e, STORE_INVALID, "a vote is 1 or -1");
+    if (!exists(s, "generations", a->id))
+        return fail(e, STORE_NOT_FOUND, "generation %lld does not exist", (long long)a->id);
+    return run(s, prepare(s, e, "INSERT INTO votes (generation_id, value) VALUES (?, ?)", "ii",
+                          a->id, (int64_t)a->value), e);
+}
+
+store_status store_vote(store *s, int64_t generation_id, int value, store_error *e) {
+    vote_args a = {generation_id, value};
+    return transact(s, vote, &a, e);
+}
+
+static store_status error_report(store *s, void *arg, store_error *e) {
+    case_args *a = arg;
+    const char *category, *text;
+    if (!opt_string(a->in, "category", NULL, &category, e) ||
+        !opt_string(a->in, "text", "", &text, e))
+        return e ? e->status : STORE_INVALID;
+    bool known = false;
+    for (int i = 0; category && error_categories[i]; i++)
+        known |= strcmp(category, error_categories[i]) == 0;
+    if (!known)
+        return fail(e, STORE_INVALID, "'category' must be one of factual, omission, irrelevant, "
+                    "unsafe, format, other");
+    if (!exists(s, "generations", a->id))
+        return fail(e, STORE_NOT_FOUND, "generation %lld does not exist", (long long)a->id);
+    const store_status st = run(s, prepare(s, e, "INSERT INTO error_reports (generation_id, "
+                                           "category, text) VALUES (?, ?, ?)", "itt", a->id,
+                                           category, text), e);
+    a->id = sqlite3_last_insert_rowid(s->db);
+    return st;
+}
+
+store_status store_error_report(store *s, int64_t generation_id, const cJSON *in, int64_t *id,
+                                store_error *e) {
+    case_args a = {generation_id, in};
+    const store_status st = transact(s, error_report, &a, e);
+    if (id) *id = st == STORE_OK ? a.id : 0;
+    return st;
+}
+
+/* Each pick: a generation of this case and a diagnosis; returns the lines to append. */
+static store_status check_picks(store *s, int64_t case_id, const cJSON *picks, char **lines,
+                                store_error *e) {
+    *lines = NULL;
+    if (!cJSON_IsArray(picks) || cJSON_GetArraySize(picks) == 0)
+        return fail(e, STORE_INVALID, "'picks' must be a non-empty array");
+    size_t len = 1;
+    const cJSON *p;
+    cJSON_ArrayForEach(p, picks) {
+        const cJSON *g = cJSON_GetObjectItemCaseSensitive(p, "generation_id");
+        const cJSON *d = cJSON_GetObjectItemCaseSensitive(p, "diagnosis");
+        if (!cJSON_IsNumber(g) || !cJSON_IsString(d) || !d->valuestring[0])
+            return fail(e, STORE_INVALID, "each pick needs a 'generation_id' and a 'diagnosis'");
+        sqlite3_stmt *st = prepare(s, e, "SELECT 1 FROM generations WHERE id = ? AND case_id = ?",
+                                   "ii", (int64_t)g->valuedouble, case_id);
+        const bool ok = st && sqlite3_step(st) == SQLITE_ROW;
+        sqlite3_finalize(st);
+        if (!ok)
+            return fail(e, STORE_NOT_FOUND, "generation %lld is not one of case %lld's",
+                        (long long)g->valuedouble, (long long)case_id);
+        len += strlen(d->valuestring) + 1;
+    }
+    if (!(*lines = calloc(1, len))) return fail(e, STORE_FAILED, "out of memory");
+    cJSON_ArrayForEach(p, picks) {
+        if ((*lines)[0]) strcat(*lines, "\n");
+        strcat(*lines, cJSON_GetObjectItemCaseSensitive(p, "diagnosis")->valuestring);
+    }
+    return STORE_OK;
+}
+
+static store_status fill_back(store *s, void *arg, store_error *e) {
+    case_args *a = arg;
+    const char *section;
+    char *lines = NULL;
+    if (!opt_string(a->in, "section", "diagnosis", &section, e))
+        return e ? e->status : STORE_INVALID;
+    bool known = false;
+    for (int i = 0; i < store_n_case_sections; i++)
+        known |= strcmp(section, store_case_sections[i].key) == 0;
+    if (!known) return fail(e, STORE_INVALID, "'section' names no case section");
+    if (!exists(s, "cases", a->id))
+        return fail(e, STORE_NOT_FOUND, "case %lld does not exist", (long long)a->id);
+    const cJSON *picks = cJSON_GetObjectItemCaseSensitive(a->in, "picks");
+    store_status st = check_picks(s, a->id, picks, &lines, e);
+    if (st == STORE_OK)
+        st = run(s, prepare(s, e, "INSERT INTO fill_backs (case_id, section, text) VALUES "
+                            "(?, ?, ?)", "itt", a->id, section, lines), e);
+    const int64_t fill_back_id = sqlite3_last_insert_rowid(s->db);
+    const cJSON *p, *to_record = st == STORE_OK ? picks : NULL;
+    cJSON_ArrayForEach(p, to_record) {
+        const cJSON *rank = cJSON_GetObjectItemCaseSensitive(p, "rank");
+        st = run(s, prepare(s, e, "INSERT INTO picks (fill_back_id, generation_id, diagnosis, "
+                            "rank) VALUES (?, ?, ?, ?)", cJSON_IsNumber(rank) ? "iiti" : "iitn",
+                            fill_back_id,
+                            (int64_t)cJSON_GetObjectItemCaseSensitive(p, "generation_id")->valuedouble,
+                            cJSON_GetObjectItemCaseSensitive(p, "diagnosis")->valuestring,
+                            cJSON_IsNumber(rank) ? (int64_t)rank->valuedouble : 0), e);
+        if (st != STORE_OK) break;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "$.%s", section);
+    if (st == STORE_OK) /* appended, one diagnosis per line */
+        st = run(s, prepare(s, e, "UPDATE cases SET sections = json_set(sections, ?1, CASE WHEN "
+                            "coalesce(json_extract(sections, ?1), '') = '' THEN ?2 ELSE "
+                            "json_extract(sections, ?1) || char(10) || ?2 END), updated_at = " NOW
+                            " WHERE id = ?3", "tti", path, lines, a->id), e);
+    free(lines);
+    return st;
+}
+
+store_status store_fill_back(store *s, int64_t case_id, const cJSON *in, store_error *e) {
+    case_args a = {case_id, in};
+    if (!cJSON_IsObject(in)) return fail(e, STORE_INVALID, "a fill-back must be a JSON object");
+    return transact(s, fill_back, &a, e);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Discharge records
+ * ------------------------------------------------------------------------------------------- */
+
+/* All five sections, strings. */
+static bool check_discharge(const cJSON *sections, store_error *e) {
+    if (!check_sections(sections, store_discharge_sections, store_n_discharge_sections,
+                        "sections", e))
+        return false;
+    for (int i = 0; i < store_n_discharge_sections; i++)
+        if (!cJSON_GetObjectItemCaseSensitive(sections, store_discharge_sections[i].key))
+            return fail(e, STORE_INVALID, "'sections' lacks '%s' (%s)",
+                        store_discharge_sections[i].key, store_discharge_sections[i].label) == 0;
+    return true;
+}
+
+static store_status discharge_create(store *s, void *arg, store_error *e) {
+    case_args *a = arg;
+    const cJSON *sections = cJSON_GetObjectItemCaseSensitive(a->in, "sections");
+    const cJSON *gen = cJSON_GetObjectItemCaseSensitive(a->in, "generation_id");
+    if (!check_discharge(sections, e)) return e ? e->status : STORE_INVALID;
+    if (!exists(s, "cases", a->id))
+        return fail(e, STORE_NOT_FOUND, "case %lld does not exist", (long long)a->id);
+    if (gen && !cJSON_IsNull(gen) &&
+        (!cJSON_IsNumber(gen) || !exists(s, "generations", (int64_t)gen->valuedouble)))
+        return fail(e, STORE_NOT_FOUND, "'generation_id' names no generation");
+    char *text = cJSON_PrintUnformatted(sections);
+    if (!text) return fail(e, STORE_FAILED, "out of memory");
+    const store_status st =
+        run(s, prepare(s, e, "INSERT INTO discharge_records (case_id, generation_id, draft, "
+                       "current) VALUES (?, ?, ?, ?)", cJSON_IsNumber(gen) ? "iitt" : "intt",
+                       a->id, cJSON_IsNumber(gen) ? (int64_t)gen->valuedouble : 0, text, text),
+            e);
+    free(text);
+    a->id = sqlite3_last_insert_rowid(s->db);
+    return st;
+}
+
+store_status store_discharge_create(store *s, int64_t case_id, const cJSON *in, int64_t *id,
+                                    store_error *e) {
+    case_args a = {case_id, in};
+    if (!cJSON_IsObject(in)) return fail(e, STORE_INVALID, "a discharge draft must be an object");
+    const store_status st = transact(s, discharge_create, &a, e);
+    *id = st == STORE_OK ? a.id : 0;
+    return st;
+}
+
+static store_status discharge_get(store *s, int64_t id, cJSON **out, store_error *e) {
+    store_status st = one_row(s, prepare(s, e, "SELECT * FROM discharge_records WHERE id = ?",
+                                         "i", id), "discharge record", id, out, e);
+    cJSON *edits = st == STORE_OK
+                       ? rows_array(s, prepare(s, e, "SELECT section, before, after, created_at "
+                                               "FROM discharge_edits WHERE record_id = ? ORDER BY "
+                                               "id", "i", id), e)
+                       : NULL;
+    if (st == STORE_OK && !edits) st = e ? e->status : STORE_FAILED;
+    if (st == STORE_OK) cJSON_AddItemToObject(*out, "edits", edits);
+    return st;
+}
+
+store_status store_discharge_get(store *s, int64_t record_id, cJSON **out, store_error *e) {
+    pthread_mutex_lock(&s->mu);
+    const store_status st = discharge_get(s, record_id, out, e);
+    pthread_mutex_unlock(&s->mu);
+    if (st != STORE_OK) {
+        cJSON_Delete(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+/* Each changed section is one edit row; current takes the new text. */
+static store_status discharge_edit(store *s, void *arg, store_error *e) {
+    case_args *a = arg;
+    cJSON *rec = NULL;
+    if (!check_sections(a->in, store_discharge_sections, store_n_discharge_sections, "sections",
+                        e))
+        return e ? e->status : STORE_INVALID;
+    store_status st = discharge_get(s, a->id, &rec, e);
+    const cJSON *status = cJSON_GetObjectItemCaseSensitive(rec, "status");
+    if (st == STORE_OK && strcmp(status->valuestring, "draft") != 0)
+        st = fail(e, STORE_CONFLICT, "discharge record %lld is signed: it cannot change",
+                  (long long)a->id);
+    cJSON *cur = cJSON_GetObjectItemCaseSensitive(rec, "current");
+    const cJSON *v, *changes = st == STORE_OK ? a->in : NULL;
+    cJSON_ArrayForEach(v, changes) {
+        const cJSON *before = cJSON_GetObjectItemCaseSensitive(cur, v->string);
+        const char *b = cJSON_IsString(before) ? before->valuestring : "";
+        if (strcmp(b, v->valuestring) == 0) continue;
+        st = run(s, prepare(s, e, "INSERT INTO discharge_edits (record_id, section, before, "
+                            "after) VALUES (?, ?, ?, ?)", "ittt", a->id, v->string, b,
+                            v->valuestring), e);
+        if (st != STORE_OK) break;
+        cJSON_ReplaceItemInObjectCaseSensitive(cur, v->string, cJSON_CreateString(v->valuestring));
+    }
+    char *text = st == STORE_OK ? cJSON_PrintUnformatted(cur) : NULL;
+    if (st == STORE_OK)
+        st = text ? run(s, prepare(s, e, "UPDATE discharge_records SET current = ?, updated_at = "
+                                   NOW " WHERE id = ?", "ti", text, a->id), e)
+                  : fail(e, STORE_FAILED, "out of memory");
+    free(text);
+    cJSON_Delete(rec);
+    return st;
+}
+
+store_status store_discharge_edit(store *s, int64_t record_id, const cJSON *sections,
+                                  store_error *e) {
+    case_args a = {record_id, sections};
+    return transact(s, discharge_edit, &a, e);
+}
+
+typedef struct sign_args {
+    int64_t id;
+    const char *by;
+} sign_args;
+
+static store_status discharge_sign(store *s, void *arg, store_error *e) {
+    sign_args *a = arg;
+    if (!a->by || !a->by[0]) return fail(e, STORE_INVALID, "'signed_by' is required");
+    store_status st = run(s, prepare(s, e, "UPDATE discharge_records SET status = 'signed', "
+                                     "final = current, signed_by = ?, signed_at = " NOW ", "
+                                     "updated_at = " NOW " WHERE id = ? AND status = 'draft'",
+                                     "ti", a->by, a->id), e);
+    if (st == STORE_OK && sqlite3_changes(s->db) == 0)
+        st = exists(s, "discharge_records", a->id)
+                 ? fail(e, STORE_CONFLICT, "discharge record %lld is already signed",
+                        (long long)a->id)
+                 : fail(e, STORE_NOT_FOUND, "discharge record %lld does not exist",
+                        (long long)a->id);
+    return st;
+}
+
+store_status store_discharge_sign(store *s, int64_t record_id, const char *signed_by,
+                                  store_error *e) {
+    sign_args a = {record_id, signed_by};
+    return transact(s, discharge_sign, &a, e);
+}

@@ -1,0 +1,266 @@
+/* test_store.c: the workbench's SQLite records (src/app/store.c).
+ *
+ * Every record kind round-trips; bad input is refused naming the field, with nothing written
+ * (each action is one transaction: a fill-back whose second pick is bad leaves no first pick,
+ * no fill-back row and the case unchanged); state rules hold (a finished generation and a
+ * signed record do not change); votes keep the latest; search matches Chinese text and treats
+ * % and _ literally; a database reopened has everything, at the same schema version, and one
+ * from a newer ward is refused. (Killing a live server mid-action: test_workbench.)
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app/store.h"
+#include "harness.h"
+
+static cJSON *json(const char *text) {
+    cJSON *v = cJSON_Parse(text);
+    CHECK(v != NULL, "test JSON parses: %s", text);
+    return v;
+}
+
+static int64_t new_case(store *s, const char *text) {
+    cJSON *in = json(text);
+    int64_t id = 0;
+    store_error e = {0};
+    CHECK(store_case_create(s, in, &id, &e) == STORE_OK && id > 0, "case created: %s", e.msg);
+    cJSON_Delete(in);
+    return id;
+}
+
+static void expect_refused(store_status got, store_status want, const store_error *e,
+                           const char *says, const char *what) {
+    CHECK(got == want && strstr(e->msg, says), "%s: status %d (want %d), message [%s] names %s",
+          what, got, want, e->msg, says);
+}
+
+static const char *section(const cJSON *c, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c, "sections"), key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static void test_cases(store *s) {
+    store_error e = {0};
+    int64_t id = 0;
+    static const struct { const char *in, *says; } bad[] = {
+        {"{\"title\":\"x\"}", "some text"},
+        {"{\"sections\":{\"mood\":\"ok\"}}", "mood"},
+        {"{\"sections\":{\"chief_complaint\":1}}", "chief_complaint"},
+        {"{\"title\":7,\"free_text\":\"x\"}", "title"},
+        {"{\"patient\":\"m\",\"free_text\":\"x\"}", "patient"},
+        {"[]", "object"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cJSON *in = json(bad[i].in);
+        expect_refused(store_case_create(s, in, &id, &e), STORE_INVALID, &e, bad[i].says, bad[i].in);
+        cJSON_Delete(in);
+    }
+    const int64_t a = new_case(s, "{\"title\":\"发热待查\",\"department\":\"呼吸内科\",\"patient\":"
+                                  "{\"sex\":\"男\",\"age\":45},\"sections\":{\"chief_complaint\":"
+                                  "\"发热3天，咳嗽\",\"present_illness\":\"患者3天前受凉后发热\"}}");
+    const int64_t b = new_case(s, "{\"title\":\"100% 胸痛_急\",\"free_text\":\"胸痛2小时\"}");
+    cJSON *c = NULL;
+    CHECK(store_case_get(s, a, &c, &e) == STORE_OK && strcmp(section(c, "chief_complaint"),
+                                                             "发热3天，咳嗽") == 0,
+          "a case reads back: %s", e.msg);
+    cJSON_Delete(c);
+    usleep(2000); /* updated_at has millisecond resolution: the update is visibly newer */
+    cJSON *patch = json("{\"sections\":{\"physical_exam\":\"T 38.5℃\"},\"title\":\"肺炎?\"}");
+    CHECK(store_case_update(s, a, patch, &e) == STORE_OK && store_case_get(s, a, &c, &e) == STORE_OK &&
+              strcmp(section(c, "physical_exam"), "T 38.5℃") == 0 &&
+              strcmp(section(c, "chief_complaint"), "发热3天，咳嗽") == 0 &&
+              strcmp(cJSON_GetObjectItem(c, "title")->valuestring, "肺炎?") == 0,
+          "an update merges sections and changes the title: %s", e.msg);
+    cJSON_Delete(c);
+    cJSON_Delete(patch);
+    expect_refused(store_case_get(s, 999, &c, &e), STORE_NOT_FOUND, &e, "999", "a missing case");
+    static const struct { const char *q; int total; } searches[] = {
+        {"咳嗽", 1}, {"呼吸", 1}, {"", 2}, {"%", 1}, {"_急", 1}, {"心悸", 0}};
+    for (size_t i = 0; i < sizeof searches / sizeof searches[0]; i++) {
+        cJSON *list = NULL;
+        CHECK(store_case_list(s, searches[i].q, 50, 0, &list, &e) == STORE_OK &&
+                  cJSON_GetObjectItem(list, "total")->valueint == searches[i].total &&
+                  cJSON_GetArraySize(cJSON_GetObjectItem(list, "cases")) == searches[i].total,
+              "search [%s] finds %d", searches[i].q, searches[i].total);
+        cJSON_Delete(list);
+    }
+    cJSON *list = NULL;
+    CHECK(store_case_list(s, NULL, 1, 0, &list, &e) == STORE_OK &&
+              cJSON_GetArrayItem(cJSON_GetObjectItem(list, "cases"), 0) &&
+              cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(list, "cases"), 0), "id")
+                      ->valueint == a,
+          "newest (most recently updated) first, limit 1");
+    cJSON_Delete(list);
+    expect_refused(store_case_list(s, NULL, 0, 0, &list, &e), STORE_INVALID, &e, "limit", "limit 0");
+    (void)b;
+}
+
+static int64_t new_generation(store *s, int64_t case_id, const char *task) {
+    char text[512];
+    snprintf(text, sizeof text, "{\"case_id\":%lld,\"task\":\"%s\",\"model\":\"m1\",\"params\":"
+             "{\"seed\":1},\"template\":\"%s@1\",\"prompt\":\"P\"}", (long long)case_id, task, task);
+    cJSON *in = json(text);
+    int64_t id = 0;
+    store_error e = {0};
+    CHECK(store_generation_begin(s, in, &id, &e) == STORE_OK && id > 0, "generation begun: %s",
+          e.msg);
+    cJSON_Delete(in);
+    return id;
+}
+
+static void test_generations_and_feedback(store *s) {
+    store_error e = {0};
+    const int64_t c1 = new_case(s, "{\"free_text\":\"腹痛\"}"), c2 = new_case(s, "{\"free_text\":\"头痛\"}");
+    int64_t id;
+    cJSON *in = json("{\"case_id\":424242,\"task\":\"differential\",\"model\":\"m\",\"template\":\"t@1\",\"prompt\":\"p\"}");
+    expect_refused(store_generation_begin(s, in, &id, &e), STORE_NOT_FOUND, &e, "424242", "no such case");
+    cJSON_Delete(in);
+    in = json("{\"case_id\":1,\"task\":\"poem\",\"model\":\"m\",\"template\":\"t@1\",\"prompt\":\"p\"}");
+    expect_refused(store_generation_begin(s, in, &id, &e), STORE_INVALID, &e, "task", "unknown task");
+    cJSON_Delete(in);
+    const int64_t g1 = new_generation(s, c1, "differential"), g2 = new_generation(s, c2, "differential");
+    cJSON *fin = json("{\"status\":\"done\",\"output\":\"{\\\"diagnoses\\\":[]}\",\"ttft_ms\":12.5,"
+                      "\"total_ms\":300,\"prompt_tokens\":50,\"completion_tokens\":20}");
+    CHECK(store_generation_finish(s, g1, fin, &e) == STORE_OK, "finished: %s", e.msg);
+    expect_refused(store_generation_finish(s, g1, fin, &e), STORE_CONFLICT, &e, "already",
+                   "finishing twice");
+    expect_refused(store_generation_finish(s, 9999, fin, &e), STORE_NOT_FOUND, &e, "9999",
+                   "finishing a missing generation");
+    cJSON_Delete(fin);
+    CHECK(store_vote(s, g1, 1, &e) == STORE_OK && store_vote(s, g1, -1, &e) == STORE_OK,
+          "votes: %s", e.msg);
+    expect_refused(store_vote(s, g1, 2, &e), STORE_INVALID, &e, "vote", "a vote of 2");
+    cJSON *report = json("{\"category\":\"omission\",\"text\":\"漏掉了阑尾炎\"}");
+    CHECK(store_error_report(s, g1, report, &id, &e) == STORE_OK && id > 0, "report: %s", e.msg);
+    cJSON_Delete(report);
+    report = json("{\"category\":\"style\"}");
+    expect_refused(store_error_report(s, g1, report, &id, &e), STORE_INVALID, &e, "category",
+                   "an unknown category");
+    cJSON_Delete(report);
+    cJSON *g = NULL;
+    CHECK(store_generation_get(s, g1, &g, &e) == STORE_OK &&
+              cJSON_GetObjectItem(g, "vote")->valueint == -1 &&
+              cJSON_GetObjectItem(g, "error_reports")->valueint == 1 &&
+              !strcmp(cJSON_GetObjectItem(g, "status")->valuestring, "done") &&
+              cJSON_GetObjectItem(cJSON_GetObjectItem(g, "params"), "seed")->valueint == 1 &&
+              cJSON_GetObjectItem(g, "completion_tokens")->valueint == 20,
+          "the generation reads back with its latest vote and reports");
+    cJSON_Delete(g);
+
+    /* a fill-back whose second pick belongs to another case: nothing of it is kept */
+    char text[512];
+    snprintf(text, sizeof text, "{\"picks\":[{\"generation_id\":%lld,\"diagnosis\":\"急性阑尾炎\","
+             "\"rank\":1},{\"generation_id\":%lld,\"diagnosis\":\"偏头痛\"}]}", (long long)g1,
+             (long long)g2);
+    cJSON *fb = json(text);
+    expect_refused(store_fill_back(s, c1, fb, &e), STORE_NOT_FOUND, &e, "not one of",
+                   "a pick from another case");
+    cJSON_Delete(fb);
+    cJSON *c = NULL;
+    CHECK(store_case_get(s, c1, &c, &e) == STORE_OK && section(c, "diagnosis") == NULL &&
+              store_generation_get(s, g1, &g, &e) == STORE_OK &&
+              cJSON_GetObjectItem(g, "picks")->valueint == 0,
+          "the refused fill-back left no pick and no diagnosis");
+    cJSON_Delete(c), cJSON_Delete(g);
+    snprintf(text, sizeof text, "{\"picks\":[{\"generation_id\":%lld,\"diagnosis\":\"急性阑尾炎\","
+             "\"rank\":1},{\"generation_id\":%lld,\"diagnosis\":\"肠系膜淋巴结炎\"}]}",
+             (long long)g1, (long long)g1);
+    fb = json(text);
+    CHECK(store_fill_back(s, c1, fb, &e) == STORE_OK && store_fill_back(s, c1, fb, &e) == STORE_OK,
+          "fill-backs: %s", e.msg);
+    cJSON_Delete(fb);
+    CHECK(store_case_get(s, c1, &c, &e) == STORE_OK &&
+              !strcmp(section(c, "diagnosis"), "急性阑尾炎\n肠系膜淋巴结炎\n急性阑尾炎\n肠系膜淋巴结炎") &&
+              store_generation_get(s, g1, &g, &e) == STORE_OK &&
+              cJSON_GetObjectItem(g, "picks")->valueint == 4,
+          "picked diagnoses appended to the case, one per line, picks counted");
+    cJSON_Delete(c), cJSON_Delete(g);
+    cJSON *list = NULL;
+    CHECK(store_generation_list(s, c1, &list, &e) == STORE_OK && cJSON_GetArraySize(list) == 1,
+          "a case's generations");
+    cJSON_Delete(list);
+}
+
+static void test_discharge(store *s) {
+    store_error e = {0};
+    const int64_t c = new_case(s, "{\"free_text\":\"社区获得性肺炎，住院7天\"}");
+    const int64_t g = new_generation(s, c, "discharge");
+    int64_t id = 0;
+    cJSON *partial = json("{\"sections\":{\"discharge_diagnosis\":\"肺炎\"}}");
+    expect_refused(store_discharge_create(s, c, partial, &id, &e), STORE_INVALID, &e,
+                   "admission_status", "a draft without every section");
+    cJSON_Delete(partial);
+    char text[1024];
+    snprintf(text, sizeof text, "{\"generation_id\":%lld,\"sections\":{\"discharge_diagnosis\":"
+             "\"社区获得性肺炎\",\"admission_status\":\"发热咳嗽\",\"treatment_course\":\"头孢曲松\","
+             "\"discharge_status\":\"体温正常\",\"discharge_orders\":\"口服药3天\"}}", (long long)g);
+    cJSON *draft = json(text);
+    CHECK(store_discharge_create(s, c, draft, &id, &e) == STORE_OK && id > 0, "draft: %s", e.msg);
+    cJSON_Delete(draft);
+    cJSON *edit = json("{\"treatment_course\":\"头孢曲松2g qd×7天\",\"discharge_orders\":\"口服药3天\"}");
+    CHECK(store_discharge_edit(s, id, edit, &e) == STORE_OK, "edit: %s", e.msg);
+    CHECK(store_discharge_sign(s, id, "张医生", &e) == STORE_OK, "signed: %s", e.msg);
+    expect_refused(store_discharge_edit(s, id, edit, &e), STORE_CONFLICT, &e, "signed",
+                   "editing a signed record");
+    expect_refused(store_discharge_sign(s, id, "李医生", &e), STORE_CONFLICT, &e, "already",
+                   "signing twice");
+    cJSON_Delete(edit);
+    cJSON *r = NULL;
+    CHECK(store_discharge_get(s, id, &r, &e) == STORE_OK, "read back: %s", e.msg);
+    const cJSON *edits = cJSON_GetObjectItem(r, "edits");
+    const cJSON *final = cJSON_GetObjectItem(r, "final"), *drf = cJSON_GetObjectItem(r, "draft");
+    CHECK(r && !strcmp(cJSON_GetObjectItem(r, "status")->valuestring, "signed") &&
+              cJSON_GetArraySize(edits) == 1 &&
+              !strcmp(cJSON_GetObjectItem(final, "treatment_course")->valuestring, "头孢曲松2g qd×7天") &&
+              !strcmp(cJSON_GetObjectItem(drf, "treatment_course")->valuestring, "头孢曲松") &&
+              !strcmp(cJSON_GetObjectItem(r, "signed_by")->valuestring, "张医生"),
+          "draft and final both kept, one edit (the unchanged section is none), signer");
+    cJSON_Delete(r);
+}
+
+/* A file database keeps everything across reopening; one from a newer ward is refused. */
+static void test_file(void) {
+    const char *path = test_tmp_path("store.db");
+    remove(path);
+    store *s = NULL;
+    store_error e = {0};
+    CHECK(store_open(path, &s, &e) == STORE_OK && store_schema_version(s) == 1, "opened: %s", e.msg);
+    if (!s) return;
+    const int64_t id = new_case(s, "{\"free_text\":\"持久化\"}");
+    store_close(s);
+    CHECK(store_open(path, &s, &e) == STORE_OK && store_schema_version(s) == 1, "reopened");
+    cJSON *c = NULL;
+    CHECK(s && store_case_get(s, id, &c, &e) == STORE_OK, "the case is still there");
+    cJSON_Delete(c);
+    store_close(s);
+    sqlite3 *db = NULL;
+    sqlite3_open(path, &db);
+    sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL);
+    sqlite3_close(db);
+    expect_refused(store_open(path, &s, &e), STORE_FAILED, &e, "newer", "a newer schema");
+    CHECK(s == NULL, "nothing opened");
+    char wal[1100];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    remove(path), remove(wal);
+    snprintf(wal, sizeof wal, "%s-shm", path);
+    remove(wal);
+    expect_refused(store_open("/nonexistent-dir/x.db", &s, &e), STORE_FAILED, &e, "cannot open",
+                   "an unwritable path");
+}
+
+int main(void) {
+    store *s = NULL;
+    store_error e = {0};
+    CHECK(store_open(":memory:", &s, &e) == STORE_OK, "in-memory store: %s", e.msg);
+    if (s) {
+        test_cases(s);
+        test_generations_and_feedback(s);
+        test_discharge(s);
+        store_close(s);
+    }
+    test_file();
+    return test_summary();
+}
