@@ -27,166 +27,15 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "srvtest.h"
 #include "ward.h"
 
-static int g_port;
 
-/* ---------------------------------------------------------------------------------------------
- * A minimal HTTP/1.1 client: one request per connection ("Connection: close")
- * ------------------------------------------------------------------------------------------- */
-
-typedef struct http_reply {
-    int status;
-    char *head, *body; /* body: de-chunked, NUL-terminated */
-    size_t body_len;
-} http_reply;
-
-static int connect_server(void) {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)g_port)};
-    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        if (fd >= 0) close(fd);
-        return -1;
-    }
-    /* a server that stops answering fails the test instead of hanging it */
-    const struct timeval limit = {30, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
-    return fd;
-}
-
-static void send_all(int fd, const char *p, size_t n) {
-    while (n) {
-        const ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
-        if (k <= 0) return;
-        p += k, n -= (size_t)k;
-    }
-}
-
-static void send_request(int fd, const char *method, const char *path, const char *extra_headers,
-                         const char *body, size_t body_len) {
-    char head[1024];
-    const int n = snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: "
-                           "close\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n%s\r\n",
-                           method, path, body_len, extra_headers ? extra_headers : "");
-    send_all(fd, head, (size_t)n);
-    if (body_len) send_all(fd, body, body_len);
-}
-
-/* Undoes chunked transfer coding in place. */
-static size_t dechunk(char *b, size_t n) {
-    size_t in = 0, out = 0;
-    while (in < n) {
-        char *end;
-        unsigned long len = strtoul(b + in, &end, 16);
-        char *crlf = strstr(end, "\r\n");
-        if (!crlf || len == 0) break;
-        in = (size_t)(crlf + 2 - b);
-        if (in + len > n) len = n - in;
-        memmove(b + out, b + in, len);
-        out += len, in += len + 2;
-    }
-    b[out] = '\0';
-    return out;
-}
-
-static http_reply read_reply(int fd) {
-    http_reply r = {0};
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    for (ssize_t k; (k = recv(fd, buf + n, cap - n - 1, 0)) > 0;) {
-        n += (size_t)k;
-        if (cap - n < 4096) buf = realloc(buf, cap *= 2);
-    }
-    close(fd);
-    buf[n] = '\0';
-    char *sep = strstr(buf, "\r\n\r\n");
-    if (!sep) {
-        free(buf);
-        return r;
-    }
-    *sep = '\0';
-    r.head = strdup(buf);
-    sscanf(buf, "HTTP/1.%*d %d", &r.status);
-    const size_t body_n = n - (size_t)(sep + 4 - buf);
-    r.body = malloc(body_n + 1);
-    memcpy(r.body, sep + 4, body_n);
-    r.body[body_n] = '\0';
-    r.body_len = strstr(r.head, "chunked") ? dechunk(r.body, body_n) : body_n;
-    free(buf);
-    return r;
-}
-
-static http_reply http(const char *method, const char *path, const char *body,
-                       const char *extra_headers) {
-    const int fd = connect_server();
-    if (fd < 0) return (http_reply){0};
-    send_request(fd, method, path, extra_headers, body, body ? strlen(body) : 0);
-    return read_reply(fd);
-}
-
-static void reply_free(http_reply *r) {
-    free(r->head), free(r->body);
-    memset(r, 0, sizeof *r);
-}
-
-/* ---------------------------------------------------------------------------------------------
- * The server process
- * ------------------------------------------------------------------------------------------- */
-
-/* Starts `ward serve ARGS --port 0` and reads the port it prints; returns its pid or -1. */
-static pid_t start_server(const char *args) {
-    int out[2];
-    if (pipe(out) != 0) return -1;
-    const pid_t pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL); /* a crashed or killed test takes its server along */
-        dup2(out[1], 1);
-        close(out[0]), close(out[1]);
-        char cmd[2048];
-        snprintf(cmd, sizeof cmd, "exec %s serve %s --port 0 2>>%s", WARD_BINARY, args,
-                 test_tmp_path("serve.log"));
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    close(out[1]);
-    FILE *f = fdopen(out[0], "r");
-    char line[256] = "";
-    g_port = 0;
-    if (f && fgets(line, sizeof line, f)) {
-        const char *colon = strrchr(line, ':');
-        g_port = colon ? atoi(colon + 1) : 0;
-    }
-    if (f) fclose(f);
-    /* ready when /health says so (models load after the port is open) */
-    for (int i = 0; g_port && i < 200; i++) {
-        http_reply r = http("GET", "/health", NULL, NULL);
-        const int st = r.status;
-        reply_free(&r);
-        if (st == 200) return pid;
-        const struct timespec t = {0, 50 * 1000 * 1000};
-        nanosleep(&t, NULL);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    return -1;
-}
-
-static int stop_server(pid_t pid) {
-    kill(pid, SIGTERM);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-/* ---------------------------------------------------------------------------------------------
- * Helpers on replies
- * ------------------------------------------------------------------------------------------- */
-
-static const char *json_str(const cJSON *o, const char *path0, const char *path1) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, path0);
-    if (path1) v = cJSON_GetObjectItemCaseSensitive(v, path1);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
+/* The OpenAI API alone (the workbench has test_workbench). */
+static pid_t start_api_server(const char *args) {
+    char all[4200];
+    snprintf(all, sizeof all, "%s --no-workbench", args);
+    return start_server(all);
 }
 
 /* choices[0] of a response. */
@@ -596,7 +445,7 @@ static void test_api_keys(const char *model) {
     char args[2400];
     snprintf(args, sizeof args, "-m stories=%s --api-key-file %s -t 1 --cors-origin http://emr.local",
              model, keys);
-    const pid_t pid = start_server(args);
+    const pid_t pid = start_api_server(args);
     CHECK(pid > 0, "server with keys started");
     if (pid <= 0) return;
     http_reply r = http("GET", "/v1/models", NULL, NULL);
@@ -659,7 +508,7 @@ static void test_utf8_deltas(void) {
     if (!mp) return;
     char args[2400];
     snprintf(args, sizeof args, "-m qwen=%s -t 1", mp);
-    const pid_t pid = start_server(args);
+    const pid_t pid = start_api_server(args);
     CHECK(pid > 0, "server on a byte-level BPE model started");
     if (pid <= 0) return;
     http_reply r = http("POST", "/v1/completions", "{\"model\":\"qwen\",\"prompt\":\"病人\","
@@ -859,7 +708,7 @@ static void test_tools(void) {
     char args[2400];
     snprintf(args, sizeof args, "-m q=%s --chat-template chatml -t 2 --parallel 2 --ctx 4096",
              qp);
-    pid_t pid = start_server(args);
+    pid_t pid = start_api_server(args);
     CHECK(pid > 0, "server with the chatml template started");
     if (pid > 0) {
         expect_calls("q", "\"required\"", ",\"parallel_tool_calls\":false", NULL, 1);
@@ -898,7 +747,7 @@ static void test_tools(void) {
         CHECK(stop_server(pid) == 0, "SIGTERM: exit status 0");
     }
     snprintf(args, sizeof args, "-m q=%s --chat-template glm4 -t 2 --ctx 4096", sp);
-    pid = start_server(args);
+    pid = start_api_server(args);
     CHECK(pid > 0, "server with the glm4 template started");
     if (pid <= 0) return;
     expect_calls("q", "\"required\"", "", NULL, 1); /* GLM-4 calls one tool per reply */
@@ -922,7 +771,7 @@ static void test_hf_dir(void) {
     if (!dir) return;
     char args[2400];
     snprintf(args, sizeof args, "-m %s --quant q8_0 -t 1", dir);
-    const pid_t pid = start_server(args);
+    const pid_t pid = start_api_server(args);
     CHECK(pid > 0, "server on a HuggingFace directory started");
     if (pid <= 0) return;
     http_reply r = http("POST", "/v1/completions", "{\"model\":\"stories260K\",\"prompt\":"
@@ -938,7 +787,7 @@ static void test_hf_dir(void) {
 static void test_kv_budget(const char *model) {
     char args[2400];
     snprintf(args, sizeof args, "-m stories=%s --parallel 2 --kv-budget 1 -t 1", model);
-    const pid_t pid = start_server(args);
+    const pid_t pid = start_api_server(args);
     CHECK(pid > 0, "server with a KV budget started");
     if (pid <= 0) return;
     char *big = words_request(1000);
@@ -967,7 +816,7 @@ static void test_config(const char *model) {
     fclose(f);
     char args[2400];
     snprintf(args, sizeof args, "--config %s", path);
-    const pid_t pid = start_server(args);
+    const pid_t pid = start_api_server(args);
     CHECK(pid > 0, "server from a config file started");
     if (pid > 0) {
         http_reply a = http("POST", "/v1/completions", "{\"model\":\"tiny\",\"prompt\":\"Once upon a time\"}", NULL);
@@ -1010,7 +859,7 @@ int main(void) {
     char model[1024], args[1200];
     snprintf(model, sizeof model, "%s", mp);
     snprintf(args, sizeof args, "-m stories=%s --parallel 3 -t 2 --max-body 64 --ping 1", model);
-    const pid_t pid = start_server(args);
+    const pid_t pid = start_api_server(args);
     CHECK(pid > 0, "ward serve started and became healthy");
     if (pid > 0) {
         http_reply r = http("GET", "/v1/models", NULL, NULL);

@@ -871,3 +871,27 @@ store_status store_discharge_sign(store *s, int64_t record_id, const char *signe
     sign_args a = {record_id, signed_by};
     return transact(s, discharge_sign, &a, e);
 }
+
+store_status store_discharge_list(store *s, int64_t case_id, cJSON **out, store_error *e) {
+    pthread_mutex_lock(&s->mu);
+    store_status st = STORE_OK;
+    *out = NULL;
+    if (!exists(s, "cases", case_id))
+        st = fail(e, STORE_NOT_FOUND, "case %lld does not exist", (long long)case_id);
+    else if (!(*out = rows_array(s, prepare(s, e, "SELECT * FROM discharge_records WHERE "
+                                            "case_id = ? ORDER BY id", "i", case_id), e)))
+        st = e ? e->status : STORE_FAILED;
+    pthread_mutex_unlock(&s->mu);
+    return st;
+}
+
+int store_abandon_running(store *s) {
+    pthread_mutex_lock(&s->mu);
+    const store_status st = run(s, prepare(s, NULL, "UPDATE generations SET status = "
+                                           "'cancelled', error = 'interrupted: the server "
+                                           "stopped', finished_at = " NOW " WHERE status = "
+                                           "'running'", ""), NULL);
+    const int n = st == STORE_OK ? sqlite3_changes(s->db) : -1;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}

@@ -93,5 +93,11 @@ store_status store_discharge_sign(store *s, int64_t record_id, const char *signe
                                   store_error *err);
 /* {"id", "case_id", "generation_id", "status", "draft", "final", "edits": [...], ...} */
 store_status store_discharge_get(store *s, int64_t record_id, cJSON **out, store_error *err);
+/* A case's discharge records, oldest first (without their edits). */
+store_status store_discharge_list(store *s, int64_t case_id, cJSON **out, store_error *err);
+
+/* Generations left running by a server that stopped become "cancelled" ("interrupted");
+ * called when the workbench starts. Returns how many, or -1. */
+int store_abandon_running(store *s);
 
 #endif

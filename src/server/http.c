@@ -329,7 +329,6 @@ static const cJSON *model_defaults(void *ctx, const char *name) {
  * prompt after BOS. */
 static bool tokenize_prompt(srv_model *m, const api_request *r, ward_token **toks, int32_t *n,
                             api_error *e) {
-    const ward_model *wm = srv_model_engine(m);
     ward_text_span *spans = NULL, one = {r->prompt, r->prompt ? strlen(r->prompt) : 0, false};
     size_t n_spans = 1;
     if (r->chat) {
@@ -348,28 +347,12 @@ static bool tokenize_prompt(srv_model *m, const api_request *r, ward_token **tok
                             "the messages cannot be rendered with the model's chat template: %s",
                             err.msg);
     }
-    const unsigned flags = r->chat ? 0 : WARD_TOKENIZE_ADD_BOS;
-    size_t cap = 256, need = 0;
-    ward_status st = WARD_ERANGE;
-    *toks = NULL;
-    while (st == WARD_ERANGE) {
-        ward_token *grown = realloc(*toks, sizeof **toks * cap);
-        if (!grown) {
-            st = WARD_ENOMEM;
-            break;
-        }
-        *toks = grown;
-        st = ward_tokenize_spans(wm, r->chat ? spans : &one, n_spans, flags, *toks, cap, &need);
-        if (st == WARD_ERANGE) cap = need;
-    }
+    const ward_status st = srv_tokenize(m, r->chat ? spans : &one, n_spans,
+                                        r->chat ? 0 : WARD_TOKENIZE_ADD_BOS, toks, n);
     if (r->chat) ward_chat_spans_free(spans);
-    if (st) {
-        free(*toks);
-        *toks = NULL;
+    if (st)
         return api_fail(e, 500, "server_error", NULL, NULL, "tokenizing the prompt failed: %s",
                         ward_status_str(st));
-    }
-    *n = (int32_t)need;
     return true;
 }
 
@@ -789,6 +772,73 @@ static bool is_post_route(const char *url) {
     return strcmp(url, "/v1/chat/completions") == 0 || strcmp(url, "/v1/completions") == 0;
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * The mounted application
+ * ------------------------------------------------------------------------------------------- */
+
+const char *srv_request_arg(const srv_request *r, const char *name) {
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+typedef struct app_stream {
+    srv_reply reply;
+    srv_server *srv;
+} app_stream;
+
+static ssize_t read_app(void *cls, uint64_t pos, char *buf, size_t max) {
+    (void)pos;
+    app_stream *a = cls;
+    const long n = a->reply.read(a->reply.cls, buf, max);
+    return n < 0 ? MHD_CONTENT_READER_END_OF_STREAM : (ssize_t)n;
+}
+
+static void free_app(void *cls) {
+    app_stream *a = cls;
+    if (a->reply.done) a->reply.done(a->reply.cls);
+    atomic_fetch_sub(&a->srv->in_flight, 1);
+    free(a);
+}
+
+static enum MHD_Result app_route(srv_server *s, struct MHD_Connection *c, const char *url,
+                                 const char *method, const conn_body *b) {
+    const srv_request req = {method, url, b->data ? b->data : "", b->len, c};
+    srv_reply out = {0};
+    api_error e;
+    if (!s->cfg.app(s->cfg.app_ctx, &req, &out)) {
+        api_fail(&e, 404, "invalid_request_error", "unknown_url", NULL, "Unknown request URL: "
+                 "%s %s", method, url);
+        return send_error(s, c, &e, method, url);
+    }
+    struct MHD_Response *r;
+    if (out.read) {
+        app_stream *a = malloc(sizeof *a);
+        if (!a) {
+            if (out.done) out.done(out.cls);
+            return MHD_NO;
+        }
+        a->reply = out;
+        a->srv = s;
+        atomic_fetch_add(&s->in_flight, 1); /* a stream counts as in flight until done */
+        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, read_app, a, free_app);
+        if (!r) free_app(a);
+    } else {
+        r = MHD_create_response_from_buffer(out.len, out.body ? out.body : (char *)"",
+                                            out.body ? MHD_RESPMEM_MUST_FREE
+                                                     : MHD_RESPMEM_PERSISTENT);
+        if (!r) free(out.body);
+    }
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, out.content_type);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, out.cache ? out.cache : "no-store");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    add_cors(s, r);
+    const enum MHD_Result ret = MHD_queue_response(c, (unsigned)out.status, r);
+    MHD_destroy_response(r);
+    log_line(s, "%s %s %d", method, url, out.status);
+    count_status(s, out.status);
+    return ret;
+}
+
 static enum MHD_Result route(srv_server *s, struct MHD_Connection *c, const char *url,
                              const char *method, const conn_body *b) {
     api_error e;
@@ -796,7 +846,9 @@ static enum MHD_Result route(srv_server *s, struct MHD_Connection *c, const char
     if (strcmp(url, "/health") == 0 && get) return get_health(s, c);
     const bool known = strcmp(url, "/metrics") == 0 || strcmp(url, "/v1/models") == 0 ||
                        is_post_route(url);
-    if (!known) {
+    const bool api = strncmp(url, "/api/", 5) == 0;
+    if (!known && s->cfg.app && !api) return app_route(s, c, url, method, b); /* open files */
+    if (!known && !(s->cfg.app && api)) {
         api_fail(&e, 404, "invalid_request_error", "unknown_url", NULL, "Unknown request URL: "
                  "%s %s", method, url);
         return send_error(s, c, &e, method, url);
@@ -815,7 +867,7 @@ static enum MHD_Result route(srv_server *s, struct MHD_Connection *c, const char
                  "quota (%g per minute) is used up; retry in %d s", key->per_minute, retry_s);
         return send_error_retry(s, c, &e, method, url, retry_s);
     }
-    if (is_post_route(url) ? !post : !get) {
+    if (!api && (is_post_route(url) ? !post : !get)) {
         api_fail(&e, 405, "invalid_request_error", "method_not_allowed", NULL, "%s is not "
                  "allowed on %s", method, url);
         return send_error(s, c, &e, method, url);
@@ -836,6 +888,7 @@ static enum MHD_Result route(srv_server *s, struct MHD_Connection *c, const char
                  s->cfg.max_body);
         return send_error(s, c, &e, method, url);
     }
+    if (api) return app_route(s, c, url, method, b);
     return post_generate(s, c, strcmp(url, "/v1/chat/completions") == 0, b->data ? b->data : "",
                          b->len, url);
 }

@@ -847,6 +847,31 @@ const ward_chat_template *srv_model_template(const srv_model *m) { return m->tmp
 int32_t srv_model_n_ctx(const srv_model *m) { return m->n_ctx; }
 const cJSON *srv_model_defaults(const srv_model *m) { return m->defaults; }
 
+ward_status srv_tokenize(srv_model *m, const ward_text_span *spans, size_t n_spans,
+                         unsigned flags, ward_token **toks, int32_t *n_toks) {
+    size_t cap = 256, need = 0;
+    ward_status st = WARD_ERANGE;
+    *toks = NULL;
+    *n_toks = 0;
+    while (st == WARD_ERANGE) {
+        ward_token *grown = realloc(*toks, sizeof **toks * cap);
+        if (!grown) {
+            st = WARD_ENOMEM;
+            break;
+        }
+        *toks = grown;
+        st = ward_tokenize_spans(m->model, spans, n_spans, flags, *toks, cap, &need);
+        if (st == WARD_ERANGE) cap = need;
+    }
+    if (st || need > INT32_MAX) {
+        free(*toks);
+        *toks = NULL;
+        return st ? st : WARD_ERANGE;
+    }
+    *n_toks = (int32_t)need;
+    return WARD_OK;
+}
+
 void srv_model_get_stats(srv_model *m, srv_model_stats *out) {
     pthread_mutex_lock(&m->mu);
     *out = m->stats;

@@ -71,6 +71,11 @@ int32_t srv_model_n_ctx(const srv_model *m);
 /* The model's default request fields (an object, or NULL). */
 const cJSON *srv_model_defaults(const srv_model *m);
 
+/* The tokens of spans (n_spans; flags as ward_tokenize_spans) in *toks (malloc'ed; the
+ * caller frees) and *n_toks. */
+ward_status srv_tokenize(srv_model *m, const ward_text_span *spans, size_t n_spans,
+                         unsigned flags, ward_token **toks, int32_t *n_toks);
+
 typedef struct srv_model_stats {
     int32_t n_slots, n_active, n_queued;
     uint64_t n_jobs, n_prompt_tokens, n_cached_tokens, n_gen_tokens;

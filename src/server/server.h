@@ -16,6 +16,35 @@
 
 #include "server/sched.h"
 
+/* An application mounted on the server (the clinical workbench): it answers every URL the
+ * server does not, after the same authentication for URLs under /api/ (other URLs, the web
+ * app's files, carry no data and are open). */
+typedef struct srv_request {
+    const char *method, *url;
+    const char *body; /* (len) NUL-terminated; "" when there is none */
+    size_t len;
+    void *conn;       /* for srv_request_arg */
+} srv_request;
+/* A query-string argument of the request, or NULL. */
+const char *srv_request_arg(const srv_request *r, const char *name);
+
+/* The application's answer: a whole body, or a stream read until it ends. */
+typedef struct srv_reply {
+    int status;
+    const char *content_type; /* static storage */
+    const char *cache;        /* Cache-Control value, or NULL for "no-store" */
+    char *body;               /* malloc'ed, freed by the server; NULL when streaming */
+    size_t len;
+    /* streaming: copies up to max bytes into buf and returns how many (waiting until there
+     * are some), or -1 at the end; done(cls) frees cls once the response is over (also when
+     * the client went away) */
+    long (*read)(void *cls, char *buf, size_t max);
+    void (*done)(void *cls);
+    void *cls;
+} srv_reply;
+/* Fills out and returns true, or returns false if the URL is not the application's (404). */
+typedef bool (*srv_app_fn)(void *ctx, const srv_request *req, srv_reply *out);
+
 typedef struct srv_config {
     const char *host;        /* address to bind; default 127.0.0.1 */
     uint16_t port;           /* 0 = any free port (srv_port() tells which) */
@@ -27,6 +56,8 @@ typedef struct srv_config {
     int ping_s;              /* seconds between SSE keep-alive comments while waiting */
     int32_t max_connections;
     const char *cors_origin; /* NULL: no cross-origin access (the default) */
+    srv_app_fn app;          /* NULL: none */
+    void *app_ctx;
 } srv_config;
 
 typedef struct srv_server srv_server;

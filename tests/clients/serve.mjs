@@ -9,9 +9,10 @@ export function check(ok, what) {
   else { failed++; console.log(`FAIL ${what}`); }
 }
 
-/* { srv, port, base } once /health answers 200. */
+/* { srv, port, base } once /health answers 200. The OpenAI API alone: --no-workbench. */
 export async function startServer(ward, args) {
-  const srv = spawn(ward, ['serve', ...args, '--port', '0'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const srv = spawn(ward, ['serve', ...args, '--no-workbench', '--port', '0'],
+                    { stdio: ['ignore', 'pipe', 'ignore'] });
   // a test stopped from outside (ctest's timeout) takes its server with it
   process.on('exit', () => srv.kill('SIGKILL'));
   for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => process.exit(1));

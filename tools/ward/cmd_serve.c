@@ -7,6 +7,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <limits.h>
+#include <unistd.h>
+
+#include "app/workbench.h"
 #include "cli.h"
 #include "server/server.h"
 
@@ -16,6 +20,8 @@ typedef struct serve_opts {
     int32_t port, parallel, n_ctx, n_batch, n_threads, queue, max_body_kib, max_tokens, kv_mib;
     int32_t drain_s, ping_s;
     bool log_content;
+    const char *db, *prompts, *web, *columns; /* the workbench */
+    bool no_workbench;
 } serve_opts;
 
 /* The models to load: -m options, then a config file's "models" (see docs/serve.md). */
@@ -165,6 +171,40 @@ static int read_config(serve_opts *o, cJSON **root, model_spec *specs, int *n_sp
     return 0;
 }
 
+/* A directory shipped with ward: dir/rel next to the executable's directory (the build tree
+ * and an installed prefix both have bin-or-build/../rel), or NULL. */
+static const char *shipped_dir(const char *rel, char *buf, size_t cap) {
+    char exe[PATH_MAX];
+    const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return NULL;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash) return NULL;
+    *slash = '\0';
+    snprintf(buf, cap, "%s/../%s", exe, rel);
+    return access(buf, R_OK) == 0 ? buf : NULL;
+}
+
+/* The workbench, unless --no-workbench: its records, templates and web app. */
+static int open_workbench(const serve_opts *o, workbench **wb) {
+    char prompts[PATH_MAX + 64], web[PATH_MAX + 64], err[512];
+    *wb = NULL;
+    if (o->no_workbench) return 0;
+    const wb_config cfg = {
+        .db_path = o->db ? o->db : "ward-workbench.db",
+        .prompts_dir = o->prompts ? o->prompts
+                                  : shipped_dir("share/workbench/prompts", prompts, sizeof prompts),
+        .web_dir = o->web ? o->web : shipped_dir("web/dist", web, sizeof web),
+        .columns = o->columns};
+    if (!cfg.prompts_dir)
+        return cli_fail("serve", "workbench: the prompt templates were not found next to the "
+                        "ward binary; give --prompts DIR (or --no-workbench)");
+    if (!wb_open(&cfg, wb, err, sizeof err)) return cli_fail("serve", "workbench: %s", err);
+    fprintf(stderr, "ward serve: workbench records in %s; templates from %s%s\n", cfg.db_path,
+            cfg.prompts_dir, cfg.web_dir ? "" : "; no web app found (API only)");
+    return 0;
+}
+
 static int serve(const serve_opts *o, const model_spec *specs, int n_specs) {
     sigset_t sigs;
     sigemptyset(&sigs);
@@ -173,14 +213,21 @@ static int serve(const serve_opts *o, const model_spec *specs, int n_specs) {
     pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* every thread started below inherits it */
     signal(SIGPIPE, SIG_IGN);
 
-    const srv_config sc = {.host = o->host, .port = (uint16_t)o->port,
+    srv_config sc = {.host = o->host, .port = (uint16_t)o->port,
                            .api_key_file = o->api_key_file,
                            .max_body = (size_t)o->max_body_kib * 1024, .max_tokens = o->max_tokens,
                            .log_content = o->log_content, .ping_s = o->ping_s,
                            .cors_origin = o->cors_origin};
+    workbench *wb = NULL;
+    if (open_workbench(o, &wb)) return 1;
+    sc.app = wb ? wb_serve : NULL;
+    sc.app_ctx = wb;
     srv_server *srv;
     ward_error err;
-    if (srv_start(&sc, &srv, &err)) return cli_fail("serve", "%s", err.msg);
+    if (srv_start(&sc, &srv, &err)) {
+        wb_close(wb);
+        return cli_fail("serve", "%s", err.msg);
+    }
     printf("ward serve: listening on http://%s:%u\n", o->host ? o->host : "127.0.0.1",
            (unsigned)srv_port(srv));
     fflush(stdout);
@@ -192,6 +239,9 @@ static int serve(const serve_opts *o, const model_spec *specs, int n_specs) {
     srv_turns turns;
     srv_turns_init(&turns);
     int rc = load_models(specs, n_specs, &turns, models);
+    char wb_err[256];
+    if (rc == 0 && wb && !wb_set_models(wb, models, n_specs, wb_err, sizeof wb_err))
+        rc = cli_fail("serve", "%s", wb_err);
     if (rc == 0) {
         srv_set_models(srv, models, n_specs);
         fprintf(stderr, "ward serve: ready\n");
@@ -211,6 +261,7 @@ static int serve(const serve_opts *o, const model_spec *specs, int n_specs) {
     }
     for (int i = 0; i < n_specs; i++) srv_model_stop(models[i]); /* ends what still runs */
     srv_stop(srv);
+    wb_close(wb); /* after its generations, ended above, are recorded */
     for (int i = 0; i < n_specs; i++) srv_model_close(models[i]);
     srv_turns_destroy(&turns);
     if (rc == 0) fprintf(stderr, "ward serve: stopped\n");
@@ -239,14 +290,20 @@ int cmd_serve(int argc, char **argv) {
         {"log-content", 0, CLI_FLAG, &o.log_content, NULL, "also log prompts and completions (they are patient data: off by default)", 0, 0},
         {"drain-timeout", 0, CLI_INT, &o.drain_s, "S", "on SIGTERM, seconds requests in flight may take to finish (default 30)", 0, 86400},
         {"ping", 0, CLI_INT, &o.ping_s, "S", "seconds between keep-alives while a response waits (default 10)", 1, 3600},
+        {"db", 0, CLI_STR, &o.db, "FILE", "workbench: the SQLite file of cases, answers and feedback (default ward-workbench.db here)", 0, 0},
+        {"prompts", 0, CLI_STR, &o.prompts, "DIR", "workbench: the prompt templates (default: share/workbench/prompts shipped with ward)", 0, 0},
+        {"web", 0, CLI_STR, &o.web, "DIR", "workbench: the built web app (default: web/dist shipped with ward)", 0, 0},
+        {"columns", 0, CLI_STR, &o.columns, "NAMES", "workbench: the differential's models, comma-separated (default: the first three served)", 0, 0},
+        {"no-workbench", 0, CLI_FLAG, &o.no_workbench, NULL, "serve the OpenAI API only: no clinical workbench at / and /api/", 0, 0},
     };
     const cli_cmd cmd = {
         "serve", "(-m NAME=PATH [-m NAME=PATH ...] | --config FILE) [options]",
         "Serve models over an OpenAI-compatible HTTP API: GET /v1/models, POST "
-        "/v1/chat/completions, POST /v1/completions (streaming or not), GET /health, GET /metrics.",
+        "/v1/chat/completions, POST /v1/completions (streaming or not), GET /health, GET /metrics; "
+        "and the clinical workbench: its web app at / and its JSON API under /api/.",
         "Nothing leaves the machine: the server binds 127.0.0.1 unless --host says otherwise,\n"
         "and logs carry no prompt or completion text unless --log-content. docs/serve.md has\n"
-        "curl examples.\n",
+        "curl examples; docs/workbench.md describes the workbench and its API.\n",
         opts, (int)(sizeof opts / sizeof opts[0]), 0};
     const char *pos[1];
     int n_pos, rc = cli_parse(&cmd, argc, argv, pos, &n_pos);

@@ -1,0 +1,175 @@
+/* srvtest.c: what the tests of `ward serve` share (srvtest.h): a minimal HTTP/1.1 client and
+ * the server process. */
+#include "srvtest.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static int g_port; /* the server under test */
+
+/* ---------------------------------------------------------------------------------------------
+ * A minimal HTTP/1.1 client: one request per connection ("Connection: close")
+ * ------------------------------------------------------------------------------------------- */
+
+
+int connect_server(void) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)g_port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    /* a server that stops answering fails the test instead of hanging it */
+    const struct timeval limit = {30, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    return fd;
+}
+
+void send_all(int fd, const char *p, size_t n) {
+    while (n) {
+        const ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+        if (k <= 0) return;
+        p += k, n -= (size_t)k;
+    }
+}
+
+void send_request(int fd, const char *method, const char *path, const char *extra_headers,
+                         const char *body, size_t body_len) {
+    char head[1024];
+    const int n = snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: "
+                           "close\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n%s\r\n",
+                           method, path, body_len, extra_headers ? extra_headers : "");
+    send_all(fd, head, (size_t)n);
+    if (body_len) send_all(fd, body, body_len);
+}
+
+/* Undoes chunked transfer coding in place. */
+static size_t dechunk(char *b, size_t n) {
+    size_t in = 0, out = 0;
+    while (in < n) {
+        char *end;
+        unsigned long len = strtoul(b + in, &end, 16);
+        char *crlf = strstr(end, "\r\n");
+        if (!crlf || len == 0) break;
+        in = (size_t)(crlf + 2 - b);
+        if (in + len > n) len = n - in;
+        memmove(b + out, b + in, len);
+        out += len, in += len + 2;
+    }
+    b[out] = '\0';
+    return out;
+}
+
+http_reply read_reply(int fd) {
+    http_reply r = {0};
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    for (ssize_t k; (k = recv(fd, buf + n, cap - n - 1, 0)) > 0;) {
+        n += (size_t)k;
+        if (cap - n < 4096) buf = realloc(buf, cap *= 2);
+    }
+    close(fd);
+    buf[n] = '\0';
+    char *sep = strstr(buf, "\r\n\r\n");
+    if (!sep) {
+        free(buf);
+        return r;
+    }
+    *sep = '\0';
+    r.head = strdup(buf);
+    sscanf(buf, "HTTP/1.%*d %d", &r.status);
+    const size_t body_n = n - (size_t)(sep + 4 - buf);
+    r.body = malloc(body_n + 1);
+    memcpy(r.body, sep + 4, body_n);
+    r.body[body_n] = '\0';
+    r.body_len = strstr(r.head, "chunked") ? dechunk(r.body, body_n) : body_n;
+    free(buf);
+    return r;
+}
+
+http_reply http(const char *method, const char *path, const char *body,
+                       const char *extra_headers) {
+    const int fd = connect_server();
+    if (fd < 0) return (http_reply){0};
+    send_request(fd, method, path, extra_headers, body, body ? strlen(body) : 0);
+    return read_reply(fd);
+}
+
+void reply_free(http_reply *r) {
+    free(r->head), free(r->body);
+    memset(r, 0, sizeof *r);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The server process
+ * ------------------------------------------------------------------------------------------- */
+
+/* Starts `ward serve ARGS --port 0` and reads the port it prints; returns its pid or -1. */
+pid_t start_server(const char *args) {
+    int out[2];
+    if (pipe(out) != 0) return -1;
+    const pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* a crashed or killed test takes its server along */
+        dup2(out[1], 1);
+        close(out[0]), close(out[1]);
+        char cmd[2048];
+        snprintf(cmd, sizeof cmd, "exec %s serve %s --port 0 2>>%s", WARD_BINARY, args,
+                 test_tmp_path("serve.log"));
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    FILE *f = fdopen(out[0], "r");
+    char line[256] = "";
+    g_port = 0;
+    if (f && fgets(line, sizeof line, f)) {
+        const char *colon = strrchr(line, ':');
+        g_port = colon ? atoi(colon + 1) : 0;
+    }
+    if (f) fclose(f);
+    /* ready when /health says so (models load after the port is open) */
+    for (int i = 0; g_port && i < 200; i++) {
+        http_reply r = http("GET", "/health", NULL, NULL);
+        const int st = r.status;
+        reply_free(&r);
+        if (st == 200) return pid;
+        const struct timespec t = {0, 50 * 1000 * 1000};
+        nanosleep(&t, NULL);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return -1;
+}
+
+int stop_server(pid_t pid) {
+    kill(pid, SIGTERM);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Helpers on replies
+ * ------------------------------------------------------------------------------------------- */
+
+const char *json_str(const cJSON *o, const char *path0, const char *path1) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, path0);
+    if (path1) v = cJSON_GetObjectItemCaseSensitive(v, path1);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+int srvtest_port(void) { return g_port; }
