@@ -483,7 +483,7 @@ static void test_api_keys(const char *model) {
     fputs("key-with-bad-rate fast\n", f);
     fclose(f);
     char cmd[2400], out[2048];
-    snprintf(cmd, sizeof cmd, "%s serve -m %s --api-key-file %s --port 0 2>&1", WARD_BINARY, model, keys);
+    snprintf(cmd, sizeof cmd, "%s serve -m %s --api-key-file %s --no-workbench --port 0 2>&1", WARD_BINARY, model, keys);
     CHECK(run_cmd(cmd, out, sizeof out) != 0 && strstr(out, "line 1"),
           "a malformed key file is refused naming the line: %s", out);
     remove(keys);
@@ -800,7 +800,7 @@ static void test_kv_budget(const char *model) {
     free(big);
     CHECK(stop_server(pid) == 0, "SIGTERM: exit status 0");
     char cmd[2400], out[2048];
-    snprintf(cmd, sizeof cmd, "%s serve -m %s --parallel 2 --kv-budget 1 --ctx 4000 --port 0 2>&1",
+    snprintf(cmd, sizeof cmd, "%s serve -m %s --parallel 2 --kv-budget 1 --ctx 4000 --no-workbench --port 0 2>&1",
              WARD_BINARY, model);
     CHECK(run_cmd(cmd, out, sizeof out) != 0 && strstr(out, "over the budget"),
           "a context over the budget is refused: %s", out);
@@ -845,7 +845,7 @@ static void test_config(const char *model) {
         fputs(bad[i].text, f);
         fclose(f);
         char cmd[2400], out[2048];
-        snprintf(cmd, sizeof cmd, "%s serve --config %s 2>&1", WARD_BINARY, path);
+        snprintf(cmd, sizeof cmd, "%s serve --config %s --no-workbench 2>&1", WARD_BINARY, path);
         const int rc = run_cmd(cmd, out, sizeof out);
         CHECK(rc != 0 && strstr(out, bad[i].said), "bad config %s: refused naming %s (%d): %s",
               bad[i].text, bad[i].said, rc, out);

@@ -7,6 +7,7 @@
  * % and _ literally; a database reopened has everything, at the same schema version, and one
  * from a newer ward is refused. (Killing a live server mid-action: test_workbench.)
  */
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,6 +222,100 @@ static void test_discharge(store *s) {
     cJSON_Delete(r);
 }
 
+static void finish(store *s, int64_t g, const char *output) {
+    cJSON *fin = cJSON_CreateObject();
+    cJSON_AddStringToObject(fin, "status", "done");
+    cJSON_AddStringToObject(fin, "output", output);
+    store_error e = {0};
+    CHECK(store_generation_finish(s, g, fin, &e) == STORE_OK, "finished: %s", e.msg);
+    cJSON_Delete(fin);
+}
+
+static double stat_of(const cJSON *rows, const char *model, const char *task, const char *k) {
+    const cJSON *r;
+    cJSON_ArrayForEach(r, rows)
+        if (!strcmp(cJSON_GetObjectItem(r, "model")->valuestring, model) &&
+            !strcmp(cJSON_GetObjectItem(r, "task")->valuestring, task))
+            return cJSON_GetObjectItem(r, k)->valuedouble;
+    return -1;
+}
+
+/* The dashboard's numbers and the DPO pairs from a small history whose answers are known:
+ * two differentials of one case (the first picked and up-voted, the second down-voted) and a
+ * discharge draft whose treatment course the doctor lengthened from 4 characters to 6. */
+static void test_stats_and_dpo(void) {
+    store *s = NULL;
+    store_error e = {0};
+    if (store_open(":memory:", &s, &e) != STORE_OK) return;
+    const int64_t c = new_case(s, "{\"free_text\":\"发热\"}");
+    const int64_t g1 = new_generation(s, c, "differential"), g2 = new_generation(s, c, "differential");
+    finish(s, g1, "{\"diagnoses\":[{\"name\":\"肺炎\"}]}");
+    finish(s, g2, "{\"diagnoses\":[{\"name\":\"感冒\"}]}");
+    char text[512];
+    snprintf(text, sizeof text, "{\"picks\":[{\"generation_id\":%lld,\"diagnosis\":\"肺炎\"}]}",
+             (long long)g1);
+    cJSON *fb = json(text);
+    store_fill_back(s, c, fb, &e);
+    cJSON_Delete(fb);
+    store_vote(s, g1, 1, &e), store_vote(s, g2, 1, &e), store_vote(s, g2, -1, &e);
+    const int64_t g3 = new_generation(s, c, "discharge");
+    const char *sections = "{\"discharge_diagnosis\":\"肺炎\",\"admission_status\":\"发热\","
+                           "\"treatment_course\":\"头孢曲松\",\"discharge_status\":\"好转\","
+                           "\"discharge_orders\":\"复查\"}";
+    finish(s, g3, sections);
+    snprintf(text, sizeof text, "{\"generation_id\":%lld,\"sections\":%s}", (long long)g3, sections);
+    cJSON *draft = json(text), *edit = json("{\"treatment_course\":\"头孢曲松2g\"}");
+    int64_t rid = 0;
+    store_discharge_create(s, c, draft, &rid, &e);
+    store_discharge_edit(s, rid, edit, &e);
+    store_discharge_sign(s, rid, "医生", &e);
+    cJSON_Delete(draft), cJSON_Delete(edit);
+
+    cJSON *st = NULL;
+    CHECK(store_stats(s, &st, &e) == STORE_OK, "stats: %s", e.msg);
+    const cJSON *pm = cJSON_GetObjectItem(st, "per_model"), *d = cJSON_GetObjectItem(st, "discharge");
+    CHECK(stat_of(pm, "m1", "differential", "generations") == 2 &&
+              stat_of(pm, "m1", "differential", "picked") == 1 &&
+              stat_of(pm, "m1", "differential", "votes_up") == 1 &&
+              stat_of(pm, "m1", "differential", "votes_down") == 1 &&
+              stat_of(pm, "m1", "discharge", "done") == 1,
+          "per model and task: 2 differentials, 1 picked, 1 up (latest), 1 down, 1 discharge");
+    /* one section of five changed; 2 insertions over 4 characters: 0.5 / 5 = 0.1 */
+    CHECK(d && cJSON_GetObjectItem(d, "drafts")->valuedouble == 1 &&
+              cJSON_GetObjectItem(d, "signed")->valuedouble == 1 &&
+              cJSON_GetObjectItem(d, "sections_edited")->valuedouble == 0.2 &&
+              fabs(cJSON_GetObjectItem(d, "chars_changed")->valuedouble - 0.1) < 1e-12,
+          "discharge edits: 1 of 5 sections, 10%% of characters");
+    const cJSON *day = cJSON_GetArrayItem(cJSON_GetObjectItem(st, "per_day"), 0);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(st, "per_day")) == 2 &&
+              cJSON_GetObjectItem(day, "generations")->valuedouble == 2,
+          "per day: today's differentials (2), then its discharge draft");
+    cJSON_Delete(st);
+
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    int n = 0;
+    CHECK(store_export_dpo(s, f, &n, &e) == STORE_OK && n == 3, "3 DPO pairs (%d): %s", n, e.msg);
+    fclose(f);
+    int pick = 0, vote = 0, edits = 0;
+    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+        cJSON *o = cJSON_Parse(line);
+        const char *src = cJSON_GetObjectItem(o, "source")->valuestring;
+        const char *chosen = cJSON_GetObjectItem(o, "chosen")->valuestring;
+        const char *rejected = cJSON_GetObjectItem(o, "rejected")->valuestring;
+        pick += !strcmp(src, "pick") && strstr(chosen, "肺炎") && strstr(rejected, "感冒");
+        vote += !strcmp(src, "vote") && strstr(chosen, "肺炎") && strstr(rejected, "感冒");
+        edits += !strcmp(src, "edit") && strstr(chosen, "头孢曲松2g") && !strstr(rejected, "2g") &&
+                 !strcmp(cJSON_GetObjectItem(o, "prompt")->valuestring, "P");
+        cJSON_Delete(o);
+    }
+    CHECK(pick == 1 && vote == 1 && edits == 1, "pairs: picked over unpicked, up over down, "
+          "signed over draft, each with its prompt");
+    free(buf);
+    store_close(s);
+}
+
 /* A file database keeps everything across reopening; one from a newer ward is refused. */
 static void test_file(void) {
     const char *path = test_tmp_path("store.db");
@@ -261,6 +356,7 @@ int main(void) {
         test_discharge(s);
         store_close(s);
     }
+    test_stats_and_dpo();
     test_file();
     return test_summary();
 }

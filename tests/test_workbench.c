@@ -358,7 +358,31 @@ int main(void) {
               "the case holds its 5 generations and its discharge record");
         cJSON_Delete(o);
         test_errors();
+        cJSON *stats = call("GET", "/api/stats", NULL, &st);
+        double picked = 0, up = 0;
+        const cJSON *row;
+        cJSON_ArrayForEach(row, cJSON_GetObjectItem(stats, "per_model"))
+            picked += num(row, "picked"), up += num(row, "votes_up");
+        CHECK(st == 200 && picked == 2 && up == 1 &&
+                  num(cJSON_GetObjectItem(stats, "discharge"), "signed") == 1,
+              "the dashboard counts 2 picked answers, 1 up-vote, 1 signed record (%d)", st);
+        cJSON_Delete(stats);
         CHECK(stop_server(pid) == 0, "SIGTERM: exit status 0");
+        /* two picked answers over the two unpicked ones (the third column and its re-run), and
+         * the signed discharge record over its draft */
+        char cmd[1400], out[1 << 16];
+        snprintf(cmd, sizeof cmd, "%s feedback export --db %s 2>/dev/null", WARD_BINARY, db);
+        const int rc = run_cmd(cmd, out, sizeof out);
+        int lines = 0, bad = 0;
+        for (char *l = strtok(out, "\n"); l; l = strtok(NULL, "\n")) {
+            cJSON *o = cJSON_Parse(l);
+            lines++;
+            bad += !json_str(o, "prompt", NULL) || !json_str(o, "chosen", NULL) ||
+                   !json_str(o, "rejected", NULL);
+            cJSON_Delete(o);
+        }
+        CHECK(rc == 0 && lines == 5 && bad == 0, "ward feedback export: 5 DPO pairs (%d, rc %d)",
+              lines, rc);
     }
     test_kill();
     test_keys(models);

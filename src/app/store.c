@@ -6,19 +6,13 @@
  * Every public function takes the mutex, and every one that writes runs in one
  * BEGIN IMMEDIATE ... COMMIT, rolled back on any failure.
  */
-#include "app/store.h"
+#include "app/store_internal.h"
 
 #include <assert.h>
-#include <pthread.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct store {
-    sqlite3 *db;
-    pthread_mutex_t mu;
-};
 
 const store_section store_case_sections[] = {
     {"chief_complaint", "主诉"},     {"present_illness", "现病史"},
@@ -115,12 +109,12 @@ static store_status fail(store_error *e, store_status st, const char *fmt, ...) 
     return st;
 }
 
-static store_status db_fail(store *s, store_error *e) {
+store_status store_db_fail(store *s, store_error *e) {
     return fail(e, STORE_FAILED, "database: %s", sqlite3_errmsg(s->db));
 }
 
 static store_status exec(store *s, const char *sql, store_error *e) {
-    return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? STORE_OK : db_fail(s, e);
+    return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? STORE_OK : store_db_fail(s, e);
 }
 
 /* Runs in a transaction under the mutex: body's status decides COMMIT or ROLLBACK. */
@@ -137,12 +131,10 @@ static store_status transact(store *s, action_fn body, void *arg, store_error *e
     return st;
 }
 
-/* Prepares sql and binds the arguments, described by types: 'i' int64_t, 't' text (NULL binds
- * NULL), 'd' double, 'n' NULL. */
-static sqlite3_stmt *prepare(store *s, store_error *e, const char *sql, const char *types, ...) {
+sqlite3_stmt *store_prepare(store *s, store_error *e, const char *sql, const char *types, ...) {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        db_fail(s, e);
+        store_db_fail(s, e);
         return NULL;
     }
     /* numbered parameters (?1 used twice) count once */
@@ -162,7 +154,7 @@ static sqlite3_stmt *prepare(store *s, store_error *e, const char *sql, const ch
     }
     va_end(ap);
     if (rc != SQLITE_OK) {
-        db_fail(s, e);
+        store_db_fail(s, e);
         sqlite3_finalize(st);
         return NULL;
     }
@@ -174,7 +166,7 @@ static store_status run(store *s, sqlite3_stmt *st, store_error *e) {
     if (!st) return e ? e->status : STORE_FAILED;
     const int rc = sqlite3_step(st);
     sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? STORE_OK : db_fail(s, e);
+    return rc == SQLITE_DONE ? STORE_OK : store_db_fail(s, e);
 }
 
 static bool is_json_column(const char *name) {
@@ -204,14 +196,13 @@ static cJSON *row_object(sqlite3_stmt *st) {
     return o;
 }
 
-/* All rows of a statement (finalized) as an array; NULL on failure. */
-static cJSON *rows_array(store *s, sqlite3_stmt *st, store_error *e) {
+cJSON *store_rows(store *s, sqlite3_stmt *st, store_error *e) {
     if (!st) return NULL;
     cJSON *arr = cJSON_CreateArray();
     int rc;
     while (arr && (rc = sqlite3_step(st)) == SQLITE_ROW) cJSON_AddItemToArray(arr, row_object(st));
     if (arr && rc != SQLITE_DONE) {
-        db_fail(s, e);
+        store_db_fail(s, e);
         cJSON_Delete(arr);
         arr = NULL;
     }
@@ -223,7 +214,7 @@ static cJSON *rows_array(store *s, sqlite3_stmt *st, store_error *e) {
 static store_status one_row(store *s, sqlite3_stmt *st, const char *what, int64_t id,
                             cJSON **out, store_error *e) {
     *out = NULL;
-    cJSON *rows = rows_array(s, st, e);
+    cJSON *rows = store_rows(s, st, e);
     if (!rows) return e ? e->status : STORE_FAILED;
     if (cJSON_GetArraySize(rows) == 0) {
         cJSON_Delete(rows);
@@ -237,7 +228,7 @@ static store_status one_row(store *s, sqlite3_stmt *st, const char *what, int64_
 static bool exists(store *s, const char *table, int64_t id) {
     char sql[96];
     snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE id = ?", table);
-    sqlite3_stmt *st = prepare(s, NULL, sql, "i", id);
+    sqlite3_stmt *st = store_prepare(s, NULL, sql, "i", id);
     const bool found = st && sqlite3_step(st) == SQLITE_ROW;
     sqlite3_finalize(st);
     return found;
@@ -278,7 +269,7 @@ static char *print_or(const cJSON *v, const char *dflt) {
  * ------------------------------------------------------------------------------------------- */
 
 static int user_version(store *s) {
-    sqlite3_stmt *st = prepare(s, NULL, "PRAGMA user_version", "");
+    sqlite3_stmt *st = store_prepare(s, NULL, "PRAGMA user_version", "");
     const int v = st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
     sqlite3_finalize(st);
     return v;
@@ -286,7 +277,7 @@ static int user_version(store *s) {
 
 static store_status migrate(store *s, store_error *e) {
     const int v = user_version(s);
-    if (v < 0) return db_fail(s, e);
+    if (v < 0) return store_db_fail(s, e);
     if (v > N_MIGRATIONS)
         return fail(e, STORE_FAILED, "the database has schema version %d, newer than this "
                     "ward knows (%d)", v, N_MIGRATIONS);
@@ -389,7 +380,7 @@ static store_status case_create(store *s, void *arg, store_error *e) {
     case_fields f;
     store_status st = read_case(a->in, true, &f, e);
     if (st == STORE_OK)
-        st = run(s, prepare(s, e, "INSERT INTO cases (title, department, patient, sections, "
+        st = run(s, store_prepare(s, e, "INSERT INTO cases (title, department, patient, sections, "
                             "free_text, source) VALUES (?, ?, ?, ?, ?, ?)", "tttttt", f.title,
                             f.department, f.patient ? f.patient : "{}",
                             f.sections ? f.sections : "{}", f.free_text, f.source), e);
@@ -406,7 +397,7 @@ store_status store_case_create(store *s, const cJSON *in, int64_t *id, store_err
 }
 
 static store_status case_get(store *s, int64_t id, cJSON **out, store_error *e) {
-    return one_row(s, prepare(s, e, "SELECT * FROM cases WHERE id = ?", "i", id), "case", id,
+    return one_row(s, store_prepare(s, e, "SELECT * FROM cases WHERE id = ?", "i", id), "case", id,
                    out, e);
 }
 
@@ -435,7 +426,7 @@ static store_status case_update(store *s, void *arg, store_error *e) {
         f.sections = cJSON_PrintUnformatted(merged);
     }
     if (st == STORE_OK)
-        st = run(s, prepare(s, e, "UPDATE cases SET title = coalesce(?, title), department = "
+        st = run(s, store_prepare(s, e, "UPDATE cases SET title = coalesce(?, title), department = "
                             "coalesce(?, department), patient = coalesce(?, patient), sections = "
                             "coalesce(?, sections), free_text = coalesce(?, free_text), "
                             "updated_at = " NOW " WHERE id = ?", "ttttti", f.title,
@@ -477,10 +468,10 @@ store_status store_case_list(store *s, const char *query, int limit, int offset,
              where);
     snprintf(count_sql, sizeof count_sql, "SELECT count(*) AS total FROM cases%s", where);
     pthread_mutex_lock(&s->mu);
-    cJSON *cases = rows_array(s, prepare(s, e, list_sql, "tii", like, (int64_t)limit,
+    cJSON *cases = store_rows(s, store_prepare(s, e, list_sql, "tii", like, (int64_t)limit,
                                          (int64_t)offset), e);
     cJSON *total = NULL;
-    store_status st = cases ? one_row(s, prepare(s, e, count_sql, "t", like), "count", 0, &total,
+    store_status st = cases ? one_row(s, store_prepare(s, e, count_sql, "t", like), "count", 0, &total,
                                       e)
                             : (e ? e->status : STORE_FAILED);
     pthread_mutex_unlock(&s->mu);
@@ -526,7 +517,7 @@ static store_status generation_begin(store *s, void *arg, store_error *e) {
         return fail(e, STORE_NOT_FOUND, "'rerun_of' names no generation");
     char *p = print_or(params, "{}");
     const store_status st =
-        run(s, prepare(s, e, "INSERT INTO generations (case_id, task, model, params, template, "
+        run(s, store_prepare(s, e, "INSERT INTO generations (case_id, task, model, params, template, "
                        "prompt, rerun_of) VALUES (?, ?, ?, ?, ?, ?, ?)",
                        cJSON_IsNumber(rerun) ? "ittttti" : "itttttn",
                        (int64_t)case_id->valuedouble, task, model, p ? p : "{}", tmpl, prompt,
@@ -557,7 +548,7 @@ static store_status generation_finish(store *s, void *arg, store_error *e) {
         return e ? e->status : STORE_INVALID;
     if (!status || !strcmp(status, "running"))
         return fail(e, STORE_INVALID, "'status' must be done, error or cancelled");
-    sqlite3_stmt *st = prepare(s, e, "UPDATE generations SET status = ?, output = ?, error = ?, "
+    sqlite3_stmt *st = store_prepare(s, e, "UPDATE generations SET status = ?, output = ?, error = ?, "
                                "ttft_ms = ?, total_ms = ?, prompt_tokens = ?, completion_tokens "
                                "= ?, finished_at = " NOW " WHERE id = ? AND status = 'running'",
                                "tttddiii", status, output, error, num_or(a->in, "ttft_ms", 0),
@@ -587,7 +578,7 @@ store_status store_generation_finish(store *s, int64_t id, const cJSON *in, stor
 
 store_status store_generation_get(store *s, int64_t id, cJSON **out, store_error *e) {
     pthread_mutex_lock(&s->mu);
-    const store_status st = one_row(s, prepare(s, e, GENERATION_SELECT "WHERE g.id = ?", "i", id),
+    const store_status st = one_row(s, store_prepare(s, e, GENERATION_SELECT "WHERE g.id = ?", "i", id),
                                     "generation", id, out, e);
     pthread_mutex_unlock(&s->mu);
     return st;
@@ -599,7 +590,7 @@ store_status store_generation_list(store *s, int64_t case_id, cJSON **out, store
     *out = NULL;
     if (!exists(s, "cases", case_id))
         st = fail(e, STORE_NOT_FOUND, "case %lld does not exist", (long long)case_id);
-    else if (!(*out = rows_array(s, prepare(s, e, GENERATION_SELECT "WHERE g.case_id = ? ORDER "
+    else if (!(*out = store_rows(s, store_prepare(s, e, GENERATION_SELECT "WHERE g.case_id = ? ORDER "
                                             "BY g.id", "i", case_id), e)))
         st = e ? e->status : STORE_FAILED;
     pthread_mutex_unlock(&s->mu);
@@ -620,7 +611,7 @@ static store_status vote(store *s, void *arg, store_error *e) {
     if (a->value != 1 && a->value != -1) return fail(e, STORE_INVALID, "a vote is 1 or -1");
     if (!exists(s, "generations", a->id))
         return fail(e, STORE_NOT_FOUND, "generation %lld does not exist", (long long)a->id);
-    return run(s, prepare(s, e, "INSERT INTO votes (generation_id, value) VALUES (?, ?)", "ii",
+    return run(s, store_prepare(s, e, "INSERT INTO votes (generation_id, value) VALUES (?, ?)", "ii",
                           a->id, (int64_t)a->value), e);
 }
 
@@ -643,7 +634,7 @@ static store_status error_report(store *s, void *arg, store_error *e) {
                     "unsafe, format, other");
     if (!exists(s, "generations", a->id))
         return fail(e, STORE_NOT_FOUND, "generation %lld does not exist", (long long)a->id);
-    const store_status st = run(s, prepare(s, e, "INSERT INTO error_reports (generation_id, "
+    const store_status st = run(s, store_prepare(s, e, "INSERT INTO error_reports (generation_id, "
                                            "category, text) VALUES (?, ?, ?)", "itt", a->id,
                                            category, text), e);
     a->id = sqlite3_last_insert_rowid(s->db);
@@ -671,7 +662,7 @@ static store_status check_picks(store *s, int64_t case_id, const cJSON *picks, c
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(p, "diagnosis");
         if (!cJSON_IsNumber(g) || !cJSON_IsString(d) || !d->valuestring[0])
             return fail(e, STORE_INVALID, "each pick needs a 'generation_id' and a 'diagnosis'");
-        sqlite3_stmt *st = prepare(s, e, "SELECT 1 FROM generations WHERE id = ? AND case_id = ?",
+        sqlite3_stmt *st = store_prepare(s, e, "SELECT 1 FROM generations WHERE id = ? AND case_id = ?",
                                    "ii", (int64_t)g->valuedouble, case_id);
         const bool ok = st && sqlite3_step(st) == SQLITE_ROW;
         sqlite3_finalize(st);
@@ -703,13 +694,13 @@ static store_status fill_back(store *s, void *arg, store_error *e) {
     const cJSON *picks = cJSON_GetObjectItemCaseSensitive(a->in, "picks");
     store_status st = check_picks(s, a->id, picks, &lines, e);
     if (st == STORE_OK)
-        st = run(s, prepare(s, e, "INSERT INTO fill_backs (case_id, section, text) VALUES "
+        st = run(s, store_prepare(s, e, "INSERT INTO fill_backs (case_id, section, text) VALUES "
                             "(?, ?, ?)", "itt", a->id, section, lines), e);
     const int64_t fill_back_id = sqlite3_last_insert_rowid(s->db);
     const cJSON *p, *to_record = st == STORE_OK ? picks : NULL;
     cJSON_ArrayForEach(p, to_record) {
         const cJSON *rank = cJSON_GetObjectItemCaseSensitive(p, "rank");
-        st = run(s, prepare(s, e, "INSERT INTO picks (fill_back_id, generation_id, diagnosis, "
+        st = run(s, store_prepare(s, e, "INSERT INTO picks (fill_back_id, generation_id, diagnosis, "
                             "rank) VALUES (?, ?, ?, ?)", cJSON_IsNumber(rank) ? "iiti" : "iitn",
                             fill_back_id,
                             (int64_t)cJSON_GetObjectItemCaseSensitive(p, "generation_id")->valuedouble,
@@ -720,7 +711,7 @@ static store_status fill_back(store *s, void *arg, store_error *e) {
     char path[64];
     snprintf(path, sizeof path, "$.%s", section);
     if (st == STORE_OK) /* appended, one diagnosis per line */
-        st = run(s, prepare(s, e, "UPDATE cases SET sections = json_set(sections, ?1, CASE WHEN "
+        st = run(s, store_prepare(s, e, "UPDATE cases SET sections = json_set(sections, ?1, CASE WHEN "
                             "coalesce(json_extract(sections, ?1), '') = '' THEN ?2 ELSE "
                             "json_extract(sections, ?1) || char(10) || ?2 END), updated_at = " NOW
                             " WHERE id = ?3", "tti", path, lines, a->id), e);
@@ -763,7 +754,7 @@ static store_status discharge_create(store *s, void *arg, store_error *e) {
     char *text = cJSON_PrintUnformatted(sections);
     if (!text) return fail(e, STORE_FAILED, "out of memory");
     const store_status st =
-        run(s, prepare(s, e, "INSERT INTO discharge_records (case_id, generation_id, draft, "
+        run(s, store_prepare(s, e, "INSERT INTO discharge_records (case_id, generation_id, draft, "
                        "current) VALUES (?, ?, ?, ?)", cJSON_IsNumber(gen) ? "iitt" : "intt",
                        a->id, cJSON_IsNumber(gen) ? (int64_t)gen->valuedouble : 0, text, text),
             e);
@@ -782,10 +773,10 @@ store_status store_discharge_create(store *s, int64_t case_id, const cJSON *in, 
 }
 
 static store_status discharge_get(store *s, int64_t id, cJSON **out, store_error *e) {
-    store_status st = one_row(s, prepare(s, e, "SELECT * FROM discharge_records WHERE id = ?",
+    store_status st = one_row(s, store_prepare(s, e, "SELECT * FROM discharge_records WHERE id = ?",
                                          "i", id), "discharge record", id, out, e);
     cJSON *edits = st == STORE_OK
-                       ? rows_array(s, prepare(s, e, "SELECT section, before, after, created_at "
+                       ? store_rows(s, store_prepare(s, e, "SELECT section, before, after, created_at "
                                                "FROM discharge_edits WHERE record_id = ? ORDER BY "
                                                "id", "i", id), e)
                        : NULL;
@@ -823,7 +814,7 @@ static store_status discharge_edit(store *s, void *arg, store_error *e) {
         const cJSON *before = cJSON_GetObjectItemCaseSensitive(cur, v->string);
         const char *b = cJSON_IsString(before) ? before->valuestring : "";
         if (strcmp(b, v->valuestring) == 0) continue;
-        st = run(s, prepare(s, e, "INSERT INTO discharge_edits (record_id, section, before, "
+        st = run(s, store_prepare(s, e, "INSERT INTO discharge_edits (record_id, section, before, "
                             "after) VALUES (?, ?, ?, ?)", "ittt", a->id, v->string, b,
                             v->valuestring), e);
         if (st != STORE_OK) break;
@@ -831,7 +822,7 @@ static store_status discharge_edit(store *s, void *arg, store_error *e) {
     }
     char *text = st == STORE_OK ? cJSON_PrintUnformatted(cur) : NULL;
     if (st == STORE_OK)
-        st = text ? run(s, prepare(s, e, "UPDATE discharge_records SET current = ?, updated_at = "
+        st = text ? run(s, store_prepare(s, e, "UPDATE discharge_records SET current = ?, updated_at = "
                                    NOW " WHERE id = ?", "ti", text, a->id), e)
                   : fail(e, STORE_FAILED, "out of memory");
     free(text);
@@ -853,7 +844,7 @@ typedef struct sign_args {
 static store_status discharge_sign(store *s, void *arg, store_error *e) {
     sign_args *a = arg;
     if (!a->by || !a->by[0]) return fail(e, STORE_INVALID, "'signed_by' is required");
-    store_status st = run(s, prepare(s, e, "UPDATE discharge_records SET status = 'signed', "
+    store_status st = run(s, store_prepare(s, e, "UPDATE discharge_records SET status = 'signed', "
                                      "final = current, signed_by = ?, signed_at = " NOW ", "
                                      "updated_at = " NOW " WHERE id = ? AND status = 'draft'",
                                      "ti", a->by, a->id), e);
@@ -878,7 +869,7 @@ store_status store_discharge_list(store *s, int64_t case_id, cJSON **out, store_
     *out = NULL;
     if (!exists(s, "cases", case_id))
         st = fail(e, STORE_NOT_FOUND, "case %lld does not exist", (long long)case_id);
-    else if (!(*out = rows_array(s, prepare(s, e, "SELECT * FROM discharge_records WHERE "
+    else if (!(*out = store_rows(s, store_prepare(s, e, "SELECT * FROM discharge_records WHERE "
                                             "case_id = ? ORDER BY id", "i", case_id), e)))
         st = e ? e->status : STORE_FAILED;
     pthread_mutex_unlock(&s->mu);
@@ -887,7 +878,7 @@ store_status store_discharge_list(store *s, int64_t case_id, cJSON **out, store_
 
 int store_abandon_running(store *s) {
     pthread_mutex_lock(&s->mu);
-    const store_status st = run(s, prepare(s, NULL, "UPDATE generations SET status = "
+    const store_status st = run(s, store_prepare(s, NULL, "UPDATE generations SET status = "
                                            "'cancelled', error = 'interrupted: the server "
                                            "stopped', finished_at = " NOW " WHERE status = "
                                            "'running'", ""), NULL);

@@ -100,4 +100,18 @@ store_status store_discharge_list(store *s, int64_t case_id, cJSON **out, store_
  * called when the workbench starts. Returns how many, or -1. */
 int store_abandon_running(store *s);
 
+/* The adoption dashboard's numbers: {"per_day": [{"day", "task", "generations"}] (the last
+ * 30 days), "per_model": [{"model", "task", "generations", "done", "picked" (differentials
+ * with a pick), "votes_up", "votes_down", "error_reports"}], "discharge": {"drafts", "signed",
+ * "sections_edited" (share of the signed records' sections changed), "chars_changed" (edit
+ * distance between draft and final over the draft's length, averaged)}}. */
+store_status store_stats(store *s, cJSON **out, store_error *e);
+
+/* Preference pairs for DPO training, one JSON object per line to f: {"prompt", "chosen",
+ * "rejected", "source", "case_id", "chosen_model", "rejected_model", "template"}: a picked
+ * differential over an unpicked one of the same case; an up-voted generation over a down-voted
+ * one of the same case and task; a signed discharge record's final text over its generated
+ * draft when the doctor changed it. Writes *n_pairs. */
+store_status store_export_dpo(store *s, FILE *f, int *n_pairs, store_error *e);
+
 #endif

@@ -20,6 +20,7 @@ struct workbench {
     store *db;
     prompt_template *differential, *discharge;
     char web_dir[1024]; /* "" when there is no web app */
+    char prompts_dir[1024];
     char columns_spec[512];
     pthread_mutex_t mu; /* guards what follows */
     pthread_cond_t cv;  /* a live generation was recorded */

@@ -69,6 +69,7 @@ bool wb_open(const wb_config *cfg, workbench **out, char *err, size_t cap) {
     pthread_mutex_init(&wb->mu, NULL);
     pthread_cond_init(&wb->cv, NULL);
     snprintf(wb->web_dir, sizeof wb->web_dir, "%s", cfg->web_dir ? cfg->web_dir : "");
+    snprintf(wb->prompts_dir, sizeof wb->prompts_dir, "%s", cfg->prompts_dir);
     snprintf(wb->columns_spec, sizeof wb->columns_spec, "%s", cfg->columns ? cfg->columns : "");
     store_error e = {0};
     bool ok = prompt_load(cfg->prompts_dir, "differential", &wb->differential, err, cap) &&
@@ -344,6 +345,51 @@ static bool sign_discharge(call *c) {
     return st == STORE_OK ? get_discharge(c) : wb_store_error(c->out, &e);
 }
 
+static bool get_stats(call *c) {
+    cJSON *o = NULL;
+    store_error e = {0};
+    const store_status st = store_stats(c->wb->db, &o, &e);
+    return reply_record(c->out, st, o, &e);
+}
+
+/* Adds the shipped demo cases (demo-cases.json beside the prompts directory) that are not in
+ * the store yet (by title, source "demo"). */
+static bool import_demo(call *c) {
+    char path[1200];
+    snprintf(path, sizeof path, "%s/../demo-cases.json", c->wb->prompts_dir);
+    FILE *f = fopen(path, "rb");
+    char *text = f ? malloc(1 << 20) : NULL;
+    const size_t n = text ? fread(text, 1, (1 << 20) - 1, f) : 0;
+    if (f) fclose(f);
+    cJSON *root = text ? cJSON_ParseWithLength(text, n) : NULL;
+    free(text);
+    if (!root) return wb_error(c->out, 404, "no demo cases are installed (%s)", path);
+    cJSON *list = NULL;
+    store_error e = {0};
+    int added = 0;
+    store_status st = store_case_list(c->wb->db, NULL, 500, 0, &list, &e);
+    cJSON *cs, *cases = st == STORE_OK ? cJSON_GetObjectItem(root, "cases") : NULL;
+    cJSON_ArrayForEach(cs, cases) {
+        const cJSON *title = cJSON_GetObjectItem(cs, "title");
+        bool have = false;
+        const cJSON *row;
+        cJSON_ArrayForEach(row, cJSON_GetObjectItem(list, "cases"))
+            have |= cJSON_IsString(title) &&
+                    !strcmp(cJSON_GetObjectItem(row, "title")->valuestring, title->valuestring);
+        if (have) continue;
+        cJSON_DeleteItemFromObject(cs, "source");
+        cJSON_AddStringToObject(cs, "source", "demo");
+        int64_t id;
+        if ((st = store_case_create(c->wb->db, cs, &id, &e)) != STORE_OK) break;
+        added++;
+    }
+    cJSON_Delete(root), cJSON_Delete(list);
+    if (st != STORE_OK) return wb_store_error(c->out, &e);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "imported", added);
+    return wb_json(c->out, 200, o);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Routing
  * ------------------------------------------------------------------------------------------- */
@@ -358,6 +404,8 @@ static const struct route {
     handler_fn fn;
 } routes[] = {
     {"GET", "info", false, get_info},
+    {"GET", "stats", false, get_stats},
+    {"POST", "demo-cases", true, import_demo},
     {"GET", "cases", false, list_cases},
     {"POST", "cases", true, create_case},
     {"GET", "cases/#", false, get_case},

@@ -9,9 +9,10 @@ export function check(ok, what) {
   else { failed++; console.log(`FAIL ${what}`); }
 }
 
-/* { srv, port, base } once /health answers 200. The OpenAI API alone: --no-workbench. */
-export async function startServer(ward, args) {
-  const srv = spawn(ward, ['serve', ...args, '--no-workbench', '--port', '0'],
+/* { srv, port, base } once /health answers 200. The OpenAI API alone (--no-workbench) unless
+ * workbench is set. */
+export async function startServer(ward, args, { workbench = false } = {}) {
+  const srv = spawn(ward, ['serve', ...args, ...(workbench ? [] : ['--no-workbench']), '--port', '0'],
                     { stdio: ['ignore', 'pipe', 'ignore'] });
   // a test stopped from outside (ctest's timeout) takes its server with it
   process.on('exit', () => srv.kill('SIGKILL'));

@@ -84,6 +84,7 @@ int cmd_bench(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_feedback(int argc, char **argv);
 
 struct ward_model;
 /* Open a model for cmd (a GGUF file or a HuggingFace directory), converted to the recipe quant

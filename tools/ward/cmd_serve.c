@@ -171,17 +171,18 @@ static int read_config(serve_opts *o, cJSON **root, model_spec *specs, int *n_sp
     return 0;
 }
 
-/* A directory shipped with ward: dir/rel next to the executable's directory (the build tree
- * and an installed prefix both have bin-or-build/../rel), or NULL. */
+/* A directory shipped with ward: rel beside the executable's directory (an installed prefix:
+ * bin/../share/...), else in the source tree it was built from; NULL if neither has it. */
 static const char *shipped_dir(const char *rel, char *buf, size_t cap) {
     char exe[PATH_MAX];
     const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) return NULL;
-    exe[n] = '\0';
-    char *slash = strrchr(exe, '/');
-    if (!slash) return NULL;
-    *slash = '\0';
-    snprintf(buf, cap, "%s/../%s", exe, rel);
+    char *slash = n > 0 ? (exe[n] = '\0', strrchr(exe, '/')) : NULL;
+    if (slash) {
+        *slash = '\0';
+        snprintf(buf, cap, "%s/../%s", exe, rel);
+        if (access(buf, R_OK) == 0) return buf;
+    }
+    snprintf(buf, cap, "%s/%s", WARD_SOURCE_DIR, rel);
     return access(buf, R_OK) == 0 ? buf : NULL;
 }
 

@@ -19,7 +19,8 @@ static const subcommand subcommands[] = {
     {"perplexity", cmd_perplexity, "score a model on a text (and compare it with another)"},
     {"quantize", cmd_quantize, "rewrite a GGUF model with its weights in another type"},
     {"convert", cmd_convert, "convert a HuggingFace checkpoint to GGUF"},
-    {"serve", cmd_serve, "serve models over an OpenAI-compatible HTTP API"},
+    {"serve", cmd_serve, "serve models over an OpenAI-compatible HTTP API and the clinical workbench"},
+    {"feedback", cmd_feedback, "export the workbench's feedback as training data (DPO pairs)"},
     {"synth", cmd_synth, "write a random-weight model (for tests and benchmarks)"},
 };
 #define N_SUBCOMMANDS (int)(sizeof subcommands / sizeof subcommands[0])

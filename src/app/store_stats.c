@@ -1,0 +1,203 @@
+/* store_stats.c: what the store's records say about adoption (the dashboard) and preference
+ * pairs for training (DPO export); see store.h.
+ *
+ * How much doctors edit a discharge draft is the edit distance (Levenshtein, on Unicode
+ * characters) between each section's draft and final text, over the draft's length, averaged
+ * over the signed records' sections; and the share of sections changed at all.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/store_internal.h"
+
+/* ---------------------------------------------------------------------------------------------
+ * Edit distance
+ * ------------------------------------------------------------------------------------------- */
+
+#define MAX_CHARS 4000 /* longer sections are compared on their first MAX_CHARS characters */
+
+/* UTF-8 to code points (invalid bytes count as one character each). */
+static size_t code_points(const char *s, uint32_t *out, size_t cap) {
+    size_t n = 0;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p && n < cap) {
+        int len = *p < 0x80 ? 1 : (*p & 0xE0) == 0xC0 ? 2 : (*p & 0xF0) == 0xE0 ? 3
+                : (*p & 0xF8) == 0xF0 ? 4 : 1;
+        uint32_t c = len == 1 ? *p : *p & (0x3Fu >> (len - 1));
+        for (int k = 1; k < len; k++) {
+            if ((p[k] & 0xC0) != 0x80) {
+                len = 1, c = *p;
+                break;
+            }
+            c = c << 6 | (p[k] & 0x3Fu);
+        }
+        out[n++] = c;
+        p += len;
+    }
+    return n;
+}
+
+/* Levenshtein distance between a and b, two rows of the table at a time; -1 out of memory. */
+static long edit_distance(const char *a, const char *b) {
+    uint32_t *x = malloc(sizeof *x * MAX_CHARS), *y = malloc(sizeof *y * MAX_CHARS);
+    size_t *prev = malloc(sizeof *prev * (MAX_CHARS + 1)), *cur = malloc(sizeof *cur * (MAX_CHARS + 1));
+    long d = -1;
+    if (x && y && prev && cur) {
+        const size_t n = code_points(a, x, MAX_CHARS), m = code_points(b, y, MAX_CHARS);
+        for (size_t j = 0; j <= m; j++) prev[j] = j;
+        for (size_t i = 1; i <= n; i++) {
+            cur[0] = i;
+            for (size_t j = 1; j <= m; j++) {
+                const size_t sub = prev[j - 1] + (x[i - 1] != y[j - 1]);
+                const size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+                cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+            }
+            size_t *t = prev;
+            prev = cur, cur = t;
+        }
+        d = (long)prev[m];
+    }
+    free(x), free(y), free(prev), free(cur);
+    return d;
+}
+
+static size_t char_count(const char *s) {
+    size_t n = 0;
+    for (; *s; s++) n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The dashboard
+ * ------------------------------------------------------------------------------------------- */
+
+#define LATEST_VOTE(g) "(SELECT value FROM votes v WHERE v.generation_id = " g ".id ORDER BY v.id DESC LIMIT 1)"
+
+static const char *const per_day_sql =
+    "SELECT substr(created_at, 1, 10) AS day, task, count(*) AS generations FROM generations "
+    "WHERE created_at >= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-30 days') "
+    "GROUP BY day, task ORDER BY day, task";
+
+static const char *const per_model_sql =
+    "SELECT model, task, count(*) AS generations, total(status = 'done') AS done, "
+    "total(EXISTS (SELECT 1 FROM picks p WHERE p.generation_id = g.id)) AS picked, "
+    "total(" LATEST_VOTE("g") " = 1) AS votes_up, total(" LATEST_VOTE("g") " = -1) AS votes_down, "
+    "total((SELECT count(*) FROM error_reports r WHERE r.generation_id = g.id)) AS error_reports "
+    "FROM generations g GROUP BY model, task ORDER BY model, task";
+
+/* The signed records' share of sections changed and mean change per section. */
+static store_status discharge_edits(store *s, cJSON *out, store_error *e) {
+    cJSON *signed_recs = store_rows(s, store_prepare(s, e, "SELECT draft, final FROM "
+                                                     "discharge_records WHERE status = 'signed'",
+                                                     ""), e);
+    cJSON *drafts = store_rows(s, store_prepare(s, e, "SELECT count(*) AS n FROM "
+                                                "discharge_records", ""), e);
+    if (!signed_recs || !drafts) {
+        cJSON_Delete(signed_recs), cJSON_Delete(drafts);
+        return e ? e->status : STORE_FAILED;
+    }
+    double sections = 0, edited = 0, change = 0;
+    const cJSON *r;
+    cJSON_ArrayForEach(r, signed_recs) {
+        const cJSON *draft = cJSON_GetObjectItem(r, "draft"), *final = cJSON_GetObjectItem(r, "final");
+        for (int k = 0; k < store_n_discharge_sections; k++) {
+            const cJSON *a = cJSON_GetObjectItem(draft, store_discharge_sections[k].key);
+            const cJSON *b = cJSON_GetObjectItem(final, store_discharge_sections[k].key);
+            if (!cJSON_IsString(a) || !cJSON_IsString(b)) continue;
+            const long d = edit_distance(a->valuestring, b->valuestring);
+            if (d < 0) {
+                cJSON_Delete(signed_recs), cJSON_Delete(drafts);
+                if (e) e->status = STORE_FAILED, snprintf(e->msg, sizeof e->msg, "out of memory");
+                return STORE_FAILED;
+            }
+            const size_t len = char_count(a->valuestring);
+            sections++;
+            edited += d > 0;
+            change += len ? (double)d / (double)len : d > 0;
+        }
+    }
+    cJSON *o = cJSON_AddObjectToObject(out, "discharge");
+    cJSON_AddNumberToObject(o, "drafts", cJSON_GetObjectItem(cJSON_GetArrayItem(drafts, 0), "n")->valuedouble);
+    cJSON_AddNumberToObject(o, "signed", cJSON_GetArraySize(signed_recs));
+    cJSON_AddNumberToObject(o, "sections_edited", sections ? edited / sections : 0);
+    cJSON_AddNumberToObject(o, "chars_changed", sections ? change / sections : 0);
+    cJSON_Delete(signed_recs), cJSON_Delete(drafts);
+    return STORE_OK;
+}
+
+store_status store_stats(store *s, cJSON **out, store_error *e) {
+    *out = cJSON_CreateObject();
+    pthread_mutex_lock(&s->mu);
+    cJSON *per_day = store_rows(s, store_prepare(s, e, per_day_sql, ""), e);
+    cJSON *per_model = per_day ? store_rows(s, store_prepare(s, e, per_model_sql, ""), e) : NULL;
+    store_status st = per_day && per_model ? discharge_edits(s, *out, e)
+                                           : (e ? e->status : STORE_FAILED);
+    pthread_mutex_unlock(&s->mu);
+    cJSON_AddItemToObject(*out, "per_day", per_day);
+    cJSON_AddItemToObject(*out, "per_model", per_model);
+    if (st != STORE_OK) {
+        cJSON_Delete(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * DPO pairs
+ * ------------------------------------------------------------------------------------------- */
+
+/* Each query yields prompt, chosen, rejected, case_id, chosen_model, rejected_model, template;
+ * pairs share their prompt text, so chosen and rejected answered the same input. */
+static const struct {
+    const char *source, *sql;
+} pair_queries[] = {
+    {"pick",
+     "SELECT c.prompt, c.output AS chosen, r.output AS rejected, c.case_id, c.model AS "
+     "chosen_model, r.model AS rejected_model, c.template FROM generations c JOIN generations r "
+     "ON r.case_id = c.case_id AND r.task = 'differential' AND r.status = 'done' AND r.id <> c.id "
+     "AND r.prompt = c.prompt WHERE c.task = 'differential' AND c.status = 'done' "
+     "AND EXISTS (SELECT 1 FROM picks p WHERE p.generation_id = c.id) "
+     "AND NOT EXISTS (SELECT 1 FROM picks p WHERE p.generation_id = r.id) ORDER BY c.id, r.id"},
+    {"vote",
+     "SELECT c.prompt, c.output AS chosen, r.output AS rejected, c.case_id, c.model AS "
+     "chosen_model, r.model AS rejected_model, c.template FROM generations c JOIN generations r "
+     "ON r.case_id = c.case_id AND r.task = c.task AND r.status = 'done' AND r.prompt = c.prompt "
+     "WHERE c.status = 'done' AND " LATEST_VOTE("c") " = 1 AND " LATEST_VOTE("r") " = -1 "
+     "ORDER BY c.id, r.id"},
+    {"edit",
+     "SELECT g.prompt, d.final AS chosen, d.draft AS rejected, d.case_id, 'doctor' AS "
+     "chosen_model, g.model AS rejected_model, g.template FROM discharge_records d JOIN "
+     "generations g ON g.id = d.generation_id WHERE d.status = 'signed' AND d.final <> d.draft "
+     "ORDER BY d.id"},
+};
+
+store_status store_export_dpo(store *s, FILE *f, int *n_pairs, store_error *e) {
+    *n_pairs = 0;
+    pthread_mutex_lock(&s->mu);
+    store_status st = STORE_OK;
+    for (size_t q = 0; q < sizeof pair_queries / sizeof pair_queries[0] && st == STORE_OK; q++) {
+        cJSON *rows = store_rows(s, store_prepare(s, e, pair_queries[q].sql, ""), e);
+        if (!rows) st = e ? e->status : STORE_FAILED;
+        cJSON *row;
+        cJSON_ArrayForEach(row, rows) {
+            static const char *const texts[] = {"chosen", "rejected"};
+            for (int k = 0; k < 2; k++) { /* discharge JSON columns come back parsed */
+                cJSON *v = cJSON_GetObjectItem(row, texts[k]);
+                if (!cJSON_IsObject(v)) continue;
+                char *text = cJSON_PrintUnformatted(v);
+                cJSON_ReplaceItemInObject(row, texts[k], cJSON_CreateString(text ? text : ""));
+                free(text);
+            }
+            cJSON_AddStringToObject(row, "source", pair_queries[q].source);
+            char *line = cJSON_PrintUnformatted(row);
+            if (!line || fprintf(f, "%s\n", line) < 0) st = STORE_FAILED;
+            free(line);
+            if (st != STORE_OK) break;
+            (*n_pairs)++;
+        }
+        cJSON_Delete(rows);
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (st == STORE_FAILED && e && !e->msg[0]) snprintf(e->msg, sizeof e->msg, "writing failed");
+    return st;
+}
