@@ -1,20 +1,50 @@
 #!/usr/bin/env bash
-# run.sh: the main job. Installs dependencies, builds ward, and runs a model.
-#   MODEL=path/to/model.gguf scripts/run.sh        run a real GGUF model
-#   scripts/run.sh                                 no MODEL: make and run a random-weight model
-# PROMPT and N (tokens to generate) may be set too; extra arguments go to `ward run`.
+# run.sh: the main job. Installs dependencies, builds ward, and starts the clinical workbench
+# (ward serve: the web app at /, the OpenAI API under /v1/), printing its URL. Ctrl-C stops it.
+#   scripts/run.sh      demo: three small RANDOM-weight models made by `ward synth` (Qwen2-,
+#                       ChatGLM- and Baichuan-shaped) and the 20 fictional demo cases. The
+#                       models' answers are noise: the demo shows the workflow, not medicine.
+#   MODELS="qwen=/models/qwen-med.gguf glm=/models/glm4-med" scripts/run.sh
+#                       real models (GGUF files or HuggingFace directories; add QUANT=q4_0 to
+#                       quantize a directory while loading)
+# PORT (default 8080), HOST (default 127.0.0.1: this machine only), DB (default
+# build/workbench.db) may be set too; extra arguments go to `ward serve`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)" --target ward-cli >/dev/null
-PROMPT=${PROMPT:-Once upon a time}
-N=${N:-64}
-if [ -z "${MODEL:-}" ]; then
-  MODEL=build/synth-random.gguf
-  build/ward synth -o "$MODEL" --layers 4 --embd 256 --ff 688 --heads 8 --kv-heads 4 --seed 1 2>/dev/null
-  echo "note: no MODEL given, so this runs a small model with RANDOM weights made by 'ward synth':"
-  echo "      its output is noise. Point it at a real model with: MODEL=path/to/model.gguf $0"
-  echo
+PORT=${PORT:-8080} HOST=${HOST:-127.0.0.1} DB=${DB:-build/workbench.db}
+args=()
+if [ -z "${MODELS:-}" ]; then
+  for arch in qwen2 chatglm baichuan; do # Baichuan at 2 layers: the 13B's ALiBi attention
+    f=build/demo-$arch.gguf
+    extra=(); [ "$arch" = baichuan ] && extra=(--alibi 8)
+    [ -f "$f" ] || build/ward synth -o "$f" --arch "$arch" --layers 2 --embd 256 --ff 512 \
+                     --heads 4 --kv-heads 2 --seed "${#args[@]}" "${extra[@]}" >/dev/null
+    args+=(-m "demo-$arch=$f")
+  done
+  demo=1
+  echo "note: no MODELS given, so the workbench runs on three small models with RANDOM weights"
+  echo "      made by 'ward synth': their answers are noise. Point it at real medical models with:"
+  echo "      MODELS=\"qwen=/path/to/qwen-med.gguf glm=/path/to/chatglm-dir\" $0"
+else
+  for m in $MODELS; do args+=(-m "$m"); done
+  [ -n "${QUANT:-}" ] && args+=(--quant "$QUANT")
+  demo=0
 fi
-exec build/ward run -m "$MODEL" -p "$PROMPT" -n "$N" --temp 0 "$@"
+build/ward serve "${args[@]}" --host "$HOST" --port "$PORT" --db "$DB" --ctx 4096 "$@" &
+server=$!
+trap 'kill -TERM $server 2>/dev/null; wait $server' INT TERM
+for _ in $(seq 1 600); do
+  curl -sf "http://$HOST:$PORT/health" >/dev/null 2>&1 && break
+  kill -0 $server 2>/dev/null || exit 1
+  sleep 0.5
+done
+if [ "$demo" = 1 ]; then
+  curl -sf -X POST "http://$HOST:$PORT/api/demo-cases" -d '{}' >/dev/null &&
+    echo "the 20 fictional demo cases are in the workbench"
+fi
+echo
+echo "ward workbench: http://$HOST:$PORT/   (Ctrl-C stops it; records in $DB)"
+wait $server
