@@ -261,8 +261,8 @@ static void test_tool_calls(void) {
         static const char *bad[] = {
             "<tool_call>\n{\"name\": \"get_date\"",                          /* unknown tool */
             "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"unit\"", /* order */
-            "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\", "
-            "\"unit\": \"k\"",                                                 /* enum */
+            ("<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\", "
+             "\"unit\": \"k\""),                                               /* enum */
             "<tool_call>\n{\"name\": \"get_time\", \"arguments\": []",         /* not an object */
             "<tool_call>\n{\"name\": \"get_time\", \"arguments\": {}}\n</tool_call>x",
             "Hello",                                                           /* text, required */

@@ -288,8 +288,9 @@ static void test_stats_and_dpo(void) {
           "discharge edits: 1 of 5 sections, 10%% of characters");
     const cJSON *day = cJSON_GetArrayItem(cJSON_GetObjectItem(st, "per_day"), 0);
     CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(st, "per_day")) == 2 &&
-              cJSON_GetObjectItem(day, "generations")->valuedouble == 2,
-          "per day: today's differentials (2), then its discharge draft");
+              cJSON_GetObjectItem(day, "generations")->valuedouble == 2 &&
+              !strcmp(cJSON_GetObjectItem(day, "model")->valuestring, "m1"),
+          "per day, task and model: today's differentials by m1 (2), then its discharge draft");
     cJSON_Delete(st);
 
     char *buf = NULL;

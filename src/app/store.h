@@ -100,8 +100,8 @@ store_status store_discharge_list(store *s, int64_t case_id, cJSON **out, store_
  * called when the workbench starts. Returns how many, or -1. */
 int store_abandon_running(store *s);
 
-/* The adoption dashboard's numbers: {"per_day": [{"day", "task", "generations"}] (the last
- * 30 days), "per_model": [{"model", "task", "generations", "done", "picked" (differentials
+/* The adoption dashboard's numbers: {"per_day": [{"day", "task", "model", "generations"}]
+ * (the last 30 days), "per_model": [{"model", "task", "generations", "done", "picked" (differentials
  * with a pick), "votes_up", "votes_down", "error_reports"}], "discharge": {"drafts", "signed",
  * "sections_edited" (share of the signed records' sections changed), "chars_changed" (edit
  * distance between draft and final over the draft's length, averaged)}}. */

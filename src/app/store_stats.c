@@ -74,9 +74,9 @@ static size_t char_count(const char *s) {
 #define LATEST_VOTE(g) "(SELECT value FROM votes v WHERE v.generation_id = " g ".id ORDER BY v.id DESC LIMIT 1)"
 
 static const char *const per_day_sql =
-    "SELECT substr(created_at, 1, 10) AS day, task, count(*) AS generations FROM generations "
-    "WHERE created_at >= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-30 days') "
-    "GROUP BY day, task ORDER BY day, task";
+    "SELECT substr(created_at, 1, 10) AS day, task, model, count(*) AS generations FROM "
+    "generations WHERE created_at >= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-30 days') "
+    "GROUP BY day, task, model ORDER BY day, task, model";
 
 static const char *const per_model_sql =
     "SELECT model, task, count(*) AS generations, total(status = 'done') AS done, "

@@ -316,6 +316,7 @@ typedef struct event_reader {
     live_gen *g; /* NULL once the generation had ended when the stream began */
     int64_t id;
     size_t sent; /* bytes of the text already sent */
+    bool sent_stored; /* an ended generation's recorded text was sent */
     bool ended;  /* the done event was made */
     char *buf;   /* the event being written */
     size_t len, pos;
@@ -330,7 +331,8 @@ static void make_event(event_reader *r, const char *name, cJSON *data) {
     free(json);
 }
 
-/* The next event: new text, a ping after 15 s of none, or the recorded end. */
+/* The next event: new text, a ping after 15 s of none, or the recorded end (for a generation
+ * that had ended before the stream began: its recorded text first). */
 static void next_event(event_reader *r) {
     if (r->g) {
         live_gen *g = r->g;
@@ -358,8 +360,19 @@ static void next_event(event_reader *r) {
     }
     cJSON *gen = NULL;
     store_error e = {0};
+    if (store_generation_get(r->wb->db, r->id, &gen, &e) != STORE_OK) {
+        r->ended = true;
+        return;
+    }
+    const char *output = cJSON_GetObjectItem(gen, "output")->valuestring;
+    if (!r->g && !r->sent_stored && output[0]) { /* it had ended: its whole text, then done */
+        r->sent_stored = true;
+        cJSON *d = cJSON_CreateObject();
+        cJSON_AddStringToObject(d, "text", output);
+        cJSON_Delete(gen);
+        return make_event(r, "delta", d);
+    }
     r->ended = true;
-    if (store_generation_get(r->wb->db, r->id, &gen, &e) != STORE_OK) return;
     if (r->g && r->g->record_id) /* set before finished, read after */
         cJSON_AddNumberToObject(gen, "discharge_record_id", (double)r->g->record_id);
     make_event(r, "done", gen);

@@ -38,6 +38,10 @@ const shot = async (name) => { // the page as the doctor sees it, without a pass
 const T = 180000; // generation steps may take a while on a slow or sanitized build
 
 try {
+  await page.goto(`${base}/#/dashboard`); // before: nothing used yet
+  await page.locator('canvas#perModel').waitFor();
+  const before = await page.locator('.stat .n').allInnerTexts();
+  check(before[0] === '0' && before[1] === '—' && before[3] === '0 / 0', `an empty dashboard (${before.join(', ')})`);
   await page.goto(`${base}/`);
   await page.getByRole('button', { name: '导入示例病例' }).click();
   await page.locator('#toast').filter({ hasText: '已导入 20 个示例病例' }).waitFor();
@@ -114,8 +118,8 @@ try {
   await page.goto(`${base}/#/dashboard`);
   await page.locator('canvas#perModel').waitFor();
   const tiles = await page.locator('.stat .n').allInnerTexts();
-  check(tiles[0] === '4' && tiles[1] !== '—' && tiles[3] === '1 / 1',
-        `the dashboard counts 4 answers, a pick rate, 1 signed of 1 draft (${tiles.join(', ')})`);
+  check(tiles[0] === '4' && tiles[1] === '50%' && tiles[2] === '100%' && tiles[3] === '1 / 1',
+        `the dashboard's numbers changed: 4 answers, 2 of 4 picked, 1 of 1 useful, 1 signed of 1 draft (${tiles.join(', ')})`);
   await shot('dashboard');
   check(errors.length === 0, `no script errors in the page (${errors.join('; ')})`);
 } catch (e) {

@@ -395,7 +395,7 @@ async function dashboardView() {
   const done = sum(ddx, 'done'), up = sum(ddx, 'votes_up'), down = sum(ddx, 'votes_down');
   const tile = (label, value, note) => h('div', { class: 'card stat' },
     h('div', { class: 'muted' }, label), h('div', { class: 'n' }, value), h('div', { class: 'muted' }, note));
-  const canvases = ['perDay', 'perModel', 'edits'].map((k) => h('canvas', { id: k }));
+  const canvases = ['perDay', 'perModelDay', 'perModel', 'edits'].map((k) => h('canvas', { id: k }));
   fill(app,
     h('h1', {}, '使用统计'),
     h('div', { class: 'stats' },
@@ -405,21 +405,29 @@ async function dashboardView() {
       tile('出院记录', `${s.discharge.signed} / ${s.discharge.drafts}`,
         `已签署 / 草稿 · 平均改动 ${pct(s.discharge.chars_changed)}`)),
     h('div', { class: 'charts' },
-      h('div', { class: 'card' }, h('h2', {}, '每日使用（近30天）'), h('div', { style: 'height:240px' }, canvases[0])),
-      h('div', { class: 'card' }, h('h2', {}, '各模型：采纳率与好评率'), h('div', { style: 'height:240px' }, canvases[1])),
-      h('div', { class: 'card' }, h('h2', {}, '出院记录：医生修改程度'), h('div', { style: 'height:240px' }, canvases[2]))));
+      h('div', { class: 'card' }, h('h2', {}, '每日使用：按功能（近30天）'), h('div', { style: 'height:240px' }, canvases[0])),
+      h('div', { class: 'card' }, h('h2', {}, '每日使用：按模型（近30天）'), h('div', { style: 'height:240px' }, canvases[1])),
+      h('div', { class: 'card' }, h('h2', {}, '各模型：采纳率与好评率'), h('div', { style: 'height:240px' }, canvases[2])),
+      h('div', { class: 'card' }, h('h2', {}, '出院记录：医生修改程度'), h('div', { style: 'height:240px' }, canvases[3]))));
   const days = [...new Set(s.per_day.map((r) => r.day))];
-  const byTask = (task) => days.map((d) => s.per_day.find((r) => r.day === d && r.task === task)?.generations ?? 0);
+  const count = (pred) => days.map((d) => s.per_day.filter((r) => r.day === d && pred(r))
+    .reduce((a, r) => a + r.generations, 0));
+  const byTask = (task) => count((r) => r.task === task);
+  const models = [...new Set(s.per_day.map((r) => r.model))];
+  const palette = ['#1f6feb', '#d97706', '#2e7d32', '#8e44ad', '#607080', '#c62828'];
   const common = { responsive: true, maintainAspectRatio: false, animation: false };
   new Chart(canvases[0], { type: 'bar', options: { ...common, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } } },
     data: { labels: days, datasets: [
       { label: '鉴别诊断', data: byTask('differential'), backgroundColor: '#1f6feb' },
       { label: '出院记录', data: byTask('discharge'), backgroundColor: '#2e7d32' }] } });
-  new Chart(canvases[1], { type: 'bar', options: { ...common, scales: { y: { beginAtZero: true, max: 100 } } },
+  new Chart(canvases[1], { type: 'bar', options: { ...common, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } } },
+    data: { labels: days, datasets: models.map((m, i) => (
+      { label: m, data: count((r) => r.model === m), backgroundColor: palette[i % palette.length] })) } });
+  new Chart(canvases[2], { type: 'bar', options: { ...common, scales: { y: { beginAtZero: true, max: 100 } } },
     data: { labels: ddx.map((r) => r.model), datasets: [
       { label: '采纳率 %', data: ddx.map((r) => (r.done ? Math.round(100 * r.picked / r.done) : 0)), backgroundColor: '#1f6feb' },
       { label: '好评率 %', data: ddx.map((r) => (r.votes_up + r.votes_down ? Math.round(100 * r.votes_up / (r.votes_up + r.votes_down)) : 0)), backgroundColor: '#d97706' }] } });
-  new Chart(canvases[2], { type: 'bar', options: { ...common, scales: { y: { beginAtZero: true, max: 100 } } },
+  new Chart(canvases[3], { type: 'bar', options: { ...common, scales: { y: { beginAtZero: true, max: 100 } } },
     data: { labels: ['修改过的段落', '改动字数占比'], datasets: [
       { label: '%', data: [Math.round(100 * s.discharge.sections_edited), Math.round(100 * s.discharge.chars_changed)], backgroundColor: '#607080' }] } });
 }
