@@ -280,12 +280,12 @@ static void test_stats_and_dpo(void) {
               stat_of(pm, "m1", "differential", "votes_down") == 1 &&
               stat_of(pm, "m1", "discharge", "done") == 1,
           "per model and task: 2 differentials, 1 picked, 1 up (latest), 1 down, 1 discharge");
-    /* one section of five changed; 2 insertions over 4 characters: 0.5 / 5 = 0.1 */
+    /* one section of five changed: 2 insertions, the final text 6 characters: (2 / 6) / 5 */
     CHECK(d && cJSON_GetObjectItem(d, "drafts")->valuedouble == 1 &&
               cJSON_GetObjectItem(d, "signed")->valuedouble == 1 &&
               cJSON_GetObjectItem(d, "sections_edited")->valuedouble == 0.2 &&
-              fabs(cJSON_GetObjectItem(d, "chars_changed")->valuedouble - 0.1) < 1e-12,
-          "discharge edits: 1 of 5 sections, 10%% of characters");
+              fabs(cJSON_GetObjectItem(d, "chars_changed")->valuedouble - 2.0 / 6 / 5) < 1e-12,
+          "discharge edits: 1 of 5 sections, a third of that one's characters");
     const cJSON *day = cJSON_GetArrayItem(cJSON_GetObjectItem(st, "per_day"), 0);
     CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(st, "per_day")) == 2 &&
               cJSON_GetObjectItem(day, "generations")->valuedouble == 2 &&

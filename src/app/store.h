@@ -104,7 +104,7 @@ int store_abandon_running(store *s);
  * (the last 30 days), "per_model": [{"model", "task", "generations", "done", "picked" (differentials
  * with a pick), "votes_up", "votes_down", "error_reports"}], "discharge": {"drafts", "signed",
  * "sections_edited" (share of the signed records' sections changed), "chars_changed" (edit
- * distance between draft and final over the draft's length, averaged)}}. */
+ * distance between draft and final over the longer one's length, averaged: 0 to 1)}}. */
 store_status store_stats(store *s, cJSON **out, store_error *e);
 
 /* Preference pairs for DPO training, one JSON object per line to f: {"prompt", "chosen",

@@ -2,8 +2,8 @@
  * pairs for training (DPO export); see store.h.
  *
  * How much doctors edit a discharge draft is the edit distance (Levenshtein, on Unicode
- * characters) between each section's draft and final text, over the draft's length, averaged
- * over the signed records' sections; and the share of sections changed at all.
+ * characters) between each section's draft and final text, over the longer one's length (so
+ * 0 to 1), averaged over the signed records' sections; and the share of sections changed.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -110,10 +110,11 @@ static store_status discharge_edits(store *s, cJSON *out, store_error *e) {
                 if (e) e->status = STORE_FAILED, snprintf(e->msg, sizeof e->msg, "out of memory");
                 return STORE_FAILED;
             }
-            const size_t len = char_count(a->valuestring);
+            const size_t la = char_count(a->valuestring), lb = char_count(b->valuestring);
+            const size_t longer = la > lb ? la : lb; /* the distance is at most this */
             sections++;
             edited += d > 0;
-            change += len ? (double)d / (double)len : d > 0;
+            change += longer ? (double)d / (double)longer : 0;
         }
     }
     cJSON *o = cJSON_AddObjectToObject(out, "discharge");

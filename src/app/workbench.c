@@ -292,7 +292,8 @@ static bool rerun(call *c) {
     store_error e = {0};
     if (store_generation_get(c->wb->db, c->id, &g, &e) != STORE_OK)
         return wb_store_error(c->out, &e);
-    const char *model = cJSON_GetObjectItem(g, "model")->valuestring;
+    char model[256]; /* outlives g */
+    snprintf(model, sizeof model, "%s", cJSON_GetObjectItem(g, "model")->valuestring);
     pthread_mutex_lock(&c->wb->mu);
     srv_model *m = wb_model(c->wb, model);
     pthread_mutex_unlock(&c->wb->mu);

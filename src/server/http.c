@@ -310,6 +310,7 @@ typedef struct gen_stream {
     api_usage usage;
     char error[128];
     double t0;
+    double last_out; /* when bytes were last handed to the connection */
     const char *tool_names[API_MAX_TOOLS]; /* (n_tools) the request's tools */
     int n_tools;
 } gen_stream;
@@ -600,7 +601,7 @@ static bool finish_response(gen_stream *g) {
 
 /* The next bytes of the response. Streams: the role chunks, then deltas as they come, finish
  * chunks, usage, [DONE]; an SSE comment when nothing came within the ping interval. Whole
- * responses: the JSON at the end, and while waiting a space every ping interval (JSON allows
+ * responses: the JSON at the end, and until then a space every ping interval (JSON allows
  * leading whitespace), which keeps proxies patient and shows whether the client is still there. */
 static bool produce(gen_stream *g) {
     if (g->phase == ST_FIRST && g->req.stream && g->req.chat) {
@@ -612,6 +613,9 @@ static bool produce(gen_stream *g) {
         return ok;
     }
     g->phase = ST_RUNNING;
+    /* a whole response writes nothing until it ends: a long one keeps the connection alive
+     * even while tokens keep coming */
+    if (!g->req.stream && now_s() - g->last_out >= g->srv->cfg.ping_s) return emit_raw(g, " ");
     const unsigned long seen = srv_waiter_changes(&g->waiter);
     bool ok = true;
     if (poll_choices(g, &ok) || !ok) return ok && (!all_done(g) || finish_response(g));
@@ -634,6 +638,7 @@ static ssize_t read_stream(void *cls, uint64_t pos, char *buf, size_t max) {
     const size_t n = g->out_len - g->out_pos < max ? g->out_len - g->out_pos : max;
     memcpy(buf, g->out + g->out_pos, n);
     g->out_pos += n;
+    g->last_out = now_s();
     return (ssize_t)n;
 }
 
@@ -673,7 +678,7 @@ static enum MHD_Result post_generate(srv_server *s, struct MHD_Connection *c, bo
     gen_stream *g = calloc(1, sizeof *g);
     if (!g) return send_text(s, c, 500, NULL, "");
     g->srv = s;
-    g->t0 = now_s();
+    g->t0 = g->last_out = now_s();
     srv_waiter_init(&g->waiter);
     ward_token *toks = NULL;
     int32_t n_prompt = 0;
