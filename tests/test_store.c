@@ -119,6 +119,10 @@ static void test_generations_and_feedback(store *s) {
     cJSON *in = json("{\"case_id\":424242,\"task\":\"differential\",\"model\":\"m\",\"template\":\"t@1\",\"prompt\":\"p\"}");
     expect_refused(store_generation_begin(s, in, &id, &e), STORE_NOT_FOUND, &e, "424242", "no such case");
     cJSON_Delete(in);
+    in = json("{\"case_id\":1e300,\"task\":\"differential\",\"model\":\"m\",\"template\":\"t@1\",\"prompt\":\"p\"}");
+    expect_refused(store_generation_begin(s, in, &id, &e), STORE_INVALID, &e, "case_id",
+                   "an id beyond 2^53 (found by fuzz_store: the conversion was undefined)");
+    cJSON_Delete(in);
     in = json("{\"case_id\":1,\"task\":\"poem\",\"model\":\"m\",\"template\":\"t@1\",\"prompt\":\"p\"}");
     expect_refused(store_generation_begin(s, in, &id, &e), STORE_INVALID, &e, "task", "unknown task");
     cJSON_Delete(in);
@@ -201,6 +205,18 @@ static void test_discharge(store *s) {
     cJSON *draft = json(text);
     CHECK(store_discharge_create(s, c, draft, &id, &e) == STORE_OK && id > 0, "draft: %s", e.msg);
     cJSON_Delete(draft);
+    /* a draft written by hand, without a generation (the NULL generation_id binds right) */
+    char by_hand[1024];
+    snprintf(by_hand, sizeof by_hand, "%s", strstr(text, "\"sections\""));
+    memmove(by_hand + 1, by_hand, strlen(by_hand) + 1), by_hand[0] = '{';
+    cJSON *manual = json(by_hand), *m = NULL;
+    int64_t mid = 0;
+    CHECK(store_discharge_create(s, c, manual, &mid, &e) == STORE_OK &&
+              store_discharge_get(s, mid, &m, &e) == STORE_OK &&
+              cJSON_IsNull(cJSON_GetObjectItem(m, "generation_id")) &&
+              !strcmp(cJSON_GetObjectItem(cJSON_GetObjectItem(m, "draft"), "treatment_course")->valuestring, "头孢曲松"),
+          "a draft without a generation: %s", e.msg);
+    cJSON_Delete(manual), cJSON_Delete(m);
     cJSON *edit = json("{\"treatment_course\":\"头孢曲松2g qd×7天\",\"discharge_orders\":\"口服药3天\"}");
     CHECK(store_discharge_edit(s, id, edit, &e) == STORE_OK, "edit: %s", e.msg);
     CHECK(store_discharge_sign(s, id, "张医生", &e) == STORE_OK, "signed: %s", e.msg);

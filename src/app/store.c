@@ -145,7 +145,10 @@ sqlite3_stmt *store_prepare(store *s, store_error *e, const char *sql, const cha
     for (int i = 0; types[i] && rc == SQLITE_OK; i++) {
         if (types[i] == 'i') rc = sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
         else if (types[i] == 'd') rc = sqlite3_bind_double(st, i + 1, va_arg(ap, double));
-        else if (types[i] == 'n') rc = sqlite3_bind_null(st, i + 1);
+        else if (types[i] == 'n') {
+            (void)va_arg(ap, int64_t);
+            rc = sqlite3_bind_null(st, i + 1);
+        }
         else {
             const char *t = va_arg(ap, const char *);
             rc = t ? sqlite3_bind_text(st, i + 1, t, -1, SQLITE_TRANSIENT)
@@ -232,6 +235,23 @@ static bool exists(store *s, const char *table, int64_t id) {
     const bool found = st && sqlite3_step(st) == SQLITE_ROW;
     sqlite3_finalize(st);
     return found;
+}
+
+/* A record id in JSON: a whole number from 1 to 2^53 (beyond, doubles skip integers; a
+ * conversion out of int64_t's range would be undefined). 0 when it is not one. */
+static int64_t as_id(const cJSON *v) {
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= 1 && v->valuedouble <= 9007199254740992.0) ||
+        v->valuedouble != (double)(int64_t)v->valuedouble)
+        return 0;
+    return (int64_t)v->valuedouble;
+}
+
+/* A count in JSON (tokens): a number from 0 to 2^31, else 0. */
+static int64_t as_count(const cJSON *o, const char *name) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 2147483648.0
+               ? (int64_t)v->valuedouble
+               : 0;
 }
 
 /* An optional string field: absent or null gives dflt; another type is invalid. */
@@ -498,7 +518,8 @@ static store_status generation_begin(store *s, void *arg, store_error *e) {
     const cJSON *rerun = cJSON_GetObjectItemCaseSensitive(in, "rerun_of");
     const cJSON *params = cJSON_GetObjectItemCaseSensitive(in, "params");
     const char *task, *model, *tmpl, *prompt;
-    if (!cJSON_IsNumber(case_id)) return fail(e, STORE_INVALID, "'case_id' must be a number");
+    const int64_t cid = as_id(case_id), rid = as_id(rerun);
+    if (!cid) return fail(e, STORE_INVALID, "'case_id' must be a record id (a whole number >= 1)");
     if (!opt_string(in, "task", NULL, &task, e) || !opt_string(in, "model", NULL, &model, e) ||
         !opt_string(in, "template", NULL, &tmpl, e) ||
         !opt_string(in, "prompt", NULL, &prompt, e))
@@ -509,19 +530,16 @@ static store_status generation_begin(store *s, void *arg, store_error *e) {
                     "model, template and prompt");
     if (params && !cJSON_IsObject(params))
         return fail(e, STORE_INVALID, "'params' must be an object");
-    if (!exists(s, "cases", (int64_t)case_id->valuedouble))
-        return fail(e, STORE_NOT_FOUND, "case %lld does not exist",
-                    (long long)case_id->valuedouble);
-    if (rerun && !cJSON_IsNull(rerun) &&
-        (!cJSON_IsNumber(rerun) || !exists(s, "generations", (int64_t)rerun->valuedouble)))
+    if (!exists(s, "cases", cid))
+        return fail(e, STORE_NOT_FOUND, "case %lld does not exist", (long long)cid);
+    if (rerun && !cJSON_IsNull(rerun) && (!rid || !exists(s, "generations", rid)))
         return fail(e, STORE_NOT_FOUND, "'rerun_of' names no generation");
     char *p = print_or(params, "{}");
     const store_status st =
         run(s, store_prepare(s, e, "INSERT INTO generations (case_id, task, model, params, template, "
                        "prompt, rerun_of) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       cJSON_IsNumber(rerun) ? "ittttti" : "itttttn",
-                       (int64_t)case_id->valuedouble, task, model, p ? p : "{}", tmpl, prompt,
-                       cJSON_IsNumber(rerun) ? (int64_t)rerun->valuedouble : 0),
+                       rid ? "ittttti" : "itttttn", cid, task, model, p ? p : "{}", tmpl,
+                       prompt, rid),
             e);
     free(p);
     a->id = sqlite3_last_insert_rowid(s->db);
@@ -553,8 +571,8 @@ static store_status generation_finish(store *s, void *arg, store_error *e) {
                                "= ?, finished_at = " NOW " WHERE id = ? AND status = 'running'",
                                "tttddiii", status, output, error, num_or(a->in, "ttft_ms", 0),
                                num_or(a->in, "total_ms", 0),
-                               (int64_t)num_or(a->in, "prompt_tokens", 0),
-                               (int64_t)num_or(a->in, "completion_tokens", 0), a->id);
+                               as_count(a->in, "prompt_tokens"),
+                               as_count(a->in, "completion_tokens"), a->id);
     store_status rc = run(s, st, e);
     if (rc == STORE_OK && sqlite3_changes(s->db) == 0)
         return exists(s, "generations", a->id)
@@ -660,15 +678,15 @@ static store_status check_picks(store *s, int64_t case_id, const cJSON *picks, c
     cJSON_ArrayForEach(p, picks) {
         const cJSON *g = cJSON_GetObjectItemCaseSensitive(p, "generation_id");
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(p, "diagnosis");
-        if (!cJSON_IsNumber(g) || !cJSON_IsString(d) || !d->valuestring[0])
+        if (!as_id(g) || !cJSON_IsString(d) || !d->valuestring[0])
             return fail(e, STORE_INVALID, "each pick needs a 'generation_id' and a 'diagnosis'");
         sqlite3_stmt *st = store_prepare(s, e, "SELECT 1 FROM generations WHERE id = ? AND case_id = ?",
-                                   "ii", (int64_t)g->valuedouble, case_id);
+                                   "ii", as_id(g), case_id);
         const bool ok = st && sqlite3_step(st) == SQLITE_ROW;
         sqlite3_finalize(st);
         if (!ok)
             return fail(e, STORE_NOT_FOUND, "generation %lld is not one of case %lld's",
-                        (long long)g->valuedouble, (long long)case_id);
+                        (long long)as_id(g), (long long)case_id);
         len += strlen(d->valuestring) + 1;
     }
     if (!(*lines = calloc(1, len))) return fail(e, STORE_FAILED, "out of memory");
@@ -702,10 +720,9 @@ static store_status fill_back(store *s, void *arg, store_error *e) {
         const cJSON *rank = cJSON_GetObjectItemCaseSensitive(p, "rank");
         st = run(s, store_prepare(s, e, "INSERT INTO picks (fill_back_id, generation_id, diagnosis, "
                             "rank) VALUES (?, ?, ?, ?)", cJSON_IsNumber(rank) ? "iiti" : "iitn",
-                            fill_back_id,
-                            (int64_t)cJSON_GetObjectItemCaseSensitive(p, "generation_id")->valuedouble,
+                            fill_back_id, as_id(cJSON_GetObjectItemCaseSensitive(p, "generation_id")),
                             cJSON_GetObjectItemCaseSensitive(p, "diagnosis")->valuestring,
-                            cJSON_IsNumber(rank) ? (int64_t)rank->valuedouble : 0), e);
+                            cJSON_IsNumber(rank) ? as_count(p, "rank") : 0), e);
         if (st != STORE_OK) break;
     }
     char path[64];
@@ -748,15 +765,15 @@ static store_status discharge_create(store *s, void *arg, store_error *e) {
     if (!check_discharge(sections, e)) return e ? e->status : STORE_INVALID;
     if (!exists(s, "cases", a->id))
         return fail(e, STORE_NOT_FOUND, "case %lld does not exist", (long long)a->id);
-    if (gen && !cJSON_IsNull(gen) &&
-        (!cJSON_IsNumber(gen) || !exists(s, "generations", (int64_t)gen->valuedouble)))
+    const int64_t gid = as_id(gen);
+    if (gen && !cJSON_IsNull(gen) && (!gid || !exists(s, "generations", gid)))
         return fail(e, STORE_NOT_FOUND, "'generation_id' names no generation");
     char *text = cJSON_PrintUnformatted(sections);
     if (!text) return fail(e, STORE_FAILED, "out of memory");
     const store_status st =
         run(s, store_prepare(s, e, "INSERT INTO discharge_records (case_id, generation_id, draft, "
-                       "current) VALUES (?, ?, ?, ?)", cJSON_IsNumber(gen) ? "iitt" : "intt",
-                       a->id, cJSON_IsNumber(gen) ? (int64_t)gen->valuedouble : 0, text, text),
+                       "current) VALUES (?, ?, ?, ?)", gid ? "iitt" : "intt", a->id, gid,
+                       text, text),
             e);
     free(text);
     a->id = sqlite3_last_insert_rowid(s->db);

@@ -14,7 +14,8 @@ struct store {
 };
 
 /* Prepares sql and binds the arguments, described by types: 'i' int64_t, 't' text (NULL binds
- * NULL), 'd' double, 'n' NULL; NULL (with e filled) on failure. */
+ * NULL), 'd' double, 'n' NULL (its argument, an int64_t, is ignored: every type takes one, so
+ * a call can choose 'i' or 'n' for the same argument); NULL (with e filled) on failure. */
 sqlite3_stmt *store_prepare(store *s, store_error *e, const char *sql, const char *types, ...);
 /* All rows of a statement (finalized) as an array of objects keyed by column (JSON columns as
  * values); NULL on failure. */

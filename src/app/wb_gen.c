@@ -194,8 +194,10 @@ static bool sampling(const cJSON *options, int32_t max_tokens, srv_gen_params *g
     const cJSON *seed = cJSON_GetObjectItemCaseSensitive(options, "seed");
     if ((temp && (!cJSON_IsNumber(temp) || temp->valuedouble < 0 || temp->valuedouble > 2)) ||
         (seed && (!cJSON_IsNumber(seed) || seed->valuedouble < 0 ||
+                  seed->valuedouble > 9007199254740992.0 ||
                   seed->valuedouble != floor(seed->valuedouble))))
-        return !wb_error(out, 400, "'temperature' must be 0 to 2 and 'seed' a whole number");
+        return !wb_error(out, 400, "'temperature' must be 0 to 2 and 'seed' a whole number "
+                         "from 0 to 2^53");
     memset(gp, 0, sizeof *gp);
     gp->sampling = ward_sampler_default_params();
     gp->sampling.temperature = temp ? (float)temp->valuedouble : 0.7f;

@@ -314,7 +314,8 @@ static bool events(call *c) { return wb_events(c->wb, c->id, c->out); }
 static bool vote(call *c) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(c->body, "value");
     store_error e = {0};
-    if (!cJSON_IsNumber(v)) return wb_error(c->out, 400, "'value' must be 1 or -1");
+    if (!cJSON_IsNumber(v) || (v->valuedouble != 1 && v->valuedouble != -1))
+        return wb_error(c->out, 400, "'value' must be 1 or -1");
     const store_status st = store_vote(c->wb->db, c->id, (int)v->valuedouble, &e);
     return st == STORE_OK ? get_generation(c) : wb_store_error(c->out, &e);
 }
