@@ -358,6 +358,23 @@ int main(void) {
               "the case holds its 5 generations and its discharge record");
         cJSON_Delete(o);
         test_errors();
+        snprintf(path, sizeof path, "/api/cases/%lld", (long long)case_id);
+        o = call("PATCH", path, "{\"sections\":{\"orders\":\"监测体温\"}}", &st);
+        CHECK(st == 200 && !strcmp(json_str(cJSON_GetObjectItem(o, "sections"), "orders", NULL),
+                                   "监测体温"),
+              "PATCH changes a section and answers with the case (%d)", st);
+        cJSON_Delete(o);
+        o = call("PATCH", path, "{\"sections\":{\"mood\":\"x\"}}", &st);
+        CHECK(st == 400, "PATCH with an unknown section: 400 (%d)", st);
+        cJSON_Delete(o);
+        o = call("POST", "/api/demo-cases", "{}", &st);
+        const double first = num(o, "imported");
+        cJSON_Delete(o);
+        o = call("POST", "/api/demo-cases", "{}", &st);
+        CHECK(first == 19 && num(o, "imported") == 0,
+              "demo cases: the 19 not yet in (one was created above), then none (%g, %g)", first,
+              num(o, "imported"));
+        cJSON_Delete(o);
         cJSON *stats = call("GET", "/api/stats", NULL, &st);
         double picked = 0, up = 0;
         const cJSON *row;
