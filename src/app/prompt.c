@@ -138,89 +138,66 @@ void prompt_free(prompt_template *t) {
  * Filling
  * ------------------------------------------------------------------------------------------- */
 
-typedef struct strbuf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-} strbuf;
-
-static void put(strbuf *b, const char *s, size_t n) {
-    if (b->oom || n == 0) return;
-    if (b->len + n + 1 > b->cap) {
-        const size_t cap = (b->len + n + 1) * 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->p = p, b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void puts_(strbuf *b, const char *s) { put(b, s, strlen(s)); }
-
 static const char *str_field(const cJSON *o, const char *name) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
     return cJSON_IsString(v) ? v->valuestring : "";
 }
 
 /* "男，58岁" from {"sex", "age"}; "未注明" when neither is given. */
-static void put_patient(strbuf *b, const cJSON *patient) {
+static void put_patient(FILE *out, const cJSON *patient) {
     const char *sex = str_field(patient, "sex");
     const cJSON *age = cJSON_GetObjectItemCaseSensitive(patient, "age");
     char years[32] = "";
     if (cJSON_IsNumber(age)) snprintf(years, sizeof years, "%g岁", age->valuedouble);
     else if (cJSON_IsString(age)) snprintf(years, sizeof years, "%.24s", age->valuestring);
-    puts_(b, sex[0] || years[0] ? sex : "未注明");
-    if (sex[0] && years[0]) puts_(b, "，");
-    puts_(b, years);
+    fprintf(out, "%s%s%s", sex[0] || years[0] ? sex : "未注明", sex[0] && years[0] ? "，" : "",
+            years);
 }
 
 /* Each non-empty section as "【label】text", one per line, then the free text. */
-static void put_case(strbuf *b, const prompt_template *t, const cJSON *c) {
+static void put_case(FILE *out, const prompt_template *t, const cJSON *c) {
     const cJSON *sections = cJSON_GetObjectItemCaseSensitive(c, "sections");
+    const char *sep = "";
     for (int i = 0; i < store_n_case_sections; i++) {
         const char *key = store_case_sections[i].key, *text = str_field(sections, key);
         if (!text[0] || (!t->with_diagnosis && strcmp(key, "diagnosis") == 0)) continue;
-        if (b->len) puts_(b, "\n");
-        puts_(b, "【"), puts_(b, store_case_sections[i].label), puts_(b, "】"), puts_(b, text);
+        fprintf(out, "%s【%s】%s", sep, store_case_sections[i].label, text);
+        sep = "\n";
     }
     const char *free_text = str_field(c, "free_text");
-    if (free_text[0]) {
-        if (b->len) puts_(b, "\n");
-        puts_(b, "【病历原文】"), puts_(b, free_text);
-    }
+    if (free_text[0]) fprintf(out, "%s【病历原文】%s", sep, free_text);
 }
 
+/* The text with its placeholders filled, written through a memory stream. */
 char *prompt_fill(const prompt_template *t, const char *text, const cJSON *case_record) {
-    strbuf out = {0}, body = {0};
-    put_case(&body, t, case_record);
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    if (!f) return NULL;
     const char *dept = str_field(case_record, "department");
     for (const char *p = text; *p;) {
         const char *at = strstr(p, "{{");
         if (!at) {
-            puts_(&out, p);
+            fputs(p, f);
             break;
         }
-        put(&out, p, (size_t)(at - p));
+        fwrite(p, 1, (size_t)(at - p), f);
         if (!strncmp(at, "{{patient}}", 11))
-            put_patient(&out, cJSON_GetObjectItemCaseSensitive(case_record, "patient"));
-        else if (!strncmp(at, "{{department}}", 14)) puts_(&out, dept[0] ? dept : "未注明");
-        else if (!strncmp(at, "{{case}}", 8)) puts_(&out, body.p ? body.p : "");
+            put_patient(f, cJSON_GetObjectItemCaseSensitive(case_record, "patient"));
+        else if (!strncmp(at, "{{department}}", 14)) fputs(dept[0] ? dept : "未注明", f);
+        else if (!strncmp(at, "{{case}}", 8)) put_case(f, t, case_record);
         else { /* not a placeholder (the loader refuses those in files): kept as text */
-            put(&out, at, 2);
+            fputs("{{", f);
             p = at + 2;
             continue;
         }
         p = strstr(at, "}}") + 2;
     }
-    free(body.p);
-    if (out.oom || body.oom) {
-        free(out.p);
+    if (ferror(f)) {
+        fclose(f);
+        free(out);
         return NULL;
     }
-    return out.p ? out.p : strdup("");
+    fclose(f);
+    return out;
 }

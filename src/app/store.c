@@ -131,6 +131,20 @@ static store_status transact(store *s, action_fn body, void *arg, store_error *e
     return st;
 }
 
+typedef struct case_args {
+    int64_t id; /* in: the record acted on; out: a new record's id */
+    const cJSON *in;
+} case_args;
+
+/* An action on record key with input in, in a transaction; a new record's id to *id. */
+static store_status act(store *s, action_fn body, int64_t key, const cJSON *in, int64_t *id,
+                        store_error *e) {
+    case_args a = {key, in};
+    const store_status st = transact(s, body, &a, e);
+    if (id) *id = st == STORE_OK ? a.id : 0;
+    return st;
+}
+
 sqlite3_stmt *store_prepare(store *s, store_error *e, const char *sql, const char *types, ...) {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
@@ -358,11 +372,6 @@ int store_schema_version(store *s) {
  * Cases
  * ------------------------------------------------------------------------------------------- */
 
-typedef struct case_args {
-    int64_t id;
-    const cJSON *in;
-} case_args;
-
 /* The case fields of in, checked; sections, patient as JSON text (malloc'ed). */
 typedef struct case_fields {
     const char *title, *department, *free_text, *source;
@@ -410,10 +419,7 @@ static store_status case_create(store *s, void *arg, store_error *e) {
 }
 
 store_status store_case_create(store *s, const cJSON *in, int64_t *id, store_error *e) {
-    case_args a = {0, in};
-    const store_status st = transact(s, case_create, &a, e);
-    *id = st == STORE_OK ? a.id : 0;
-    return st;
+    return act(s, case_create, 0, in, id, e);
 }
 
 static store_status case_get(store *s, int64_t id, cJSON **out, store_error *e) {
@@ -457,8 +463,7 @@ static store_status case_update(store *s, void *arg, store_error *e) {
 }
 
 store_status store_case_update(store *s, int64_t id, const cJSON *patch, store_error *e) {
-    case_args a = {id, patch};
-    return transact(s, case_update, &a, e);
+    return act(s, case_update, id, patch, NULL, e);
 }
 
 store_status store_case_list(store *s, const char *query, int limit, int offset, cJSON **out,
@@ -547,10 +552,7 @@ static store_status generation_begin(store *s, void *arg, store_error *e) {
 }
 
 store_status store_generation_begin(store *s, const cJSON *in, int64_t *id, store_error *e) {
-    case_args a = {0, in};
-    const store_status st = transact(s, generation_begin, &a, e);
-    *id = st == STORE_OK ? a.id : 0;
-    return st;
+    return act(s, generation_begin, 0, in, id, e);
 }
 
 static double num_or(const cJSON *o, const char *name, double dflt) {
@@ -583,8 +585,7 @@ static store_status generation_finish(store *s, void *arg, store_error *e) {
 }
 
 store_status store_generation_finish(store *s, int64_t id, const cJSON *in, store_error *e) {
-    case_args a = {id, in};
-    return transact(s, generation_finish, &a, e);
+    return act(s, generation_finish, id, in, NULL, e);
 }
 
 /* A generation with its latest vote, its error reports and its picks. */
@@ -661,10 +662,7 @@ static store_status error_report(store *s, void *arg, store_error *e) {
 
 store_status store_error_report(store *s, int64_t generation_id, const cJSON *in, int64_t *id,
                                 store_error *e) {
-    case_args a = {generation_id, in};
-    const store_status st = transact(s, error_report, &a, e);
-    if (id) *id = st == STORE_OK ? a.id : 0;
-    return st;
+    return act(s, error_report, generation_id, in, id, e);
 }
 
 /* Each pick: a generation of this case and a diagnosis; returns the lines to append. */
@@ -737,9 +735,8 @@ static store_status fill_back(store *s, void *arg, store_error *e) {
 }
 
 store_status store_fill_back(store *s, int64_t case_id, const cJSON *in, store_error *e) {
-    case_args a = {case_id, in};
     if (!cJSON_IsObject(in)) return fail(e, STORE_INVALID, "a fill-back must be a JSON object");
-    return transact(s, fill_back, &a, e);
+    return act(s, fill_back, case_id, in, NULL, e);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -782,11 +779,8 @@ static store_status discharge_create(store *s, void *arg, store_error *e) {
 
 store_status store_discharge_create(store *s, int64_t case_id, const cJSON *in, int64_t *id,
                                     store_error *e) {
-    case_args a = {case_id, in};
     if (!cJSON_IsObject(in)) return fail(e, STORE_INVALID, "a discharge draft must be an object");
-    const store_status st = transact(s, discharge_create, &a, e);
-    *id = st == STORE_OK ? a.id : 0;
-    return st;
+    return act(s, discharge_create, case_id, in, id, e);
 }
 
 static store_status discharge_get(store *s, int64_t id, cJSON **out, store_error *e) {
@@ -849,8 +843,7 @@ static store_status discharge_edit(store *s, void *arg, store_error *e) {
 
 store_status store_discharge_edit(store *s, int64_t record_id, const cJSON *sections,
                                   store_error *e) {
-    case_args a = {record_id, sections};
-    return transact(s, discharge_edit, &a, e);
+    return act(s, discharge_edit, record_id, sections, NULL, e);
 }
 
 typedef struct sign_args {
