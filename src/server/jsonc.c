@@ -678,14 +678,20 @@ static bool feed_number(const jc_schema *s, jc_state *st, jc_frame *f, const jn 
     return feed(s, st, c);
 }
 
-static bool feed_literals(const jc_schema *s, jc_state *st, jc_frame *f, const jn *x, uint8_t c) {
+/* The candidate literals of frame f (literals and choices) whose next byte is c. */
+static uint64_t literals_taking(const jn *x, const jc_frame *f, uint8_t c) {
     uint64_t keep = 0;
+    for (int k = 0; k < x->n; k++)
+        if (f->cand >> k & 1 && f->count < x->lit_len[k] && (uint8_t)x->lit[k][f->count] == c)
+            keep |= 1ull << k;
+    return keep;
+}
+
+static bool feed_literals(const jc_schema *s, jc_state *st, jc_frame *f, const jn *x, uint8_t c) {
+    const uint64_t keep = literals_taking(x, f, c);
     bool complete = false;
-    for (int k = 0; k < x->n; k++) {
-        if (!(f->cand >> k & 1)) continue;
-        if (f->count < x->lit_len[k] && (uint8_t)x->lit[k][f->count] == c) keep |= 1ull << k;
-        if (f->count == x->lit_len[k]) complete = true;
-    }
+    for (int k = 0; k < x->n; k++)
+        if (f->cand >> k & 1 && f->count == x->lit_len[k]) complete = true;
     if (keep) {
         f->cand = keep;
         f->count++;
@@ -723,9 +729,7 @@ static bool become(const jc_schema *s, jc_state *st, jc_frame *f, int node) {
 }
 
 static bool feed_choice(const jc_schema *s, jc_state *st, jc_frame *f, const jn *x, uint8_t c) {
-    uint64_t keep = 0;
-    for (int k = 0; k < x->n; k++)
-        if (f->cand >> k & 1 && (uint8_t)x->lit[k][f->count] == c) keep |= 1ull << k;
+    const uint64_t keep = literals_taking(x, f, c);
     if (!keep) return x->dflt >= 0 && become(s, st, f, x->dflt);
     f->cand = keep;
     f->count++;
