@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # deps.sh: install what ward needs to build and test, from Debian packages (skips what is there).
 set -euo pipefail
-pkgs=(gcc make cmake clang libclang-rt-dev libcjson-dev libpcre2-dev libutf8proc-dev libmicrohttpd-dev libsqlite3-dev curl
+pkgs=(gcc make cmake clang libclang-rt-dev libcjson-dev libpcre2-dev libutf8proc-dev libmicrohttpd-dev libsqlite3-dev libsodium-dev curl
       chromium fonts-noto-cjk)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -33,6 +33,14 @@ else
   [ -n "${QUANT:-}" ] && args+=(--quant "$QUANT")
   demo=0
 fi
+# a doctor's account for the first run: its password is printed once (ward user passwd
+# doctor --db "$DB" sets another)
+password=""
+if ! build/ward user list --db "$DB" 2>/dev/null | grep -q '^doctor '; then
+  password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=' | head -c 16)
+  printf '%s\n' "$password" |
+    build/ward user add doctor --role doctor --display-name 演示医生 --db "$DB" 2>/dev/null
+fi
 build/ward serve "${args[@]}" --host "$HOST" --port "$PORT" --db "$DB" --ctx 4096 "$@" &
 server=$!
 trap 'kill -TERM $server 2>/dev/null; wait $server' INT TERM
@@ -41,10 +49,21 @@ for _ in $(seq 1 600); do
   kill -0 $server 2>/dev/null || exit 1
   sleep 0.5
 done
-if [ "$demo" = 1 ]; then
-  curl -sf -X POST "http://$HOST:$PORT/api/demo-cases" -d '{}' >/dev/null &&
+if [ "$demo" = 1 ] && [ -n "$password" ]; then # signed in as the new doctor, once
+  jar=$(mktemp)
+  csrf=$(curl -sf -c "$jar" -H 'Content-Type: application/json' \
+           -d "{\"name\":\"doctor\",\"password\":\"$password\"}" "http://$HOST:$PORT/api/login" |
+         sed -n 's/.*"csrf":"\([^"]*\)".*/\1/p')
+  curl -sf -b "$jar" -H 'Content-Type: application/json' -H "X-CSRF-Token: $csrf" \
+    -X POST "http://$HOST:$PORT/api/demo-cases" -d '{}' >/dev/null &&
     echo "the 20 fictional demo cases are in the workbench"
+  rm -f "$jar"
 fi
 echo
 echo "ward workbench: http://$HOST:$PORT/   (Ctrl-C stops it; records in $DB)"
+if [ -n "$password" ]; then
+  echo "sign in as: doctor / $password   (shown once; more accounts: build/ward user --help)"
+else
+  echo "sign in with your account (new ones: build/ward user add NAME --role doctor --db $DB)"
+fi
 wait $server

@@ -107,3 +107,10 @@ const char *test_tmp_path(const char *tag) {
     snprintf(buf, sizeof buf, "/tmp/ward-test-%d-%s", (int)getpid(), tag);
     return buf;
 }
+
+void test_remove_db(const char *path) {
+    char side[1100];
+    remove(path);
+    snprintf(side, sizeof side, "%s-wal", path), remove(side);
+    snprintf(side, sizeof side, "%s-shm", path), remove(side);
+}

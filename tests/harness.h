@@ -36,5 +36,7 @@ int run_cmd(const char *cmd, char *out, size_t cap);
 long test_oom_loop(int (*attempt)(void *ctx), void *ctx, long max_n, const char *label);
 /* Temporary file path unique to this process: "/tmp/ward-test-<pid>-<tag>". Static buffer. */
 const char *test_tmp_path(const char *tag);
+/* Removes an SQLite database file and its -wal and -shm companions. */
+void test_remove_db(const char *path);
 
 #endif

@@ -173,3 +173,43 @@ const char *json_str(const cJSON *o, const char *path0, const char *path1) {
 }
 
 int srvtest_port(void) { return g_port; }
+
+/* ---------------------------------------------------------------------------------------------
+ * Accounts
+ * ------------------------------------------------------------------------------------------- */
+
+int run_ward(const char *args, const char *input) {
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s %s >>%s 2>&1", WARD_BINARY, args, test_tmp_path("ward-cli.log"));
+    FILE *p = popen(cmd, "w");
+    if (!p) return -1;
+    if (input) fputs(input, p);
+    const int status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+bool add_user(const char *db, const char *name, const char *role, const char *password) {
+    char args[1024], input[256];
+    snprintf(args, sizeof args, "user add %s --role %s --display-name '%s 医生' --db %s", name,
+             role, name, db);
+    snprintf(input, sizeof input, "%s\n", password);
+    return run_ward(args, input) == 0;
+}
+
+bool sign_in(const char *name, const char *password, char *headers, size_t cap) {
+    char body[512];
+    snprintf(body, sizeof body, "{\"name\":\"%s\",\"password\":\"%s\"}", name, password);
+    http_reply r = http("POST", "/api/login", body, NULL);
+    cJSON *o = cJSON_Parse(r.body ? r.body : "");
+    const char *csrf = json_str(o, "csrf", NULL);
+    const char *c = r.head ? strstr(r.head, "Set-Cookie: ward_session=") : NULL;
+    const bool ok = r.status == 200 && csrf && c;
+    if (ok) {
+        c += strlen("Set-Cookie: ");
+        snprintf(headers, cap, "Cookie: %.*s\r\nX-CSRF-Token: %s\r\n", (int)strcspn(c, ";\r"), c,
+                 csrf);
+    }
+    cJSON_Delete(o);
+    reply_free(&r);
+    return ok;
+}

@@ -6,6 +6,7 @@
 #define WARD_TESTS_SRVTEST_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -30,6 +31,13 @@ pid_t start_server(const char *args);
 /* SIGTERM and the exit status (-1 if it did not exit normally). */
 int stop_server(pid_t pid);
 int srvtest_port(void);
+/* Runs `ward ARGS` with input on its standard input; its exit status (-1 if it crashed). */
+int run_ward(const char *args, const char *input);
+/* `ward user add NAME --role ROLE --db DB` with the password. */
+bool add_user(const char *db, const char *name, const char *role, const char *password);
+/* Signs in on the server started last; headers gets the session cookie and CSRF token lines
+ * to send with each request (as http()'s extra_headers). */
+bool sign_in(const char *name, const char *password, char *headers, size_t cap);
 /* A string at o[path0] or o[path0][path1], or NULL. */
 const char *json_str(const cJSON *o, const char *path0, const char *path1);
 

@@ -104,7 +104,7 @@ static void test_demo_cases(void) {
     const cJSON *c;
     cJSON_ArrayForEach(c, cases) {
         int64_t id = 0;
-        stored += s && store_case_create(s, c, &id, &e) == STORE_OK;
+        stored += s && store_case_create(s, &store_system, c, &id, &e) == STORE_OK;
         char *u = d ? prompt_fill(d, d->user, c) : NULL;
         filled += u && strstr(u, "【主诉】") && strstr(u, "【医嘱】") && strstr(u, "岁");
         free(u);

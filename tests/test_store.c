@@ -17,6 +17,10 @@
 #include "app/store.h"
 #include "harness.h"
 
+/* The doctor every action here is by (the audit trail's own tests: test_audit.c). */
+static const store_actor D = {.user_id = 1, .name = "zhang", .display_name = "张医生",
+                              .role = "doctor"};
+
 static cJSON *json(const char *text) {
     cJSON *v = cJSON_Parse(text);
     CHECK(v != NULL, "test JSON parses: %s", text);
@@ -27,7 +31,7 @@ static int64_t new_case(store *s, const char *text) {
     cJSON *in = json(text);
     int64_t id = 0;
     store_error e = {0};
-    CHECK(store_case_create(s, in, &id, &e) == STORE_OK && id > 0, "case created: %s", e.msg);
+    CHECK(store_case_create(s, &D, in, &id, &e) == STORE_OK && id > 0, "case created: %s", e.msg);
     cJSON_Delete(in);
     return id;
 }
@@ -56,7 +60,7 @@ static void test_cases(store *s) {
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         cJSON *in = json(bad[i].in);
-        expect_refused(store_case_create(s, in, &id, &e), STORE_INVALID, &e, bad[i].says, bad[i].in);
+        expect_refused(store_case_create(s, &D, in, &id, &e), STORE_INVALID, &e, bad[i].says, bad[i].in);
         cJSON_Delete(in);
     }
     const int64_t a = new_case(s, "{\"title\":\"发热待查\",\"department\":\"呼吸内科\",\"patient\":"
@@ -64,38 +68,38 @@ static void test_cases(store *s) {
                                   "\"发热3天，咳嗽\",\"present_illness\":\"患者3天前受凉后发热\"}}");
     const int64_t b = new_case(s, "{\"title\":\"100% 胸痛_急\",\"free_text\":\"胸痛2小时\"}");
     cJSON *c = NULL;
-    CHECK(store_case_get(s, a, &c, &e) == STORE_OK && strcmp(section(c, "chief_complaint"),
+    CHECK(store_case_get(s, &D, a, &c, &e) == STORE_OK && strcmp(section(c, "chief_complaint"),
                                                              "发热3天，咳嗽") == 0,
           "a case reads back: %s", e.msg);
     cJSON_Delete(c);
     usleep(2000); /* updated_at has millisecond resolution: the update is visibly newer */
     cJSON *patch = json("{\"sections\":{\"physical_exam\":\"T 38.5℃\"},\"title\":\"肺炎?\"}");
-    CHECK(store_case_update(s, a, patch, &e) == STORE_OK && store_case_get(s, a, &c, &e) == STORE_OK &&
+    CHECK(store_case_update(s, &D, a, patch, &e) == STORE_OK && store_case_get(s, &D, a, &c, &e) == STORE_OK &&
               strcmp(section(c, "physical_exam"), "T 38.5℃") == 0 &&
               strcmp(section(c, "chief_complaint"), "发热3天，咳嗽") == 0 &&
               strcmp(cJSON_GetObjectItem(c, "title")->valuestring, "肺炎?") == 0,
           "an update merges sections and changes the title: %s", e.msg);
     cJSON_Delete(c);
     cJSON_Delete(patch);
-    expect_refused(store_case_get(s, 999, &c, &e), STORE_NOT_FOUND, &e, "999", "a missing case");
+    expect_refused(store_case_get(s, &D, 999, &c, &e), STORE_NOT_FOUND, &e, "999", "a missing case");
     static const struct { const char *q; int total; } searches[] = {
         {"咳嗽", 1}, {"呼吸", 1}, {"", 2}, {"%", 1}, {"_急", 1}, {"心悸", 0}};
     for (size_t i = 0; i < sizeof searches / sizeof searches[0]; i++) {
         cJSON *list = NULL;
-        CHECK(store_case_list(s, searches[i].q, 50, 0, &list, &e) == STORE_OK &&
+        CHECK(store_case_list(s, &D, searches[i].q, 50, 0, &list, &e) == STORE_OK &&
                   cJSON_GetObjectItem(list, "total")->valueint == searches[i].total &&
                   cJSON_GetArraySize(cJSON_GetObjectItem(list, "cases")) == searches[i].total,
               "search [%s] finds %d", searches[i].q, searches[i].total);
         cJSON_Delete(list);
     }
     cJSON *list = NULL;
-    CHECK(store_case_list(s, NULL, 1, 0, &list, &e) == STORE_OK &&
+    CHECK(store_case_list(s, &D, NULL, 1, 0, &list, &e) == STORE_OK &&
               cJSON_GetArrayItem(cJSON_GetObjectItem(list, "cases"), 0) &&
               cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(list, "cases"), 0), "id")
                       ->valueint == a,
           "newest (most recently updated) first, limit 1");
     cJSON_Delete(list);
-    expect_refused(store_case_list(s, NULL, 0, 0, &list, &e), STORE_INVALID, &e, "limit", "limit 0");
+    expect_refused(store_case_list(s, &D, NULL, 0, 0, &list, &e), STORE_INVALID, &e, "limit", "limit 0");
     (void)b;
 }
 
@@ -106,7 +110,7 @@ static int64_t new_generation(store *s, int64_t case_id, const char *task) {
     cJSON *in = json(text);
     int64_t id = 0;
     store_error e = {0};
-    CHECK(store_generation_begin(s, in, &id, &e) == STORE_OK && id > 0, "generation begun: %s",
+    CHECK(store_generation_begin(s, &D, in, &id, &e) == STORE_OK && id > 0, "generation begun: %s",
           e.msg);
     cJSON_Delete(in);
     return id;
@@ -117,14 +121,14 @@ static void test_generations_and_feedback(store *s) {
     const int64_t c1 = new_case(s, "{\"free_text\":\"腹痛\"}"), c2 = new_case(s, "{\"free_text\":\"头痛\"}");
     int64_t id;
     cJSON *in = json("{\"case_id\":424242,\"task\":\"differential\",\"model\":\"m\",\"template\":\"t@1\",\"prompt\":\"p\"}");
-    expect_refused(store_generation_begin(s, in, &id, &e), STORE_NOT_FOUND, &e, "424242", "no such case");
+    expect_refused(store_generation_begin(s, &D, in, &id, &e), STORE_NOT_FOUND, &e, "424242", "no such case");
     cJSON_Delete(in);
     in = json("{\"case_id\":1e300,\"task\":\"differential\",\"model\":\"m\",\"template\":\"t@1\",\"prompt\":\"p\"}");
-    expect_refused(store_generation_begin(s, in, &id, &e), STORE_INVALID, &e, "case_id",
+    expect_refused(store_generation_begin(s, &D, in, &id, &e), STORE_INVALID, &e, "case_id",
                    "an id beyond 2^53 (found by fuzz_store: the conversion was undefined)");
     cJSON_Delete(in);
     in = json("{\"case_id\":1,\"task\":\"poem\",\"model\":\"m\",\"template\":\"t@1\",\"prompt\":\"p\"}");
-    expect_refused(store_generation_begin(s, in, &id, &e), STORE_INVALID, &e, "task", "unknown task");
+    expect_refused(store_generation_begin(s, &D, in, &id, &e), STORE_INVALID, &e, "task", "unknown task");
     cJSON_Delete(in);
     const int64_t g1 = new_generation(s, c1, "differential"), g2 = new_generation(s, c2, "differential");
     cJSON *fin = json("{\"status\":\"done\",\"output\":\"{\\\"diagnoses\\\":[]}\",\"ttft_ms\":12.5,"
@@ -135,18 +139,18 @@ static void test_generations_and_feedback(store *s) {
     expect_refused(store_generation_finish(s, 9999, fin, &e), STORE_NOT_FOUND, &e, "9999",
                    "finishing a missing generation");
     cJSON_Delete(fin);
-    CHECK(store_vote(s, g1, 1, &e) == STORE_OK && store_vote(s, g1, -1, &e) == STORE_OK,
+    CHECK(store_vote(s, &D, g1, 1, &e) == STORE_OK && store_vote(s, &D, g1, -1, &e) == STORE_OK,
           "votes: %s", e.msg);
-    expect_refused(store_vote(s, g1, 2, &e), STORE_INVALID, &e, "vote", "a vote of 2");
+    expect_refused(store_vote(s, &D, g1, 2, &e), STORE_INVALID, &e, "vote", "a vote of 2");
     cJSON *report = json("{\"category\":\"omission\",\"text\":\"漏掉了阑尾炎\"}");
-    CHECK(store_error_report(s, g1, report, &id, &e) == STORE_OK && id > 0, "report: %s", e.msg);
+    CHECK(store_error_report(s, &D, g1, report, &id, &e) == STORE_OK && id > 0, "report: %s", e.msg);
     cJSON_Delete(report);
     report = json("{\"category\":\"style\"}");
-    expect_refused(store_error_report(s, g1, report, &id, &e), STORE_INVALID, &e, "category",
+    expect_refused(store_error_report(s, &D, g1, report, &id, &e), STORE_INVALID, &e, "category",
                    "an unknown category");
     cJSON_Delete(report);
     cJSON *g = NULL;
-    CHECK(store_generation_get(s, g1, &g, &e) == STORE_OK &&
+    CHECK(store_generation_get(s, &D, g1, &g, &e) == STORE_OK &&
               cJSON_GetObjectItem(g, "vote")->valueint == -1 &&
               cJSON_GetObjectItem(g, "error_reports")->valueint == 1 &&
               !strcmp(cJSON_GetObjectItem(g, "status")->valuestring, "done") &&
@@ -161,12 +165,12 @@ static void test_generations_and_feedback(store *s) {
              "\"rank\":1},{\"generation_id\":%lld,\"diagnosis\":\"偏头痛\"}]}", (long long)g1,
              (long long)g2);
     cJSON *fb = json(text);
-    expect_refused(store_fill_back(s, c1, fb, &e), STORE_NOT_FOUND, &e, "not one of",
+    expect_refused(store_fill_back(s, &D, c1, fb, &e), STORE_NOT_FOUND, &e, "not one of",
                    "a pick from another case");
     cJSON_Delete(fb);
     cJSON *c = NULL;
-    CHECK(store_case_get(s, c1, &c, &e) == STORE_OK && section(c, "diagnosis") == NULL &&
-              store_generation_get(s, g1, &g, &e) == STORE_OK &&
+    CHECK(store_case_get(s, &D, c1, &c, &e) == STORE_OK && section(c, "diagnosis") == NULL &&
+              store_generation_get(s, &D, g1, &g, &e) == STORE_OK &&
               cJSON_GetObjectItem(g, "picks")->valueint == 0,
           "the refused fill-back left no pick and no diagnosis");
     cJSON_Delete(c), cJSON_Delete(g);
@@ -174,12 +178,12 @@ static void test_generations_and_feedback(store *s) {
              "\"rank\":1},{\"generation_id\":%lld,\"diagnosis\":\"肠系膜淋巴结炎\"}]}",
              (long long)g1, (long long)g1);
     fb = json(text);
-    CHECK(store_fill_back(s, c1, fb, &e) == STORE_OK && store_fill_back(s, c1, fb, &e) == STORE_OK,
+    CHECK(store_fill_back(s, &D, c1, fb, &e) == STORE_OK && store_fill_back(s, &D, c1, fb, &e) == STORE_OK,
           "fill-backs: %s", e.msg);
     cJSON_Delete(fb);
-    CHECK(store_case_get(s, c1, &c, &e) == STORE_OK &&
+    CHECK(store_case_get(s, &D, c1, &c, &e) == STORE_OK &&
               !strcmp(section(c, "diagnosis"), "急性阑尾炎\n肠系膜淋巴结炎\n急性阑尾炎\n肠系膜淋巴结炎") &&
-              store_generation_get(s, g1, &g, &e) == STORE_OK &&
+              store_generation_get(s, &D, g1, &g, &e) == STORE_OK &&
               cJSON_GetObjectItem(g, "picks")->valueint == 4,
           "picked diagnoses appended to the case, one per line, picks counted");
     cJSON_Delete(c), cJSON_Delete(g);
@@ -195,7 +199,7 @@ static void test_discharge(store *s) {
     const int64_t g = new_generation(s, c, "discharge");
     int64_t id = 0;
     cJSON *partial = json("{\"sections\":{\"discharge_diagnosis\":\"肺炎\"}}");
-    expect_refused(store_discharge_create(s, c, partial, &id, &e), STORE_INVALID, &e,
+    expect_refused(store_discharge_create(s, &D, c, partial, &id, &e), STORE_INVALID, &e,
                    "admission_status", "a draft without every section");
     cJSON_Delete(partial);
     char text[1024];
@@ -203,7 +207,7 @@ static void test_discharge(store *s) {
              "\"社区获得性肺炎\",\"admission_status\":\"发热咳嗽\",\"treatment_course\":\"头孢曲松\","
              "\"discharge_status\":\"体温正常\",\"discharge_orders\":\"口服药3天\"}}", (long long)g);
     cJSON *draft = json(text);
-    CHECK(store_discharge_create(s, c, draft, &id, &e) == STORE_OK && id > 0, "draft: %s", e.msg);
+    CHECK(store_discharge_create(s, &D, c, draft, &id, &e) == STORE_OK && id > 0, "draft: %s", e.msg);
     cJSON_Delete(draft);
     /* a draft written by hand, without a generation (the NULL generation_id binds right) */
     char by_hand[1024];
@@ -211,22 +215,22 @@ static void test_discharge(store *s) {
     memmove(by_hand + 1, by_hand, strlen(by_hand) + 1), by_hand[0] = '{';
     cJSON *manual = json(by_hand), *m = NULL;
     int64_t mid = 0;
-    CHECK(store_discharge_create(s, c, manual, &mid, &e) == STORE_OK &&
-              store_discharge_get(s, mid, &m, &e) == STORE_OK &&
+    CHECK(store_discharge_create(s, &D, c, manual, &mid, &e) == STORE_OK &&
+              store_discharge_get(s, &D, mid, &m, &e) == STORE_OK &&
               cJSON_IsNull(cJSON_GetObjectItem(m, "generation_id")) &&
               !strcmp(cJSON_GetObjectItem(cJSON_GetObjectItem(m, "draft"), "treatment_course")->valuestring, "头孢曲松"),
           "a draft without a generation: %s", e.msg);
     cJSON_Delete(manual), cJSON_Delete(m);
     cJSON *edit = json("{\"treatment_course\":\"头孢曲松2g qd×7天\",\"discharge_orders\":\"口服药3天\"}");
-    CHECK(store_discharge_edit(s, id, edit, &e) == STORE_OK, "edit: %s", e.msg);
-    CHECK(store_discharge_sign(s, id, "张医生", &e) == STORE_OK, "signed: %s", e.msg);
-    expect_refused(store_discharge_edit(s, id, edit, &e), STORE_CONFLICT, &e, "signed",
+    CHECK(store_discharge_edit(s, &D, id, edit, &e) == STORE_OK, "edit: %s", e.msg);
+    CHECK(store_discharge_sign(s, &D, id, &e) == STORE_OK, "signed: %s", e.msg);
+    expect_refused(store_discharge_edit(s, &D, id, edit, &e), STORE_CONFLICT, &e, "signed",
                    "editing a signed record");
-    expect_refused(store_discharge_sign(s, id, "李医生", &e), STORE_CONFLICT, &e, "already",
+    expect_refused(store_discharge_sign(s, &D, id, &e), STORE_CONFLICT, &e, "already",
                    "signing twice");
     cJSON_Delete(edit);
     cJSON *r = NULL;
-    CHECK(store_discharge_get(s, id, &r, &e) == STORE_OK, "read back: %s", e.msg);
+    CHECK(store_discharge_get(s, &D, id, &r, &e) == STORE_OK, "read back: %s", e.msg);
     const cJSON *edits = cJSON_GetObjectItem(r, "edits");
     const cJSON *final = cJSON_GetObjectItem(r, "final"), *drf = cJSON_GetObjectItem(r, "draft");
     CHECK(r && !strcmp(cJSON_GetObjectItem(r, "status")->valuestring, "signed") &&
@@ -271,9 +275,9 @@ static void test_stats_and_dpo(void) {
     snprintf(text, sizeof text, "{\"picks\":[{\"generation_id\":%lld,\"diagnosis\":\"肺炎\"}]}",
              (long long)g1);
     cJSON *fb = json(text);
-    store_fill_back(s, c, fb, &e);
+    store_fill_back(s, &D, c, fb, &e);
     cJSON_Delete(fb);
-    store_vote(s, g1, 1, &e), store_vote(s, g2, 1, &e), store_vote(s, g2, -1, &e);
+    store_vote(s, &D, g1, 1, &e), store_vote(s, &D, g2, 1, &e), store_vote(s, &D, g2, -1, &e);
     const int64_t g3 = new_generation(s, c, "discharge");
     const char *sections = "{\"discharge_diagnosis\":\"肺炎\",\"admission_status\":\"发热\","
                            "\"treatment_course\":\"头孢曲松\",\"discharge_status\":\"好转\","
@@ -282,13 +286,13 @@ static void test_stats_and_dpo(void) {
     snprintf(text, sizeof text, "{\"generation_id\":%lld,\"sections\":%s}", (long long)g3, sections);
     cJSON *draft = json(text), *edit = json("{\"treatment_course\":\"头孢曲松2g\"}");
     int64_t rid = 0;
-    store_discharge_create(s, c, draft, &rid, &e);
-    store_discharge_edit(s, rid, edit, &e);
-    store_discharge_sign(s, rid, "医生", &e);
+    store_discharge_create(s, &D, c, draft, &rid, &e);
+    store_discharge_edit(s, &D, rid, edit, &e);
+    store_discharge_sign(s, &D, rid, &e);
     cJSON_Delete(draft), cJSON_Delete(edit);
 
     cJSON *st = NULL;
-    CHECK(store_stats(s, &st, &e) == STORE_OK, "stats: %s", e.msg);
+    CHECK(store_stats(s, &D, &st, &e) == STORE_OK, "stats: %s", e.msg);
     const cJSON *pm = cJSON_GetObjectItem(st, "per_model"), *d = cJSON_GetObjectItem(st, "discharge");
     CHECK(stat_of(pm, "m1", "differential", "generations") == 2 &&
               stat_of(pm, "m1", "differential", "picked") == 1 &&
@@ -313,7 +317,7 @@ static void test_stats_and_dpo(void) {
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     int n = 0;
-    CHECK(store_export_dpo(s, f, &n, &e) == STORE_OK && n == 3, "3 DPO pairs (%d): %s", n, e.msg);
+    CHECK(store_export_dpo(s, &D, f, &n, &e) == STORE_OK && n == 3, "3 DPO pairs (%d): %s", n, e.msg);
     fclose(f);
     int pick = 0, vote = 0, edits = 0;
     for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
@@ -339,13 +343,13 @@ static void test_file(void) {
     remove(path);
     store *s = NULL;
     store_error e = {0};
-    CHECK(store_open(path, &s, &e) == STORE_OK && store_schema_version(s) == 1, "opened: %s", e.msg);
+    CHECK(store_open(path, &s, &e) == STORE_OK && store_schema_version(s) == 2, "opened: %s", e.msg);
     if (!s) return;
     const int64_t id = new_case(s, "{\"free_text\":\"持久化\"}");
     store_close(s);
-    CHECK(store_open(path, &s, &e) == STORE_OK && store_schema_version(s) == 1, "reopened");
+    CHECK(store_open(path, &s, &e) == STORE_OK && store_schema_version(s) == 2, "reopened");
     cJSON *c = NULL;
-    CHECK(s && store_case_get(s, id, &c, &e) == STORE_OK, "the case is still there");
+    CHECK(s && store_case_get(s, &D, id, &c, &e) == STORE_OK, "the case is still there");
     cJSON_Delete(c);
     store_close(s);
     sqlite3 *db = NULL;
@@ -354,11 +358,7 @@ static void test_file(void) {
     sqlite3_close(db);
     expect_refused(store_open(path, &s, &e), STORE_FAILED, &e, "newer", "a newer schema");
     CHECK(s == NULL, "nothing opened");
-    char wal[1100];
-    snprintf(wal, sizeof wal, "%s-wal", path);
-    remove(path), remove(wal);
-    snprintf(wal, sizeof wal, "%s-shm", path);
-    remove(wal);
+    test_remove_db(path);
     expect_refused(store_open("/nonexistent-dir/x.db", &s, &e), STORE_FAILED, &e, "cannot open",
                    "an unwritable path");
 }

@@ -8,8 +8,10 @@
  * reports and a re-run are recorded; a discharge draft becomes a record with all five sections,
  * is edited (the edit kept) and signed (then frozen). Bad input gets 400/404/405/409 with a
  * message. Killing the server (SIGKILL) right after an acknowledged action loses nothing, and a
- * generation cut by the kill is marked interrupted at the next start. Keys guard /api/ and not
- * the app's files.
+ * generation cut by the kill is marked interrupted at the next start. Access: every refusal a
+ * security review asks for (no or forged session, no CSRF token, the wrong role, expired,
+ * revoked and out-of-scope API keys, throttled sign-ins, SQL injection, path traversal) and
+ * the Content-Security-Policy that keeps injected markup inert.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -23,14 +25,8 @@
 #include "srvtest.h"
 
 static char g_args[4096];
-
-/* A database file and its WAL companions. */
-static void remove_db(const char *db) {
-    char side[300];
-    remove(db);
-    snprintf(side, sizeof side, "%s-wal", db), remove(side);
-    snprintf(side, sizeof side, "%s-shm", db), remove(side);
-}
+static char g_auth[512]; /* the signed-in doctor's cookie and CSRF token header lines */
+#define PASSWORD "correct-horse-battery"
 
 static cJSON *json_of(const http_reply *r) { return cJSON_Parse(r->body ? r->body : ""); }
 
@@ -41,7 +37,7 @@ static double num(const cJSON *o, const char *k) {
 
 /* POST/PATCH/GET and the JSON answer (NULL if not JSON); *status set. */
 static cJSON *call(const char *method, const char *path, const char *body, int *status) {
-    http_reply r = http(method, path, body, NULL);
+    http_reply r = http(method, path, body, g_auth);
     cJSON *o = json_of(&r);
     *status = r.status;
     reply_free(&r);
@@ -71,7 +67,7 @@ static char *demo_case(void) {
 static cJSON *follow(int64_t id, char **deltas) {
     char path[96];
     snprintf(path, sizeof path, "/api/generations/%lld/events", (long long)id);
-    http_reply r = http("GET", path, NULL, NULL);
+    http_reply r = http("GET", path, NULL, g_auth);
     size_t cap = (r.body ? strlen(r.body) : 0) + 1, n = 0;
     *deltas = calloc(1, cap);
     cJSON *done = NULL;
@@ -206,11 +202,12 @@ static void test_discharge(int64_t case_id) {
           "an edit is recorded (%d)", st);
     cJSON_Delete(o);
     snprintf(path, sizeof path, "/api/discharge/%lld/sign", (long long)rid);
-    o = call("POST", path, "{\"signed_by\":\"王医生\"}", &st);
+    o = call("POST", path, "{}", &st);
     CHECK(st == 200 && !strcmp(json_str(o, "status", NULL), "signed") &&
+              !strcmp(json_str(o, "signed_by", NULL), "doc 医生") &&
               cJSON_IsObject(cJSON_GetObjectItem(o, "final")) &&
               cJSON_IsObject(cJSON_GetObjectItem(o, "draft")),
-          "signed: final and draft both kept (%d)", st);
+          "signed by the signed-in doctor: final and draft both kept (%d)", st);
     cJSON_Delete(o);
     snprintf(path, sizeof path, "/api/discharge/%lld", (long long)rid);
     o = call("PATCH", path, "{\"sections\":{\"discharge_orders\":\"x\"}}", &st);
@@ -260,7 +257,7 @@ static void test_kill(void) {
      * schema's answers run to hundreds of tokens */
     snprintf(path, sizeof path, "/api/generations/%lld/events", (long long)gid);
     const int fd = connect_server();
-    send_request(fd, "GET", path, NULL, NULL, 0);
+    send_request(fd, "GET", path, g_auth, NULL, 0);
     char seen[8192];
     size_t n = 0;
     for (ssize_t k; n < sizeof seen - 1 && (k = recv(fd, seen + n, sizeof seen - 1 - n, 0)) > 0;) {
@@ -286,27 +283,126 @@ static void test_kill(void) {
     CHECK(pid > 0 && stop_server(pid) == 0, "restarted server stops cleanly");
 }
 
-static void test_keys(const char *models) {
-    char keys[256], db[256]; /* test_tmp_path's buffer is reused */
-    snprintf(keys, sizeof keys, "%s", test_tmp_path("wb-keys"));
-    snprintf(db, sizeof db, "%s", test_tmp_path("wb-keys.db"));
-    FILE *f = fopen(keys, "w");
-    if (f) fputs("wb-secret\n", f), fclose(f);
-    char args[4400];
-    snprintf(args, sizeof args, "%s --db %s --api-key-file %s", models, db, keys);
+/* One request as whoever headers say; the status, and the body into body (if not NULL). */
+static int status_of(const char *method, const char *path, const char *body, const char *headers,
+                     char *out, size_t cap) {
+    http_reply r = http(method, path, body, headers);
+    if (out) snprintf(out, cap, "%s", r.body ? r.body : "");
+    const int st = r.status;
+    reply_free(&r);
+    return st;
+}
+
+/* Everything the security review asks to be refused is, each with its status. */
+static void test_refusals(const char *doc, const char *auditor) {
+    char body[8192], h[700];
+    CHECK(status_of("GET", "/api/cases", NULL, NULL, NULL, 0) == 401, "no session: 401");
+    CHECK(status_of("GET", "/api/cases", NULL, "Cookie: ward_session="
+                    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\r\n", NULL, 0) == 401,
+          "a forged session cookie: 401");
+    snprintf(h, sizeof h, "%.*s", (int)(strstr(doc, "X-CSRF") - doc), doc); /* cookie only */
+    CHECK(status_of("POST", "/api/cases", "{\"free_text\":\"x\"}", h, NULL, 0) == 403,
+          "a state change without the CSRF token: 403");
+    snprintf(h + strlen(h), sizeof h - strlen(h), "X-CSRF-Token: %s\r\n",
+             "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB");
+    CHECK(status_of("POST", "/api/cases", "{\"free_text\":\"x\"}", h, NULL, 0) == 403,
+          "a state change with another CSRF token: 403");
+    CHECK(status_of("GET", "/api/audit", NULL, doc, body, sizeof body) == 403,
+          "a doctor reading the audit trail: 403 (%s)", body);
+    CHECK(status_of("GET", "/api/cases", NULL, auditor, NULL, 0) == 403,
+          "an auditor reading cases: 403");
+    CHECK(status_of("POST", "/api/login", "{\"name\":\"' OR '1'='1\",\"password\":\"' OR "
+                    "'1'='1\"}", NULL, NULL, 0) == 401, "SQL injection in the sign-in: 401");
+    /* injection text is data: stored and found literally, the tables intact */
+    const char *evil = "{\"title\":\"x'); DROP TABLE cases; --\",\"free_text\":\"<script>"
+                       "alert(1)</script><img src=x onerror=alert(2)>\"}";
+    CHECK(status_of("POST", "/api/cases", evil, doc, NULL, 0) == 201, "an injection-laden case "
+          "is stored");
+    CHECK(status_of("GET", "/api/cases?q=%27%20OR%201%3D1%20--", NULL, doc, body, sizeof body)
+              == 200 && strstr(body, "\"total\":0"), "a search for ' OR 1=1 -- matches nothing");
+    CHECK(status_of("GET", "/api/cases?q=DROP%20TABLE", NULL, doc, body, sizeof body) == 200 &&
+              strstr(body, "\"total\":1"), "the case with DROP TABLE in its title is found: the "
+          "table is intact");
+    static const char *const traversals[] = {"/../../../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd",
+                                             "/assets/../../CMakeLists.txt", "/..%2f..%2fREADME.md",
+                                             "/assets/..%5c..%5cREADME.md", "/....//....//etc/passwd"};
+    for (size_t i = 0; i < sizeof traversals / sizeof traversals[0]; i++) {
+        const int st = status_of("GET", traversals[i], NULL, NULL, body, sizeof body);
+        CHECK(st == 404 && !strstr(body, "root:") && !strstr(body, "cmake_minimum"),
+              "path traversal %s: 404 (%d)", traversals[i], st);
+    }
+    http_reply r = http("GET", "/", NULL, NULL);
+    CHECK(r.head && strstr(r.head, "Content-Security-Policy: default-src 'self'; script-src "
+                           "'self';") && strstr(r.head, "X-Frame-Options: DENY"),
+          "pages forbid inline script and framing (Content-Security-Policy, X-Frame-Options)");
+    reply_free(&r);
+}
+
+/* Sign-in throttling, sign-out, API keys: expired, revoked, out of scope, in scope. */
+static void test_sessions_and_keys(const char *db, const char *doc) {
+    char h[512], body[4096];
+    for (int i = 0; i < 5; i++) status_of("POST", "/api/login", "{\"name\":\"victim\",\"password\":"
+                                          "\"guess-guess-guess\"}", NULL, NULL, 0);
+    CHECK(status_of("POST", "/api/login", "{\"name\":\"victim\",\"password\":\"" PASSWORD "\"}",
+                    NULL, body, sizeof body) == 429, "after 5 wrong passwords the right one is "
+          "throttled: 429 (%s)", body);
+    char other[512];
+    CHECK(sign_in("doc", PASSWORD, other, sizeof other) &&
+              status_of("POST", "/api/logout", "{}", other, NULL, 0) == 200 &&
+              status_of("GET", "/api/cases", NULL, other, NULL, 0) == 401 &&
+              status_of("GET", "/api/cases", NULL, doc, NULL, 0) == 200,
+          "signing out ends that session only");
+    static const struct { const char *name, *scopes, *expires; int want_get, want_post; } keys[] = {
+        {"expired", "case:read,case:write", "2020-01-01", 401, 401},
+        {"reader", "case:read", NULL, 200, 403},
+        {"writer", "case:read,case:write", "2099-12-31", 200, 201},
+        {"revoked", "case:read", NULL, 401, 401},
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        char cmd[600], out[256] = "";
+        snprintf(cmd, sizeof cmd, "%s apikey create %s --scopes %s %s%s --db %s 2>/dev/null",
+                 WARD_BINARY, keys[i].name, keys[i].scopes, keys[i].expires ? "--expires " : "",
+                 keys[i].expires ? keys[i].expires : "", db);
+        run_cmd(cmd, out, sizeof out);
+        out[strcspn(out, "\n")] = '\0';
+        if (!strcmp(keys[i].name, "revoked")) {
+            snprintf(cmd, sizeof cmd, "apikey revoke revoked --db %s", db);
+            run_ward(cmd, NULL);
+        }
+        snprintf(h, sizeof h, "Authorization: Bearer %s\r\n", out);
+        const int get = status_of("GET", "/api/cases", NULL, h, NULL, 0);
+        const int post = status_of("POST", "/api/cases", "{\"free_text\":\"来自EMR\"}", h, body,
+                                   sizeof body);
+        CHECK(get == keys[i].want_get && post == keys[i].want_post,
+              "API key '%s' (%s): GET %d, POST %d (%s)", keys[i].name, keys[i].scopes, get, post,
+              body);
+    }
+}
+
+/* A server of its own with a doctor, an auditor and keys. */
+static void test_access(const char *models) {
+    char db[256], args[4400], doc[512], auditor[512];
+    snprintf(db, sizeof db, "%s", test_tmp_path("wb-access.db"));
+    test_remove_db(db);
+    CHECK(add_user(db, "doc", "doctor", PASSWORD) && add_user(db, "aud", "auditor", PASSWORD) &&
+              add_user(db, "victim", "doctor", PASSWORD),
+          "users added");
+    snprintf(args, sizeof args, "%s --db %s", models, db);
     const pid_t pid = start_server(args);
-    CHECK(pid > 0, "server with keys started");
+    CHECK(pid > 0 && sign_in("doc", PASSWORD, doc, sizeof doc) &&
+              sign_in("aud", PASSWORD, auditor, sizeof auditor),
+          "server with accounts started; a doctor and an auditor signed in");
     if (pid <= 0) return;
-    http_reply a = http("GET", "/api/info", NULL, NULL);
-    http_reply b = http("GET", "/api/info", NULL, "Authorization: Bearer wb-secret\r\n");
-    http_reply c = http("GET", "/", NULL, NULL);
-    CHECK(a.status == 401 && b.status == 200 && c.status != 401,
-          "keys guard /api/ (%d without, %d with) but not the app's files (%d)", a.status,
-          b.status, c.status);
-    reply_free(&a), reply_free(&b), reply_free(&c);
+    test_refusals(doc, auditor);
+    test_sessions_and_keys(db, doc);
+    char body[1 << 16];
+    CHECK(status_of("GET", "/api/audit?action=user.login_failed", NULL, auditor, body,
+                    sizeof body) == 200 && strstr(body, "\"actor\":\"victim\"") &&
+              status_of("GET", "/api/audit/verify", NULL, auditor, body, sizeof body) == 200 &&
+              strstr(body, "\"problems\":[]"),
+          "the auditor finds the failed sign-ins, and the trail verifies (%.200s)", body);
     CHECK(stop_server(pid) == 0, "SIGTERM: exit status 0");
-    remove(keys);
-    remove_db(db);
+    test_remove_db(db);
 }
 
 int main(void) {
@@ -319,9 +415,11 @@ int main(void) {
              k256, stories);
     char db[256];
     snprintf(db, sizeof db, "%s", test_tmp_path("workbench.db"));
-    remove_db(db);
+    test_remove_db(db);
     snprintf(g_args, sizeof g_args, "%s --db %s", models, db);
+    CHECK(add_user(db, "doc", "doctor", PASSWORD), "ward user add: a doctor");
     pid_t pid = start_server(g_args);
+    CHECK(pid > 0 && sign_in("doc", PASSWORD, g_auth, sizeof g_auth), "the doctor signs in");
     CHECK(pid > 0, "ward serve with the workbench started");
     if (pid > 0) {
         int st;
@@ -402,7 +500,7 @@ int main(void) {
               lines, rc);
     }
     test_kill();
-    test_keys(models);
-    remove_db(db);
+    test_access(models);
+    test_remove_db(db);
     return test_summary();
 }

@@ -9,6 +9,7 @@
 #include "app/store_internal.h"
 
 #include <assert.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,6 @@ const int store_n_discharge_sections =
 static const char *const error_categories[] = {"factual", "omission", "irrelevant", "unsafe",
                                                "format", "other", NULL};
 
-#define NOW "(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
 
 /* ---------------------------------------------------------------------------------------------
  * Migrations: migrations[i] takes the schema from version i to i + 1
@@ -43,7 +43,7 @@ static const char *const error_categories[] = {"factual", "omission", "irrelevan
 static const char *const migrations[] = {
     "CREATE TABLE cases ("
     " id INTEGER PRIMARY KEY,"
-    " created_at TEXT NOT NULL DEFAULT " NOW ", updated_at TEXT NOT NULL DEFAULT " NOW ","
+    " created_at TEXT NOT NULL DEFAULT " STORE_NOW ", updated_at TEXT NOT NULL DEFAULT " STORE_NOW ","
     " title TEXT NOT NULL DEFAULT '', department TEXT NOT NULL DEFAULT '',"
     " patient TEXT NOT NULL DEFAULT '{}', sections TEXT NOT NULL DEFAULT '{}',"
     " free_text TEXT NOT NULL DEFAULT '', source TEXT NOT NULL DEFAULT 'api');"
@@ -56,49 +56,85 @@ static const char *const migrations[] = {
     "  CHECK (status IN ('running', 'done', 'error', 'cancelled')),"
     " output TEXT NOT NULL DEFAULT '', error TEXT NOT NULL DEFAULT '',"
     " ttft_ms REAL, total_ms REAL, prompt_tokens INTEGER, completion_tokens INTEGER,"
-    " created_at TEXT NOT NULL DEFAULT " NOW ", finished_at TEXT);"
+    " created_at TEXT NOT NULL DEFAULT " STORE_NOW ", finished_at TEXT);"
     "CREATE INDEX generations_case ON generations(case_id);"
     "CREATE TABLE votes ("
     " id INTEGER PRIMARY KEY, generation_id INTEGER NOT NULL REFERENCES generations(id),"
-    " value INTEGER NOT NULL CHECK (value IN (-1, 1)), created_at TEXT NOT NULL DEFAULT " NOW ");"
+    " value INTEGER NOT NULL CHECK (value IN (-1, 1)), created_at TEXT NOT NULL DEFAULT " STORE_NOW ");"
     "CREATE INDEX votes_generation ON votes(generation_id);"
     "CREATE TABLE error_reports ("
     " id INTEGER PRIMARY KEY, generation_id INTEGER NOT NULL REFERENCES generations(id),"
     " category TEXT NOT NULL, text TEXT NOT NULL DEFAULT '',"
-    " created_at TEXT NOT NULL DEFAULT " NOW ");"
+    " created_at TEXT NOT NULL DEFAULT " STORE_NOW ");"
     "CREATE INDEX error_reports_generation ON error_reports(generation_id);"
     "CREATE TABLE fill_backs ("
     " id INTEGER PRIMARY KEY, case_id INTEGER NOT NULL REFERENCES cases(id),"
-    " section TEXT NOT NULL, text TEXT NOT NULL, created_at TEXT NOT NULL DEFAULT " NOW ");"
+    " section TEXT NOT NULL, text TEXT NOT NULL, created_at TEXT NOT NULL DEFAULT " STORE_NOW ");"
     "CREATE TABLE picks ("
     " id INTEGER PRIMARY KEY, fill_back_id INTEGER NOT NULL REFERENCES fill_backs(id),"
     " generation_id INTEGER NOT NULL REFERENCES generations(id), diagnosis TEXT NOT NULL,"
-    " rank INTEGER, created_at TEXT NOT NULL DEFAULT " NOW ");"
+    " rank INTEGER, created_at TEXT NOT NULL DEFAULT " STORE_NOW ");"
     "CREATE INDEX picks_generation ON picks(generation_id);"
     "CREATE TABLE discharge_records ("
     " id INTEGER PRIMARY KEY, case_id INTEGER NOT NULL REFERENCES cases(id),"
     " generation_id INTEGER REFERENCES generations(id),"
     " status TEXT NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'signed')),"
     " draft TEXT NOT NULL, current TEXT NOT NULL, final TEXT, signed_by TEXT, signed_at TEXT,"
-    " created_at TEXT NOT NULL DEFAULT " NOW ", updated_at TEXT NOT NULL DEFAULT " NOW ");"
+    " created_at TEXT NOT NULL DEFAULT " STORE_NOW ", updated_at TEXT NOT NULL DEFAULT " STORE_NOW ");"
     "CREATE TABLE discharge_edits ("
     " id INTEGER PRIMARY KEY, record_id INTEGER NOT NULL REFERENCES discharge_records(id),"
     " section TEXT NOT NULL, before TEXT NOT NULL, after TEXT NOT NULL,"
-    " created_at TEXT NOT NULL DEFAULT " NOW ");",
+    " created_at TEXT NOT NULL DEFAULT " STORE_NOW ");",
+    /* 2: accounts, sessions, API keys, login attempts, the audit trail, idempotency keys */
+    "CREATE TABLE users ("
+    " id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, display_name TEXT NOT NULL DEFAULT '',"
+    " role TEXT NOT NULL CHECK (role IN ('doctor', 'admin', 'auditor')),"
+    " password_hash TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0,"
+    " created_at TEXT NOT NULL DEFAULT " STORE_NOW ", updated_at TEXT NOT NULL DEFAULT " STORE_NOW ","
+    " last_login TEXT);"
+    "CREATE TABLE sessions ("
+    " id INTEGER PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE,"
+    " user_id INTEGER NOT NULL REFERENCES users(id), csrf TEXT NOT NULL, ip TEXT NOT NULL,"
+    " created_at TEXT NOT NULL DEFAULT " STORE_NOW ", expires_at TEXT NOT NULL);"
+    "CREATE TABLE api_keys ("
+    " id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, secret_hash TEXT NOT NULL UNIQUE,"
+    " scopes TEXT NOT NULL, created_by TEXT NOT NULL, expires_at TEXT, revoked_at TEXT,"
+    " created_at TEXT NOT NULL DEFAULT " STORE_NOW ");"
+    "CREATE TABLE login_attempts ("
+    " id INTEGER PRIMARY KEY, name TEXT NOT NULL, ip TEXT NOT NULL, ok INTEGER NOT NULL,"
+    " at TEXT NOT NULL DEFAULT " STORE_NOW ");"
+    "CREATE INDEX login_attempts_at ON login_attempts(at);"
+    "CREATE TABLE audit ("
+    " id INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, role TEXT NOT NULL,"
+    " ip TEXT NOT NULL, action TEXT NOT NULL, object TEXT NOT NULL, object_id INTEGER NOT NULL,"
+    " detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);"
+    "CREATE INDEX audit_object ON audit(object, object_id);"
+    "CREATE INDEX audit_actor ON audit(actor);"
+    /* the chain's head: entries and last hash, one row updated with each entry (a removed
+     * last entry leaves it pointing past the end) */
+    "CREATE TABLE audit_head (one INTEGER PRIMARY KEY CHECK (one = 1), entries INTEGER NOT NULL,"
+    " hash TEXT NOT NULL);"
+    "INSERT INTO audit_head VALUES (1, 0, '" AUDIT_GENESIS "');"
+    /* append-only for the application; one who edits the file directly breaks the chain */
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;"
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;"
+    "CREATE TABLE idempotency ("
+    " actor TEXT NOT NULL, key TEXT NOT NULL, action TEXT NOT NULL, result_id INTEGER NOT NULL,"
+    " at TEXT NOT NULL DEFAULT " STORE_NOW ", PRIMARY KEY (actor, key));",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* Columns that hold JSON text: returned as JSON values. */
-static const char *const json_columns[] = {"patient", "sections", "params", "draft", "current",
+static const char *const json_columns[] = {"patient", "sections", "params", "draft", "current", "detail",
                                            "final", NULL};
 
 /* ---------------------------------------------------------------------------------------------
  * Helpers
  * ------------------------------------------------------------------------------------------- */
 
-static store_status fail(store_error *e, store_status st, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static store_status fail(store_error *e, store_status st, const char *fmt, ...) {
+store_status store_fail(store_error *e, store_status st, const char *fmt, ...) {
     if (e) {
         e->status = st;
         va_list ap;
@@ -110,38 +146,63 @@ static store_status fail(store_error *e, store_status st, const char *fmt, ...) 
 }
 
 store_status store_db_fail(store *s, store_error *e) {
-    return fail(e, STORE_FAILED, "database: %s", sqlite3_errmsg(s->db));
+    return store_fail(e, STORE_FAILED, "database: %s", sqlite3_errmsg(s->db));
 }
 
-static store_status exec(store *s, const char *sql, store_error *e) {
+store_status store_exec(store *s, const char *sql, store_error *e) {
     return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? STORE_OK : store_db_fail(s, e);
 }
 
-/* Runs in a transaction under the mutex: body's status decides COMMIT or ROLLBACK. */
-typedef store_status (*action_fn)(store *s, void *arg, store_error *e);
-static store_status transact(store *s, action_fn body, void *arg, store_error *e) {
+const store_actor store_system = {.name = "system", .role = "system"};
+
+/* Runs a in a transaction under the mutex: body's status decides COMMIT or ROLLBACK. The
+ * audit entry and the idempotency record are written in the same transaction, so an action
+ * that returned is on disk with both, and one that failed left neither. */
+store_status store_transact(store *s, const store_actor *by, action_fn body, action *a,
+                            store_error *e) {
     pthread_mutex_lock(&s->mu);
-    store_status st = exec(s, "BEGIN IMMEDIATE", e);
+    store_status st = store_exec(s, "BEGIN IMMEDIATE", e);
     if (st == STORE_OK) {
-        st = body(s, arg, e);
-        if (st == STORE_OK) st = exec(s, "COMMIT", e);
+        if (!a->view) st = store_idempotency_replay(s, by, a->name, &a->id, &a->replayed, e);
+        if (st == STORE_OK && !a->replayed) {
+            st = body(s, a, e);
+            if (st == STORE_OK)
+                st = store_audit_append(s, by, a->name, NULL, a->id, a->detail, e);
+            if (st == STORE_OK && !a->view) st = store_idempotency_record(s, by, a->name, a->id, e);
+        }
+        if (st == STORE_OK) st = store_exec(s, "COMMIT", e);
         if (st != STORE_OK) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     }
     pthread_mutex_unlock(&s->mu);
+    cJSON_Delete(a->detail);
+    a->detail = NULL;
     return st;
 }
 
-typedef struct case_args {
-    int64_t id; /* in: the record acted on; out: a new record's id */
-    const cJSON *in;
-} case_args;
-
-/* An action on record key with input in, in a transaction; a new record's id to *id. */
-static store_status act(store *s, action_fn body, int64_t key, const cJSON *in, int64_t *id,
-                        store_error *e) {
-    case_args a = {key, in};
-    const store_status st = transact(s, body, &a, e);
+/* An action named name on record key (0 for a new one) with input in; a new record's id to
+ * *id. */
+static store_status act(store *s, const store_actor *by, const char *name, action_fn body,
+                        int64_t key, const cJSON *in, int64_t *id, store_error *e) {
+    action a = {.name = name, .id = key, .in = in};
+    const store_status st = store_transact(s, by, body, &a, e);
     if (id) *id = st == STORE_OK ? a.id : 0;
+    return st;
+}
+
+static store_status get_body(store *s, action *a, store_error *e) {
+    return a->get(s, a->id, a->out, e);
+}
+
+/* A view of record id by get, audited as name. */
+static store_status view(store *s, const store_actor *by, const char *name, getter_fn get,
+                         int64_t id, cJSON **out, store_error *e) {
+    *out = NULL;
+    action a = {.name = name, .id = id, .view = true, .get = get, .out = out};
+    const store_status st = store_transact(s, by, get_body, &a, e);
+    if (st != STORE_OK) {
+        cJSON_Delete(*out);
+        *out = NULL;
+    }
     return st;
 }
 
@@ -179,7 +240,7 @@ sqlite3_stmt *store_prepare(store *s, store_error *e, const char *sql, const cha
 }
 
 /* Steps a statement that returns no rows, and finalizes it. */
-static store_status run(store *s, sqlite3_stmt *st, store_error *e) {
+store_status store_run(store *s, sqlite3_stmt *st, store_error *e) {
     if (!st) return e ? e->status : STORE_FAILED;
     const int rc = sqlite3_step(st);
     sqlite3_finalize(st);
@@ -228,14 +289,14 @@ cJSON *store_rows(store *s, sqlite3_stmt *st, store_error *e) {
 }
 
 /* The one row of a statement (finalized), or NULL with STORE_NOT_FOUND naming what. */
-static store_status one_row(store *s, sqlite3_stmt *st, const char *what, int64_t id,
+store_status store_one_row(store *s, sqlite3_stmt *st, const char *what, int64_t id,
                             cJSON **out, store_error *e) {
     *out = NULL;
     cJSON *rows = store_rows(s, st, e);
     if (!rows) return e ? e->status : STORE_FAILED;
     if (cJSON_GetArraySize(rows) == 0) {
         cJSON_Delete(rows);
-        return fail(e, STORE_NOT_FOUND, "%s %lld does not exist", what, (long long)id);
+        return store_fail(e, STORE_NOT_FOUND, "%s %lld does not exist", what, (long long)id);
     }
     *out = cJSON_DetachItemFromArray(rows, 0);
     cJSON_Delete(rows);
@@ -274,7 +335,7 @@ static bool opt_string(const cJSON *o, const char *name, const char *dflt, const
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
     *out = dflt;
     if (!v || cJSON_IsNull(v)) return true;
-    if (!cJSON_IsString(v)) return fail(e, STORE_INVALID, "'%s' must be a string", name) == 0;
+    if (!cJSON_IsString(v)) return store_fail(e, STORE_INVALID, "'%s' must be a string", name) == 0;
     *out = v->valuestring;
     return true;
 }
@@ -282,14 +343,14 @@ static bool opt_string(const cJSON *o, const char *name, const char *dflt, const
 /* An object whose members are all strings with keys from sections[]. */
 static bool check_sections(const cJSON *o, const store_section *sections, int n,
                            const char *what, store_error *e) {
-    if (!cJSON_IsObject(o)) return fail(e, STORE_INVALID, "'%s' must be an object", what) == 0;
+    if (!cJSON_IsObject(o)) return store_fail(e, STORE_INVALID, "'%s' must be an object", what) == 0;
     const cJSON *v;
     cJSON_ArrayForEach(v, o) {
         bool known = false;
         for (int i = 0; i < n && !known; i++) known = strcmp(v->string, sections[i].key) == 0;
-        if (!known) return fail(e, STORE_INVALID, "'%s' has no section '%s'", what, v->string) == 0;
+        if (!known) return store_fail(e, STORE_INVALID, "'%s' has no section '%s'", what, v->string) == 0;
         if (!cJSON_IsString(v))
-            return fail(e, STORE_INVALID, "'%s.%s' must be a string", what, v->string) == 0;
+            return store_fail(e, STORE_INVALID, "'%s.%s' must be a string", what, v->string) == 0;
     }
     return true;
 }
@@ -313,15 +374,15 @@ static store_status migrate(store *s, store_error *e) {
     const int v = user_version(s);
     if (v < 0) return store_db_fail(s, e);
     if (v > N_MIGRATIONS)
-        return fail(e, STORE_FAILED, "the database has schema version %d, newer than this "
+        return store_fail(e, STORE_FAILED, "the database has schema version %d, newer than this "
                     "ward knows (%d)", v, N_MIGRATIONS);
     for (int i = v; i < N_MIGRATIONS; i++) {
         char bump[48];
         snprintf(bump, sizeof bump, "PRAGMA user_version = %d", i + 1);
-        store_status st = exec(s, "BEGIN IMMEDIATE", e);
-        if (st == STORE_OK && (st = exec(s, migrations[i], e)) == STORE_OK &&
-            (st = exec(s, bump, e)) == STORE_OK)
-            st = exec(s, "COMMIT", e);
+        store_status st = store_exec(s, "BEGIN IMMEDIATE", e);
+        if (st == STORE_OK && (st = store_exec(s, migrations[i], e)) == STORE_OK &&
+            (st = store_exec(s, bump, e)) == STORE_OK)
+            st = store_exec(s, "COMMIT", e);
         if (st != STORE_OK) {
             sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
             return st;
@@ -332,18 +393,19 @@ static store_status migrate(store *s, store_error *e) {
 
 store_status store_open(const char *path, store **out, store_error *e) {
     *out = NULL;
+    if (sodium_init() < 0) return store_fail(e, STORE_FAILED, "libsodium cannot start");
     store *s = calloc(1, sizeof *s);
-    if (!s) return fail(e, STORE_FAILED, "out of memory");
+    if (!s) return store_fail(e, STORE_FAILED, "out of memory");
     pthread_mutex_init(&s->mu, NULL);
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                                           SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
-        fail(e, STORE_FAILED, "cannot open the database %s: %s", path,
+        store_fail(e, STORE_FAILED, "cannot open the database %s: %s", path,
              s->db ? sqlite3_errmsg(s->db) : "out of memory");
         store_close(s);
         return STORE_FAILED;
     }
     sqlite3_busy_timeout(s->db, 5000);
-    store_status st = exec(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+    store_status st = store_exec(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
                               "PRAGMA foreign_keys = ON;", e);
     if (st == STORE_OK) st = migrate(s, e);
     if (st != STORE_OK) {
@@ -380,7 +442,7 @@ typedef struct case_fields {
 
 static store_status read_case(const cJSON *in, bool creating, case_fields *f, store_error *e) {
     memset(f, 0, sizeof *f);
-    if (!cJSON_IsObject(in)) return fail(e, STORE_INVALID, "a case must be a JSON object");
+    if (!cJSON_IsObject(in)) return store_fail(e, STORE_INVALID, "a case must be a JSON object");
     const cJSON *sections = cJSON_GetObjectItemCaseSensitive(in, "sections");
     const cJSON *patient = cJSON_GetObjectItemCaseSensitive(in, "patient");
     if (!opt_string(in, "title", creating ? "" : NULL, &f->title, e) ||
@@ -391,25 +453,24 @@ static store_status read_case(const cJSON *in, bool creating, case_fields *f, st
                                      "sections", e)))
         return e ? e->status : STORE_INVALID;
     if (patient && !cJSON_IsObject(patient))
-        return fail(e, STORE_INVALID, "'patient' must be an object");
+        return store_fail(e, STORE_INVALID, "'patient' must be an object");
     bool text = f->free_text && f->free_text[0];
     const cJSON *v;
     cJSON_ArrayForEach(v, sections) text |= v->valuestring[0] != '\0';
     if (creating && !text)
-        return fail(e, STORE_INVALID, "a case needs some text: a section or 'free_text'");
+        return store_fail(e, STORE_INVALID, "a case needs some text: a section or 'free_text'");
     f->sections = sections ? cJSON_PrintUnformatted(sections) : NULL;
     f->patient = patient ? cJSON_PrintUnformatted(patient) : NULL;
     if ((sections && !f->sections) || (patient && !f->patient))
-        return fail(e, STORE_FAILED, "out of memory");
+        return store_fail(e, STORE_FAILED, "out of memory");
     return STORE_OK;
 }
 
-static store_status case_create(store *s, void *arg, store_error *e) {
-    case_args *a = arg;
+static store_status case_create(store *s, action *a, store_error *e) {
     case_fields f;
     store_status st = read_case(a->in, true, &f, e);
     if (st == STORE_OK)
-        st = run(s, store_prepare(s, e, "INSERT INTO cases (title, department, patient, sections, "
+        st = store_run(s, store_prepare(s, e, "INSERT INTO cases (title, department, patient, sections, "
                             "free_text, source) VALUES (?, ?, ?, ?, ?, ?)", "tttttt", f.title,
                             f.department, f.patient ? f.patient : "{}",
                             f.sections ? f.sections : "{}", f.free_text, f.source), e);
@@ -418,25 +479,23 @@ static store_status case_create(store *s, void *arg, store_error *e) {
     return st;
 }
 
-store_status store_case_create(store *s, const cJSON *in, int64_t *id, store_error *e) {
-    return act(s, case_create, 0, in, id, e);
+store_status store_case_create(store *s, const store_actor *by, const cJSON *in, int64_t *id,
+                               store_error *e) {
+    return act(s, by, "case.create", case_create, 0, in, id, e);
 }
 
 static store_status case_get(store *s, int64_t id, cJSON **out, store_error *e) {
-    return one_row(s, store_prepare(s, e, "SELECT * FROM cases WHERE id = ?", "i", id), "case", id,
+    return store_one_row(s, store_prepare(s, e, "SELECT * FROM cases WHERE id = ?", "i", id), "case", id,
                    out, e);
 }
 
-store_status store_case_get(store *s, int64_t id, cJSON **out, store_error *e) {
-    pthread_mutex_lock(&s->mu);
-    const store_status st = case_get(s, id, out, e);
-    pthread_mutex_unlock(&s->mu);
-    return st;
+store_status store_case_get(store *s, const store_actor *by, int64_t id, cJSON **out,
+                            store_error *e) {
+    return view(s, by, "case.view", case_get, id, out, e);
 }
 
 /* Sections merge: the patch's keys replace the case's. */
-static store_status case_update(store *s, void *arg, store_error *e) {
-    case_args *a = arg;
+static store_status case_update(store *s, action *a, store_error *e) {
     cJSON *cur = NULL;
     case_fields f;
     store_status st = read_case(a->in, false, &f, e);
@@ -452,37 +511,29 @@ static store_status case_update(store *s, void *arg, store_error *e) {
         f.sections = cJSON_PrintUnformatted(merged);
     }
     if (st == STORE_OK)
-        st = run(s, store_prepare(s, e, "UPDATE cases SET title = coalesce(?, title), department = "
+        st = store_run(s, store_prepare(s, e, "UPDATE cases SET title = coalesce(?, title), department = "
                             "coalesce(?, department), patient = coalesce(?, patient), sections = "
                             "coalesce(?, sections), free_text = coalesce(?, free_text), "
-                            "updated_at = " NOW " WHERE id = ?", "ttttti", f.title,
+                            "updated_at = " STORE_NOW " WHERE id = ?", "ttttti", f.title,
                             f.department, f.patient, f.sections, f.free_text, a->id), e);
     free(f.sections), free(f.patient);
     cJSON_Delete(cur);
     return st;
 }
 
-store_status store_case_update(store *s, int64_t id, const cJSON *patch, store_error *e) {
-    return act(s, case_update, id, patch, NULL, e);
+store_status store_case_update(store *s, const store_actor *by, int64_t id, const cJSON *patch,
+                               store_error *e) {
+    return act(s, by, "case.update", case_update, id, patch, NULL, e);
 }
 
-store_status store_case_list(store *s, const char *query, int limit, int offset, cJSON **out,
-                             store_error *e) {
-    *out = NULL;
-    if (limit < 1 || limit > 500 || offset < 0)
-        return fail(e, STORE_INVALID, "limit must be 1 to 500 and offset at least 0");
-    char *like = NULL;
-    if (query && query[0]) { /* a LIKE pattern matching query literally */
-        like = malloc(2 * strlen(query) + 3);
-        if (!like) return fail(e, STORE_FAILED, "out of memory");
-        size_t n = 0;
-        like[n++] = '%';
-        for (const char *q = query; *q; q++) {
-            if (*q == '%' || *q == '_' || *q == '\\') like[n++] = '\\';
-            like[n++] = *q;
-        }
-        like[n++] = '%', like[n] = '\0';
-    }
+/* A search: like (a LIKE pattern, or NULL: all), limit and offset. */
+typedef struct case_search {
+    const char *like;
+    int limit, offset;
+} case_search;
+
+static store_status case_list(store *s, action *a, store_error *e) {
+    const case_search *q = a->ctx;
     static const char *const where =
         " WHERE ?1 IS NULL OR title LIKE ?1 ESCAPE '\\' OR department LIKE ?1 ESCAPE '\\' OR "
         "sections LIKE ?1 ESCAPE '\\' OR free_text LIKE ?1 ESCAPE '\\'";
@@ -492,20 +543,25 @@ store_status store_case_list(store *s, const char *query, int limit, int offset,
              "AS summary FROM cases%s ORDER BY updated_at DESC, id DESC LIMIT ?2 OFFSET ?3",
              where);
     snprintf(count_sql, sizeof count_sql, "SELECT count(*) AS total FROM cases%s", where);
-    pthread_mutex_lock(&s->mu);
-    cJSON *cases = store_rows(s, store_prepare(s, e, list_sql, "tii", like, (int64_t)limit,
-                                         (int64_t)offset), e);
+    cJSON *cases = store_rows(s, store_prepare(s, e, list_sql, "tii", q->like, (int64_t)q->limit,
+                                               (int64_t)q->offset), e);
     cJSON *total = NULL;
-    store_status st = cases ? one_row(s, store_prepare(s, e, count_sql, "t", like), "count", 0, &total,
-                                      e)
+    store_status st = cases ? store_one_row(s, store_prepare(s, e, count_sql, "t", q->like),
+                                            "count", 0, &total, e)
                             : (e ? e->status : STORE_FAILED);
-    pthread_mutex_unlock(&s->mu);
-    free(like);
     if (st == STORE_OK) {
-        *out = cJSON_CreateObject();
-        cJSON_AddItemToObject(*out, "cases", cases);
-        cJSON_AddItemToObject(*out, "total",
+        *a->out = cJSON_CreateObject();
+        cJSON_AddItemToObject(*a->out, "cases", cases);
+        cJSON_AddItemToObject(*a->out, "total",
                               cJSON_Duplicate(cJSON_GetObjectItem(total, "total"), true));
+        /* the audit says a search happened and what it returned, not what was typed (a
+         * name, perhaps) */
+        a->detail = cJSON_CreateObject();
+        cJSON_AddBoolToObject(a->detail, "query", q->like != NULL);
+        cJSON *ids = cJSON_AddArrayToObject(a->detail, "cases");
+        const cJSON *row;
+        cJSON_ArrayForEach(row, cases)
+            cJSON_AddItemToArray(ids, cJSON_Duplicate(cJSON_GetObjectItem(row, "id"), true));
         cases = NULL;
     }
     cJSON_Delete(cases);
@@ -513,35 +569,62 @@ store_status store_case_list(store *s, const char *query, int limit, int offset,
     return st;
 }
 
+store_status store_case_list(store *s, const store_actor *by, const char *query, int limit,
+                             int offset, cJSON **out, store_error *e) {
+    *out = NULL;
+    if (limit < 1 || limit > 500 || offset < 0)
+        return store_fail(e, STORE_INVALID, "limit must be 1 to 500 and offset at least 0");
+    char *like = NULL;
+    if (query && query[0]) { /* a LIKE pattern matching query literally */
+        like = malloc(2 * strlen(query) + 3);
+        if (!like) return store_fail(e, STORE_FAILED, "out of memory");
+        size_t n = 0;
+        like[n++] = '%';
+        for (const char *q = query; *q; q++) {
+            if (*q == '%' || *q == '_' || *q == '\\') like[n++] = '\\';
+            like[n++] = *q;
+        }
+        like[n++] = '%', like[n] = '\0';
+    }
+    case_search q = {like, limit, offset};
+    action a = {.name = "case.search", .view = true, .ctx = &q, .out = out};
+    const store_status st = store_transact(s, by, case_list, &a, e);
+    if (st != STORE_OK) {
+        cJSON_Delete(*out);
+        *out = NULL;
+    }
+    free(like);
+    return st;
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Generations
  * ------------------------------------------------------------------------------------------- */
 
-static store_status generation_begin(store *s, void *arg, store_error *e) {
-    case_args *a = arg;
+static store_status generation_begin(store *s, action *a, store_error *e) {
     const cJSON *in = a->in, *case_id = cJSON_GetObjectItemCaseSensitive(in, "case_id");
     const cJSON *rerun = cJSON_GetObjectItemCaseSensitive(in, "rerun_of");
     const cJSON *params = cJSON_GetObjectItemCaseSensitive(in, "params");
     const char *task, *model, *tmpl, *prompt;
     const int64_t cid = as_id(case_id), rid = as_id(rerun);
-    if (!cid) return fail(e, STORE_INVALID, "'case_id' must be a record id (a whole number >= 1)");
+    if (!cid) return store_fail(e, STORE_INVALID, "'case_id' must be a record id (a whole number >= 1)");
     if (!opt_string(in, "task", NULL, &task, e) || !opt_string(in, "model", NULL, &model, e) ||
         !opt_string(in, "template", NULL, &tmpl, e) ||
         !opt_string(in, "prompt", NULL, &prompt, e))
         return e ? e->status : STORE_INVALID;
     if (!task || (strcmp(task, "differential") && strcmp(task, "discharge")) || !model || !tmpl ||
         !prompt)
-        return fail(e, STORE_INVALID, "a generation needs task (differential or discharge), "
+        return store_fail(e, STORE_INVALID, "a generation needs task (differential or discharge), "
                     "model, template and prompt");
     if (params && !cJSON_IsObject(params))
-        return fail(e, STORE_INVALID, "'params' must be an object");
+        return store_fail(e, STORE_INVALID, "'params' must be an object");
     if (!exists(s, "cases", cid))
-        return fail(e, STORE_NOT_FOUND, "case %lld does not exist", (long long)cid);
+        return store_fail(e, STORE_NOT_FOUND, "case %lld does not exist", (long long)cid);
     if (rerun && !cJSON_IsNull(rerun) && (!rid || !exists(s, "generations", rid)))
-        return fail(e, STORE_NOT_FOUND, "'rerun_of' names no generation");
+        return store_fail(e, STORE_NOT_FOUND, "'rerun_of' names no generation");
     char *p = print_or(params, "{}");
     const store_status st =
-        run(s, store_prepare(s, e, "INSERT INTO generations (case_id, task, model, params, template, "
+        store_run(s, store_prepare(s, e, "INSERT INTO generations (case_id, task, model, params, template, "
                        "prompt, rerun_of) VALUES (?, ?, ?, ?, ?, ?, ?)",
                        rid ? "ittttti" : "itttttn", cid, task, model, p ? p : "{}", tmpl,
                        prompt, rid),
@@ -551,8 +634,9 @@ static store_status generation_begin(store *s, void *arg, store_error *e) {
     return st;
 }
 
-store_status store_generation_begin(store *s, const cJSON *in, int64_t *id, store_error *e) {
-    return act(s, generation_begin, 0, in, id, e);
+store_status store_generation_begin(store *s, const store_actor *by, const cJSON *in,
+                                    int64_t *id, store_error *e) {
+    return act(s, by, "generation.start", generation_begin, 0, in, id, e);
 }
 
 static double num_or(const cJSON *o, const char *name, double dflt) {
@@ -560,32 +644,31 @@ static double num_or(const cJSON *o, const char *name, double dflt) {
     return cJSON_IsNumber(v) ? v->valuedouble : dflt;
 }
 
-static store_status generation_finish(store *s, void *arg, store_error *e) {
-    case_args *a = arg;
+static store_status generation_finish(store *s, action *a, store_error *e) {
     const char *status, *output, *error;
     if (!opt_string(a->in, "status", NULL, &status, e) ||
         !opt_string(a->in, "output", "", &output, e) || !opt_string(a->in, "error", "", &error, e))
         return e ? e->status : STORE_INVALID;
     if (!status || !strcmp(status, "running"))
-        return fail(e, STORE_INVALID, "'status' must be done, error or cancelled");
+        return store_fail(e, STORE_INVALID, "'status' must be done, error or cancelled");
     sqlite3_stmt *st = store_prepare(s, e, "UPDATE generations SET status = ?, output = ?, error = ?, "
                                "ttft_ms = ?, total_ms = ?, prompt_tokens = ?, completion_tokens "
-                               "= ?, finished_at = " NOW " WHERE id = ? AND status = 'running'",
+                               "= ?, finished_at = " STORE_NOW " WHERE id = ? AND status = 'running'",
                                "tttddiii", status, output, error, num_or(a->in, "ttft_ms", 0),
                                num_or(a->in, "total_ms", 0),
                                as_count(a->in, "prompt_tokens"),
                                as_count(a->in, "completion_tokens"), a->id);
-    store_status rc = run(s, st, e);
+    store_status rc = store_run(s, st, e);
     if (rc == STORE_OK && sqlite3_changes(s->db) == 0)
         return exists(s, "generations", a->id)
-                   ? fail(e, STORE_CONFLICT, "generation %lld has already finished",
+                   ? store_fail(e, STORE_CONFLICT, "generation %lld has already finished",
                           (long long)a->id)
-                   : fail(e, STORE_NOT_FOUND, "generation %lld does not exist", (long long)a->id);
+                   : store_fail(e, STORE_NOT_FOUND, "generation %lld does not exist", (long long)a->id);
     return rc;
 }
 
 store_status store_generation_finish(store *s, int64_t id, const cJSON *in, store_error *e) {
-    return act(s, generation_finish, id, in, NULL, e);
+    return act(s, &store_system, "generation.finish", generation_finish, id, in, NULL, e);
 }
 
 /* A generation with its latest vote, its error reports and its picks. */
@@ -595,12 +678,14 @@ store_status store_generation_finish(store *s, int64_t id, const cJSON *in, stor
     "error_reports, (SELECT count(*) FROM picks p WHERE p.generation_id = g.id) AS picks "      \
     "FROM generations g "
 
-store_status store_generation_get(store *s, int64_t id, cJSON **out, store_error *e) {
-    pthread_mutex_lock(&s->mu);
-    const store_status st = one_row(s, store_prepare(s, e, GENERATION_SELECT "WHERE g.id = ?", "i", id),
-                                    "generation", id, out, e);
-    pthread_mutex_unlock(&s->mu);
-    return st;
+static store_status generation_get(store *s, int64_t id, cJSON **out, store_error *e) {
+    return store_one_row(s, store_prepare(s, e, GENERATION_SELECT "WHERE g.id = ?", "i", id),
+                   "generation", id, out, e);
+}
+
+store_status store_generation_get(store *s, const store_actor *by, int64_t id, cJSON **out,
+                                  store_error *e) {
+    return view(s, by, "generation.view", generation_get, id, out, e);
 }
 
 store_status store_generation_list(store *s, int64_t case_id, cJSON **out, store_error *e) {
@@ -608,7 +693,7 @@ store_status store_generation_list(store *s, int64_t case_id, cJSON **out, store
     store_status st = STORE_OK;
     *out = NULL;
     if (!exists(s, "cases", case_id))
-        st = fail(e, STORE_NOT_FOUND, "case %lld does not exist", (long long)case_id);
+        st = store_fail(e, STORE_NOT_FOUND, "case %lld does not exist", (long long)case_id);
     else if (!(*out = store_rows(s, store_prepare(s, e, GENERATION_SELECT "WHERE g.case_id = ? ORDER "
                                             "BY g.id", "i", case_id), e)))
         st = e ? e->status : STORE_FAILED;
@@ -620,27 +705,21 @@ store_status store_generation_list(store *s, int64_t case_id, cJSON **out, store
  * Feedback: votes, error reports, picks filled back
  * ------------------------------------------------------------------------------------------- */
 
-typedef struct vote_args {
-    int64_t id;
-    int value;
-} vote_args;
-
-static store_status vote(store *s, void *arg, store_error *e) {
-    vote_args *a = arg;
-    if (a->value != 1 && a->value != -1) return fail(e, STORE_INVALID, "a vote is 1 or -1");
+static store_status vote(store *s, action *a, store_error *e) {
+    if (a->value != 1 && a->value != -1) return store_fail(e, STORE_INVALID, "a vote is 1 or -1");
     if (!exists(s, "generations", a->id))
-        return fail(e, STORE_NOT_FOUND, "generation %lld does not exist", (long long)a->id);
-    return run(s, store_prepare(s, e, "INSERT INTO votes (generation_id, value) VALUES (?, ?)", "ii",
+        return store_fail(e, STORE_NOT_FOUND, "generation %lld does not exist", (long long)a->id);
+    return store_run(s, store_prepare(s, e, "INSERT INTO votes (generation_id, value) VALUES (?, ?)", "ii",
                           a->id, (int64_t)a->value), e);
 }
 
-store_status store_vote(store *s, int64_t generation_id, int value, store_error *e) {
-    vote_args a = {generation_id, value};
-    return transact(s, vote, &a, e);
+store_status store_vote(store *s, const store_actor *by, int64_t generation_id, int value,
+                        store_error *e) {
+    action a = {.name = "generation.vote", .id = generation_id, .value = value};
+    return store_transact(s, by, vote, &a, e);
 }
 
-static store_status error_report(store *s, void *arg, store_error *e) {
-    case_args *a = arg;
+static store_status error_report(store *s, action *a, store_error *e) {
     const char *category, *text;
     if (!opt_string(a->in, "category", NULL, &category, e) ||
         !opt_string(a->in, "text", "", &text, e))
@@ -649,20 +728,20 @@ static store_status error_report(store *s, void *arg, store_error *e) {
     for (int i = 0; category && error_categories[i]; i++)
         known |= strcmp(category, error_categories[i]) == 0;
     if (!known)
-        return fail(e, STORE_INVALID, "'category' must be one of factual, omission, irrelevant, "
+        return store_fail(e, STORE_INVALID, "'category' must be one of factual, omission, irrelevant, "
                     "unsafe, format, other");
     if (!exists(s, "generations", a->id))
-        return fail(e, STORE_NOT_FOUND, "generation %lld does not exist", (long long)a->id);
-    const store_status st = run(s, store_prepare(s, e, "INSERT INTO error_reports (generation_id, "
+        return store_fail(e, STORE_NOT_FOUND, "generation %lld does not exist", (long long)a->id);
+    const store_status st = store_run(s, store_prepare(s, e, "INSERT INTO error_reports (generation_id, "
                                            "category, text) VALUES (?, ?, ?)", "itt", a->id,
                                            category, text), e);
     a->id = sqlite3_last_insert_rowid(s->db);
     return st;
 }
 
-store_status store_error_report(store *s, int64_t generation_id, const cJSON *in, int64_t *id,
-                                store_error *e) {
-    return act(s, error_report, generation_id, in, id, e);
+store_status store_error_report(store *s, const store_actor *by, int64_t generation_id,
+                                const cJSON *in, int64_t *id, store_error *e) {
+    return act(s, by, "error_report.create", error_report, generation_id, in, id, e);
 }
 
 /* Each pick: a generation of this case and a diagnosis; returns the lines to append. */
@@ -670,24 +749,24 @@ static store_status check_picks(store *s, int64_t case_id, const cJSON *picks, c
                                 store_error *e) {
     *lines = NULL;
     if (!cJSON_IsArray(picks) || cJSON_GetArraySize(picks) == 0)
-        return fail(e, STORE_INVALID, "'picks' must be a non-empty array");
+        return store_fail(e, STORE_INVALID, "'picks' must be a non-empty array");
     size_t len = 1;
     const cJSON *p;
     cJSON_ArrayForEach(p, picks) {
         const cJSON *g = cJSON_GetObjectItemCaseSensitive(p, "generation_id");
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(p, "diagnosis");
         if (!as_id(g) || !cJSON_IsString(d) || !d->valuestring[0])
-            return fail(e, STORE_INVALID, "each pick needs a 'generation_id' and a 'diagnosis'");
+            return store_fail(e, STORE_INVALID, "each pick needs a 'generation_id' and a 'diagnosis'");
         sqlite3_stmt *st = store_prepare(s, e, "SELECT 1 FROM generations WHERE id = ? AND case_id = ?",
                                    "ii", as_id(g), case_id);
         const bool ok = st && sqlite3_step(st) == SQLITE_ROW;
         sqlite3_finalize(st);
         if (!ok)
-            return fail(e, STORE_NOT_FOUND, "generation %lld is not one of case %lld's",
+            return store_fail(e, STORE_NOT_FOUND, "generation %lld is not one of case %lld's",
                         (long long)as_id(g), (long long)case_id);
         len += strlen(d->valuestring) + 1;
     }
-    if (!(*lines = calloc(1, len))) return fail(e, STORE_FAILED, "out of memory");
+    if (!(*lines = calloc(1, len))) return store_fail(e, STORE_FAILED, "out of memory");
     cJSON_ArrayForEach(p, picks) {
         if ((*lines)[0]) strcat(*lines, "\n");
         strcat(*lines, cJSON_GetObjectItemCaseSensitive(p, "diagnosis")->valuestring);
@@ -695,8 +774,7 @@ static store_status check_picks(store *s, int64_t case_id, const cJSON *picks, c
     return STORE_OK;
 }
 
-static store_status fill_back(store *s, void *arg, store_error *e) {
-    case_args *a = arg;
+static store_status fill_back(store *s, action *a, store_error *e) {
     const char *section;
     char *lines = NULL;
     if (!opt_string(a->in, "section", "diagnosis", &section, e))
@@ -704,19 +782,19 @@ static store_status fill_back(store *s, void *arg, store_error *e) {
     bool known = false;
     for (int i = 0; i < store_n_case_sections; i++)
         known |= strcmp(section, store_case_sections[i].key) == 0;
-    if (!known) return fail(e, STORE_INVALID, "'section' names no case section");
+    if (!known) return store_fail(e, STORE_INVALID, "'section' names no case section");
     if (!exists(s, "cases", a->id))
-        return fail(e, STORE_NOT_FOUND, "case %lld does not exist", (long long)a->id);
+        return store_fail(e, STORE_NOT_FOUND, "case %lld does not exist", (long long)a->id);
     const cJSON *picks = cJSON_GetObjectItemCaseSensitive(a->in, "picks");
     store_status st = check_picks(s, a->id, picks, &lines, e);
     if (st == STORE_OK)
-        st = run(s, store_prepare(s, e, "INSERT INTO fill_backs (case_id, section, text) VALUES "
+        st = store_run(s, store_prepare(s, e, "INSERT INTO fill_backs (case_id, section, text) VALUES "
                             "(?, ?, ?)", "itt", a->id, section, lines), e);
     const int64_t fill_back_id = sqlite3_last_insert_rowid(s->db);
     const cJSON *p, *to_record = st == STORE_OK ? picks : NULL;
     cJSON_ArrayForEach(p, to_record) {
         const cJSON *rank = cJSON_GetObjectItemCaseSensitive(p, "rank");
-        st = run(s, store_prepare(s, e, "INSERT INTO picks (fill_back_id, generation_id, diagnosis, "
+        st = store_run(s, store_prepare(s, e, "INSERT INTO picks (fill_back_id, generation_id, diagnosis, "
                             "rank) VALUES (?, ?, ?, ?)", cJSON_IsNumber(rank) ? "iiti" : "iitn",
                             fill_back_id, as_id(cJSON_GetObjectItemCaseSensitive(p, "generation_id")),
                             cJSON_GetObjectItemCaseSensitive(p, "diagnosis")->valuestring,
@@ -726,17 +804,18 @@ static store_status fill_back(store *s, void *arg, store_error *e) {
     char path[64];
     snprintf(path, sizeof path, "$.%s", section);
     if (st == STORE_OK) /* appended, one diagnosis per line */
-        st = run(s, store_prepare(s, e, "UPDATE cases SET sections = json_set(sections, ?1, CASE WHEN "
+        st = store_run(s, store_prepare(s, e, "UPDATE cases SET sections = json_set(sections, ?1, CASE WHEN "
                             "coalesce(json_extract(sections, ?1), '') = '' THEN ?2 ELSE "
-                            "json_extract(sections, ?1) || char(10) || ?2 END), updated_at = " NOW
+                            "json_extract(sections, ?1) || char(10) || ?2 END), updated_at = " STORE_NOW
                             " WHERE id = ?3", "tti", path, lines, a->id), e);
     free(lines);
     return st;
 }
 
-store_status store_fill_back(store *s, int64_t case_id, const cJSON *in, store_error *e) {
-    if (!cJSON_IsObject(in)) return fail(e, STORE_INVALID, "a fill-back must be a JSON object");
-    return act(s, fill_back, case_id, in, NULL, e);
+store_status store_fill_back(store *s, const store_actor *by, int64_t case_id, const cJSON *in,
+                             store_error *e) {
+    if (!cJSON_IsObject(in)) return store_fail(e, STORE_INVALID, "a fill-back must be a JSON object");
+    return act(s, by, "case.fill_back", fill_back, case_id, in, NULL, e);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -750,25 +829,24 @@ static bool check_discharge(const cJSON *sections, store_error *e) {
         return false;
     for (int i = 0; i < store_n_discharge_sections; i++)
         if (!cJSON_GetObjectItemCaseSensitive(sections, store_discharge_sections[i].key))
-            return fail(e, STORE_INVALID, "'sections' lacks '%s' (%s)",
+            return store_fail(e, STORE_INVALID, "'sections' lacks '%s' (%s)",
                         store_discharge_sections[i].key, store_discharge_sections[i].label) == 0;
     return true;
 }
 
-static store_status discharge_create(store *s, void *arg, store_error *e) {
-    case_args *a = arg;
+static store_status discharge_create(store *s, action *a, store_error *e) {
     const cJSON *sections = cJSON_GetObjectItemCaseSensitive(a->in, "sections");
     const cJSON *gen = cJSON_GetObjectItemCaseSensitive(a->in, "generation_id");
     if (!check_discharge(sections, e)) return e ? e->status : STORE_INVALID;
     if (!exists(s, "cases", a->id))
-        return fail(e, STORE_NOT_FOUND, "case %lld does not exist", (long long)a->id);
+        return store_fail(e, STORE_NOT_FOUND, "case %lld does not exist", (long long)a->id);
     const int64_t gid = as_id(gen);
     if (gen && !cJSON_IsNull(gen) && (!gid || !exists(s, "generations", gid)))
-        return fail(e, STORE_NOT_FOUND, "'generation_id' names no generation");
+        return store_fail(e, STORE_NOT_FOUND, "'generation_id' names no generation");
     char *text = cJSON_PrintUnformatted(sections);
-    if (!text) return fail(e, STORE_FAILED, "out of memory");
+    if (!text) return store_fail(e, STORE_FAILED, "out of memory");
     const store_status st =
-        run(s, store_prepare(s, e, "INSERT INTO discharge_records (case_id, generation_id, draft, "
+        store_run(s, store_prepare(s, e, "INSERT INTO discharge_records (case_id, generation_id, draft, "
                        "current) VALUES (?, ?, ?, ?)", gid ? "iitt" : "intt", a->id, gid,
                        text, text),
             e);
@@ -777,14 +855,14 @@ static store_status discharge_create(store *s, void *arg, store_error *e) {
     return st;
 }
 
-store_status store_discharge_create(store *s, int64_t case_id, const cJSON *in, int64_t *id,
-                                    store_error *e) {
-    if (!cJSON_IsObject(in)) return fail(e, STORE_INVALID, "a discharge draft must be an object");
-    return act(s, discharge_create, case_id, in, id, e);
+store_status store_discharge_create(store *s, const store_actor *by, int64_t case_id,
+                                    const cJSON *in, int64_t *id, store_error *e) {
+    if (!cJSON_IsObject(in)) return store_fail(e, STORE_INVALID, "a discharge draft must be an object");
+    return act(s, by, "discharge.create", discharge_create, case_id, in, id, e);
 }
 
 static store_status discharge_get(store *s, int64_t id, cJSON **out, store_error *e) {
-    store_status st = one_row(s, store_prepare(s, e, "SELECT * FROM discharge_records WHERE id = ?",
+    store_status st = store_one_row(s, store_prepare(s, e, "SELECT * FROM discharge_records WHERE id = ?",
                                          "i", id), "discharge record", id, out, e);
     cJSON *edits = st == STORE_OK
                        ? store_rows(s, store_prepare(s, e, "SELECT section, before, after, created_at "
@@ -796,20 +874,13 @@ static store_status discharge_get(store *s, int64_t id, cJSON **out, store_error
     return st;
 }
 
-store_status store_discharge_get(store *s, int64_t record_id, cJSON **out, store_error *e) {
-    pthread_mutex_lock(&s->mu);
-    const store_status st = discharge_get(s, record_id, out, e);
-    pthread_mutex_unlock(&s->mu);
-    if (st != STORE_OK) {
-        cJSON_Delete(*out);
-        *out = NULL;
-    }
-    return st;
+store_status store_discharge_get(store *s, const store_actor *by, int64_t record_id, cJSON **out,
+                                 store_error *e) {
+    return view(s, by, "discharge.view", discharge_get, record_id, out, e);
 }
 
 /* Each changed section is one edit row; current takes the new text. */
-static store_status discharge_edit(store *s, void *arg, store_error *e) {
-    case_args *a = arg;
+static store_status discharge_edit(store *s, action *a, store_error *e) {
     cJSON *rec = NULL;
     if (!check_sections(a->in, store_discharge_sections, store_n_discharge_sections, "sections",
                         e))
@@ -817,7 +888,7 @@ static store_status discharge_edit(store *s, void *arg, store_error *e) {
     store_status st = discharge_get(s, a->id, &rec, e);
     const cJSON *status = cJSON_GetObjectItemCaseSensitive(rec, "status");
     if (st == STORE_OK && strcmp(status->valuestring, "draft") != 0)
-        st = fail(e, STORE_CONFLICT, "discharge record %lld is signed: it cannot change",
+        st = store_fail(e, STORE_CONFLICT, "discharge record %lld is signed: it cannot change",
                   (long long)a->id);
     cJSON *cur = cJSON_GetObjectItemCaseSensitive(rec, "current");
     const cJSON *v, *changes = st == STORE_OK ? a->in : NULL;
@@ -825,7 +896,7 @@ static store_status discharge_edit(store *s, void *arg, store_error *e) {
         const cJSON *before = cJSON_GetObjectItemCaseSensitive(cur, v->string);
         const char *b = cJSON_IsString(before) ? before->valuestring : "";
         if (strcmp(b, v->valuestring) == 0) continue;
-        st = run(s, store_prepare(s, e, "INSERT INTO discharge_edits (record_id, section, before, "
+        st = store_run(s, store_prepare(s, e, "INSERT INTO discharge_edits (record_id, section, before, "
                             "after) VALUES (?, ?, ?, ?)", "ittt", a->id, v->string, b,
                             v->valuestring), e);
         if (st != STORE_OK) break;
@@ -833,44 +904,38 @@ static store_status discharge_edit(store *s, void *arg, store_error *e) {
     }
     char *text = st == STORE_OK ? cJSON_PrintUnformatted(cur) : NULL;
     if (st == STORE_OK)
-        st = text ? run(s, store_prepare(s, e, "UPDATE discharge_records SET current = ?, updated_at = "
-                                   NOW " WHERE id = ?", "ti", text, a->id), e)
-                  : fail(e, STORE_FAILED, "out of memory");
+        st = text ? store_run(s, store_prepare(s, e, "UPDATE discharge_records SET current = ?, updated_at = "
+                                   STORE_NOW " WHERE id = ?", "ti", text, a->id), e)
+                  : store_fail(e, STORE_FAILED, "out of memory");
     free(text);
     cJSON_Delete(rec);
     return st;
 }
 
-store_status store_discharge_edit(store *s, int64_t record_id, const cJSON *sections,
-                                  store_error *e) {
-    return act(s, discharge_edit, record_id, sections, NULL, e);
+store_status store_discharge_edit(store *s, const store_actor *by, int64_t record_id,
+                                  const cJSON *sections, store_error *e) {
+    return act(s, by, "discharge.edit", discharge_edit, record_id, sections, NULL, e);
 }
 
-typedef struct sign_args {
-    int64_t id;
-    const char *by;
-} sign_args;
-
-static store_status discharge_sign(store *s, void *arg, store_error *e) {
-    sign_args *a = arg;
-    if (!a->by || !a->by[0]) return fail(e, STORE_INVALID, "'signed_by' is required");
-    store_status st = run(s, store_prepare(s, e, "UPDATE discharge_records SET status = 'signed', "
-                                     "final = current, signed_by = ?, signed_at = " NOW ", "
-                                     "updated_at = " NOW " WHERE id = ? AND status = 'draft'",
-                                     "ti", a->by, a->id), e);
+static store_status discharge_sign(store *s, action *a, store_error *e) {
+    store_status st = store_run(s, store_prepare(s, e, "UPDATE discharge_records SET status = 'signed', "
+                                     "final = current, signed_by = ?, signed_at = " STORE_NOW ", "
+                                     "updated_at = " STORE_NOW " WHERE id = ? AND status = 'draft'",
+                                     "ti", a->text, a->id), e);
     if (st == STORE_OK && sqlite3_changes(s->db) == 0)
         st = exists(s, "discharge_records", a->id)
-                 ? fail(e, STORE_CONFLICT, "discharge record %lld is already signed",
+                 ? store_fail(e, STORE_CONFLICT, "discharge record %lld is already signed",
                         (long long)a->id)
-                 : fail(e, STORE_NOT_FOUND, "discharge record %lld does not exist",
+                 : store_fail(e, STORE_NOT_FOUND, "discharge record %lld does not exist",
                         (long long)a->id);
     return st;
 }
 
-store_status store_discharge_sign(store *s, int64_t record_id, const char *signed_by,
+store_status store_discharge_sign(store *s, const store_actor *by, int64_t record_id,
                                   store_error *e) {
-    sign_args a = {record_id, signed_by};
-    return transact(s, discharge_sign, &a, e);
+    action a = {.name = "discharge.sign", .id = record_id,
+                .text = by->display_name[0] ? by->display_name : by->name};
+    return store_transact(s, by, discharge_sign, &a, e);
 }
 
 store_status store_discharge_list(store *s, int64_t case_id, cJSON **out, store_error *e) {
@@ -878,7 +943,7 @@ store_status store_discharge_list(store *s, int64_t case_id, cJSON **out, store_
     store_status st = STORE_OK;
     *out = NULL;
     if (!exists(s, "cases", case_id))
-        st = fail(e, STORE_NOT_FOUND, "case %lld does not exist", (long long)case_id);
+        st = store_fail(e, STORE_NOT_FOUND, "case %lld does not exist", (long long)case_id);
     else if (!(*out = store_rows(s, store_prepare(s, e, "SELECT * FROM discharge_records WHERE "
                                             "case_id = ? ORDER BY id", "i", case_id), e)))
         st = e ? e->status : STORE_FAILED;
@@ -888,9 +953,9 @@ store_status store_discharge_list(store *s, int64_t case_id, cJSON **out, store_
 
 int store_abandon_running(store *s) {
     pthread_mutex_lock(&s->mu);
-    const store_status st = run(s, store_prepare(s, NULL, "UPDATE generations SET status = "
+    const store_status st = store_run(s, store_prepare(s, NULL, "UPDATE generations SET status = "
                                            "'cancelled', error = 'interrupted: the server "
-                                           "stopped', finished_at = " NOW " WHERE status = "
+                                           "stopped', finished_at = " STORE_NOW " WHERE status = "
                                            "'running'", ""), NULL);
     const int n = st == STORE_OK ? sqlite3_changes(s->db) : -1;
     pthread_mutex_unlock(&s->mu);

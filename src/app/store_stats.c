@@ -126,16 +126,19 @@ static store_status discharge_edits(store *s, cJSON *out, store_error *e) {
     return STORE_OK;
 }
 
-store_status store_stats(store *s, cJSON **out, store_error *e) {
-    *out = cJSON_CreateObject();
-    pthread_mutex_lock(&s->mu);
+static store_status stats(store *s, action *a, store_error *e) {
+    cJSON *out = *a->out = cJSON_CreateObject();
     cJSON *per_day = store_rows(s, store_prepare(s, e, per_day_sql, ""), e);
     cJSON *per_model = per_day ? store_rows(s, store_prepare(s, e, per_model_sql, ""), e) : NULL;
-    store_status st = per_day && per_model ? discharge_edits(s, *out, e)
-                                           : (e ? e->status : STORE_FAILED);
-    pthread_mutex_unlock(&s->mu);
-    cJSON_AddItemToObject(*out, "per_day", per_day);
-    cJSON_AddItemToObject(*out, "per_model", per_model);
+    cJSON_AddItemToObject(out, "per_day", per_day);
+    cJSON_AddItemToObject(out, "per_model", per_model);
+    return per_day && per_model ? discharge_edits(s, out, e) : (e ? e->status : STORE_FAILED);
+}
+
+store_status store_stats(store *s, const store_actor *by, cJSON **out, store_error *e) {
+    *out = NULL;
+    action a = {.name = "stats.view", .view = true, .out = out};
+    const store_status st = store_transact(s, by, stats, &a, e);
     if (st != STORE_OK) {
         cJSON_Delete(*out);
         *out = NULL;
@@ -172,9 +175,13 @@ static const struct {
      "ORDER BY d.id"},
 };
 
-store_status store_export_dpo(store *s, FILE *f, int *n_pairs, store_error *e) {
-    *n_pairs = 0;
-    pthread_mutex_lock(&s->mu);
+typedef struct export_args {
+    FILE *f;
+    int n_pairs;
+} export_args;
+
+static store_status export_dpo(store *s, action *a, store_error *e) {
+    export_args *x = a->ctx;
     store_status st = STORE_OK;
     for (size_t q = 0; q < sizeof pair_queries / sizeof pair_queries[0] && st == STORE_OK; q++) {
         cJSON *rows = store_rows(s, store_prepare(s, e, pair_queries[q].sql, ""), e);
@@ -191,14 +198,24 @@ store_status store_export_dpo(store *s, FILE *f, int *n_pairs, store_error *e) {
             }
             cJSON_AddStringToObject(row, "source", pair_queries[q].source);
             char *line = cJSON_PrintUnformatted(row);
-            if (!line || fprintf(f, "%s\n", line) < 0) st = STORE_FAILED;
+            if (!line || fprintf(x->f, "%s\n", line) < 0)
+                st = store_fail(e, STORE_FAILED, "writing the pairs failed");
             free(line);
             if (st != STORE_OK) break;
-            (*n_pairs)++;
+            x->n_pairs++;
         }
         cJSON_Delete(rows);
     }
-    pthread_mutex_unlock(&s->mu);
-    if (st == STORE_FAILED && e && !e->msg[0]) snprintf(e->msg, sizeof e->msg, "writing failed");
+    a->detail = cJSON_CreateObject();
+    cJSON_AddNumberToObject(a->detail, "pairs", x->n_pairs);
+    return st;
+}
+
+store_status store_export_dpo(store *s, const store_actor *by, FILE *f, int *n_pairs,
+                              store_error *e) {
+    export_args x = {f, 0};
+    action a = {.name = "export.dpo", .view = true, .ctx = &x};
+    const store_status st = store_transact(s, by, export_dpo, &a, e);
+    *n_pairs = st == STORE_OK ? x.n_pairs : 0;
     return st;
 }

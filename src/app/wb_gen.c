@@ -83,7 +83,7 @@ static void record_end(workbench *wb, live_gen *g, const srv_progress *p) {
         cJSON_AddItemToObject(draft, "sections",
                               cJSON_Parse(cJSON_GetObjectItem(fin, "output")->valuestring));
         int64_t rid = 0;
-        if (store_discharge_create(wb->db, g->case_id, draft, &rid, &e) != STORE_OK)
+        if (store_discharge_create(wb->db, &store_system, g->case_id, draft, &rid, &e) != STORE_OK)
             fprintf(stderr, "ward serve: workbench: discharge draft of generation %lld: %s\n",
                     (long long)g->id, e.msg);
         pthread_mutex_lock(&g->mu);
@@ -250,8 +250,8 @@ static int64_t launch(workbench *wb, live_gen *g, srv_model *m, const ward_token
     return 0;
 }
 
-int64_t wb_generate(workbench *wb, int64_t case_id, const char *task, srv_model *m,
-                    int64_t rerun_of, const cJSON *options, srv_reply *out) {
+int64_t wb_generate(workbench *wb, const store_actor *by, int64_t case_id, const char *task,
+                    srv_model *m, int64_t rerun_of, const cJSON *options, srv_reply *out) {
     const prompt_template *t = strcmp(task, "discharge") == 0 ? wb->discharge : wb->differential;
     cJSON *c = NULL, *params = NULL, *rec = NULL;
     store_error e = {0};
@@ -261,7 +261,7 @@ int64_t wb_generate(workbench *wb, int64_t case_id, const char *task, srv_model 
     srv_gen_params gp;
     int64_t id = 0;
     live_gen *g = NULL;
-    if (store_case_get(wb->db, case_id, &c, &e) != STORE_OK) {
+    if (store_case_get(wb->db, by, case_id, &c, &e) != STORE_OK) {
         wb_store_error(out, &e);
         goto done;
     }
@@ -288,7 +288,7 @@ int64_t wb_generate(workbench *wb, int64_t case_id, const char *task, srv_model 
         wb_error(out, 500, "out of memory");
         goto done;
     }
-    if (store_generation_begin(wb->db, rec, &g->id, &e) != STORE_OK) {
+    if (store_generation_begin(wb->db, by, rec, &g->id, &e) != STORE_OK) {
         jc_free(gp.schema);
         wb_store_error(out, &e);
         free(g);
@@ -315,6 +315,7 @@ done:
 
 typedef struct event_reader {
     workbench *wb;
+    store_actor by; /* who reads: the final record's view is theirs */
     live_gen *g; /* NULL once the generation had ended when the stream began */
     int64_t id;
     size_t sent; /* bytes of the text already sent */
@@ -362,7 +363,7 @@ static void next_event(event_reader *r) {
     }
     cJSON *gen = NULL;
     store_error e = {0};
-    if (store_generation_get(r->wb->db, r->id, &gen, &e) != STORE_OK) {
+    if (store_generation_get(r->wb->db, &r->by, r->id, &gen, &e) != STORE_OK) {
         r->ended = true;
         return;
     }
@@ -402,14 +403,14 @@ static void close_events(void *cls) {
     free(r);
 }
 
-bool wb_events(workbench *wb, int64_t id, srv_reply *out) {
+bool wb_events(workbench *wb, const store_actor *by, int64_t id, srv_reply *out) {
     cJSON *gen = NULL;
     store_error e = {0};
-    if (store_generation_get(wb->db, id, &gen, &e) != STORE_OK) return wb_store_error(out, &e);
+    if (store_generation_get(wb->db, by, id, &gen, &e) != STORE_OK) return wb_store_error(out, &e);
     cJSON_Delete(gen);
     event_reader *r = calloc(1, sizeof *r);
     if (!r) return wb_error(out, 500, "out of memory");
-    r->wb = wb, r->id = id;
+    r->wb = wb, r->id = id, r->by = *by;
     pthread_mutex_lock(&wb->mu);
     for (live_gen *g = wb->live; g; g = g->next)
         if (g->id == id) {

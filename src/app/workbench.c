@@ -71,6 +71,8 @@ bool wb_open(const wb_config *cfg, workbench **out, char *err, size_t cap) {
     snprintf(wb->web_dir, sizeof wb->web_dir, "%s", cfg->web_dir ? cfg->web_dir : "");
     snprintf(wb->prompts_dir, sizeof wb->prompts_dir, "%s", cfg->prompts_dir);
     snprintf(wb->columns_spec, sizeof wb->columns_spec, "%s", cfg->columns ? cfg->columns : "");
+    wb->cookie_secure = cfg->cookie_secure;
+    wb->session_ttl_s = cfg->session_ttl_s > 0 ? cfg->session_ttl_s : 8 * 3600;
     store_error e = {0};
     bool ok = prompt_load(cfg->prompts_dir, "differential", &wb->differential, err, cap) &&
               prompt_load(cfg->prompts_dir, "discharge", &wb->discharge, err, cap);
@@ -142,14 +144,6 @@ srv_model *wb_model(workbench *wb, const char *name) {
  * Handlers: each gets the ids parsed from the path and the parsed body (NULL if none)
  * ------------------------------------------------------------------------------------------- */
 
-typedef struct call {
-    workbench *wb;
-    const srv_request *req;
-    int64_t id;
-    cJSON *body;
-    srv_reply *out;
-} call;
-
 static const char *body_string(const call *c, const char *name) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(c->body, name);
     return cJSON_IsString(v) ? v->valuestring : NULL;
@@ -188,7 +182,7 @@ static bool list_cases(call *c) {
     const char *off = srv_request_arg(c->req, "offset");
     cJSON *list = NULL;
     store_error e = {0};
-    const store_status st = store_case_list(c->wb->db, q, lim ? atoi(lim) : 50,
+    const store_status st = store_case_list(c->wb->db, c->by, q, lim ? atoi(lim) : 50,
                                             off ? atoi(off) : 0, &list, &e);
     return reply_record(c->out, st, list, &e);
 }
@@ -196,7 +190,7 @@ static bool list_cases(call *c) {
 static bool create_case(call *c) {
     int64_t id = 0;
     store_error e = {0};
-    const store_status st = store_case_create(c->wb->db, c->body, &id, &e);
+    const store_status st = store_case_create(c->wb->db, c->by, c->body, &id, &e);
     return reply_id(c->out, st, id, &e);
 }
 
@@ -204,7 +198,7 @@ static bool create_case(call *c) {
 static bool get_case(call *c) {
     cJSON *rec = NULL, *gens = NULL, *records = NULL;
     store_error e = {0};
-    store_status st = store_case_get(c->wb->db, c->id, &rec, &e);
+    store_status st = store_case_get(c->wb->db, c->by, c->id, &rec, &e);
     if (st == STORE_OK) st = store_generation_list(c->wb->db, c->id, &gens, &e);
     if (st == STORE_OK) st = store_discharge_list(c->wb->db, c->id, &records, &e);
     if (st == STORE_OK) {
@@ -218,13 +212,13 @@ static bool get_case(call *c) {
 
 static bool update_case(call *c) {
     store_error e = {0};
-    const store_status st = store_case_update(c->wb->db, c->id, c->body, &e);
+    const store_status st = store_case_update(c->wb->db, c->by, c->id, c->body, &e);
     return st == STORE_OK ? get_case(c) : wb_store_error(c->out, &e);
 }
 
 static bool fill_back(call *c) {
     store_error e = {0};
-    const store_status st = store_fill_back(c->wb->db, c->id, c->body, &e);
+    const store_status st = store_fill_back(c->wb->db, c->by, c->id, c->body, &e);
     return st == STORE_OK ? get_case(c) : wb_store_error(c->out, &e);
 }
 
@@ -252,7 +246,7 @@ static bool run_differential(call *c) {
     if (n == 0) return wb_error(c->out, 400, "no model to run: 'models' is empty");
     cJSON *o = cJSON_CreateObject(), *gens = cJSON_AddArrayToObject(o, "generations");
     for (int i = 0; i < n; i++) {
-        const int64_t id = wb_generate(c->wb, c->id, "differential", ms[i], 0, c->body, c->out);
+        const int64_t id = wb_generate(c->wb, c->by, c->id, "differential", ms[i], 0, c->body, c->out);
         if (!id) { /* c->out holds the error; the ones started go on and are recorded */
             cJSON_Delete(o);
             return true;
@@ -271,7 +265,7 @@ static bool run_discharge(call *c) {
     srv_model *m = name ? wb_model(c->wb, name) : c->wb->n_columns ? c->wb->columns[0] : NULL;
     pthread_mutex_unlock(&c->wb->mu);
     if (!m) return wb_error(c->out, 400, "'model' must name a served model");
-    const int64_t id = wb_generate(c->wb, c->id, "discharge", m, 0, c->body, c->out);
+    const int64_t id = wb_generate(c->wb, c->by, c->id, "discharge", m, 0, c->body, c->out);
     if (!id) return true;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "id", (double)id);
@@ -282,7 +276,7 @@ static bool run_discharge(call *c) {
 static bool get_generation(call *c) {
     cJSON *g = NULL;
     store_error e = {0};
-    const store_status st = store_generation_get(c->wb->db, c->id, &g, &e);
+    const store_status st = store_generation_get(c->wb->db, c->by, c->id, &g, &e);
     return reply_record(c->out, st, g, &e);
 }
 
@@ -290,7 +284,7 @@ static bool get_generation(call *c) {
 static bool rerun(call *c) {
     cJSON *g = NULL;
     store_error e = {0};
-    if (store_generation_get(c->wb->db, c->id, &g, &e) != STORE_OK)
+    if (store_generation_get(c->wb->db, c->by, c->id, &g, &e) != STORE_OK)
         return wb_store_error(c->out, &e);
     char model[256]; /* outlives g */
     snprintf(model, sizeof model, "%s", cJSON_GetObjectItem(g, "model")->valuestring);
@@ -299,7 +293,7 @@ static bool rerun(call *c) {
     pthread_mutex_unlock(&c->wb->mu);
     int64_t id = 0;
     if (!m) wb_error(c->out, 409, "model '%s' is not served now", model);
-    else id = wb_generate(c->wb, (int64_t)cJSON_GetObjectItem(g, "case_id")->valuedouble,
+    else id = wb_generate(c->wb, c->by, (int64_t)cJSON_GetObjectItem(g, "case_id")->valuedouble,
                           cJSON_GetObjectItem(g, "task")->valuestring, m, c->id, c->body, c->out);
     cJSON_Delete(g);
     if (!id) return true;
@@ -309,48 +303,48 @@ static bool rerun(call *c) {
     return wb_json(c->out, 202, o);
 }
 
-static bool events(call *c) { return wb_events(c->wb, c->id, c->out); }
+static bool events(call *c) { return wb_events(c->wb, c->by, c->id, c->out); }
 
 static bool vote(call *c) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(c->body, "value");
     store_error e = {0};
     if (!cJSON_IsNumber(v) || (v->valuedouble != 1 && v->valuedouble != -1))
         return wb_error(c->out, 400, "'value' must be 1 or -1");
-    const store_status st = store_vote(c->wb->db, c->id, (int)v->valuedouble, &e);
+    const store_status st = store_vote(c->wb->db, c->by, c->id, (int)v->valuedouble, &e);
     return st == STORE_OK ? get_generation(c) : wb_store_error(c->out, &e);
 }
 
 static bool report_error(call *c) {
     int64_t id = 0;
     store_error e = {0};
-    const store_status st = store_error_report(c->wb->db, c->id, c->body, &id, &e);
+    const store_status st = store_error_report(c->wb->db, c->by, c->id, c->body, &id, &e);
     return reply_id(c->out, st, id, &e);
 }
 
 static bool get_discharge(call *c) {
     cJSON *r = NULL;
     store_error e = {0};
-    const store_status st = store_discharge_get(c->wb->db, c->id, &r, &e);
+    const store_status st = store_discharge_get(c->wb->db, c->by, c->id, &r, &e);
     return reply_record(c->out, st, r, &e);
 }
 
 static bool edit_discharge(call *c) {
     store_error e = {0};
     const cJSON *sections = cJSON_GetObjectItemCaseSensitive(c->body, "sections");
-    const store_status st = store_discharge_edit(c->wb->db, c->id, sections, &e);
+    const store_status st = store_discharge_edit(c->wb->db, c->by, c->id, sections, &e);
     return st == STORE_OK ? get_discharge(c) : wb_store_error(c->out, &e);
 }
 
 static bool sign_discharge(call *c) {
     store_error e = {0};
-    const store_status st = store_discharge_sign(c->wb->db, c->id, body_string(c, "signed_by"), &e);
+    const store_status st = store_discharge_sign(c->wb->db, c->by, c->id, &e);
     return st == STORE_OK ? get_discharge(c) : wb_store_error(c->out, &e);
 }
 
 static bool get_stats(call *c) {
     cJSON *o = NULL;
     store_error e = {0};
-    const store_status st = store_stats(c->wb->db, &o, &e);
+    const store_status st = store_stats(c->wb->db, c->by, &o, &e);
     return reply_record(c->out, st, o, &e);
 }
 
@@ -369,7 +363,7 @@ static bool import_demo(call *c) {
     cJSON *list = NULL;
     store_error e = {0};
     int added = 0;
-    store_status st = store_case_list(c->wb->db, NULL, 500, 0, &list, &e);
+    store_status st = store_case_list(c->wb->db, c->by, NULL, 500, 0, &list, &e);
     cJSON *cs, *cases = st == STORE_OK ? cJSON_GetObjectItem(root, "cases") : NULL;
     cJSON_ArrayForEach(cs, cases) {
         const cJSON *title = cJSON_GetObjectItem(cs, "title");
@@ -382,7 +376,7 @@ static bool import_demo(call *c) {
         cJSON_DeleteItemFromObject(cs, "source");
         cJSON_AddStringToObject(cs, "source", "demo");
         int64_t id;
-        if ((st = store_case_create(c->wb->db, cs, &id, &e)) != STORE_OK) break;
+        if ((st = store_case_create(c->wb->db, c->by, cs, &id, &e)) != STORE_OK) break;
         added++;
     }
     cJSON_Delete(root), cJSON_Delete(list);
@@ -399,30 +393,39 @@ static bool import_demo(call *c) {
 typedef bool (*handler_fn)(call *c);
 
 /* path: the URL after "/api/", with "#" for a numeric id. body: the handler reads a JSON
- * object body. */
+ * object body. perm: the permission it needs (wb_access.c), NULL: anyone signed in, "open":
+ * anyone (signing in). */
 static const struct route {
     const char *method, *path;
     bool body;
+    const char *perm;
     handler_fn fn;
 } routes[] = {
-    {"GET", "info", false, get_info},
-    {"GET", "stats", false, get_stats},
-    {"POST", "demo-cases", true, import_demo},
-    {"GET", "cases", false, list_cases},
-    {"POST", "cases", true, create_case},
-    {"GET", "cases/#", false, get_case},
-    {"PATCH", "cases/#", true, update_case},
-    {"POST", "cases/#/differential", true, run_differential},
-    {"POST", "cases/#/discharge", true, run_discharge},
-    {"POST", "cases/#/fill-back", true, fill_back},
-    {"GET", "generations/#", false, get_generation},
-    {"GET", "generations/#/events", false, events},
-    {"POST", "generations/#/rerun", true, rerun},
-    {"POST", "generations/#/vote", true, vote},
-    {"POST", "generations/#/errors", true, report_error},
-    {"GET", "discharge/#", false, get_discharge},
-    {"PATCH", "discharge/#", true, edit_discharge},
-    {"POST", "discharge/#/sign", true, sign_discharge},
+    {"POST", "login", true, "open", wb_login},
+    {"POST", "logout", true, NULL, wb_logout},
+    {"GET", "session", false, NULL, wb_session_info},
+    {"GET", "info", false, NULL, get_info},
+    {"GET", "stats", false, "stats", get_stats},
+    {"POST", "demo-cases", true, "demo", import_demo},
+    {"GET", "cases", false, "case:read", list_cases},
+    {"POST", "cases", true, "case:write", create_case},
+    {"GET", "cases/#", false, "case:read", get_case},
+    {"PATCH", "cases/#", true, "case:write", update_case},
+    {"POST", "cases/#/differential", true, "generate", run_differential},
+    {"POST", "cases/#/discharge", true, "generate", run_discharge},
+    {"POST", "cases/#/fill-back", true, "case:write", fill_back},
+    {"GET", "generations/#", false, "case:read", get_generation},
+    {"GET", "generations/#/events", false, "case:read", events},
+    {"POST", "generations/#/rerun", true, "generate", rerun},
+    {"POST", "generations/#/vote", true, "feedback", vote},
+    {"POST", "generations/#/errors", true, "feedback", report_error},
+    {"GET", "discharge/#", false, "case:read", get_discharge},
+    {"PATCH", "discharge/#", true, "case:write", edit_discharge},
+    {"POST", "discharge/#/sign", true, "sign", sign_discharge},
+    {"GET", "audit", false, "audit", wb_audit_search},
+    {"GET", "audit/verify", false, "audit", wb_audit_verify},
+    {"GET", "users", false, "users", wb_list_users},
+    {"GET", "keys", false, "keys", wb_list_keys},
 };
 
 /* Does path match pattern ('#' = a positive decimal id, stored in *id)? */
@@ -442,32 +445,70 @@ static bool match(const char *pattern, const char *path, int64_t *id) {
     return *path == '\0';
 }
 
+/* The route of the request (405 or false when there is none). */
+static const struct route *find_route(const srv_request *req, int64_t *id, bool *path_known) {
+    *path_known = false;
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        if (!match(routes[i].path, req->url + 5, id)) continue;
+        *path_known = true;
+        if (strcmp(routes[i].method, req->method) == 0) return &routes[i];
+    }
+    return NULL;
+}
+
+/* A client's Idempotency-Key: up to 127 printable ASCII characters. Generations are not
+ * idempotent (a repeat is a new run, recorded as such); feedback and edits are. */
+static bool idempotency_key(call *c, const struct route *r) {
+    const char *k = srv_request_header(c->req, "Idempotency-Key");
+    if (!k || strcmp(r->perm ? r->perm : "", "generate") == 0 || strcmp(c->req->method, "GET") == 0)
+        return true;
+    bool ok = strlen(k) > 0 && strlen(k) < sizeof c->by->idempotency_key;
+    for (const char *p = k; ok && *p; p++) ok = *p > ' ' && *p < 127;
+    if (!ok) {
+        wb_error(c->out, 400, "Idempotency-Key must be 1 to 127 printable ASCII characters");
+        return false;
+    }
+    snprintf(c->by->idempotency_key, sizeof c->by->idempotency_key, "%s", k);
+    return true;
+}
+
+/* A JSON body: the request says so (a cross-site form cannot send this type without asking
+ * first) and it parses to an object. */
+static bool read_body(call *c) {
+    const char *type = srv_request_header(c->req, "Content-Type");
+    if (c->req->len && (!type || strncmp(type, "application/json", 16) != 0)) {
+        wb_error(c->out, 415, "the body must be JSON (Content-Type: application/json)");
+        return false;
+    }
+    c->body = c->req->len ? cJSON_ParseWithLength(c->req->body, c->req->len) : cJSON_CreateObject();
+    if (cJSON_IsObject(c->body)) return true;
+    cJSON_Delete(c->body);
+    c->body = NULL;
+    wb_error(c->out, 400, "the body must be a JSON object");
+    return false;
+}
+
 bool wb_serve(void *ctx, const srv_request *req, srv_reply *out) {
     workbench *wb = ctx;
     if (strncmp(req->url, "/api/", 5) != 0)
         return strcmp(req->method, "GET") == 0 && wb_file(wb, req->url, out);
-    call c = {wb, req, 0, NULL, out};
-    const struct route *found = NULL;
-    bool path_known = false;
-    for (size_t i = 0; i < sizeof routes / sizeof routes[0] && !found; i++) {
-        if (!match(routes[i].path, req->url + 5, &c.id)) continue;
-        path_known = true;
-        if (strcmp(routes[i].method, req->method) == 0) found = &routes[i];
-    }
+    store_actor by = {0};
+    call c = {wb, req, 0, NULL, out, &by};
+    bool path_known;
+    const struct route *found = find_route(req, &c.id, &path_known);
     if (!path_known) return false;
     if (!found) return wb_error(out, 405, "%s is not allowed on %s", req->method, req->url);
+    const bool open = found->perm && strcmp(found->perm, "open") == 0;
+    if (!open && !wb_authenticate(&c, &by)) return true;
+    if (!open && found->perm && !wb_allowed(&by, found->perm))
+        return wb_error(out, 403, "%s may not do this (it needs '%s')", by.name, found->perm);
+    if (!open && !wb_csrf_ok(&c)) return true;
+    if (!idempotency_key(&c, found)) return true;
     pthread_mutex_lock(&wb->mu);
     const bool loaded = wb->n_models > 0;
     pthread_mutex_unlock(&wb->mu);
     if (!loaded) return wb_error(out, 503, "the models are still loading");
-    if (found->body) {
-        c.body = cJSON_ParseWithLength(req->body, req->len);
-        if (req->len == 0) c.body = cJSON_CreateObject();
-        if (!cJSON_IsObject(c.body)) {
-            cJSON_Delete(c.body);
-            return wb_error(out, 400, "the body must be a JSON object");
-        }
-    }
+    if (found->body && !read_body(&c)) return true;
     const bool ok = found->fn(&c);
     cJSON_Delete(c.body);
     return ok;

@@ -22,6 +22,8 @@ typedef struct wb_config {
     const char *web_dir;     /* the built web app (index.html, assets/); NULL: API only */
     const char *columns;     /* comma-separated model names for the differential; NULL: the
                               * first three served */
+    bool cookie_secure;      /* mark the session cookie Secure (HTTPS, here or at a proxy) */
+    int session_ttl_s;       /* how long a sign-in lasts; 0: 8 hours */
 } wb_config;
 
 typedef struct workbench workbench;

@@ -785,6 +785,40 @@ const char *srv_request_arg(const srv_request *r, const char *name) {
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+const char *srv_request_header(const srv_request *r, const char *name) {
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *srv_request_cookie(const srv_request *r, const char *name) {
+    return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
+}
+
+/* The peer's address as text ("" if it is not IPv4/IPv6). */
+static void client_ip(struct MHD_Connection *c, char *buf, size_t cap) {
+    const union MHD_ConnectionInfo *i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    buf[0] = '\0';
+    if (!i || !i->client_addr) return;
+    const struct sockaddr *a = i->client_addr;
+    if (a->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)a)->sin_addr, buf, (socklen_t)cap);
+    else if (a->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)a)->sin6_addr, buf, (socklen_t)cap);
+}
+
+/* What every answer of the application carries: its pages run only their own scripts and
+ * styles (no inline script, so injected markup cannot run), are never framed, and leak no
+ * address through Referer. */
+static void add_security_headers(struct MHD_Response *r, bool tls) {
+    MHD_add_response_header(r, "Content-Security-Policy",
+                            "default-src 'self'; script-src 'self'; style-src 'self'; "
+                            "img-src 'self' data:; connect-src 'self'; object-src 'none'; "
+                            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "X-Frame-Options", "DENY");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    if (tls) MHD_add_response_header(r, "Strict-Transport-Security", "max-age=31536000");
+}
+
 typedef struct app_stream {
     srv_reply reply;
     srv_server *srv;
@@ -806,9 +840,18 @@ static void free_app(void *cls) {
 
 static enum MHD_Result app_route(srv_server *s, struct MHD_Connection *c, const char *url,
                                  const char *method, const conn_body *b) {
-    const srv_request req = {method, url, b->data ? b->data : "", b->len, c};
+    char ip[64];
+    client_ip(c, ip, sizeof ip);
+    const srv_request req = {method, url, b->data ? b->data : "", b->len, ip,
+                             s->cfg.tls_cert != NULL, c};
     srv_reply out = {0};
     api_error e;
+    if (b->too_big) {
+        api_fail(&e, 413, "invalid_request_error", "request_too_large", NULL,
+                 "The request body is larger than this server accepts (%zu bytes)",
+                 s->cfg.max_body);
+        return send_error(s, c, &e, method, url);
+    }
     if (!s->cfg.app(s->cfg.app_ctx, &req, &out)) {
         api_fail(&e, 404, "invalid_request_error", "unknown_url", NULL, "Unknown request URL: "
                  "%s %s", method, url);
@@ -832,11 +875,18 @@ static enum MHD_Result app_route(srv_server *s, struct MHD_Connection *c, const 
                                                      : MHD_RESPMEM_PERSISTENT);
         if (!r) free(out.body);
     }
-    if (!r) return MHD_NO;
+    if (!r) {
+        free(out.set_cookie);
+        return MHD_NO;
+    }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, out.content_type);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, out.cache ? out.cache : "no-store");
-    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    add_cors(s, r);
+    add_security_headers(r, req.tls);
+    if (out.set_cookie) MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, out.set_cookie);
+    free(out.set_cookie);
+    char retry[24];
+    snprintf(retry, sizeof retry, "%d", out.retry_after);
+    if (out.retry_after > 0) MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, retry);
     const enum MHD_Result ret = MHD_queue_response(c, (unsigned)out.status, r);
     MHD_destroy_response(r);
     log_line(s, "%s %s %d", method, url, out.status);
@@ -851,9 +901,8 @@ static enum MHD_Result route(srv_server *s, struct MHD_Connection *c, const char
     if (strcmp(url, "/health") == 0 && get) return get_health(s, c);
     const bool known = strcmp(url, "/metrics") == 0 || strcmp(url, "/v1/models") == 0 ||
                        is_post_route(url);
-    const bool api = strncmp(url, "/api/", 5) == 0;
-    if (!known && s->cfg.app && !api) return app_route(s, c, url, method, b); /* open files */
-    if (!known && !(s->cfg.app && api)) {
+    if (!known && s->cfg.app) return app_route(s, c, url, method, b); /* its own access rules */
+    if (!known) {
         api_fail(&e, 404, "invalid_request_error", "unknown_url", NULL, "Unknown request URL: "
                  "%s %s", method, url);
         return send_error(s, c, &e, method, url);
@@ -872,7 +921,7 @@ static enum MHD_Result route(srv_server *s, struct MHD_Connection *c, const char
                  "quota (%g per minute) is used up; retry in %d s", key->per_minute, retry_s);
         return send_error_retry(s, c, &e, method, url, retry_s);
     }
-    if (!api && (is_post_route(url) ? !post : !get)) {
+    if (is_post_route(url) ? !post : !get) {
         api_fail(&e, 405, "invalid_request_error", "method_not_allowed", NULL, "%s is not "
                  "allowed on %s", method, url);
         return send_error(s, c, &e, method, url);
@@ -893,7 +942,6 @@ static enum MHD_Result route(srv_server *s, struct MHD_Connection *c, const char
                  s->cfg.max_body);
         return send_error(s, c, &e, method, url);
     }
-    if (api) return app_route(s, c, url, method, b);
     return post_generate(s, c, strcmp(url, "/v1/chat/completions") == 0, b->data ? b->data : "",
                          b->len, url);
 }
@@ -971,17 +1019,32 @@ ward_status srv_start(const srv_config *cfg, srv_server **out, ward_error *err) 
         srv_stop(s);
         return WARD_EINVAL;
     }
+    const bool tls = cfg->tls_cert && cfg->tls_key;
+    if (!tls != !(cfg->tls_cert || cfg->tls_key)) {
+        err->code = WARD_EINVAL;
+        snprintf(err->msg, sizeof err->msg, "TLS needs both a certificate and its key");
+        srv_stop(s);
+        return WARD_EINVAL;
+    }
+    /* GnuTLS reads the PEM texts when the daemon starts; a bad pair fails MHD_start_daemon */
+    struct MHD_OptionItem tls_opts[] = {
+        {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)cfg->tls_cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)cfg->tls_key},
+        {MHD_OPTION_END, 0, NULL},
+    };
     s->daemon = MHD_start_daemon(
         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
-            MHD_USE_ERROR_LOG,
+            MHD_USE_ERROR_LOG | (tls ? MHD_USE_TLS : 0),
         0,
         NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg.max_connections,
-        MHD_OPTION_END);
+        MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     if (!s->daemon) {
         err->code = WARD_EIO;
-        snprintf(err->msg, sizeof err->msg, "cannot listen on %s:%u (in use, or not allowed)",
+        snprintf(err->msg, sizeof err->msg, tls ? "cannot listen on %s:%u with TLS (in use, "
+                 "not allowed, or the certificate and key are not a valid PEM pair)"
+                 : "cannot listen on %s:%u (in use, or not allowed)",
                  s->cfg.host, (unsigned)cfg->port);
         srv_stop(s);
         return WARD_EIO;

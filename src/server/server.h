@@ -17,16 +17,24 @@
 #include "server/sched.h"
 
 /* An application mounted on the server (the clinical workbench): it answers every URL the
- * server does not, after the same authentication for URLs under /api/ (other URLs, the web
- * app's files, carry no data and are open). */
+ * server does not. It authenticates its own URLs (its accounts, sessions and keys): the
+ * server's bearer keys guard only the OpenAI endpoints and /metrics. Every answer of the
+ * application carries the security headers (a Content-Security-Policy that allows no inline
+ * script, no framing, no sniffing, no referrer). */
 typedef struct srv_request {
     const char *method, *url;
-    const char *body; /* (len) NUL-terminated; "" when there is none */
+    const char *body;      /* (len) NUL-terminated; "" when there is none */
     size_t len;
-    void *conn;       /* for srv_request_arg */
+    const char *client_ip; /* the peer's address ("" if unknown) */
+    bool tls;              /* the connection is HTTPS */
+    void *conn;            /* for srv_request_arg and srv_request_header */
 } srv_request;
 /* A query-string argument of the request, or NULL. */
 const char *srv_request_arg(const srv_request *r, const char *name);
+/* A request header (name case-insensitive), or NULL. */
+const char *srv_request_header(const srv_request *r, const char *name);
+/* A cookie of the request, or NULL. */
+const char *srv_request_cookie(const srv_request *r, const char *name);
 
 /* The application's answer: a whole body, or a stream read until it ends. */
 typedef struct srv_reply {
@@ -41,6 +49,8 @@ typedef struct srv_reply {
     long (*read)(void *cls, char *buf, size_t max);
     void (*done)(void *cls);
     void *cls;
+    char *set_cookie;         /* a Set-Cookie value (malloc'ed, freed by the server), or NULL */
+    int retry_after;          /* seconds, sent as Retry-After when > 0 */
 } srv_reply;
 /* Fills out and returns true, or returns false if the URL is not the application's (404). */
 typedef bool (*srv_app_fn)(void *ctx, const srv_request *req, srv_reply *out);
@@ -56,6 +66,8 @@ typedef struct srv_config {
     int ping_s;              /* seconds between SSE keep-alive comments while waiting */
     int32_t max_connections;
     const char *cors_origin; /* NULL: no cross-origin access (the default) */
+    const char *tls_cert;    /* PEM text of the certificate chain and of its key: both or */
+    const char *tls_key;     /* neither (NULL: plain HTTP) */
     srv_app_fn app;          /* NULL: none */
     void *app_ctx;
 } srv_config;

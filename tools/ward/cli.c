@@ -175,3 +175,29 @@ int cli_parse(const cli_cmd *cmd, int argc, char **argv, const char **positional
     }
     return CLI_OK;
 }
+
+char *cli_read_file(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t len = 0, cap = 4096;
+    char *buf = malloc(cap);
+    size_t n;
+    while (buf && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += n;
+        if (len + 1 == cap && len < CLI_READ_MAX) {
+            char *bigger = realloc(buf, cap * 2);
+            if (!bigger) free(buf);
+            buf = bigger, cap *= 2;
+        } else if (len + 1 == cap) {
+            break; /* too long: an error below */
+        }
+    }
+    const bool bad = ferror(f) || (buf && len + 1 == cap);
+    fclose(f);
+    if (bad || !buf) {
+        free(buf);
+        return NULL;
+    }
+    buf[len] = '\0';
+    return buf;
+}

@@ -74,6 +74,11 @@ void cli_help(const cli_cmd *cmd, FILE *out);
 /* "ward CMD: message" on stderr; returns exit code 1. */
 int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* A whole text file (up to CLI_READ_MAX bytes), NUL-terminated and malloc'ed; NULL if it
+ * cannot be read or is larger. */
+#define CLI_READ_MAX (64u << 20)
+char *cli_read_file(const char *path);
+
 int cmd_run(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
@@ -85,6 +90,9 @@ int cmd_chat(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_feedback(int argc, char **argv);
+int cmd_user(int argc, char **argv);
+int cmd_apikey(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 
 struct ward_model;
 /* Open a model for cmd (a GGUF file or a HuggingFace directory), converted to the recipe quant

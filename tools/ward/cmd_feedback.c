@@ -41,7 +41,9 @@ int cmd_feedback(int argc, char **argv) {
         return cli_fail("feedback", "cannot write %s", output);
     }
     int n = 0;
-    const store_status st = store_export_dpo(s, f, &n, &e);
+    store_actor by;
+    store_cli_actor(&by);
+    const store_status st = store_export_dpo(s, &by, f, &n, &e);
     const bool closed = !output || fclose(f) == 0;
     store_close(s);
     if (st != STORE_OK || !closed)

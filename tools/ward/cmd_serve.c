@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "app/workbench.h"
+#include <sodium.h>
+
 #include "cli.h"
 #include "server/server.h"
 
@@ -21,7 +23,9 @@ typedef struct serve_opts {
     int32_t drain_s, ping_s;
     bool log_content;
     const char *db, *prompts, *web, *columns; /* the workbench */
-    bool no_workbench;
+    bool no_workbench, cookie_secure;
+    int32_t session_hours;
+    const char *tls_cert, *tls_key;
 } serve_opts;
 
 /* The models to load: -m options, then a config file's "models" (see docs/serve.md). */
@@ -196,7 +200,8 @@ static int open_workbench(const serve_opts *o, workbench **wb) {
         .prompts_dir = o->prompts ? o->prompts
                                   : shipped_dir("share/workbench/prompts", prompts, sizeof prompts),
         .web_dir = o->web ? o->web : shipped_dir("web/dist", web, sizeof web),
-        .columns = o->columns};
+        .columns = o->columns, .cookie_secure = o->cookie_secure || o->tls_cert,
+        .session_ttl_s = o->session_hours * 3600};
     if (!cfg.prompts_dir)
         return cli_fail("serve", "workbench: the prompt templates were not found next to the "
                         "ward binary; give --prompts DIR (or --no-workbench)");
@@ -219,18 +224,32 @@ static int serve(const serve_opts *o, const model_spec *specs, int n_specs) {
                            .max_body = (size_t)o->max_body_kib * 1024, .max_tokens = o->max_tokens,
                            .log_content = o->log_content, .ping_s = o->ping_s,
                            .cors_origin = o->cors_origin};
+    char *cert = NULL, *key = NULL;
+    if (!o->tls_cert != !o->tls_key)
+        return cli_fail("serve", "--tls-cert and --tls-key go together");
+    if (o->tls_cert && (!(cert = cli_read_file(o->tls_cert)) || !(key = cli_read_file(o->tls_key)))) {
+        free(cert);
+        return cli_fail("serve", "cannot read %s", cert ? o->tls_key : o->tls_cert);
+    }
+    sc.tls_cert = cert, sc.tls_key = key;
     workbench *wb = NULL;
-    if (open_workbench(o, &wb)) return 1;
+    if (open_workbench(o, &wb)) {
+        free(cert), free(key);
+        return 1;
+    }
     sc.app = wb ? wb_serve : NULL;
     sc.app_ctx = wb;
     srv_server *srv;
     ward_error err;
-    if (srv_start(&sc, &srv, &err)) {
+    const ward_status started = srv_start(&sc, &srv, &err);
+    if (key) sodium_memzero(key, strlen(key)); /* GnuTLS holds its own copy now */
+    free(cert), free(key);
+    if (started) {
         wb_close(wb);
         return cli_fail("serve", "%s", err.msg);
     }
-    printf("ward serve: listening on http://%s:%u\n", o->host ? o->host : "127.0.0.1",
-           (unsigned)srv_port(srv));
+    printf("ward serve: listening on http%s://%s:%u\n", o->tls_cert ? "s" : "",
+           o->host ? o->host : "127.0.0.1", (unsigned)srv_port(srv));
     fflush(stdout);
     if (o->log_content)
         fprintf(stderr, "ward serve: --log-content: prompts and completions (patient data) go "
@@ -270,7 +289,8 @@ static int serve(const serve_opts *o, const model_spec *specs, int n_specs) {
 }
 
 int cmd_serve(int argc, char **argv) {
-    serve_opts o = {.port = 8080, .max_body_kib = 1024, .drain_s = 30, .ping_s = 10};
+    serve_opts o = {.port = 8080, .max_body_kib = 1024, .drain_s = 30, .ping_s = 10,
+                    .session_hours = 8};
     const cli_opt opts[] = {
         {"model", 'm', CLI_LIST, &o.models, "NAME=PATH", "a GGUF file or HuggingFace directory to serve as NAME (repeatable; PATH alone: named after it)", 0, 0},
         {"host", 0, CLI_STR, &o.host, "ADDR", "IPv4 address to listen on (default 127.0.0.1: this machine only)", 0, 0},
@@ -296,6 +316,10 @@ int cmd_serve(int argc, char **argv) {
         {"web", 0, CLI_STR, &o.web, "DIR", "workbench: the built web app (default: web/dist shipped with ward)", 0, 0},
         {"columns", 0, CLI_STR, &o.columns, "NAMES", "workbench: the differential's models, comma-separated (default: the first three served)", 0, 0},
         {"no-workbench", 0, CLI_FLAG, &o.no_workbench, NULL, "serve the OpenAI API only: no clinical workbench at / and /api/", 0, 0},
+        {"session-hours", 0, CLI_INT, &o.session_hours, "H", "workbench: how long a sign-in lasts (default 8)", 1, 24 * 30},
+        {"cookie-secure", 0, CLI_FLAG, &o.cookie_secure, NULL, "workbench: send the session cookie over HTTPS only (on with --tls-cert; use it behind a TLS proxy)", 0, 0},
+        {"tls-cert", 0, CLI_STR, &o.tls_cert, "FILE", "serve HTTPS with this PEM certificate (chain); needs --tls-key", 0, 0},
+        {"tls-key", 0, CLI_STR, &o.tls_key, "FILE", "the certificate's PEM private key", 0, 0},
     };
     const cli_cmd cmd = {
         "serve", "(-m NAME=PATH [-m NAME=PATH ...] | --config FILE) [options]",

@@ -21,6 +21,9 @@ static const subcommand subcommands[] = {
     {"convert", cmd_convert, "convert a HuggingFace checkpoint to GGUF"},
     {"serve", cmd_serve, "serve models over an OpenAI-compatible HTTP API and the clinical workbench"},
     {"feedback", cmd_feedback, "export the workbench's feedback as training data (DPO pairs)"},
+    {"user", cmd_user, "manage the workbench's accounts: add, passwd, disable, enable, list"},
+    {"apikey", cmd_apikey, "manage API keys for machine clients (an EMR): create, list, revoke"},
+    {"audit", cmd_audit, "verify the audit trail's hash chain, or list its entries"},
     {"synth", cmd_synth, "write a random-weight model (for tests and benchmarks)"},
 };
 #define N_SUBCOMMANDS (int)(sizeof subcommands / sizeof subcommands[0])

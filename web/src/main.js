@@ -1,6 +1,8 @@
-// main.js: the clinical workbench in the browser: cases, the differential from up to three models
-// side by side, the discharge record, and the adoption dashboard. Talks only to ward's /api/
-// (docs/workbench.md). Every piece of case text is put into the page as text, never as HTML.
+// main.js: the clinical workbench in the browser: sign-in, cases, the differential from up to
+// three models side by side, the discharge record, the adoption dashboard, the auditor's trail
+// and the admin's accounts. Talks only to ward's /api/ (docs/workbench.md). Every piece of case
+// text is put into the page as text, never as HTML; the server's Content-Security-Policy allows
+// no inline script or style attribute, so styles are set through the CSSOM (el.style).
 import {
   Chart, BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip,
 } from 'chart.js';
@@ -9,6 +11,8 @@ Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, To
 
 const app = document.getElementById('app');
 let info = null; // GET /api/info: models, columns, section labels, template versions
+let session = null; // GET /api/session: {user, csrf, permissions}; null when signed out
+const can = (perm) => session?.permissions.includes(perm);
 
 /* ------------------------------------------------------------------------------------------ */
 /* DOM and server helpers                                                                     */
@@ -21,6 +25,7 @@ function h(tag, attrs = {}, ...children) {
     if (v === undefined || v === null || v === false) continue;
     if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
     else if (k === 'value') el.value = v;
+    else if (k === 'style') el.style.cssText = v; // the CSSOM: CSP refuses style attributes
     else el.setAttribute(k, v === true ? '' : v);
   }
   for (const c of children.flat()) if (c !== null && c !== undefined && c !== false)
@@ -42,21 +47,18 @@ function toast(text) {
   toast.timer = setTimeout(() => t.classList.remove('show'), 2500);
 }
 
-function headers() {
-  const key = localStorage.getItem('ward-key');
-  return key ? { Authorization: `Bearer ${key}` } : {};
-}
+class SignedOut extends Error {}
 
+// The session cookie goes by itself (HttpOnly: scripts never see it); state changes carry the
+// session's CSRF token.
 async function api(method, path, body) {
+  const headers = { 'Content-Type': 'application/json' };
+  if (method !== 'GET' && session) headers['X-CSRF-Token'] = session.csrf;
   const r = await fetch(`/api/${path}`, {
-    method, headers: { 'Content-Type': 'application/json', ...headers() },
-    body: body === undefined ? undefined : JSON.stringify(body),
+    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
   });
-  if (r.status === 401) {
-    const key = window.prompt('此服务器需要访问密钥（API key）：');
-    if (key) { localStorage.setItem('ward-key', key.trim()); return api(method, path, body); }
-  }
   const data = await r.json().catch(() => ({}));
+  if (r.status === 401 && path !== 'login') { session = null; throw new SignedOut(); }
   if (!r.ok) throw new Error(data.error?.message || `HTTP ${r.status}`);
   return data;
 }
@@ -64,7 +66,7 @@ async function api(method, path, body) {
 // Follows a generation's server-sent events: onText(all text so far) per delta; resolves with
 // the recorded generation (the "done" event).
 async function follow(id, onText) {
-  const r = await fetch(`/api/generations/${id}/events`, { headers: headers() });
+  const r = await fetch(`/api/generations/${id}/events`);
   if (!r.ok) throw new Error(`HTTP ${r.status}`);
   const reader = r.body.getReader(), decoder = new TextDecoder();
   let buf = '', text = '', done = null;
@@ -330,7 +332,6 @@ async function dischargeView(id) {
   const areas = Object.fromEntries(info.discharge_sections.map((s) =>
     [s.key, h('textarea', { name: s.key, rows: 5 })]));
   const state = h('span', { class: 'muted' });
-  const signer = h('input', { placeholder: '签署医生姓名', style: 'width:160px' });
   const model = h('select', {}, info.models.map((m) => h('option', { value: m }, m)));
   const show = (sections, editable) => {
     for (const s of info.discharge_sections) {
@@ -365,20 +366,19 @@ async function dischargeView(id) {
     refresh();
   } }, '保存修改');
   const sign = h('button', { onclick: async () => {
-    if (!signer.value.trim()) { toast('请填写签署医生姓名'); return; }
     const sections = Object.fromEntries(Object.entries(areas).map(([k, a]) => [k, a.value]));
     await api('PATCH', `discharge/${record.id}`, { sections });
-    record = await api('POST', `discharge/${record.id}/sign`, { signed_by: signer.value.trim() });
+    record = await api('POST', `discharge/${record.id}/sign`, {});
     toast('已签署');
     refresh();
-  } }, '签署');
+  } }, `以 ${session.user.display_name || session.user.name} 签署`);
   fill(app,
     h('h1', {}, `出院记录 · ${c.title || `病例 #${id}`}`),
     h('div', { class: 'bar' }, h('span', {}, '模型'), h('div', { style: 'width:160px' }, model), generate,
       h('a', { href: `#/cases/${id}`, class: 'button' }, '返回病例'), h('span', { class: 'grow' }), state),
     h('div', { class: 'card sections' },
       info.discharge_sections.map((s) => h('div', {}, h('label', {}, s.label), areas[s.key])),
-      h('div', { class: 'actions' }, save, signer, sign)));
+      h('div', { class: 'actions' }, save, sign)));
   refresh();
 }
 
@@ -433,29 +433,133 @@ async function dashboardView() {
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* Signing in, the audit trail (auditors), accounts (admins)                                   */
+/* ------------------------------------------------------------------------------------------ */
+
+function loginView() {
+  const name = h('input', { name: 'name', autocomplete: 'username', required: true });
+  const password = h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+  const message = h('p', { class: 'muted', role: 'alert' });
+  const form = h('form', { class: 'card login', onsubmit: async (ev) => {
+    ev.preventDefault();
+    try {
+      session = await api('POST', 'login', { name: name.value.trim(), password: password.value });
+      password.value = '';
+      route();
+    } catch (e) { message.textContent = e.message; }
+  } },
+  h('h1', {}, '登录'),
+  h('label', {}, '用户名', name), h('label', {}, '密码', password),
+  h('button', { class: 'primary', type: 'submit' }, '登录'), message);
+  fill(app, form);
+  name.focus();
+}
+
+const time = (t) => (t ? t.replace('T', ' ').slice(0, 19) : '—');
+
+async function auditView() {
+  const fields = ['actor', 'action', 'object', 'object_id', 'from', 'to'];
+  const labels = { actor: '操作人', action: '操作（前缀）', object: '对象类型', object_id: '对象编号', from: '起（UTC）', to: '止（UTC）' };
+  const inputs = Object.fromEntries(fields.map((f) => [f, h('input', { name: f, placeholder: labels[f] })]));
+  const rows = h('tbody'), total = h('span', { class: 'muted' }), verdict = h('span');
+  async function load() {
+    const q = new URLSearchParams({ limit: '200' });
+    for (const f of fields) if (inputs[f].value.trim()) q.set(f, inputs[f].value.trim());
+    const data = await api('GET', `audit?${q}`);
+    total.textContent = `共 ${data.total} 条`;
+    fill(rows, data.entries.map((e) => h('tr', {},
+      h('td', {}, e.id), h('td', {}, time(e.at)), h('td', {}, e.actor), h('td', {}, e.role),
+      h('td', {}, e.ip), h('td', {}, e.action), h('td', {}, `${e.object} ${e.object_id || ''}`),
+      h('td', { class: 'detail' }, JSON.stringify(e.detail)))));
+  }
+  const verify = h('button', { onclick: async () => {
+    const v = await api('GET', 'audit/verify');
+    fill(verdict, v.problems.length
+      ? h('span', { class: 'bad' }, `校验失败：${v.problems.map((p) => p.problem).join('；')}`)
+      : h('span', { class: 'signed' }, `完整：${v.entries} 条，链头 ${v.head.slice(0, 16)}…`));
+  } }, '校验哈希链');
+  fill(app,
+    h('h1', {}, '审计日志'),
+    h('form', { class: 'bar', onsubmit: (ev) => { ev.preventDefault(); load(); } },
+      fields.map((f) => inputs[f]), h('button', { class: 'primary', type: 'submit' }, '查询'), total),
+    h('div', { class: 'bar' }, verify, verdict),
+    h('table', { class: 'card audit' },
+      h('thead', {}, h('tr', {}, ['#', '时间', '操作人', '角色', '地址', '操作', '对象', '详情'].map((t) => h('th', {}, t)))),
+      rows));
+  await load();
+}
+
+async function accountsView() {
+  const [u, k] = await Promise.all([api('GET', 'users'), api('GET', 'keys')]);
+  const table = (head, body) => h('table', { class: 'card audit' },
+    h('thead', {}, h('tr', {}, head.map((t) => h('th', {}, t)))), h('tbody', {}, body));
+  fill(app,
+    h('h1', {}, '账户'),
+    h('p', { class: 'muted' }, '账户与密钥在服务器上用 ward user / ward apikey 管理（见 ward user --help）。'),
+    h('h2', {}, '用户'),
+    table(['用户名', '姓名', '角色', '状态', '最近登录'], u.users.map((x) => h('tr', {},
+      h('td', {}, x.name), h('td', {}, x.display_name), h('td', {}, x.role),
+      h('td', {}, x.disabled ? '已停用' : '正常'), h('td', {}, time(x.last_login))))),
+    h('h2', {}, 'API 密钥'),
+    table(['名称', '权限', '到期', '状态', '创建人'], k.keys.map((x) => h('tr', {},
+      h('td', {}, x.name), h('td', {}, x.scopes), h('td', {}, time(x.expires_at)),
+      h('td', {}, x.revoked_at ? '已吊销' : '有效'), h('td', {}, x.created_by)))));
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* Routing                                                                                    */
 /* ------------------------------------------------------------------------------------------ */
 
+// [hash pattern, view, the permission it needs]
 const routes = [
-  [/^#\/cases\/new$/, () => caseView(null)],
-  [/^#\/cases\/(\d+)$/, (m) => caseView(Number(m[1]))],
-  [/^#\/cases\/(\d+)\/ddx$/, (m) => ddxView(Number(m[1]))],
-  [/^#\/cases\/(\d+)\/discharge$/, (m) => dischargeView(Number(m[1]))],
-  [/^#\/dashboard$/, () => dashboardView()],
-  [/^/, () => listView()],
+  [/^#\/cases\/new$/, () => caseView(null), 'case:write'],
+  [/^#\/cases\/(\d+)$/, (m) => caseView(Number(m[1])), 'case:read'],
+  [/^#\/cases\/(\d+)\/ddx$/, (m) => ddxView(Number(m[1])), 'case:read'],
+  [/^#\/cases\/(\d+)\/discharge$/, (m) => dischargeView(Number(m[1])), 'case:read'],
+  [/^#\/dashboard$/, () => dashboardView(), 'stats'],
+  [/^#\/audit$/, () => auditView(), 'audit'],
+  [/^#\/accounts$/, () => accountsView(), 'users'],
+  [/^#\/cases/, () => listView(), 'case:read'],
 ];
 
+// The header: the pages this user may open, who is signed in, and signing out.
+function header() {
+  for (const a of document.querySelectorAll('[data-nav]')) a.hidden = !session || !can(a.dataset.perm);
+  const who = document.getElementById('who');
+  fill(who, session && [h('span', {}, `${session.user.display_name || session.user.name}（${session.user.role}）`),
+    h('button', { class: 'small', onclick: async () => {
+      await api('POST', 'logout', {}).catch(() => {});
+      session = null;
+      info = null;
+      route();
+    } }, '退出')]);
+}
+
 async function route() {
-  const hash = location.hash || '#/cases';
+  try {
+    session ??= await api('GET', 'session');
+  } catch (e) {
+    header();
+    if (e instanceof SignedOut) loginView();
+    else fill(app, h('div', { class: 'card' }, h('h2', {}, '出错了'), h('p', {}, e.message)));
+    return;
+  }
+  header();
+  const home = [['case:read', '#/cases'], ['stats', '#/dashboard'], ['audit', '#/audit'], ['users', '#/accounts']]
+    .find(([perm]) => can(perm))?.[1] ?? '#/';
+  const hash = location.hash && location.hash !== '#/' ? location.hash : home;
   for (const a of document.querySelectorAll('[data-nav]'))
     a.classList.toggle('active', hash.startsWith(`#/${a.dataset.nav}`));
   try {
     info ??= await api('GET', 'info');
-    for (const [re, view] of routes) {
-      const m = re.exec(hash);
-      if (m) { await view(m); break; }
+    const found = routes.find(([re]) => re.test(hash));
+    if (!found || !can(found[2])) {
+      fill(app, h('div', { class: 'card' }, h('h2', {}, '无权访问'), h('p', {}, '您的角色不能查看此页面。')));
+      return;
     }
+    await found[1](found[0].exec(hash));
   } catch (e) {
+    if (e instanceof SignedOut) { header(); loginView(); return; }
     fill(app, h('div', { class: 'card' }, h('h2', {}, '出错了'), h('p', {}, e.message)));
   }
 }
