@@ -117,8 +117,8 @@ void reply_free(http_reply *r) {
  * The server process
  * ------------------------------------------------------------------------------------------- */
 
-/* Starts `ward serve ARGS --port 0` and reads the port it prints; returns its pid or -1. */
-pid_t start_server(const char *args) {
+/* Starts `ward serve ARGS --port 0` and reads the port it prints; its pid, or -1. */
+static pid_t spawn_server(const char *args) {
     int out[2];
     if (pipe(out) != 0) return -1;
     const pid_t pid = fork();
@@ -141,18 +141,45 @@ pid_t start_server(const char *args) {
         g_port = colon ? atoi(colon + 1) : 0;
     }
     if (f) fclose(f);
-    /* ready when /health says so (models load after the port is open) */
-    for (int i = 0; g_port && i < 200; i++) {
-        http_reply r = http("GET", "/health", NULL, NULL);
-        const int st = r.status;
-        reply_free(&r);
-        if (st == 200) return pid;
+    return pid;
+}
+
+static int plain_health(void) {
+    http_reply r = http("GET", "/health", NULL, NULL);
+    const int st = r.status;
+    reply_free(&r);
+    return st;
+}
+
+/* The server is ready when health() says 200 (models load after the port is open). */
+static pid_t await_ready(pid_t pid, int (*health)(void)) {
+    for (int i = 0; pid > 0 && g_port && i < 200; i++) {
+        if (health() == 200) return pid;
         const struct timespec t = {0, 50 * 1000 * 1000};
         nanosleep(&t, NULL);
     }
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
+    if (pid > 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
     return -1;
+}
+
+pid_t start_server(const char *args) { return await_ready(spawn_server(args), plain_health); }
+
+static const char *g_cacert;
+
+static int https_health(void) {
+    char cmd[1200], out[64] = "";
+    snprintf(cmd, sizeof cmd, "curl -s -o /dev/null -w '%%{http_code}' --cacert %s "
+             "https://127.0.0.1:%d/health", g_cacert, g_port);
+    run_cmd(cmd, out, sizeof out);
+    return atoi(out);
+}
+
+pid_t start_server_https(const char *args, const char *cacert) {
+    g_cacert = cacert;
+    return await_ready(spawn_server(args), https_health);
 }
 
 int stop_server(pid_t pid) {

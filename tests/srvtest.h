@@ -28,6 +28,9 @@ http_reply http(const char *method, const char *path, const char *body, const ch
 void reply_free(http_reply *r);
 /* Starts `ward serve ARGS --port 0` and waits until /health says 200; -1 if it never does. */
 pid_t start_server(const char *args);
+/* The same for a server given --tls-cert/--tls-key: ready when curl, trusting cacert, gets
+ * 200 from https://127.0.0.1:PORT/health. */
+pid_t start_server_https(const char *args, const char *cacert);
 /* SIGTERM and the exit status (-1 if it did not exit normally). */
 int stop_server(pid_t pid);
 int srvtest_port(void);
