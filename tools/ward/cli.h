@@ -90,6 +90,7 @@ int cmd_chat(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_feedback(int argc, char **argv);
+int cmd_deid(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_apikey(int argc, char **argv);
 int cmd_audit(int argc, char **argv);

@@ -24,6 +24,7 @@ static const subcommand subcommands[] = {
     {"user", cmd_user, "manage the workbench's accounts: add, passwd, disable, enable, list"},
     {"apikey", cmd_apikey, "manage API keys for machine clients (an EMR): create, list, revoke"},
     {"audit", cmd_audit, "verify the audit trail's hash chain, or list its entries"},
+    {"deid", cmd_deid, "replace identifying data in clinical text with typed placeholders"},
     {"synth", cmd_synth, "write a random-weight model (for tests and benchmarks)"},
 };
 #define N_SUBCOMMANDS (int)(sizeof subcommands / sizeof subcommands[0])
