@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # deps.sh: install what ward needs to build and test, from Debian packages (skips what is there).
 set -euo pipefail
-pkgs=(gcc make cmake clang libclang-rt-dev libcjson-dev libpcre2-dev libutf8proc-dev libmicrohttpd-dev libsqlite3-dev libsodium-dev curl
-      chromium fonts-noto-cjk)
+pkgs=(gcc make cmake clang libclang-rt-dev libcjson-dev libpcre2-dev libutf8proc-dev libmicrohttpd-dev libsqlite3-dev libsodium-dev libpq-dev curl
+      chromium fonts-noto-cjk postgresql postgresql-client nginx)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

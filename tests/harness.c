@@ -1,11 +1,14 @@
 /* harness.c: see harness.h. */
 #include "harness.h"
 
+#include "app/db.h"
+
 #include "base/error.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -109,8 +112,37 @@ const char *test_tmp_path(const char *tag) {
 }
 
 void test_remove_db(const char *path) {
+    if (strstr(path, "://")) return;
     char side[1100];
     remove(path);
     snprintf(side, sizeof side, "%s-wal", path), remove(side);
     snprintf(side, sizeof side, "%s-shm", path), remove(side);
+}
+
+bool test_on_postgres(void) {
+    const char *dir = getenv("WARD_TEST_PG_DIR");
+    return dir && dir[0];
+}
+
+const char *test_fresh_db(const char *tag) {
+    static char uri[512];
+    if (!test_on_postgres()) {
+        snprintf(uri, sizeof uri, "%s", test_tmp_path(tag));
+        test_remove_db(uri);
+        return uri;
+    }
+    char path[600];
+    snprintf(path, sizeof path, "%s/uri", getenv("WARD_TEST_PG_DIR"));
+    FILE *f = fopen(path, "r");
+    const bool read = f && fgets(uri, sizeof uri, f);
+    if (f) fclose(f);
+    uri[strcspn(uri, "\n")] = '\0';
+    db *d = NULL;
+    char err[512] = "";
+    const bool ok = read && db_open(uri, NULL, &d, err, sizeof err) &&
+                    db_exec(d, "DROP SCHEMA public CASCADE; CREATE SCHEMA public");
+    test_check(ok, __FILE__, __LINE__, "a fresh PostgreSQL database at %s: %s", path,
+               d ? db_errmsg(d) : err);
+    db_close(d);
+    return ok ? uri : NULL;
 }

@@ -36,7 +36,14 @@ int run_cmd(const char *cmd, char *out, size_t cap);
 long test_oom_loop(int (*attempt)(void *ctx), void *ctx, long max_n, const char *label);
 /* Temporary file path unique to this process: "/tmp/ward-test-<pid>-<tag>". Static buffer. */
 const char *test_tmp_path(const char *tag);
-/* Removes an SQLite database file and its -wal and -shm companions. */
+/* Removes an SQLite database file and its -wal and -shm companions (a PostgreSQL URI: none). */
 void test_remove_db(const char *path);
+/* A fresh, empty workbench database for a test: with WARD_TEST_PG_DIR set (a cluster started
+ * by tests/scaleout/pg.sh; its "uri" file), that PostgreSQL database with its schema dropped
+ * and made again; else the SQLite file test_tmp_path(tag), removed first. Static buffer; NULL
+ * (a recorded failure) if the cluster cannot be reached. */
+const char *test_fresh_db(const char *tag);
+/* Is WARD_TEST_PG_DIR set (the tests run on PostgreSQL)? */
+bool test_on_postgres(void);
 
 #endif

@@ -7,10 +7,10 @@
  * ends the user's sessions; keys: bad scopes and expiries refused, unknown/revoked/expired
  * keys denied with a message saying which, a good key's scopes come back.
  */
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "app/db.h"
 #include "app/store.h"
 #include "harness.h"
 
@@ -134,28 +134,33 @@ static void test_keys(store *s) {
 }
 
 int main(void) {
-    char db[256];
-    snprintf(db, sizeof db, "%s", test_tmp_path("accounts.db"));
-    remove(db);
+    char path[512];
+    const char *fresh = test_fresh_db("accounts.db");
+    if (!fresh) return test_summary();
+    snprintf(path, sizeof path, "%s", fresh);
     store *s = NULL;
     store_error e = {0};
     store_cli_actor(&admin);
-    CHECK(store_open(db, &s, &e) == STORE_OK, "store opened: %s", e.msg);
+    CHECK(store_open(path, &s, &e) == STORE_OK, "store opened: %s", e.msg);
     if (!s) return test_summary();
     test_users(s);
     test_sessions(s);
     test_throttle(s);
     test_keys(s);
     store_close(s);
-    sqlite3 *h = NULL;
-    sqlite3_stmt *st = NULL;
-    sqlite3_open(db, &h);
-    sqlite3_prepare_v2(h, "SELECT password_hash FROM users WHERE name = 'wang.li'", -1, &st, NULL);
-    const char *hash = st && sqlite3_step(st) == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : "";
-    CHECK(!strncmp(hash, "$argon2id$", 10) && !strstr(hash, "long-pw"),
+    /* what is in the database itself */
+    db *d = NULL;
+    cJSON *rows = NULL;
+    char err[256];
+    const bool read = db_open(path, NULL, &d, err, sizeof err) &&
+                      db_run(d, "SELECT password_hash FROM users WHERE name = 'wang.li'", NULL, 0,
+                             &rows, NULL);
+    const cJSON *hash = cJSON_GetObjectItem(cJSON_GetArrayItem(rows, 0), "password_hash");
+    CHECK(read && cJSON_IsString(hash) && !strncmp(hash->valuestring, "$argon2id$", 10) &&
+              !strstr(hash->valuestring, "long-pw"),
           "the password is stored as an Argon2id hash");
-    sqlite3_finalize(st);
-    sqlite3_close(h);
-    test_remove_db(db);
+    cJSON_Delete(rows);
+    db_close(d);
+    test_remove_db(path);
     return test_summary();
 }

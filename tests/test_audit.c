@@ -7,11 +7,11 @@
  * removed last entry, and a trail cut short and re-headed each make `ward audit verify` exit 1
  * and name the entry; the intact trail exits 0.
  */
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/db.h"
 #include "app/store.h"
 #include "harness.h"
 
@@ -84,43 +84,46 @@ static int verify(const char *db, const char *extra, char *out, size_t cap) {
     return run_cmd(cmd, out, cap);
 }
 
-/* Tampering as someone who can write the file: the triggers go first. */
-static void tamper(const char *db, const char *sql) {
-    sqlite3 *h = NULL;
-    char full[512];
-    snprintf(full, sizeof full, "DROP TRIGGER IF EXISTS audit_no_update; DROP TRIGGER IF EXISTS "
-             "audit_no_delete; %s", sql);
-    CHECK(sqlite3_open(db, &h) == SQLITE_OK && sqlite3_exec(h, full, NULL, NULL, NULL) == SQLITE_OK,
-          "tampered: %s", sql);
-    sqlite3_close(h);
-}
-
-static void test_tampering(void) {
-    char db[256], out[8192], head[128] = "";
-    snprintf(db, sizeof db, "%s", test_tmp_path("audit.db"));
+/* A fresh database whose trail holds 6 entries; its path in path. */
+static bool six_entries(char *path, size_t cap) {
+    const char *fresh = test_fresh_db("audit.db");
+    if (!fresh) return false;
+    snprintf(path, cap, "%s", fresh);
     store *s = NULL;
     store_error e = {0};
-    test_remove_db(db);
-    CHECK(store_open(db, &s, &e) == STORE_OK, "opened %s", e.msg);
+    CHECK(store_open(path, &s, &e) == STORE_OK, "opened %s", e.msg);
     cJSON *in = cJSON_Parse("{\"free_text\":\"腹痛\"}");
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; s && i < 6; i++) {
         int64_t id;
         store_case_create(s, &doctor, in, &id, &e);
     }
     cJSON_Delete(in);
-    /* the SQL way in is refused */
-    sqlite3 *h = NULL;
-    sqlite3_open(db, &h);
-    CHECK(sqlite3_exec(h, "UPDATE audit SET actor = 'x' WHERE id = 2", NULL, NULL, NULL) != SQLITE_OK &&
-              sqlite3_exec(h, "DELETE FROM audit WHERE id = 2", NULL, NULL, NULL) != SQLITE_OK,
-          "UPDATE and DELETE on the trail are refused");
-    sqlite3_close(h);
     store_close(s);
+    return s != NULL;
+}
+
+/* SQL run on the database directly (not through the store). */
+static bool direct(const char *path, const char *sql) {
+    db *d = NULL;
+    char err[256];
+    const bool ok = db_open(path, NULL, &d, err, sizeof err) && db_exec(d, sql);
+    db_close(d);
+    return ok;
+}
+
+static void test_tampering(void) {
+    char db[512], out[8192], head[160];
+    CHECK(six_entries(db, sizeof db), "a trail of 6 entries");
+    CHECK(!direct(db, "UPDATE audit SET actor = 'x' WHERE id = 2") &&
+              !direct(db, "DELETE FROM audit WHERE id = 2"),
+          "UPDATE and DELETE on the trail are refused");
     CHECK(verify(db, "", out, sizeof out) == 0 && strstr(out, "ok: 6 entries"),
           "the intact trail verifies: %s", out);
-    const char *hp = strstr(out, "head ");
-    if (hp) snprintf(head, sizeof head, "--expect %.*s", (int)strcspn(hp + 5, "\n"), hp + 5);
-    /* each on a fresh copy: cp keeps the steps independent */
+    /* tampering as someone who can write the database itself: the triggers go first */
+    const char *untrigger = test_on_postgres()
+        ? "DROP TRIGGER IF EXISTS audit_no_update ON audit; DROP TRIGGER IF EXISTS "
+          "audit_no_delete ON audit; "
+        : "DROP TRIGGER IF EXISTS audit_no_update; DROP TRIGGER IF EXISTS audit_no_delete; ";
     static const struct { const char *sql, *says; } cases[] = {
         {"UPDATE audit SET actor = 'someone-else' WHERE id = 3", "entry 3 was altered"},
         {"UPDATE audit SET detail = '{\"x\":1}' WHERE id = 5", "entry 5 was altered"},
@@ -130,24 +133,26 @@ static void test_tampering(void) {
          "FROM audit WHERE id = 5)", "entries 6 to 6: removed"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char copy[300], cmd[700];
-        snprintf(copy, sizeof copy, "%s.%zu", db, i);
-        test_remove_db(copy);
-        snprintf(cmd, sizeof cmd, "cp %s %s", db, copy);
-        CHECK(system(cmd) == 0, "copied");
-        tamper(copy, cases[i].sql);
-        const int rc = verify(copy, head, out, sizeof out);
+        if (!six_entries(db, sizeof db)) return;
+        verify(db, "", out, sizeof out);
+        const char *hp = strstr(out, "head ");
+        snprintf(head, sizeof head, "--expect %.*s", hp ? (int)strcspn(hp + 5, "\n") : 0,
+                 hp ? hp + 5 : "");
+        char sql[600];
+        snprintf(sql, sizeof sql, "%s%s", untrigger, cases[i].sql);
+        CHECK(direct(db, sql), "tampered: %s", cases[i].sql);
+        const int rc = verify(db, head, out, sizeof out);
         CHECK(rc == 1 && strstr(out, cases[i].says) && strstr(out, "FAILED"),
               "verify names it: '%s' (rc %d): %s", cases[i].says, rc, out);
-        test_remove_db(copy);
+        test_remove_db(db);
     }
-    test_remove_db(db);
 }
 
 int main(void) {
     store *s = NULL;
     store_error e = {0};
-    CHECK(store_open(":memory:", &s, &e) == STORE_OK, "store opened: %s", e.msg);
+    const char *db = test_fresh_db("entries.db");
+    CHECK(db && store_open(db, &s, &e) == STORE_OK, "store opened: %s", e.msg);
     if (s) test_entries(s);
     store_close(s);
     test_tampering();

@@ -8,12 +8,12 @@
  * from a newer ward is refused. (Killing a live server mid-action: test_workbench.)
  */
 #include <math.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "app/db.h"
 #include "app/store.h"
 #include "harness.h"
 
@@ -266,7 +266,8 @@ static double stat_of(const cJSON *rows, const char *model, const char *task, co
 static void test_stats_and_dpo(void) {
     store *s = NULL;
     store_error e = {0};
-    if (store_open(":memory:", &s, &e) != STORE_OK) return;
+    const char *db = test_fresh_db("stats.db");
+    if (!db || store_open(db, &s, &e) != STORE_OK) return;
     const int64_t c = new_case(s, "{\"free_text\":\"发热\"}");
     const int64_t g1 = new_generation(s, c, "differential"), g2 = new_generation(s, c, "differential");
     finish(s, g1, "{\"diagnoses\":[{\"name\":\"肺炎\"}]}");
@@ -337,10 +338,13 @@ static void test_stats_and_dpo(void) {
     store_close(s);
 }
 
-/* A file database keeps everything across reopening; one from a newer ward is refused. */
-static void test_file(void) {
-    const char *path = test_tmp_path("store.db");
-    remove(path);
+/* A database keeps everything across reopening; one from a newer ward is refused; one that
+ * cannot be opened says why. */
+static void test_reopen(void) {
+    char path[512];
+    const char *fresh = test_fresh_db("store.db");
+    if (!fresh) return;
+    snprintf(path, sizeof path, "%s", fresh);
     store *s = NULL;
     store_error e = {0};
     CHECK(store_open(path, &s, &e) == STORE_OK && store_schema_version(s) == 2, "opened: %s", e.msg);
@@ -352,21 +356,25 @@ static void test_file(void) {
     CHECK(s && store_case_get(s, &D, id, &c, &e) == STORE_OK, "the case is still there");
     cJSON_Delete(c);
     store_close(s);
-    sqlite3 *db = NULL;
-    sqlite3_open(path, &db);
-    sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL);
-    sqlite3_close(db);
+    db *d = NULL;
+    char err[256];
+    CHECK(db_open(path, NULL, &d, err, sizeof err) && db_set_schema_version(d, 99), "version 99");
+    db_close(d);
     expect_refused(store_open(path, &s, &e), STORE_FAILED, &e, "newer", "a newer schema");
     CHECK(s == NULL, "nothing opened");
     test_remove_db(path);
     expect_refused(store_open("/nonexistent-dir/x.db", &s, &e), STORE_FAILED, &e, "cannot open",
                    "an unwritable path");
+    expect_refused(store_open("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2", &s, &e),
+                   STORE_FAILED, &e, "cannot connect", "no PostgreSQL server there");
 }
 
 int main(void) {
     store *s = NULL;
     store_error e = {0};
-    CHECK(store_open(":memory:", &s, &e) == STORE_OK, "in-memory store: %s", e.msg);
+    const char *db = test_fresh_db("cases.db");
+    CHECK(db && store_open(db, &s, &e) == STORE_OK, "store opened (%s): %s",
+          test_on_postgres() ? "PostgreSQL" : "SQLite", e.msg);
     if (s) {
         test_cases(s);
         test_generations_and_feedback(s);
@@ -374,6 +382,6 @@ int main(void) {
         store_close(s);
     }
     test_stats_and_dpo();
-    test_file();
+    test_reopen();
     return test_summary();
 }

@@ -381,9 +381,10 @@ static void test_sessions_and_keys(const char *db, const char *doc) {
 
 /* A server of its own with a doctor, an auditor and keys. */
 static void test_access(const char *models) {
-    char db[256], args[4400], doc[512], auditor[512];
-    snprintf(db, sizeof db, "%s", test_tmp_path("wb-access.db"));
-    test_remove_db(db);
+    char db[512], args[4400], doc[512], auditor[512];
+    const char *fresh = test_fresh_db("wb-access.db");
+    if (!fresh) return;
+    snprintf(db, sizeof db, "%s", fresh);
     CHECK(add_user(db, "doc", "doctor", PASSWORD) && add_user(db, "aud", "auditor", PASSWORD) &&
               add_user(db, "victim", "doctor", PASSWORD),
           "users added");
@@ -413,9 +414,10 @@ int main(void) {
     char models[3200];
     snprintf(models, sizeof models, "-m a=%s -m b=%s -m c=%s --ctx 8192 -t 2 --parallel 2", qwen,
              k256, stories);
-    char db[256];
-    snprintf(db, sizeof db, "%s", test_tmp_path("workbench.db"));
-    test_remove_db(db);
+    char db[512];
+    const char *fresh = test_fresh_db("workbench.db");
+    if (!fresh) return test_summary();
+    snprintf(db, sizeof db, "%s", fresh);
     snprintf(g_args, sizeof g_args, "%s --db %s", models, db);
     CHECK(add_user(db, "doc", "doctor", PASSWORD), "ward user add: a doctor");
     pid_t pid = start_server(g_args);

@@ -114,12 +114,9 @@ static const char *const migrations[] = {
      * last entry leaves it pointing past the end) */
     "CREATE TABLE audit_head (one INTEGER PRIMARY KEY CHECK (one = 1), entries INTEGER NOT NULL,"
     " hash TEXT NOT NULL);"
-    "INSERT INTO audit_head VALUES (1, 0, '" AUDIT_GENESIS "');"
+    "INSERT INTO audit_head (one, entries, hash) VALUES (1, 0, '" AUDIT_GENESIS "');"
     /* append-only for the application; one who edits the file directly breaks the chain */
-    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
-    " BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;"
-    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
-    " BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;"
+    "{append_only:audit}"
     "CREATE TABLE idempotency ("
     " actor TEXT NOT NULL, key TEXT NOT NULL, action TEXT NOT NULL, result_id INTEGER NOT NULL,"
     " at TEXT NOT NULL DEFAULT " STORE_NOW ", PRIMARY KEY (actor, key));",
@@ -146,11 +143,11 @@ store_status store_fail(store_error *e, store_status st, const char *fmt, ...) {
 }
 
 store_status store_db_fail(store *s, store_error *e) {
-    return store_fail(e, STORE_FAILED, "database: %s", sqlite3_errmsg(s->db));
+    return store_fail(e, STORE_FAILED, "%s", db_errmsg(s->db));
 }
 
 store_status store_exec(store *s, const char *sql, store_error *e) {
-    return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? STORE_OK : store_db_fail(s, e);
+    return db_exec(s->db, sql) ? STORE_OK : store_db_fail(s, e);
 }
 
 const store_actor store_system = {.name = "system", .role = "system"};
@@ -161,7 +158,7 @@ const store_actor store_system = {.name = "system", .role = "system"};
 store_status store_transact(store *s, const store_actor *by, action_fn body, action *a,
                             store_error *e) {
     pthread_mutex_lock(&s->mu);
-    store_status st = store_exec(s, "BEGIN IMMEDIATE", e);
+    store_status st = db_begin_write(s->db) ? STORE_OK : store_db_fail(s, e);
     if (st == STORE_OK) {
         if (!a->view) st = store_idempotency_replay(s, by, a->name, &a->id, &a->replayed, e);
         if (st == STORE_OK && !a->replayed) {
@@ -171,7 +168,7 @@ store_status store_transact(store *s, const store_actor *by, action_fn body, act
             if (st == STORE_OK && !a->view) st = store_idempotency_record(s, by, a->name, a->id, e);
         }
         if (st == STORE_OK) st = store_exec(s, "COMMIT", e);
-        if (st != STORE_OK) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        if (st != STORE_OK) db_rollback(s->db);
     }
     pthread_mutex_unlock(&s->mu);
     cJSON_Delete(a->detail);
@@ -206,90 +203,56 @@ static store_status view(store *s, const store_actor *by, const char *name, gett
     return st;
 }
 
-sqlite3_stmt *store_prepare(store *s, store_error *e, const char *sql, const char *types, ...) {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        store_db_fail(s, e);
+store_stmt *store_prepare(store *s, store_error *e, const char *sql, const char *types, ...) {
+    (void)s;
+    assert(strlen(types) <= STORE_MAX_ARGS);
+    store_stmt *st = calloc(1, sizeof *st);
+    if (!st) {
+        store_fail(e, STORE_FAILED, "out of memory");
         return NULL;
     }
-    /* numbered parameters (?1 used twice) count once */
-    assert(strlen(types) == (size_t)sqlite3_bind_parameter_count(st));
+    st->sql = sql;
     va_list ap;
     va_start(ap, types);
-    int rc = SQLITE_OK;
-    for (int i = 0; types[i] && rc == SQLITE_OK; i++) {
-        if (types[i] == 'i') rc = sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
-        else if (types[i] == 'd') rc = sqlite3_bind_double(st, i + 1, va_arg(ap, double));
-        else if (types[i] == 'n') {
-            (void)va_arg(ap, int64_t);
-            rc = sqlite3_bind_null(st, i + 1);
-        }
-        else {
-            const char *t = va_arg(ap, const char *);
-            rc = t ? sqlite3_bind_text(st, i + 1, t, -1, SQLITE_TRANSIENT)
-                   : sqlite3_bind_null(st, i + 1);
-        }
+    for (int i = 0; types[i]; i++) {
+        db_arg *a = &st->args[st->n_args++];
+        a->type = types[i];
+        if (types[i] == 'i' || types[i] == 'n') a->i = va_arg(ap, int64_t);
+        else if (types[i] == 'd') a->d = va_arg(ap, double);
+        else a->t = va_arg(ap, const char *);
     }
     va_end(ap);
-    if (rc != SQLITE_OK) {
-        store_db_fail(s, e);
-        sqlite3_finalize(st);
-        return NULL;
-    }
     return st;
 }
 
-/* Steps a statement that returns no rows, and finalizes it. */
-store_status store_run(store *s, sqlite3_stmt *st, store_error *e) {
+/* Runs st (freed), its rows to *rows when rows is not NULL. */
+static store_status run_stmt(store *s, store_stmt *st, cJSON **rows, store_error *e) {
     if (!st) return e ? e->status : STORE_FAILED;
-    const int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? STORE_OK : store_db_fail(s, e);
+    const bool ok = db_run(s->db, st->sql, st->args, st->n_args, rows, &s->changes);
+    free(st);
+    return ok ? STORE_OK : store_db_fail(s, e);
 }
 
-static bool is_json_column(const char *name) {
-    for (int i = 0; json_columns[i]; i++)
-        if (strcmp(name, json_columns[i]) == 0) return true;
-    return false;
+store_status store_run(store *s, store_stmt *st, store_error *e) {
+    return run_stmt(s, st, NULL, e);
 }
 
-/* The current row as an object keyed by column name. */
-static cJSON *row_object(sqlite3_stmt *st) {
-    cJSON *o = cJSON_CreateObject();
-    for (int i = 0; o && i < sqlite3_column_count(st); i++) {
-        const char *name = sqlite3_column_name(st, i);
-        cJSON *v;
-        switch (sqlite3_column_type(st, i)) {
-        case SQLITE_INTEGER: v = cJSON_CreateNumber((double)sqlite3_column_int64(st, i)); break;
-        case SQLITE_FLOAT: v = cJSON_CreateNumber(sqlite3_column_double(st, i)); break;
-        case SQLITE_NULL: v = cJSON_CreateNull(); break;
-        default: {
-            const char *t = (const char *)sqlite3_column_text(st, i);
-            v = is_json_column(name) ? cJSON_Parse(t) : cJSON_CreateString(t);
-            if (!v) v = cJSON_CreateString(t ? t : "");
-        }
-        }
-        cJSON_AddItemToObject(o, name, v);
-    }
-    return o;
+cJSON *store_rows(store *s, store_stmt *st, store_error *e) {
+    cJSON *rows = NULL;
+    return run_stmt(s, st, &rows, e) == STORE_OK ? rows : NULL;
 }
 
-cJSON *store_rows(store *s, sqlite3_stmt *st, store_error *e) {
-    if (!st) return NULL;
-    cJSON *arr = cJSON_CreateArray();
-    int rc;
-    while (arr && (rc = sqlite3_step(st)) == SQLITE_ROW) cJSON_AddItemToArray(arr, row_object(st));
-    if (arr && rc != SQLITE_DONE) {
-        store_db_fail(s, e);
-        cJSON_Delete(arr);
-        arr = NULL;
-    }
-    sqlite3_finalize(st);
-    return arr;
+store_status store_insert(store *s, store_stmt *st, int64_t *id, store_error *e) {
+    cJSON *rows = NULL;
+    const store_status rc = run_stmt(s, st, &rows, e);
+    const cJSON *v = cJSON_GetObjectItem(cJSON_GetArrayItem(rows, 0), "id");
+    *id = rc == STORE_OK && cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+    cJSON_Delete(rows);
+    return rc;
 }
 
-/* The one row of a statement (finalized), or NULL with STORE_NOT_FOUND naming what. */
-store_status store_one_row(store *s, sqlite3_stmt *st, const char *what, int64_t id,
+/* The one row of a statement, or NULL with STORE_NOT_FOUND naming what. */
+store_status store_one_row(store *s, store_stmt *st, const char *what, int64_t id,
                             cJSON **out, store_error *e) {
     *out = NULL;
     cJSON *rows = store_rows(s, st, e);
@@ -305,10 +268,10 @@ store_status store_one_row(store *s, sqlite3_stmt *st, const char *what, int64_t
 
 static bool exists(store *s, const char *table, int64_t id) {
     char sql[96];
-    snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE id = ?", table);
-    sqlite3_stmt *st = store_prepare(s, NULL, sql, "i", id);
-    const bool found = st && sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
+    snprintf(sql, sizeof sql, "SELECT 1 AS one FROM %s WHERE id = ?", table);
+    cJSON *rows = store_rows(s, store_prepare(s, NULL, sql, "i", id), NULL);
+    const bool found = cJSON_GetArraySize(rows) > 0;
+    cJSON_Delete(rows);
     return found;
 }
 
@@ -363,32 +326,26 @@ static char *print_or(const cJSON *v, const char *dflt) {
  * Opening
  * ------------------------------------------------------------------------------------------- */
 
-static int user_version(store *s) {
-    sqlite3_stmt *st = store_prepare(s, NULL, "PRAGMA user_version", "");
-    const int v = st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-    sqlite3_finalize(st);
-    return v;
-}
-
+/* Each migration in its own transaction; on PostgreSQL under a lock, re-reading the version
+ * inside it, so replicas starting together migrate once. */
 static store_status migrate(store *s, store_error *e) {
-    const int v = user_version(s);
-    if (v < 0) return store_db_fail(s, e);
-    if (v > N_MIGRATIONS)
-        return store_fail(e, STORE_FAILED, "the database has schema version %d, newer than this "
-                    "ward knows (%d)", v, N_MIGRATIONS);
-    for (int i = v; i < N_MIGRATIONS; i++) {
-        char bump[48];
-        snprintf(bump, sizeof bump, "PRAGMA user_version = %d", i + 1);
-        store_status st = store_exec(s, "BEGIN IMMEDIATE", e);
-        if (st == STORE_OK && (st = store_exec(s, migrations[i], e)) == STORE_OK &&
-            (st = store_exec(s, bump, e)) == STORE_OK)
-            st = store_exec(s, "COMMIT", e);
-        if (st != STORE_OK) {
-            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-            return st;
+    for (;;) {
+        if (!db_begin_write(s->db) || !db_lock_migrations(s->db)) break;
+        const int v = db_schema_version(s->db);
+        if (v < 0) break;
+        if (v > N_MIGRATIONS) {
+            db_rollback(s->db);
+            return store_fail(e, STORE_FAILED, "the database has schema version %d, newer than "
+                              "this ward knows (%d)", v, N_MIGRATIONS);
         }
+        if (v == N_MIGRATIONS) return store_exec(s, "COMMIT", e);
+        if (!db_exec(s->db, migrations[v]) || !db_set_schema_version(s->db, v + 1) ||
+            !db_commit(s->db))
+            break;
     }
-    return STORE_OK;
+    const store_status st = store_db_fail(s, e);
+    db_rollback(s->db);
+    return st;
 }
 
 store_status store_open(const char *path, store **out, store_error *e) {
@@ -397,17 +354,13 @@ store_status store_open(const char *path, store **out, store_error *e) {
     store *s = calloc(1, sizeof *s);
     if (!s) return store_fail(e, STORE_FAILED, "out of memory");
     pthread_mutex_init(&s->mu, NULL);
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                          SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
-        store_fail(e, STORE_FAILED, "cannot open the database %s: %s", path,
-             s->db ? sqlite3_errmsg(s->db) : "out of memory");
+    char err[512];
+    if (!db_open(path, json_columns, &s->db, err, sizeof err)) {
+        store_fail(e, STORE_FAILED, "%s", err);
         store_close(s);
         return STORE_FAILED;
     }
-    sqlite3_busy_timeout(s->db, 5000);
-    store_status st = store_exec(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-                              "PRAGMA foreign_keys = ON;", e);
-    if (st == STORE_OK) st = migrate(s, e);
+    const store_status st = migrate(s, e);
     if (st != STORE_OK) {
         store_close(s);
         return st;
@@ -418,14 +371,14 @@ store_status store_open(const char *path, store **out, store_error *e) {
 
 void store_close(store *s) {
     if (!s) return;
-    sqlite3_close(s->db);
+    db_close(s->db);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }
 
 int store_schema_version(store *s) {
     pthread_mutex_lock(&s->mu);
-    const int v = user_version(s);
+    const int v = db_schema_version(s->db);
     pthread_mutex_unlock(&s->mu);
     return v;
 }
@@ -470,12 +423,11 @@ static store_status case_create(store *s, action *a, store_error *e) {
     case_fields f;
     store_status st = read_case(a->in, true, &f, e);
     if (st == STORE_OK)
-        st = store_run(s, store_prepare(s, e, "INSERT INTO cases (title, department, patient, sections, "
-                            "free_text, source) VALUES (?, ?, ?, ?, ?, ?)", "tttttt", f.title,
-                            f.department, f.patient ? f.patient : "{}",
-                            f.sections ? f.sections : "{}", f.free_text, f.source), e);
+        st = store_insert(s, store_prepare(s, e, "INSERT INTO cases (title, department, patient, "
+                            "sections, free_text, source) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                            "tttttt", f.title, f.department, f.patient ? f.patient : "{}",
+                            f.sections ? f.sections : "{}", f.free_text, f.source), &a->id, e);
     free(f.sections), free(f.patient);
-    a->id = sqlite3_last_insert_rowid(s->db);
     return st;
 }
 
@@ -526,6 +478,23 @@ store_status store_case_update(store *s, const store_actor *by, int64_t id, cons
     return act(s, by, "case.update", case_update, id, patch, NULL, e);
 }
 
+/* A listed case's summary, in place of its sections and free text: the chief complaint (else
+ * the free text), its first 80 characters. */
+static void add_summary(cJSON *row) {
+    const cJSON *cc = cJSON_GetObjectItem(cJSON_GetObjectItem(row, "sections"), "chief_complaint");
+    const cJSON *ft = cJSON_GetObjectItem(row, "free_text");
+    const char *text = cJSON_IsString(cc) ? cc->valuestring : cJSON_IsString(ft) ? ft->valuestring : "";
+    size_t end = 0;
+    for (int chars = 0; text[end] && chars < 80; chars++)
+        do end++; while (((unsigned char)text[end] & 0xC0) == 0x80);
+    cJSON_AddItemToObject(row, "summary", cJSON_CreateString(""));
+    char *summary = strndup(text, end);
+    if (summary) cJSON_SetValuestring(cJSON_GetObjectItem(row, "summary"), summary);
+    free(summary);
+    cJSON_DeleteItemFromObject(row, "sections");
+    cJSON_DeleteItemFromObject(row, "free_text");
+}
+
 /* A search: like (a LIKE pattern, or NULL: all), limit and offset. */
 typedef struct case_search {
     const char *like;
@@ -538,9 +507,8 @@ static store_status case_list(store *s, action *a, store_error *e) {
         " WHERE ?1 IS NULL OR title LIKE ?1 ESCAPE '\\' OR department LIKE ?1 ESCAPE '\\' OR "
         "sections LIKE ?1 ESCAPE '\\' OR free_text LIKE ?1 ESCAPE '\\'";
     char list_sql[640], count_sql[512];
-    snprintf(list_sql, sizeof list_sql, "SELECT id, title, department, updated_at, "
-             "substr(coalesce(json_extract(sections, '$.chief_complaint'), free_text), 1, 80) "
-             "AS summary FROM cases%s ORDER BY updated_at DESC, id DESC LIMIT ?2 OFFSET ?3",
+    snprintf(list_sql, sizeof list_sql, "SELECT id, title, department, updated_at, sections, "
+             "free_text FROM cases%s ORDER BY updated_at DESC, id DESC LIMIT ?2 OFFSET ?3",
              where);
     snprintf(count_sql, sizeof count_sql, "SELECT count(*) AS total FROM cases%s", where);
     cJSON *cases = store_rows(s, store_prepare(s, e, list_sql, "tii", q->like, (int64_t)q->limit,
@@ -549,6 +517,8 @@ static store_status case_list(store *s, action *a, store_error *e) {
     store_status st = cases ? store_one_row(s, store_prepare(s, e, count_sql, "t", q->like),
                                             "count", 0, &total, e)
                             : (e ? e->status : STORE_FAILED);
+    cJSON *row, *listed = st == STORE_OK ? cases : NULL;
+    cJSON_ArrayForEach(row, listed) add_summary(row);
     if (st == STORE_OK) {
         *a->out = cJSON_CreateObject();
         cJSON_AddItemToObject(*a->out, "cases", cases);
@@ -559,7 +529,6 @@ static store_status case_list(store *s, action *a, store_error *e) {
         a->detail = cJSON_CreateObject();
         cJSON_AddBoolToObject(a->detail, "query", q->like != NULL);
         cJSON *ids = cJSON_AddArrayToObject(a->detail, "cases");
-        const cJSON *row;
         cJSON_ArrayForEach(row, cases)
             cJSON_AddItemToArray(ids, cJSON_Duplicate(cJSON_GetObjectItem(row, "id"), true));
         cases = NULL;
@@ -624,13 +593,12 @@ static store_status generation_begin(store *s, action *a, store_error *e) {
         return store_fail(e, STORE_NOT_FOUND, "'rerun_of' names no generation");
     char *p = print_or(params, "{}");
     const store_status st =
-        store_run(s, store_prepare(s, e, "INSERT INTO generations (case_id, task, model, params, template, "
-                       "prompt, rerun_of) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        store_insert(s, store_prepare(s, e, "INSERT INTO generations (case_id, task, model, params, "
+                       "template, prompt, rerun_of) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                        rid ? "ittttti" : "itttttn", cid, task, model, p ? p : "{}", tmpl,
                        prompt, rid),
-            e);
+            &a->id, e);
     free(p);
-    a->id = sqlite3_last_insert_rowid(s->db);
     return st;
 }
 
@@ -651,7 +619,7 @@ static store_status generation_finish(store *s, action *a, store_error *e) {
         return e ? e->status : STORE_INVALID;
     if (!status || !strcmp(status, "running"))
         return store_fail(e, STORE_INVALID, "'status' must be done, error or cancelled");
-    sqlite3_stmt *st = store_prepare(s, e, "UPDATE generations SET status = ?, output = ?, error = ?, "
+    store_stmt *st = store_prepare(s, e, "UPDATE generations SET status = ?, output = ?, error = ?, "
                                "ttft_ms = ?, total_ms = ?, prompt_tokens = ?, completion_tokens "
                                "= ?, finished_at = " STORE_NOW " WHERE id = ? AND status = 'running'",
                                "tttddiii", status, output, error, num_or(a->in, "ttft_ms", 0),
@@ -659,7 +627,7 @@ static store_status generation_finish(store *s, action *a, store_error *e) {
                                as_count(a->in, "prompt_tokens"),
                                as_count(a->in, "completion_tokens"), a->id);
     store_status rc = store_run(s, st, e);
-    if (rc == STORE_OK && sqlite3_changes(s->db) == 0)
+    if (rc == STORE_OK && s->changes == 0)
         return exists(s, "generations", a->id)
                    ? store_fail(e, STORE_CONFLICT, "generation %lld has already finished",
                           (long long)a->id)
@@ -732,11 +700,9 @@ static store_status error_report(store *s, action *a, store_error *e) {
                     "unsafe, format, other");
     if (!exists(s, "generations", a->id))
         return store_fail(e, STORE_NOT_FOUND, "generation %lld does not exist", (long long)a->id);
-    const store_status st = store_run(s, store_prepare(s, e, "INSERT INTO error_reports (generation_id, "
-                                           "category, text) VALUES (?, ?, ?)", "itt", a->id,
-                                           category, text), e);
-    a->id = sqlite3_last_insert_rowid(s->db);
-    return st;
+    return store_insert(s, store_prepare(s, e, "INSERT INTO error_reports (generation_id, "
+                                         "category, text) VALUES (?, ?, ?) RETURNING id", "itt",
+                                         a->id, category, text), &a->id, e);
 }
 
 store_status store_error_report(store *s, const store_actor *by, int64_t generation_id,
@@ -757,10 +723,11 @@ static store_status check_picks(store *s, int64_t case_id, const cJSON *picks, c
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(p, "diagnosis");
         if (!as_id(g) || !cJSON_IsString(d) || !d->valuestring[0])
             return store_fail(e, STORE_INVALID, "each pick needs a 'generation_id' and a 'diagnosis'");
-        sqlite3_stmt *st = store_prepare(s, e, "SELECT 1 FROM generations WHERE id = ? AND case_id = ?",
-                                   "ii", as_id(g), case_id);
-        const bool ok = st && sqlite3_step(st) == SQLITE_ROW;
-        sqlite3_finalize(st);
+        cJSON *rows = store_rows(s, store_prepare(s, e, "SELECT 1 AS one FROM generations WHERE "
+                                                  "id = ? AND case_id = ?", "ii", as_id(g),
+                                                  case_id), e);
+        const bool ok = cJSON_GetArraySize(rows) > 0;
+        cJSON_Delete(rows);
         if (!ok)
             return store_fail(e, STORE_NOT_FOUND, "generation %lld is not one of case %lld's",
                         (long long)as_id(g), (long long)case_id);
@@ -772,6 +739,32 @@ static store_status check_picks(store *s, int64_t case_id, const cJSON *picks, c
         strcat(*lines, cJSON_GetObjectItemCaseSensitive(p, "diagnosis")->valuestring);
     }
     return STORE_OK;
+}
+
+/* Appends lines to a case's section, on a line of their own if it has text already. */
+static store_status append_to_section(store *s, int64_t case_id, const char *section,
+                                      const char *lines, store_error *e) {
+    cJSON *row = NULL;
+    store_status st = store_one_row(s, store_prepare(s, e, "SELECT sections FROM cases WHERE "
+                                                     "id = ?{for_update}", "i", case_id),
+                                    "case", case_id, &row, e);
+    cJSON *sections = st == STORE_OK ? cJSON_GetObjectItem(row, "sections") : NULL;
+    const cJSON *old = cJSON_GetObjectItemCaseSensitive(sections, section);
+    const char *before = cJSON_IsString(old) ? old->valuestring : "";
+    char *text = NULL, *json = NULL;
+    if (st == STORE_OK && cJSON_IsObject(sections) &&
+        asprintf(&text, "%s%s%s", before, before[0] ? "\n" : "", lines) >= 0) {
+        cJSON_DeleteItemFromObjectCaseSensitive(sections, section);
+        cJSON_AddStringToObject(sections, section, text);
+        json = cJSON_PrintUnformatted(sections);
+    }
+    if (st == STORE_OK)
+        st = json ? store_run(s, store_prepare(s, e, "UPDATE cases SET sections = ?, updated_at = "
+                                               STORE_NOW " WHERE id = ?", "ti", json, case_id), e)
+                  : store_fail(e, STORE_FAILED, "out of memory");
+    free(text), free(json);
+    cJSON_Delete(row);
+    return st;
 }
 
 static store_status fill_back(store *s, action *a, store_error *e) {
@@ -787,10 +780,11 @@ static store_status fill_back(store *s, action *a, store_error *e) {
         return store_fail(e, STORE_NOT_FOUND, "case %lld does not exist", (long long)a->id);
     const cJSON *picks = cJSON_GetObjectItemCaseSensitive(a->in, "picks");
     store_status st = check_picks(s, a->id, picks, &lines, e);
+    int64_t fill_back_id = 0;
     if (st == STORE_OK)
-        st = store_run(s, store_prepare(s, e, "INSERT INTO fill_backs (case_id, section, text) VALUES "
-                            "(?, ?, ?)", "itt", a->id, section, lines), e);
-    const int64_t fill_back_id = sqlite3_last_insert_rowid(s->db);
+        st = store_insert(s, store_prepare(s, e, "INSERT INTO fill_backs (case_id, section, text) "
+                                           "VALUES (?, ?, ?) RETURNING id", "itt", a->id, section,
+                                           lines), &fill_back_id, e);
     const cJSON *p, *to_record = st == STORE_OK ? picks : NULL;
     cJSON_ArrayForEach(p, to_record) {
         const cJSON *rank = cJSON_GetObjectItemCaseSensitive(p, "rank");
@@ -801,13 +795,7 @@ static store_status fill_back(store *s, action *a, store_error *e) {
                             cJSON_IsNumber(rank) ? as_count(p, "rank") : 0), e);
         if (st != STORE_OK) break;
     }
-    char path[64];
-    snprintf(path, sizeof path, "$.%s", section);
-    if (st == STORE_OK) /* appended, one diagnosis per line */
-        st = store_run(s, store_prepare(s, e, "UPDATE cases SET sections = json_set(sections, ?1, CASE WHEN "
-                            "coalesce(json_extract(sections, ?1), '') = '' THEN ?2 ELSE "
-                            "json_extract(sections, ?1) || char(10) || ?2 END), updated_at = " STORE_NOW
-                            " WHERE id = ?3", "tti", path, lines, a->id), e);
+    if (st == STORE_OK) st = append_to_section(s, a->id, section, lines, e);
     free(lines);
     return st;
 }
@@ -846,12 +834,11 @@ static store_status discharge_create(store *s, action *a, store_error *e) {
     char *text = cJSON_PrintUnformatted(sections);
     if (!text) return store_fail(e, STORE_FAILED, "out of memory");
     const store_status st =
-        store_run(s, store_prepare(s, e, "INSERT INTO discharge_records (case_id, generation_id, draft, "
-                       "current) VALUES (?, ?, ?, ?)", gid ? "iitt" : "intt", a->id, gid,
-                       text, text),
-            e);
+        store_insert(s, store_prepare(s, e, "INSERT INTO discharge_records (case_id, generation_id, "
+                       "draft, current) VALUES (?, ?, ?, ?) RETURNING id", gid ? "iitt" : "intt",
+                       a->id, gid, text, text),
+            &a->id, e);
     free(text);
-    a->id = sqlite3_last_insert_rowid(s->db);
     return st;
 }
 
@@ -922,7 +909,7 @@ static store_status discharge_sign(store *s, action *a, store_error *e) {
                                      "final = current, signed_by = ?, signed_at = " STORE_NOW ", "
                                      "updated_at = " STORE_NOW " WHERE id = ? AND status = 'draft'",
                                      "ti", a->text, a->id), e);
-    if (st == STORE_OK && sqlite3_changes(s->db) == 0)
+    if (st == STORE_OK && s->changes == 0)
         st = exists(s, "discharge_records", a->id)
                  ? store_fail(e, STORE_CONFLICT, "discharge record %lld is already signed",
                         (long long)a->id)
@@ -957,7 +944,7 @@ int store_abandon_running(store *s) {
                                            "'cancelled', error = 'interrupted: the server "
                                            "stopped', finished_at = " STORE_NOW " WHERE status = "
                                            "'running'", ""), NULL);
-    const int n = st == STORE_OK ? sqlite3_changes(s->db) : -1;
+    const int n = st == STORE_OK ? (int)s->changes : -1;
     pthread_mutex_unlock(&s->mu);
     return n;
 }

@@ -75,8 +75,9 @@ store_status store_audit_append(store *s, const store_actor *by, const char *act
         object = obj;
     }
     cJSON *head = NULL;
-    store_status st = store_one_row(s, store_prepare(s, e, "SELECT entries, hash FROM audit_head",
-                                                     ""), "audit head", 1, &head, e);
+    /* the head row, locked: appends from several replicas take their turns */
+    store_status st = store_one_row(s, store_prepare(s, e, "SELECT entries, hash FROM audit_head"
+                                                     "{for_update}", ""), "audit head", 1, &head, e);
     if (st != STORE_OK) return st;
     char *detail_text = detail ? cJSON_PrintUnformatted(detail) : strdup("{}");
     char at[32], hash[65];
@@ -103,11 +104,11 @@ store_status store_audit_note(store *s, const store_actor *by, const char *actio
                               const char *object, int64_t object_id, const cJSON *detail,
                               store_error *e) {
     pthread_mutex_lock(&s->mu);
-    store_status st = store_exec(s, "BEGIN IMMEDIATE", e);
+    store_status st = db_begin_write(s->db) ? STORE_OK : store_db_fail(s, e);
     if (st == STORE_OK) {
         st = store_audit_append(s, by, action_name, object, object_id, detail, e);
         if (st == STORE_OK) st = store_exec(s, "COMMIT", e);
-        if (st != STORE_OK) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        if (st != STORE_OK) db_rollback(s->db);
     }
     pthread_mutex_unlock(&s->mu);
     return st;
@@ -227,41 +228,56 @@ static void problem(cJSON *problems, int64_t id, const char *fmt, ...) {
     cJSON_AddItemToArray(problems, p);
 }
 
-static const char *col(sqlite3_stmt *st, int i) {
-    const char *t = (const char *)sqlite3_column_text(st, i);
-    return t ? t : "";
+static const char *text_of(const cJSON *row, const char *name) {
+    const cJSON *v = cJSON_GetObjectItem(row, name);
+    return cJSON_IsString(v) ? v->valuestring : "";
 }
 
-/* Walks the entries in id order, one row at a time (the trail can be long). */
+static int64_t int_of(const cJSON *row, const char *name) {
+    const cJSON *v = cJSON_GetObjectItem(row, name);
+    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+}
+
+/* Checks one entry against the one before it (last_id, last: its id and hash). */
+static void verify_entry(const cJSON *row, cJSON *problems, int64_t *last_id, char last[65]) {
+    const entry en = {int_of(row, "id"), int_of(row, "object_id"), text_of(row, "at"),
+                      text_of(row, "actor"), text_of(row, "role"), text_of(row, "ip"),
+                      text_of(row, "action"), text_of(row, "object"), text_of(row, "detail_text"),
+                      text_of(row, "prev_hash")};
+    char hash[65];
+    entry_hash(&en, hash);
+    if (en.id > *last_id + 1)
+        problem(problems, *last_id + 1, en.id == *last_id + 2 ? "entry %" PRId64 " was removed"
+                : "entries %" PRId64 " to %" PRId64 " were removed", *last_id + 1, en.id - 1);
+    else if (strcmp(en.prev_hash, last) != 0)
+        problem(problems, en.id, "entry %" PRId64 " does not follow the entry before it (its "
+                "previous hash differs)", en.id);
+    if (strcmp(hash, text_of(row, "hash")) != 0)
+        problem(problems, en.id, "entry %" PRId64 " was altered (its content does not match its "
+                "hash)", en.id);
+    *last_id = en.id;
+    snprintf(last, 65, "%s", text_of(row, "hash"));
+}
+
+/* Walks the entries in id order, a page at a time (the trail can be long); the detail as
+ * stored (the text that was hashed), not parsed. */
 static store_status verify_entries(store *s, cJSON *problems, int64_t *last_id, char last[65],
                                    store_error *e) {
-    sqlite3_stmt *st = store_prepare(s, e, "SELECT id, at, actor, role, ip, action, object, "
-                                     "object_id, detail, prev_hash, hash FROM audit ORDER BY id",
-                                     "");
-    if (!st) return e ? e->status : STORE_FAILED;
-    int rc;
     *last_id = 0;
     snprintf(last, 65, "%s", AUDIT_GENESIS);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const entry en = {sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 7), col(st, 1),
-                          col(st, 2), col(st, 3), col(st, 4), col(st, 5), col(st, 6),
-                          col(st, 8), col(st, 9)};
-        char hash[65];
-        entry_hash(&en, hash);
-        if (en.id > *last_id + 1)
-            problem(problems, *last_id + 1, en.id == *last_id + 2 ? "entry %" PRId64 " was removed"
-                    : "entries %" PRId64 " to %" PRId64 " were removed", *last_id + 1, en.id - 1);
-        else if (strcmp(en.prev_hash, last) != 0)
-            problem(problems, en.id, "entry %" PRId64 " does not follow the entry before it (its "
-                    "previous hash differs)", en.id);
-        if (strcmp(hash, col(st, 10)) != 0)
-            problem(problems, en.id, "entry %" PRId64 " was altered (its content does not match "
-                    "its hash)", en.id);
-        *last_id = en.id;
-        snprintf(last, 65, "%s", col(st, 10));
+    for (int64_t after = 0;;) {
+        cJSON *rows = store_rows(s, store_prepare(s, e, "SELECT id, at, actor, role, ip, action, "
+                                                  "object, object_id, detail AS detail_text, "
+                                                  "prev_hash, hash FROM audit WHERE id > ? ORDER "
+                                                  "BY id LIMIT 1000", "i", after), e);
+        if (!rows) return e ? e->status : STORE_FAILED;
+        const cJSON *row;
+        cJSON_ArrayForEach(row, rows) verify_entry(row, problems, last_id, last);
+        const int n = cJSON_GetArraySize(rows);
+        cJSON_Delete(rows);
+        if (n < 1000) return STORE_OK;
+        after = *last_id;
     }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? STORE_OK : store_db_fail(s, e);
 }
 
 store_status store_audit_verify(store *s, cJSON **out, store_error *e) {
@@ -271,12 +287,14 @@ store_status store_audit_verify(store *s, cJSON **out, store_error *e) {
     int64_t last_id = 0;
     char last[65] = "";
     pthread_mutex_lock(&s->mu);
-    store_status st = store_exec(s, "BEGIN", e); /* one snapshot of entries and head */
+    /* one snapshot of the entries and the head */
+    store_status st = store_exec(s, db_is_postgres(s->db) ? "BEGIN ISOLATION LEVEL REPEATABLE "
+                                 "READ" : "BEGIN", e);
     if (st == STORE_OK) st = verify_entries(s, problems, &last_id, last, e);
     if (st == STORE_OK)
         st = store_one_row(s, store_prepare(s, e, "SELECT entries, hash FROM audit_head", ""),
                            "audit head", 1, &head, e);
-    sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+    db_rollback(s->db); /* read only */
     pthread_mutex_unlock(&s->mu);
     if (st != STORE_OK) {
         cJSON_Delete(o);

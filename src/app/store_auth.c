@@ -98,7 +98,7 @@ static store_status hash_password(const char *password, char out[crypto_pwhash_S
     })
 
 static store_status changed_one(store *s, const char *what, const char *name, store_error *e) {
-    return sqlite3_changes(s->db) == 1
+    return s->changes == 1
                ? STORE_OK
                : store_fail(e, STORE_NOT_FOUND, "no %s named '%s'", what, name);
 }
@@ -120,13 +120,13 @@ static cJSON *name_detail(const char *name) {
 
 static store_status user_add(store *s, action *a, store_error *e) {
     const user_args *u = a->ctx;
-    store_status st = store_run(s, store_prepare(s, e, "INSERT INTO users (name, display_name, "
-                                                 "role, password_hash) VALUES (?, ?, ?, ?) ON "
-                                                 "CONFLICT (name) DO NOTHING", "tttt", u->name,
-                                                 u->display_name, u->role, u->hash), e);
-    if (st == STORE_OK && sqlite3_changes(s->db) == 0)
+    store_status st = store_insert(s, store_prepare(s, e, "INSERT INTO users (name, display_name, "
+                                                    "role, password_hash) VALUES (?, ?, ?, ?) ON "
+                                                    "CONFLICT (name) DO NOTHING RETURNING id",
+                                                    "tttt", u->name, u->display_name, u->role,
+                                                    u->hash), &a->id, e);
+    if (st == STORE_OK && a->id == 0)
         return store_fail(e, STORE_CONFLICT, "a user named '%s' exists", u->name);
-    a->id = sqlite3_last_insert_rowid(s->db);
     a->detail = name_detail(u->name);
     cJSON_AddStringToObject(a->detail, "role", u->role);
     return st;
@@ -395,14 +395,14 @@ typedef struct key_args {
 
 static store_status key_create(store *s, action *a, store_error *e) {
     const key_args *k = a->ctx;
-    store_status st = store_run(s, store_prepare(s, e, "INSERT INTO api_keys (name, secret_hash, "
-                                                 "scopes, created_by, expires_at) VALUES (?, ?, "
-                                                 "?, ?, ?) ON CONFLICT (name) DO NOTHING",
-                                                 "ttttt", k->name, k->hash, k->scopes, a->text,
-                                                 k->expires), e);
-    if (st == STORE_OK && sqlite3_changes(s->db) == 0)
+    store_status st = store_insert(s, store_prepare(s, e, "INSERT INTO api_keys (name, "
+                                                    "secret_hash, scopes, created_by, expires_at) "
+                                                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO "
+                                                    "NOTHING RETURNING id", "ttttt", k->name,
+                                                    k->hash, k->scopes, a->text, k->expires),
+                                   &a->id, e);
+    if (st == STORE_OK && a->id == 0)
         return store_fail(e, STORE_CONFLICT, "a key named '%s' exists", k->name);
-    a->id = sqlite3_last_insert_rowid(s->db);
     a->detail = name_detail(k->name);
     cJSON_AddStringToObject(a->detail, "scopes", k->scopes);
     return st;
@@ -437,8 +437,8 @@ store_status store_key_check(store *s, const char *secret, store_actor *out, sto
     char hash[65], now[32];
     sha256_hex(secret, hash);
     iso_time(0, now);
-    cJSON *rows = LOCKED_ROWS(s, e, "SELECT id, name, scopes, expires_at, revoked_at, "
-                              "coalesce(expires_at <= ?, 0) AS expired FROM api_keys WHERE "
+    cJSON *rows = LOCKED_ROWS(s, e, "SELECT id, name, scopes, expires_at, revoked_at, CASE WHEN "
+                              "expires_at <= ? THEN 1 ELSE 0 END AS expired FROM api_keys WHERE "
                               "secret_hash = ?", "tt", now, hash);
     if (!rows) return e ? e->status : STORE_FAILED;
     const cJSON *k = cJSON_GetArrayItem(rows, 0);

@@ -5,17 +5,28 @@
 
 #include <pthread.h>
 #include <stdbool.h>
-#include <sqlite3.h>
+
+#include "app/db.h"
 
 #include "app/store.h"
 
 struct store {
-    sqlite3 *db;
+    db *db;
     pthread_mutex_t mu; /* one connection: each call holds it */
+    int64_t changes;    /* rows the last store_run changed */
 };
 
-/* SQL for now, as every time in the store is written: ISO 8601 UTC with milliseconds. */
-#define STORE_NOW "(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
+/* A statement and its arguments, made by store_prepare and consumed (freed) by the call that
+ * runs it: store_run, store_insert, store_rows, store_one_row. */
+#define STORE_MAX_ARGS 16
+typedef struct store_stmt {
+    const char *sql;
+    db_arg args[STORE_MAX_ARGS];
+    int n_args;
+} store_stmt;
+
+/* SQL for now, as every time in the store is written: ISO 8601 UTC with milliseconds (db.h). */
+#define STORE_NOW "{now}"
 
 /* The hash before the first audit entry. */
 #define AUDIT_GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
@@ -59,18 +70,21 @@ store_status store_idempotency_record(store *s, const store_actor *by, const cha
  * finalized; the one row of a statement; a SQL statement run once. */
 store_status store_fail(store_error *e, store_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-store_status store_run(store *s, sqlite3_stmt *st, store_error *e);
-store_status store_one_row(store *s, sqlite3_stmt *st, const char *what, int64_t id, cJSON **out,
+store_status store_run(store *s, store_stmt *st, store_error *e);
+store_status store_one_row(store *s, store_stmt *st, const char *what, int64_t id, cJSON **out,
                            store_error *e);
+/* Runs an INSERT ... RETURNING id: the new record's id to *id. */
+store_status store_insert(store *s, store_stmt *st, int64_t *id, store_error *e);
 store_status store_exec(store *s, const char *sql, store_error *e);
 
-/* Prepares sql and binds the arguments, described by types: 'i' int64_t, 't' text (NULL binds
- * NULL), 'd' double, 'n' NULL (its argument, an int64_t, is ignored: every type takes one, so
- * a call can choose 'i' or 'n' for the same argument); NULL (with e filled) on failure. */
-sqlite3_stmt *store_prepare(store *s, store_error *e, const char *sql, const char *types, ...);
-/* All rows of a statement (finalized) as an array of objects keyed by column (JSON columns as
- * values); NULL on failure. */
-cJSON *store_rows(store *s, sqlite3_stmt *st, store_error *e);
+/* sql (db.h's dialect) with its arguments, described by types: 'i' int64_t, 't' text (NULL
+ * binds NULL), 'd' double, 'n' NULL (its argument, an int64_t, is ignored: every type takes
+ * one, so a call can choose 'i' or 'n' for the same argument); NULL (with e filled) out of
+ * memory. Text arguments are borrowed: the statement runs in the same expression. */
+store_stmt *store_prepare(store *s, store_error *e, const char *sql, const char *types, ...);
+/* All rows of a statement as an array of objects keyed by column (JSON columns as values);
+ * NULL on failure. */
+cJSON *store_rows(store *s, store_stmt *st, store_error *e);
 /* e from SQLite's last error; returns STORE_FAILED. */
 store_status store_db_fail(store *s, store_error *e);
 

@@ -7,6 +7,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "app/store_internal.h"
 
@@ -71,18 +72,20 @@ static size_t char_count(const char *s) {
  * The dashboard
  * ------------------------------------------------------------------------------------------- */
 
+#define COUNT_IF(cond) "sum(CASE WHEN " cond " THEN 1 ELSE 0 END)"
 #define LATEST_VOTE(g) "(SELECT value FROM votes v WHERE v.generation_id = " g ".id ORDER BY v.id DESC LIMIT 1)"
 
 static const char *const per_day_sql =
     "SELECT substr(created_at, 1, 10) AS day, task, model, count(*) AS generations FROM "
-    "generations WHERE created_at >= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-30 days') "
+    "generations WHERE created_at >= ? "
     "GROUP BY day, task, model ORDER BY day, task, model";
 
 static const char *const per_model_sql =
-    "SELECT model, task, count(*) AS generations, total(status = 'done') AS done, "
-    "total(EXISTS (SELECT 1 FROM picks p WHERE p.generation_id = g.id)) AS picked, "
-    "total(" LATEST_VOTE("g") " = 1) AS votes_up, total(" LATEST_VOTE("g") " = -1) AS votes_down, "
-    "total((SELECT count(*) FROM error_reports r WHERE r.generation_id = g.id)) AS error_reports "
+    "SELECT model, task, count(*) AS generations, " COUNT_IF("status = 'done'") " AS done, "
+    COUNT_IF("EXISTS (SELECT 1 FROM picks p WHERE p.generation_id = g.id)") " AS picked, "
+    COUNT_IF(LATEST_VOTE("g") " = 1") " AS votes_up, " COUNT_IF(LATEST_VOTE("g") " = -1")
+    " AS votes_down, coalesce(sum((SELECT count(*) FROM error_reports r WHERE r.generation_id = "
+    "g.id)), 0) AS error_reports "
     "FROM generations g GROUP BY model, task ORDER BY model, task";
 
 /* The signed records' share of sections changed and mean change per section. */
@@ -128,7 +131,12 @@ static store_status discharge_edits(store *s, cJSON *out, store_error *e) {
 
 static store_status stats(store *s, action *a, store_error *e) {
     cJSON *out = *a->out = cJSON_CreateObject();
-    cJSON *per_day = store_rows(s, store_prepare(s, e, per_day_sql, ""), e);
+    char since[32]; /* 30 days ago, as the store writes times */
+    const time_t t = time(NULL) - 30 * 86400;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(since, sizeof since, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+    cJSON *per_day = store_rows(s, store_prepare(s, e, per_day_sql, "t", since), e);
     cJSON *per_model = per_day ? store_rows(s, store_prepare(s, e, per_model_sql, ""), e) : NULL;
     cJSON_AddItemToObject(out, "per_day", per_day);
     cJSON_AddItemToObject(out, "per_model", per_model);

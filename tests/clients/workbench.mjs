@@ -11,7 +11,7 @@
 import { check, finish, startServer } from './serve.mjs';
 import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -23,7 +23,13 @@ if (!existsSync(CHROMIUM)) {
   process.exit(1);
 }
 const dir = mkdtempSync(join(tmpdir(), 'ward-wb-'));
-const db = join(dir, 'workbench.db');
+// SQLite by default; with WARD_TEST_PG_DIR (a cluster from tests/scaleout/pg.sh) the same
+// suite on PostgreSQL, its schema emptied first
+const pgDir = process.env.WARD_TEST_PG_DIR;
+const db = pgDir ? readFileSync(join(pgDir, 'uri'), 'utf8').trim() : join(dir, 'workbench.db');
+if (pgDir) execFileSync('psql', [db, '-X', '-q', '-c', 'DROP SCHEMA public CASCADE; CREATE SCHEMA public'],
+  { stdio: ['ignore', 'ignore', 'inherit'] });
+console.log(`database: ${pgDir ? 'PostgreSQL' : 'SQLite'}`);
 const PASSWORD = 'correct-horse-battery';
 for (const [name, role, full] of [['doc', 'doctor', '李医生'], ['aud', 'auditor', '审计员'], ['adm', 'admin', '管理员']])
   execFileSync(ward, ['user', 'add', name, '--role', role, '--display-name', full, '--db', db],
