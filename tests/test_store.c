@@ -15,6 +15,7 @@
 
 #include "app/db.h"
 #include "app/store.h"
+#include "privacy/deid.h"
 #include "harness.h"
 
 /* The doctor every action here is by (the audit trail's own tests: test_audit.c). */
@@ -318,7 +319,10 @@ static void test_stats_and_dpo(void) {
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     int n = 0;
-    CHECK(store_export_dpo(s, &D, f, &n, &e) == STORE_OK && n == 3, "3 DPO pairs (%d): %s", n, e.msg);
+    deid_config deid;
+    deid_config_init(&deid);
+    CHECK(store_export(s, &D, STORE_EXPORT_DPO, &deid, f, &n, &e) == STORE_OK && n == 3,
+          "3 DPO pairs (%d): %s", n, e.msg);
     fclose(f);
     int pick = 0, vote = 0, edits = 0;
     for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
@@ -338,6 +342,62 @@ static void test_stats_and_dpo(void) {
     store_close(s);
 }
 
+/* An export of one fictional patient's case with an error report: identifiers become
+ * placeholders in the prompt, the answer and the doctor's note; the dates move by the case's
+ * own shift, the same in every export; the original stays in the case record. */
+static void export_text(store *s, store_export_kind kind, char **out) {
+    size_t len = 0;
+    FILE *f = open_memstream(out, &len);
+    int n = 0;
+    store_error e = {0};
+    deid_config deid;
+    deid_config_init(&deid);
+    CHECK(store_export(s, &D, kind, &deid, f, &n, &e) == STORE_OK && n == 1, "one record (%d): %s",
+          n, e.msg);
+    fclose(f);
+}
+
+static void test_export_deid(void) {
+    store *s = NULL;
+    store_error e = {0};
+    const char *db = test_fresh_db("deid.db");
+    if (!db || store_open(db, &s, &e) != STORE_OK) return;
+    static const char phi[] = "患者张伟，男，身份证号11010519491231002X，电话13812345678，"
+                              "2023年3月5日入院。";
+    char text[512];
+    snprintf(text, sizeof text, "{\"free_text\":\"%s\"}", phi);
+    const int64_t c = new_case(s, text);
+    snprintf(text, sizeof text, "{\"case_id\":%lld,\"task\":\"differential\",\"model\":\"m1\","
+             "\"template\":\"differential@1\",\"prompt\":\"病历：%s\"}", (long long)c, phi);
+    cJSON *in = cJSON_Parse(text);
+    int64_t g = 0;
+    CHECK(store_generation_begin(s, &D, in, &g, &e) == STORE_OK, "the case's prompt");
+    cJSON_Delete(in);
+    finish(s, g, "{\"diagnoses\":[{\"name\":\"肺炎\",\"evidence\":\"张伟 2023年3月5日发热\"}]}");
+    snprintf(text, sizeof text, "{\"category\":\"omission\",\"text\":\"张伟的电话13812345678\"}");
+    cJSON *report = cJSON_Parse(text);
+    int64_t rid;
+    CHECK(store_error_report(s, &D, g, report, &rid, &e) == STORE_OK, "error report: %s", e.msg);
+    cJSON_Delete(report);
+    char *first = NULL, *second = NULL;
+    export_text(s, STORE_EXPORT_ERRORS, &first);
+    export_text(s, STORE_EXPORT_ERRORS, &second);
+    CHECK(first && !strstr(first, "张伟") && !strstr(first, "13812345678") &&
+              !strstr(first, "11010519491231002X") && !strstr(first, "2023年3月5日") &&
+              strstr(first, "[姓名]") && strstr(first, "[电话]") && strstr(first, "[身份证号]") &&
+              strstr(first, "入院"), "the export holds placeholders, not identifiers: %s", first);
+    CHECK(first && second && !strcmp(first, second), "the case's dates move by the same days in "
+          "every export");
+    cJSON *kept = NULL;
+    CHECK(store_case_get(s, &D, c, &kept, &e) == STORE_OK &&
+              strstr(cJSON_GetObjectItem(kept, "free_text")->valuestring, "张伟"),
+          "the case record itself keeps the original");
+    cJSON_Delete(kept);
+    free(first), free(second);
+    store_close(s);
+    test_remove_db(db);
+}
+
 /* A database keeps everything across reopening; one from a newer ward is refused; one that
  * cannot be opened says why. */
 static void test_reopen(void) {
@@ -347,11 +407,11 @@ static void test_reopen(void) {
     snprintf(path, sizeof path, "%s", fresh);
     store *s = NULL;
     store_error e = {0};
-    CHECK(store_open(path, &s, &e) == STORE_OK && store_schema_version(s) == 2, "opened: %s", e.msg);
+    CHECK(store_open(path, &s, &e) == STORE_OK && store_schema_version(s) == 3, "opened: %s", e.msg);
     if (!s) return;
     const int64_t id = new_case(s, "{\"free_text\":\"持久化\"}");
     store_close(s);
-    CHECK(store_open(path, &s, &e) == STORE_OK && store_schema_version(s) == 2, "reopened");
+    CHECK(store_open(path, &s, &e) == STORE_OK && store_schema_version(s) == 3, "reopened");
     cJSON *c = NULL;
     CHECK(s && store_case_get(s, &D, id, &c, &e) == STORE_OK, "the case is still there");
     cJSON_Delete(c);
@@ -382,6 +442,7 @@ int main(void) {
         store_close(s);
     }
     test_stats_and_dpo();
+    test_export_deid();
     test_reopen();
     return test_summary();
 }

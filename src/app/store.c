@@ -120,6 +120,10 @@ static const char *const migrations[] = {
     "CREATE TABLE idempotency ("
     " actor TEXT NOT NULL, key TEXT NOT NULL, action TEXT NOT NULL, result_id INTEGER NOT NULL,"
     " at TEXT NOT NULL DEFAULT " STORE_NOW ", PRIMARY KEY (actor, key));",
+    /* 3: the replica running a generation (several servers share one database); a case's
+     * date shift for de-identified exports (days; the mapping stays with the case) */
+    "ALTER TABLE generations ADD COLUMN owner TEXT;"
+    "ALTER TABLE cases ADD COLUMN deid_shift INTEGER;",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -574,12 +578,12 @@ static store_status generation_begin(store *s, action *a, store_error *e) {
     const cJSON *in = a->in, *case_id = cJSON_GetObjectItemCaseSensitive(in, "case_id");
     const cJSON *rerun = cJSON_GetObjectItemCaseSensitive(in, "rerun_of");
     const cJSON *params = cJSON_GetObjectItemCaseSensitive(in, "params");
-    const char *task, *model, *tmpl, *prompt;
+    const char *task, *model, *tmpl, *prompt, *owner;
     const int64_t cid = as_id(case_id), rid = as_id(rerun);
     if (!cid) return store_fail(e, STORE_INVALID, "'case_id' must be a record id (a whole number >= 1)");
     if (!opt_string(in, "task", NULL, &task, e) || !opt_string(in, "model", NULL, &model, e) ||
         !opt_string(in, "template", NULL, &tmpl, e) ||
-        !opt_string(in, "prompt", NULL, &prompt, e))
+        !opt_string(in, "prompt", NULL, &prompt, e) || !opt_string(in, "owner", NULL, &owner, e))
         return e ? e->status : STORE_INVALID;
     if (!task || (strcmp(task, "differential") && strcmp(task, "discharge")) || !model || !tmpl ||
         !prompt)
@@ -594,9 +598,9 @@ static store_status generation_begin(store *s, action *a, store_error *e) {
     char *p = print_or(params, "{}");
     const store_status st =
         store_insert(s, store_prepare(s, e, "INSERT INTO generations (case_id, task, model, params, "
-                       "template, prompt, rerun_of) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                       rid ? "ittttti" : "itttttn", cid, task, model, p ? p : "{}", tmpl,
-                       prompt, rid),
+                       "template, prompt, rerun_of, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                       "RETURNING id", rid ? "itttttit" : "itttttnt", cid, task, model,
+                       p ? p : "{}", tmpl, prompt, rid, owner),
             &a->id, e);
     free(p);
     return st;
@@ -639,12 +643,14 @@ store_status store_generation_finish(store *s, int64_t id, const cJSON *in, stor
     return act(s, &store_system, "generation.finish", generation_finish, id, in, NULL, e);
 }
 
-/* A generation with its latest vote, its error reports and its picks. */
+/* A generation with its latest vote, its error reports, its picks and (a discharge draft) the
+ * record it became. */
 #define GENERATION_SELECT                                                                       \
     "SELECT g.*, (SELECT value FROM votes v WHERE v.generation_id = g.id ORDER BY v.id DESC "   \
     "LIMIT 1) AS vote, (SELECT count(*) FROM error_reports r WHERE r.generation_id = g.id) AS " \
-    "error_reports, (SELECT count(*) FROM picks p WHERE p.generation_id = g.id) AS picks "      \
-    "FROM generations g "
+    "error_reports, (SELECT count(*) FROM picks p WHERE p.generation_id = g.id) AS picks, "     \
+    "(SELECT min(id) FROM discharge_records d WHERE d.generation_id = g.id) AS "                \
+    "discharge_record_id FROM generations g "
 
 static store_status generation_get(store *s, int64_t id, cJSON **out, store_error *e) {
     return store_one_row(s, store_prepare(s, e, GENERATION_SELECT "WHERE g.id = ?", "i", id),
@@ -654,6 +660,16 @@ static store_status generation_get(store *s, int64_t id, cJSON **out, store_erro
 store_status store_generation_get(store *s, const store_actor *by, int64_t id, cJSON **out,
                                   store_error *e) {
     return view(s, by, "generation.view", generation_get, id, out, e);
+}
+
+bool store_generation_running(store *s, int64_t id) {
+    pthread_mutex_lock(&s->mu);
+    cJSON *rows = store_rows(s, store_prepare(s, NULL, "SELECT 1 AS one FROM generations WHERE "
+                                              "id = ? AND status = 'running'", "i", id), NULL);
+    pthread_mutex_unlock(&s->mu);
+    const bool running = cJSON_GetArraySize(rows) > 0;
+    cJSON_Delete(rows);
+    return running;
 }
 
 store_status store_generation_list(store *s, int64_t case_id, cJSON **out, store_error *e) {
@@ -938,12 +954,13 @@ store_status store_discharge_list(store *s, int64_t case_id, cJSON **out, store_
     return st;
 }
 
-int store_abandon_running(store *s) {
+int store_abandon_running(store *s, const char *owner) {
     pthread_mutex_lock(&s->mu);
     const store_status st = store_run(s, store_prepare(s, NULL, "UPDATE generations SET status = "
                                            "'cancelled', error = 'interrupted: the server "
                                            "stopped', finished_at = " STORE_NOW " WHERE status = "
-                                           "'running'", ""), NULL);
+                                           "'running' AND (owner = ? OR owner IS NULL)", "t",
+                                           owner), NULL);
     const int n = st == STORE_OK ? (int)s->changes : -1;
     pthread_mutex_unlock(&s->mu);
     return n;

@@ -84,7 +84,8 @@ store_status store_case_list(store *s, const store_actor *by, const char *query,
                              store_error *err);
 
 /* Generations: a model's answer for a case. begin takes {"case_id", "task" ("differential" or
- * "discharge"), "model", "params" (object), "template" (name@version), "prompt", "rerun_of"}. */
+ * "discharge"), "model", "params" (object), "template" (name@version), "prompt", "rerun_of", "owner" (the
+ * server running it)}. */
 store_status store_generation_begin(store *s, const store_actor *by, const cJSON *in, int64_t *id, store_error *err);
 /* finish takes {"status" ("done", "error", "cancelled"), "output", "error", "ttft_ms",
  * "total_ms", "prompt_tokens", "completion_tokens"}. */
@@ -120,9 +121,12 @@ store_status store_discharge_get(store *s, const store_actor *by, int64_t record
 /* A case's discharge records, oldest first (without their edits). */
 store_status store_discharge_list(store *s, int64_t case_id, cJSON **out, store_error *err);
 
-/* Generations left running by a server that stopped become "cancelled" ("interrupted");
- * called when the workbench starts. Returns how many, or -1. */
-int store_abandon_running(store *s);
+/* Generations this server (owner: its instance name) left running when it stopped become
+ * "cancelled" ("interrupted"), and so do ones of no recorded owner; other replicas' running
+ * generations are theirs. Called when the workbench starts. Returns how many, or -1. */
+int store_abandon_running(store *s, const char *owner);
+/* Is the generation still running (on this server or another)? Not audited: no patient data. */
+bool store_generation_running(store *s, int64_t id);
 
 /* The adoption dashboard's numbers: {"per_day": [{"day", "task", "model", "generations"}]
  * (the last 30 days), "per_model": [{"model", "task", "generations", "done", "picked" (differentials
@@ -131,12 +135,19 @@ int store_abandon_running(store *s);
  * distance between draft and final over the longer one's length, averaged: 0 to 1)}}. */
 store_status store_stats(store *s, const store_actor *by, cJSON **out, store_error *e);
 
-/* Preference pairs for DPO training, one JSON object per line to f: {"prompt", "chosen",
- * "rejected", "source", "case_id", "chosen_model", "rejected_model", "template"}: a picked
- * differential over an unpicked one of the same case; an up-voted generation over a down-voted
- * one of the same case and task; a signed discharge record's final text over its generated
- * draft when the doctor changed it. Writes *n_pairs. */
-store_status store_export_dpo(store *s, const store_actor *by, FILE *f, int *n_pairs, store_error *e);
+/* Exports for training and for the model's makers, one JSON object per line to f, every field
+ * of case text de-identified with deid (privacy/deid.h), each case's dates shifted by its own
+ * number of days (drawn once and kept with the case: the mapping never leaves the record).
+ * STORE_EXPORT_DPO: preference pairs {"prompt", "chosen", "rejected", "source", "case_id",
+ * "chosen_model", "rejected_model", "template"}: a picked differential over an unpicked one of
+ * the same case; an up-voted generation over a down-voted one of the same case and task; a
+ * signed discharge record's final text over its generated draft when the doctor changed it.
+ * STORE_EXPORT_ERRORS: error reports {"category", "note", "output", "prompt", "case_id",
+ * "model", "template", "task", "created_at", "source"}. Writes *n (records written). */
+typedef enum store_export_kind { STORE_EXPORT_DPO, STORE_EXPORT_ERRORS } store_export_kind;
+struct deid_config;
+store_status store_export(store *s, const store_actor *by, store_export_kind kind,
+                          const struct deid_config *deid, FILE *f, int *n, store_error *e);
 
 /* ---------------------------------------------------------------------------------------------
  * Accounts (store_auth.c): users with roles, browser sessions, API keys, login throttling

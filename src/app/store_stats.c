@@ -9,7 +9,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "app/store_internal.h"
+#include "privacy/deid.h"
 
 /* ---------------------------------------------------------------------------------------------
  * Edit distance
@@ -155,14 +158,17 @@ store_status store_stats(store *s, const store_actor *by, cJSON **out, store_err
 }
 
 /* ---------------------------------------------------------------------------------------------
- * DPO pairs
+ * Exports: DPO pairs and error reports, de-identified
  * ------------------------------------------------------------------------------------------- */
 
-/* Each query yields prompt, chosen, rejected, case_id, chosen_model, rejected_model, template;
- * pairs share their prompt text, so chosen and rejected answered the same input. */
-static const struct {
+/* A query of an export: its rows' source label and SQL. */
+typedef struct export_query {
     const char *source, *sql;
-} pair_queries[] = {
+} export_query;
+
+/* Each pair query yields prompt, chosen, rejected, case_id, chosen_model, rejected_model,
+ * template; pairs share their prompt text, so chosen and rejected answered the same input. */
+static const export_query pair_queries[] = {
     {"pick",
      "SELECT c.prompt, c.output AS chosen, r.output AS rejected, c.case_id, c.model AS "
      "chosen_model, r.model AS rejected_model, c.template FROM generations c JOIN generations r "
@@ -183,47 +189,148 @@ static const struct {
      "ORDER BY d.id"},
 };
 
+/* Each error report with the answer it is about. */
+static const export_query error_queries[] = {
+    {"error",
+     "SELECT r.category, r.text AS note, g.output, g.prompt, g.case_id, g.model, g.template, "
+     "g.task, r.created_at FROM error_reports r JOIN generations g ON g.id = r.generation_id "
+     "ORDER BY r.id"},
+};
+
+static const struct {
+    const char *action;
+    const export_query *queries;
+    int n_queries;
+    const char *const *texts; /* the fields holding case text, de-identified */
+} exports[] = {
+    [STORE_EXPORT_DPO] = {"export.dpo", pair_queries, 3,
+                          (const char *const[]){"prompt", "chosen", "rejected", NULL}},
+    [STORE_EXPORT_ERRORS] = {"export.errors", error_queries, 1,
+                             (const char *const[]){"note", "output", "prompt", NULL}},
+};
+
 typedef struct export_args {
+    store_export_kind kind;
+    const deid_config *deid;
     FILE *f;
-    int n_pairs;
+    int n;
 } export_args;
 
-static store_status export_dpo(store *s, action *a, store_error *e) {
+/* The case's date shift for exports, drawn (1 to 365 days) and kept with the case the first
+ * time it is needed: the same patient's dates move together in every export. */
+static store_status case_shift(store *s, int64_t case_id, int32_t *days, store_error *e) {
+    cJSON *row = NULL;
+    store_status st = store_one_row(s, store_prepare(s, e, "SELECT deid_shift FROM cases WHERE "
+                                                     "id = ?", "i", case_id), "case", case_id,
+                                    &row, e);
+    const cJSON *v = cJSON_GetObjectItem(row, "deid_shift");
+    *days = cJSON_IsNumber(v) ? (int32_t)v->valuedouble : (int32_t)randombytes_uniform(365) + 1;
+    if (st == STORE_OK && !cJSON_IsNumber(v))
+        st = store_run(s, store_prepare(s, e, "UPDATE cases SET deid_shift = ? WHERE id = ?", "ii",
+                                        (int64_t)*days, case_id), e);
+    cJSON_Delete(row);
+    return st;
+}
+
+/* The row's case text fields as text (discharge sections come back parsed). */
+static char *field_text(const cJSON *row, const char *k) {
+    const cJSON *v = cJSON_GetObjectItem(row, k);
+    return cJSON_IsString(v) ? strdup(v->valuestring) : cJSON_PrintUnformatted(v);
+}
+
+/* The names deid_find sees in text (where a cue shows them), added to names: the same name
+ * elsewhere in the record, without a cue, is the same person. */
+static void harvest_names(const deid_config *c, const char *text, char ***names, int *n) {
+    deid_span *spans = NULL;
+    size_t n_spans = 0;
+    deid_error de = {0};
+    if (!text || deid_find(c, text, strlen(text), &spans, &n_spans, &de) != DEID_OK) return;
+    for (size_t i = 0; i < n_spans; i++) {
+        if (spans[i].type != DEID_NAME) continue;
+        const char *p = text;
+        for (int64_t k = 0; k < spans[i].start; k++) /* characters to bytes */
+            do p++; while (((unsigned char)*p & 0xC0) == 0x80);
+        const char *q = p;
+        for (int64_t k = spans[i].start; k < spans[i].end; k++)
+            do q++; while (((unsigned char)*q & 0xC0) == 0x80);
+        char **grown = realloc(*names, sizeof **names * (size_t)(*n + 1));
+        if (!grown) break;
+        *names = grown;
+        if (((*names)[*n] = strndup(p, (size_t)(q - p)))) (*n)++;
+    }
+    free(spans);
+}
+
+/* The row's case text fields de-identified together: with the case's date shift, and the
+ * names found in any of them (or in the case itself) replaced in all of them. */
+static store_status deidentify_row(store *s, const export_args *x, cJSON *row, store_error *e) {
+    const int64_t case_id = (int64_t)cJSON_GetObjectItem(row, "case_id")->valuedouble;
+    deid_config c = *x->deid; /* a copy: its own shift and name list */
+    cJSON *kase = NULL;
+    store_status st = case_shift(s, case_id, &c.shift_days, e);
+    if (st == STORE_OK)
+        st = store_one_row(s, store_prepare(s, e, "SELECT title, free_text, sections AS "
+                                            "sections_text FROM cases WHERE id = ?", "i", case_id),
+                           "case", case_id, &kase, e);
+    char **names = NULL;
+    int n_names = 0;
+    if (x->deid->n_names && (names = calloc((size_t)x->deid->n_names, sizeof *names)))
+        for (int i = 0; i < x->deid->n_names; i++) /* the configured names first */
+            if ((names[n_names] = strdup(x->deid->names[i]))) n_names++;
+    static const char *const case_fields[] = {"title", "free_text", "sections_text"};
+    for (size_t k = 0; st == STORE_OK && k < 3; k++)
+        harvest_names(&c, cJSON_GetObjectItem(kase, case_fields[k])->valuestring, &names, &n_names);
+    for (const char *const *k = exports[x->kind].texts; st == STORE_OK && *k; k++) {
+        char *text = field_text(row, *k);
+        harvest_names(&c, text, &names, &n_names);
+        free(text);
+    }
+    c.names = names, c.n_names = n_names;
+    for (const char *const *k = exports[x->kind].texts; st == STORE_OK && *k; k++) {
+        char *text = field_text(row, *k), *clean = NULL;
+        deid_error de = {0};
+        if (!text || deid_redact(&c, text, strlen(text), &clean, &de) != DEID_OK)
+            st = store_fail(e, STORE_FAILED, "de-identifying '%s': %s", *k,
+                            text ? de.msg : "out of memory");
+        else
+            cJSON_ReplaceItemInObject(row, *k, cJSON_CreateString(clean));
+        free(text), free(clean);
+    }
+    for (int i = 0; i < n_names; i++) free(names[i]);
+    free(names);
+    cJSON_Delete(kase);
+    return st;
+}
+
+static store_status export_rows(store *s, action *a, store_error *e) {
     export_args *x = a->ctx;
     store_status st = STORE_OK;
-    for (size_t q = 0; q < sizeof pair_queries / sizeof pair_queries[0] && st == STORE_OK; q++) {
-        cJSON *rows = store_rows(s, store_prepare(s, e, pair_queries[q].sql, ""), e);
+    for (int q = 0; q < exports[x->kind].n_queries && st == STORE_OK; q++) {
+        const export_query *eq = &exports[x->kind].queries[q];
+        cJSON *rows = store_rows(s, store_prepare(s, e, eq->sql, ""), e), *row;
         if (!rows) st = e ? e->status : STORE_FAILED;
-        cJSON *row;
         cJSON_ArrayForEach(row, rows) {
-            static const char *const texts[] = {"chosen", "rejected"};
-            for (int k = 0; k < 2; k++) { /* discharge JSON columns come back parsed */
-                cJSON *v = cJSON_GetObjectItem(row, texts[k]);
-                if (!cJSON_IsObject(v)) continue;
-                char *text = cJSON_PrintUnformatted(v);
-                cJSON_ReplaceItemInObject(row, texts[k], cJSON_CreateString(text ? text : ""));
-                free(text);
-            }
-            cJSON_AddStringToObject(row, "source", pair_queries[q].source);
+            if ((st = deidentify_row(s, x, row, e)) != STORE_OK) break;
+            cJSON_AddStringToObject(row, "source", eq->source);
             char *line = cJSON_PrintUnformatted(row);
             if (!line || fprintf(x->f, "%s\n", line) < 0)
-                st = store_fail(e, STORE_FAILED, "writing the pairs failed");
+                st = store_fail(e, STORE_FAILED, "writing the export failed");
             free(line);
             if (st != STORE_OK) break;
-            x->n_pairs++;
+            x->n++;
         }
         cJSON_Delete(rows);
     }
     a->detail = cJSON_CreateObject();
-    cJSON_AddNumberToObject(a->detail, "pairs", x->n_pairs);
+    cJSON_AddNumberToObject(a->detail, "records", x->n);
     return st;
 }
 
-store_status store_export_dpo(store *s, const store_actor *by, FILE *f, int *n_pairs,
-                              store_error *e) {
-    export_args x = {f, 0};
-    action a = {.name = "export.dpo", .view = true, .ctx = &x};
-    const store_status st = store_transact(s, by, export_dpo, &a, e);
-    *n_pairs = st == STORE_OK ? x.n_pairs : 0;
+store_status store_export(store *s, const store_actor *by, store_export_kind kind,
+                          const deid_config *deid, FILE *f, int *n, store_error *e) {
+    export_args x = {kind, deid, f, 0};
+    action a = {.name = exports[kind].action, .ctx = &x};
+    const store_status st = store_transact(s, by, export_rows, &a, e);
+    *n = st == STORE_OK ? x.n : 0;
     return st;
 }

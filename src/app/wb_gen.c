@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "app/wb_internal.h"
@@ -29,7 +30,6 @@ struct live_gen {
     char *text;
     size_t len;
     bool finished;
-    int64_t record_id; /* a discharge draft's record, once made */
     int refs;          /* the collector and each event stream */
     live_gen *next;    /* on wb->live, under wb->mu */
 };
@@ -86,9 +86,6 @@ static void record_end(workbench *wb, live_gen *g, const srv_progress *p) {
         if (store_discharge_create(wb->db, &store_system, g->case_id, draft, &rid, &e) != STORE_OK)
             fprintf(stderr, "ward serve: workbench: discharge draft of generation %lld: %s\n",
                     (long long)g->id, e.msg);
-        pthread_mutex_lock(&g->mu);
-        g->record_id = rid;
-        pthread_mutex_unlock(&g->mu);
         cJSON_Delete(draft);
     }
     cJSON_Delete(fin);
@@ -282,6 +279,7 @@ int64_t wb_generate(workbench *wb, const store_actor *by, int64_t case_id, const
     cJSON_AddStringToObject(rec, "template", t->id);
     cJSON_AddStringToObject(rec, "prompt", prompt);
     if (rerun_of) cJSON_AddNumberToObject(rec, "rerun_of", (double)rerun_of);
+    cJSON_AddStringToObject(rec, "owner", wb->instance);
     g = calloc(1, sizeof *g);
     if (!g) {
         jc_free(gp.schema);
@@ -334,9 +332,21 @@ static void make_event(event_reader *r, const char *name, cJSON *data) {
     free(json);
 }
 
+/* A ping, as a stream sends while it waits. */
+static void ping(event_reader *r) {
+    r->buf = strdup(": ping\n\n");
+    r->len = r->buf ? strlen(r->buf) : 0;
+}
+
 /* The next event: new text, a ping after 15 s of none, or the recorded end (for a generation
- * that had ended before the stream began: its recorded text first). */
+ * that had ended before the stream began: its recorded text first). A generation running on
+ * another replica (the database is shared) is waited for, pinging each second, and then sent
+ * whole: its text grows only in that replica's memory. */
 static void next_event(event_reader *r) {
+    if (!r->g && store_generation_running(r->wb->db, r->id)) {
+        sleep(1);
+        return ping(r);
+    }
     if (r->g) {
         live_gen *g = r->g;
         pthread_mutex_lock(&g->mu);
@@ -355,11 +365,7 @@ static void next_event(event_reader *r) {
         }
         const bool finished = g->finished;
         pthread_mutex_unlock(&g->mu);
-        if (!finished) {
-            r->buf = strdup(": ping\n\n");
-            r->len = r->buf ? strlen(r->buf) : 0;
-            return;
-        }
+        if (!finished) return ping(r);
     }
     cJSON *gen = NULL;
     store_error e = {0};
@@ -376,9 +382,7 @@ static void next_event(event_reader *r) {
         return make_event(r, "delta", d);
     }
     r->ended = true;
-    if (r->g && r->g->record_id) /* set before finished, read after */
-        cJSON_AddNumberToObject(gen, "discharge_record_id", (double)r->g->record_id);
-    make_event(r, "done", gen);
+    make_event(r, "done", gen); /* with its discharge_record_id, for a draft */
 }
 
 static long read_events(void *cls, char *buf, size_t max) {

@@ -22,6 +22,7 @@ struct workbench {
     char web_dir[1024]; /* "" when there is no web app */
     char prompts_dir[1024];
     char columns_spec[512];
+    char instance[128]; /* this replica's name: owner of the generations it runs */
     bool cookie_secure; /* sessions' cookies only over HTTPS */
     int session_ttl_s;
     pthread_mutex_t mu; /* guards what follows */

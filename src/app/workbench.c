@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---------------------------------------------------------------------------------------------
  * Replies
@@ -72,6 +73,8 @@ bool wb_open(const wb_config *cfg, workbench **out, char *err, size_t cap) {
     snprintf(wb->prompts_dir, sizeof wb->prompts_dir, "%s", cfg->prompts_dir);
     snprintf(wb->columns_spec, sizeof wb->columns_spec, "%s", cfg->columns ? cfg->columns : "");
     wb->cookie_secure = cfg->cookie_secure;
+    if (cfg->instance) snprintf(wb->instance, sizeof wb->instance, "%s", cfg->instance);
+    else if (gethostname(wb->instance, sizeof wb->instance - 1) != 0) snprintf(wb->instance, sizeof wb->instance, "ward");
     wb->session_ttl_s = cfg->session_ttl_s > 0 ? cfg->session_ttl_s : 8 * 3600;
     store_error e = {0};
     bool ok = prompt_load(cfg->prompts_dir, "differential", &wb->differential, err, cap) &&
@@ -80,7 +83,7 @@ bool wb_open(const wb_config *cfg, workbench **out, char *err, size_t cap) {
         snprintf(err, cap, "workbench database: %s", e.msg);
         ok = false;
     }
-    if (ok && store_abandon_running(wb->db) < 0) {
+    if (ok && store_abandon_running(wb->db, wb->instance) < 0) {
         snprintf(err, cap, "workbench database: cannot mark interrupted generations");
         ok = false;
     }

@@ -24,6 +24,8 @@ typedef struct wb_config {
                               * first three served */
     bool cookie_secure;      /* mark the session cookie Secure (HTTPS, here or at a proxy) */
     int session_ttl_s;       /* how long a sign-in lasts; 0: 8 hours */
+    const char *instance;    /* this server's name among replicas sharing the database (the
+                              * generations it runs are its own); NULL: the host name */
 } wb_config;
 
 typedef struct workbench workbench;
