@@ -120,15 +120,15 @@ void reply_free(http_reply *r) {
 /* Starts `ward serve ARGS --port 0` and reads the port it prints; its pid, or -1. */
 static pid_t spawn_server(const char *args) {
     int out[2];
+    char cmd[2048]; /* made before the fork: the log's name has the test's pid */
+    snprintf(cmd, sizeof cmd, "exec %s serve %s --port 0 2>>%s", WARD_BINARY, args,
+             test_tmp_path("serve.log"));
     if (pipe(out) != 0) return -1;
     const pid_t pid = fork();
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL); /* a crashed or killed test takes its server along */
         dup2(out[1], 1);
         close(out[0]), close(out[1]);
-        char cmd[2048];
-        snprintf(cmd, sizeof cmd, "exec %s serve %s --port 0 2>>%s", WARD_BINARY, args,
-                 test_tmp_path("serve.log"));
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         _exit(127);
     }
@@ -200,6 +200,7 @@ const char *json_str(const cJSON *o, const char *path0, const char *path1) {
 }
 
 int srvtest_port(void) { return g_port; }
+void srvtest_use_port(int port) { g_port = port; }
 
 /* ---------------------------------------------------------------------------------------------
  * Accounts

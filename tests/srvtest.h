@@ -34,6 +34,8 @@ pid_t start_server_https(const char *args, const char *cacert);
 /* SIGTERM and the exit status (-1 if it did not exit normally). */
 int stop_server(pid_t pid);
 int srvtest_port(void);
+/* Sends the next requests to this port (a server started earlier). */
+void srvtest_use_port(int port);
 /* Runs `ward ARGS` with input on its standard input; its exit status (-1 if it crashed). */
 int run_ward(const char *args, const char *input);
 /* `ward user add NAME --role ROLE --db DB` with the password. */

@@ -5,8 +5,11 @@
  * to 89, year-only dates); dates shifted across month, year and leap-day boundaries in their own
  * format; overlaps resolved longest-first; offsets in characters with mixed ASCII and CJK; bad
  * input refused (invalid UTF-8, NUL, bad spans, bad config JSON); allocation failure at every
- * step; many threads on one config; the `ward deid` command's exit codes. Last, the detector's
- * recall per type on our own tuning set, tests/data/deid/tuning.jsonl (thresholds below).
+ * step; many threads on one config; the `ward deid` command's exit codes. Names and record numbers
+ * where hospitals write them: role labels and signatures, lists, titles after a name, relations in
+ * parentheses, table cells and columns, English labels, labels spread by spaces. Last, the
+ * detector's recall and precision per type on our own labelled sets, tests/data/deid/tuning.jsonl
+ * and dev2.jsonl (thresholds below).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -18,6 +21,7 @@
 #include "harness.h"
 
 #define TUNING WARD_SOURCE_DIR "/tests/data/deid/tuning.jsonl"
+#define DEV2 WARD_SOURCE_DIR "/tests/data/deid/dev2.jsonl"
 
 /* The character offset of the first occurrence of needle in text, or -1. */
 static int64_t char_offset(const char *text, const char *needle) {
@@ -216,6 +220,68 @@ static void test_names(void) {
           "repeated and configured names: %s", out ? out : e.msg);
     free(out);
     deid_config_free(&c);
+}
+
+/* Where staff and relatives' names stand in hospital documents (docs/deid.md, "name"). */
+static void test_names_in_documents(void) {
+    expect("麻醉方式：腰麻    麻醉者：蔺晓军\n", DEID_NAME, "蔺晓军");          /* X者： */
+    expect("编码员：桂晓峰  病案整理者：喻敏", DEID_NAME, "喻敏");
+    expect("白班：郑丽 吴芳    小夜班：宋雅琴", DEID_NAME, "吴芳");               /* shift, list */
+    expect("交：熊燕  接：邓小琴", DEID_NAME, "邓小琴");
+    expect("住院病历\n姓    名：司马文静      性    别：女", DEID_NAME, "司马文静"); /* spaced label */
+    expect("会诊意见（神经内科 胡明 主治医师）：同意", DEID_NAME, "胡明");      /* spaced title */
+    expect("陈志华 主任医师  李娜 主治医师", DEID_NAME, "李娜");
+    expect("参加抢救人员：祁明、卞晓燕（护士）、贾静（护士）", DEID_NAME, "贾静"); /* role in () */
+    expect("家属黄少华（女儿）表示理解", DEID_NAME, "黄少华");
+    expect("术由宋志强主任医师主刀，肖鹏、邵琳医师协助。", DEID_NAME, "肖鹏");   /* list backwards */
+    expect("诊断医师：郦雪 戚文    报告日期", DEID_NAME, "戚文");              /* spaced list */
+    expect("医生签名：仲夏 / 景红", DEID_NAME, "景红");
+    expect("由其妻宁桂芝发现后送至卫生院", DEID_NAME, "宁桂芝");               /* given-name chars */
+    expect("患者由其侄子周勇送入院。", DEID_NAME, "周勇");                     /* not 周勇送 */
+    expect("新生儿父亲孙浩陪护。", DEID_NAME, "孙浩");
+    expect("上级医师刘主任查房后指示", DEID_NAME, "刘");                       /* not 师刘 */
+    expect("今晨孔副主任查房", DEID_NAME, "孔");
+    expect("……嘱继续观察。\n                邹晨", DEID_NAME, "邹晨");          /* own line */
+    expect("姓名        性别    年龄\n耿玉兰      女      77", DEID_NAME, "耿玉兰"); /* column */
+    expect("3床 曹桂芳 术后第一天", DEID_NAME, "曹桂芳");                      /* bed */
+    expect("值班医师（孙晓东）接诊患者。", DEID_NAME, "孙晓东");
+    expect("委托人（患者）：汪德胜    被委托人", DEID_NAME, "汪德胜");
+    expect("姓名：阿依古丽·买买提    性别：女", DEID_NAME, "阿依古丽·买买提");  /* no surname */
+    expect("检验：支文慧   核对：郝刚", DEID_NAME, "支文慧");
+    expect("Patient: 王晓梅 (F/48)", DEID_NAME, "王晓梅");
+    expect("医生：卢  护士：陈", DEID_NAME, "陈");
+    static const char *const negatives[] = {
+        "医师向家属交代病情，家属表示理解。",
+        "安全  周到  舒适  温馨\n金银花  15g\n苏叶  10g\n白芍  12g",
+        "检验项目      结果\n白细胞        8.2\n血红蛋白      112",
+        "双人核对  一同前往  陪同检查  送入病房  共同讨论",
+        "3床 病情平稳  5床 术后第二天  12床 待出院",
+        "交：病情平稳  接：继续观察  白班：常规治疗",
+        "心内科 护士站  外科 医生办公室",
+        "签名：  日期：\n记录者：（略）\n家属：本人\n联系人：无",
+    };
+    for (size_t k = 0; k < sizeof negatives / sizeof negatives[0]; k++)
+        expect_none(negatives[k], DEID_NAME);
+}
+
+static void test_record_layouts(void) {
+    expect("住 院 号：2023087765\n", DEID_RECORD_NUMBER, "2023087765");         /* spaced label */
+    expect("Inpatient No.: ZY20230118   Name:", DEID_RECORD_NUMBER, "ZY20230118");
+    expect("Hospital No. 1029384  Case", DEID_RECORD_NUMBER, "1029384");
+    expect("MRN 1128347 / Bed 12", DEID_RECORD_NUMBER, "1128347");
+    expect("住院号（病案号）：0091823", DEID_RECORD_NUMBER, "0091823");
+    expect("就诊卡号：6102 3345 1121 医保", DEID_RECORD_NUMBER, "6102 3345 1121");
+    expect("住院号          0016752        床号", DEID_RECORD_NUMBER, "0016752");
+    expect("新农合证号：4127260301234", DEID_RECORD_NUMBER, "4127260301234");
+    expect("留观号：LG2023089  患者", DEID_RECORD_NUMBER, "LG2023089");
+    expect("姓名    住院号      床号\n张三    0016752     21\n", DEID_RECORD_NUMBER, "0016752"); /* column */
+    expect("患者基本信息\n住院号\n0023567891\n姓名", DEID_RECORD_NUMBER, "0023567891"); /* below */
+    expect_none("姓名    住院号      床号\n张三    0016752     21\n", DEID_PHONE);
+    expect_none("床号：12  标本号：202305120012  批号：20230318  医嘱号：YZ230512003", DEID_RECORD_NUMBER);
+    expect_none("住院号 床号 姓名\n\n住院次数：3", DEID_RECORD_NUMBER);
+    expect_none("医保卡余额：1234元，ID 12345", DEID_RECORD_NUMBER);
+    expect("患者就职于华为技术有限公司，长期加班", DEID_ORG, "华为技术有限公司");
+    expect("患者自2008年起在温州正泰电器股份有限公司从事电焊工作", DEID_ORG, "温州正泰电器股份有限公司");
 }
 
 static void test_orgs_addresses(void) {
@@ -468,19 +534,14 @@ static void test_command(void) {
  * The tuning set
  * ------------------------------------------------------------------------------------------- */
 
-/* Recall (gold spans overlapped by a prediction of their type) on our own labelled snippets.
- * The thresholds are the targets of the task: IDs, phones and labelled record numbers must all be
- * found (their formats are closed: a miss is a bug); names, addresses, dates and ages at least 95%,
- * organisations 90% (their boundaries are the least regular). These are the snippets the rules
- * were tuned on, so they pass by construction; a drop means a rule change broke a known case.
- * The honest measure is the held-out set in the same directory, which this test does not read. */
-static void test_tuning_set(void) {
+/* Scores deid_find on every record of a labelled file; the number of records read. */
+static int score_file(const char *path, deid_score *sc) {
     size_t len = 0;
-    char *all = read_file(TUNING, &len);
-    if (!all) return;
+    char *all = read_file(path, &len);
+    CHECK(all != NULL, "%s readable", path);
+    if (!all) return 0;
     deid_config c;
     deid_config_init(&c);
-    deid_score sc = {0};
     int records = 0;
     for (char *line = all, *next; line && *line; line = next) {
         next = strchr(line, '\n');
@@ -492,27 +553,73 @@ static void test_tuning_set(void) {
         deid_error e = {0};
         CHECK(json && deid_gold_from_json(json, &text, &gold, &n_gold, &e) == DEID_OK &&
                   deid_find(&c, text, strlen(text), &found, &n_found, &e) == DEID_OK,
-              "tuning record %d reads: %s", records + 1, e.msg);
-        deid_score_add(&sc, gold, n_gold, found, n_found);
+              "%s record %d reads: %s", path, records + 1, e.msg);
+        deid_score_add(sc, gold, n_gold, found, n_found);
         records++;
         free(gold), free(found);
         cJSON_Delete(json);
     }
     free(all);
+    return records;
+}
+
+static void check_recall(const char *set, const deid_score *sc, const double *min_recall,
+                         double min_precision) {
+    int64_t found = 0, found_hit = 0;
+    for (int k = 0; k < DEID_N_TYPES; k++) {
+        const double r = sc->gold[k] ? (double)sc->gold_hit[k] / (double)sc->gold[k] : 0;
+        CHECK(sc->gold[k] >= 4 && r >= min_recall[k], "%s %s: recall %.3f (%lld of %lld), want >= %.3f",
+              set, deid_type_name((deid_type)k), r, (long long)sc->gold_hit[k],
+              (long long)sc->gold[k], min_recall[k]);
+        found += sc->found[k], found_hit += sc->found_hit[k];
+    }
+    CHECK(found && (double)found_hit / (double)found >= min_precision,
+          "%s overall precision %lld of %lld, want >= %.2f", set, (long long)found_hit,
+          (long long)found, min_precision);
+}
+
+/* Recall (gold spans overlapped by a prediction of their type) on our own labelled snippets.
+ * The thresholds are the targets of the task: IDs, phones and labelled record numbers must all be
+ * found (their formats are closed: a miss is a bug); names, addresses, dates and ages at least 95%,
+ * organisations 90% (their boundaries are the least regular). These are the snippets the rules
+ * were tuned on, so they pass by construction; a drop means a rule change broke a known case.
+ * The honest measure is the held-out set in the same directory, which this test does not read. */
+static void test_tuning_set(void) {
+    deid_score sc = {0};
+    const int records = score_file(TUNING, &sc);
     CHECK(records >= 60, "at least 60 tuning records (%d)", records);
     static const double min_recall[DEID_N_TYPES] = {
         [DEID_ID_NUMBER] = 1, [DEID_PHONE] = 1, [DEID_RECORD_NUMBER] = 1, [DEID_NAME] = 0.95,
         [DEID_ADDRESS] = 0.95, [DEID_DATE] = 0.95, [DEID_AGE] = 0.95, [DEID_ORG] = 0.9};
-    int64_t found = 0, found_hit = 0;
-    for (int k = 0; k < DEID_N_TYPES; k++) {
-        const double r = sc.gold[k] ? (double)sc.gold_hit[k] / (double)sc.gold[k] : 0;
-        CHECK(sc.gold[k] >= 4 && r >= min_recall[k], "%s: recall %.3f (%lld of %lld), want >= %.2f",
-              deid_type_name((deid_type)k), r, (long long)sc.gold_hit[k], (long long)sc.gold[k],
-              min_recall[k]);
-        found += sc.found[k], found_hit += sc.found_hit[k];
+    check_recall("tuning", &sc, min_recall, 0.95);
+}
+
+/* dev2.jsonl: ~300 fictional records written as hospitals write them (admission notes, ward
+ * rounds, operation and anaesthesia records, nursing handovers, consents, referrals, lab and
+ * imaging report headers, text tables, English labels), with about 450 names (staff, relatives,
+ * patients), 110 record numbers and many look-alikes (herbs and drugs starting with surname
+ * characters, bed and specimen numbers). Before the rules for these layouts it scored name 73.2%,
+ * record_number 76.4%, org 85%. The bars are the scores reached after (name 98.0%, record 100%,
+ * org 95%, every type's precision 100%) minus a little, so a rule change that loses a layout fails
+ * here. Like tuning.jsonl it was used to write the rules, so it is no fair measure either. */
+static void test_dev2_set(void) {
+    deid_score sc = {0};
+    const int records = score_file(DEV2, &sc);
+    CHECK(records >= 250, "at least 250 dev2 records (%d)", records);
+    CHECK(sc.gold[DEID_NAME] >= 400 && sc.gold[DEID_RECORD_NUMBER] >= 100,
+          "dev2 has its names (%lld) and record numbers (%lld)", (long long)sc.gold[DEID_NAME],
+          (long long)sc.gold[DEID_RECORD_NUMBER]);
+    static const double min_recall[DEID_N_TYPES] = {
+        [DEID_ID_NUMBER] = 1, [DEID_PHONE] = 1, [DEID_RECORD_NUMBER] = 1, [DEID_NAME] = 0.97,
+        [DEID_ADDRESS] = 1, [DEID_DATE] = 0.98, [DEID_AGE] = 0.75, [DEID_ORG] = 0.9};
+    check_recall("dev2", &sc, min_recall, 0.99);
+    const deid_type strict[] = {DEID_NAME, DEID_RECORD_NUMBER, DEID_ORG};
+    for (size_t k = 0; k < sizeof strict / sizeof strict[0]; k++) {
+        const deid_type ty = strict[k];
+        CHECK(sc.found[ty] && (double)sc.found_hit[ty] / (double)sc.found[ty] >= 0.98,
+              "dev2 %s precision %lld of %lld", deid_type_name(ty), (long long)sc.found_hit[ty],
+              (long long)sc.found[ty]);
     }
-    CHECK(found && (double)found_hit / (double)found >= 0.95, "overall precision %lld of %lld",
-          (long long)found_hit, (long long)found);
 }
 
 int main(void) {
@@ -521,6 +628,8 @@ int main(void) {
     test_dates();
     test_ages();
     test_names();
+    test_names_in_documents();
+    test_record_layouts();
     test_orgs_addresses();
     test_offsets_placeholders();
     test_bad_input();
@@ -529,5 +638,6 @@ int main(void) {
     test_threads();
     test_command();
     test_tuning_set();
+    test_dev2_set();
     return test_summary();
 }

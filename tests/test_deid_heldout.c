@@ -6,8 +6,10 @@
  * Recall counts a gold span as found when a span of the same type overlaps it (the text
  * under it is replaced either way). Bars: issue 10's targets where they are met (ID, phone:
  * 100%; address: >= 95%); for names and record numbers, whose targets (>= 95%, 100%) are NOT
- * met yet (measured 2026-11-26: 71.7% and 86.5%), the bar is the measured recall, so a change
- * that loses ground fails while the gap stays visible in the printed table.
+ * met yet, the bar is the measured recall, so a change that loses ground fails while the gap
+ * stays visible in the printed table. Measured 2026-11-26: names 71.7% and record numbers 86.5%
+ * with the first detector; 87.9% and 88.5% after rules written from a second development set
+ * (tests/data/deid/dev2.jsonl) by someone who never saw this set.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +23,8 @@ static const struct {
     double min_recall;
 } bars[] = {
     {"id_number", 1.0}, {"phone", 1.0}, {"address", 0.95},
-    {"record_number", 0.865}, /* target 1.0: short */
-    {"name", 0.717},          /* target 0.95: short */
+    {"record_number", 0.885}, /* target 1.0: short */
+    {"name", 0.879},          /* target 0.95: short */
 };
 
 int main(void) {

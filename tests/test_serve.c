@@ -9,12 +9,17 @@
  * depend on the rest of the batch); a client leaving mid-stream (its slot is freed: /metrics);
  * bad requests (400 naming the field, 404, 405, 413, 401 with a key file); function calling
  * (calls valid under their schemas, streamed deltas adding up, refusals); and SIGTERM ending
- * the process with status 0.
+ * the process with status 0. Behind a proxy: SIGTERM refusing new connections, closing idle
+ * keep-alive ones at once and finishing the requests under way ("Connection: close", /health
+ * "stopping"); X-Forwarded-For/-Proto believed from --trusted-proxy peers only (seen in the log
+ * line's client address and the workbench's HSTS header and Secure cookie); event streams
+ * marked X-Accel-Buffering: no.
  */
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,9 +99,10 @@ static char *stream_text(const char *body, bool chat, const char **finish, bool 
 /* The text of llama.cpp's greedy tokens for the golden prompt. */
 static char *golden_greedy_text(int *n_tokens, char *prompt, size_t cap) {
     const char *jp = shared_path("golden/stories260K-once.json");
-    const char *mp = jp ? shared_path("models/stories260K.gguf") : NULL;
+    char *js = NULL; /* read before the next shared_path(), which reuses jp's buffer */
     size_t size;
-    char *js = jp ? read_file(jp, &size) : NULL;
+    if (jp) js = read_file(jp, &size);
+    const char *mp = jp ? shared_path("models/stories260K.gguf") : NULL;
     cJSON *j = js ? cJSON_Parse(js) : NULL;
     free(js);
     ward_model *m = NULL;
@@ -136,6 +142,7 @@ static void test_greedy_and_stream(void) {
     CHECK(r.status == 200 && text && strcmp(text, want) == 0,
           "greedy completion is the reference's greedy text (%d tokens): got %s", n_tokens,
           text ? text : r.body);
+    CHECK(r.head && !strstr(r.head, "X-Accel-Buffering"), "a whole response may be buffered");
     CHECK(o && strcmp(json_str(o, "object", NULL), "text_completion") == 0 &&
               strncmp(json_str(o, "id", NULL), "cmpl-", 5) == 0,
           "completion object and id");
@@ -154,7 +161,9 @@ static void test_greedy_and_stream(void) {
     const char *finish;
     bool usage_seen;
     char *streamed = stream_text(r.body ? r.body : "", false, &finish, &usage_seen);
-    CHECK(r.status == 200 && strstr(r.head, "text/event-stream"), "stream content type");
+    CHECK(r.status == 200 && strstr(r.head, "text/event-stream") &&
+              strstr(r.head, "X-Accel-Buffering: no"),
+          "stream content type; proxies told not to buffer it");
     CHECK(strcmp(streamed, want) == 0, "streamed deltas add up to the greedy text: %s", streamed);
     CHECK(strcmp(finish, "length") == 0 && usage_seen, "finish_reason length, usage chunk");
     free(streamed);
@@ -836,6 +845,8 @@ static void test_config(const char *model) {
         {"{\"models\": {\"name\": \"x\"}}", "'models' must be an array"},
         {"{\"port\": \"80\"}", "'port'"},
         {"{\"log_content\": 1}", "'log_content'"},
+        {"{\"trusted_proxies\": \"127.0.0.1\"}", "'trusted_proxies'"},
+        {"{\"trusted_proxies\": [1]}", "'trusted_proxies'"},
         {"{\"models\": [{\"name\": \"x\", \"path\": \"y\", \"defaults\": 3}]}", "'defaults'"},
         {"[1, 2]", "not a JSON object"},
         {"{\"host\": ", "not a JSON object"},
@@ -851,6 +862,205 @@ static void test_config(const char *model) {
               bad[i].text, bad[i].said, rc, out);
     }
     remove(path);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Behind a proxy
+ * ------------------------------------------------------------------------------------------- */
+
+/* Reads one answer (with a Content-Length) from a connection that stays open. */
+static bool read_one(int fd, char *buf, size_t cap) {
+    size_t n = 0, want = SIZE_MAX;
+    buf[0] = '\0';
+    for (ssize_t k; n < want && n < cap - 1 && (k = recv(fd, buf + n, cap - 1 - n, 0)) > 0;) {
+        buf[n += (size_t)k] = '\0';
+        const char *end = strstr(buf, "\r\n\r\n"), *len = strstr(buf, "Content-Length: ");
+        if (end && len) want = (size_t)(end + 4 - buf) + strtoul(len + 16, NULL, 10);
+    }
+    return n == want;
+}
+
+/* Did the server close fd (end of stream) within ms milliseconds? */
+static bool closed_within(int fd, int ms) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    char c;
+    return poll(&p, 1, ms) == 1 && recv(fd, &c, 1, 0) == 0;
+}
+
+static double wall_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* SIGTERM as a proxy needs it: new connections refused; an idle keep-alive connection closed at
+ * once (a proxy's pool drops it instead of sending it a request that would be refused);
+ * requests under way finish, their answers saying "Connection: close"; /health says
+ * "stopping" meanwhile. A request whose body is held back until after SIGTERM keeps the drain
+ * going for as long as the test needs. */
+static void test_graceful_stop(const char *model) {
+    char args[2400], buf[4096];
+    snprintf(args, sizeof args, "-m stories=%s -t 1", model);
+    const pid_t pid = start_api_server(args);
+    CHECK(pid > 0, "server for the graceful stop started");
+    if (pid <= 0) return;
+    const int idle = connect_server();
+    const char *get = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+    send_all(idle, get, strlen(get));
+    CHECK(read_one(idle, buf, sizeof buf) && strstr(buf, " 200 OK") &&
+              !strstr(buf, "Connection: close"),
+          "a keep-alive answer before SIGTERM: %s", buf);
+    const int held = connect_server();
+    const char *head = "GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
+                       "Expect: 100-continue\r\n\r\n";
+    send_all(held, head, strlen(head));
+    const ssize_t k = recv(held, buf, sizeof buf - 1, 0);
+    CHECK(k > 12 && strncmp(buf, "HTTP/1.1 100", 12) == 0, "a request's headers were read");
+    const int stream = connect_server();
+    const char *req = "{\"model\":\"stories\",\"prompt\":\"Once\",\"max_tokens\":1500,"
+                      "\"stream\":true}";
+    send_request(stream, "POST", "/v1/completions", NULL, req, strlen(req));
+    CHECK(recv(stream, buf, 64, MSG_PEEK) > 0, "a long stream started"); /* read below */
+
+    const double t0 = wall_s();
+    kill(pid, SIGTERM);
+    const bool closed = closed_within(idle, 2000);
+    const double took = wall_s() - t0;
+    CHECK(closed, "the idle keep-alive connection is closed at once (%.3f s)", took);
+    const int late = connect_server();
+    CHECK(late < 0, "a new connection is refused while draining");
+    if (late >= 0) close(late);
+    send_all(held, "x", 1);
+    http_reply h = read_reply(held);
+    CHECK(h.status == 503 && h.body && strcmp(h.body, "{\"status\":\"stopping\"}") == 0 &&
+              strstr(h.head, "Connection: close"),
+          "/health while draining: 503 stopping, Connection: close: %s %s", h.head ? h.head : "",
+          h.body ? h.body : "");
+    http_reply r = read_reply(stream);
+    CHECK(r.status == 200 && r.body && strstr(r.body, "data: [DONE]"),
+          "the stream under way at SIGTERM ends whole");
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit status 0 after the drain");
+    remove(test_tmp_path("serve.log"));
+    close(idle);
+    reply_free(&h), reply_free(&r);
+}
+
+/* The client address of the log's last line (a request's: after the time stamp). */
+static void last_client(char *out, size_t cap) {
+    FILE *f = fopen(test_tmp_path("serve.log"), "r");
+    char line[8192], last[8192] = "";
+    while (f && fgets(line, sizeof line, f)) memcpy(last, line, sizeof last);
+    if (f) fclose(f);
+    const char *sp = strchr(last, ' ');
+    snprintf(out, cap, "%.*s", sp ? (int)strcspn(sp + 1, " ") : 0, sp ? sp + 1 : "");
+}
+
+/* GET /api/session (the workbench: 401 without a session) with headers; the client address
+ * its log line names, and whether the answer carried HSTS (the request counted as HTTPS). */
+static void seen_as(const char *headers, char *client, size_t cap, bool *https) {
+    char *req = malloc(strlen(headers) + 64); /* headers of any length (not http()'s) */
+    sprintf(req, "GET /api/session HTTP/1.1\r\nHost: x\r\nConnection: close\r\n%s\r\n", headers);
+    const int fd = connect_server();
+    send_all(fd, req, strlen(req));
+    free(req);
+    http_reply r = read_reply(fd);
+    *https = r.head && strstr(r.head, "Strict-Transport-Security");
+    CHECK(r.status == 401, "the workbench answered (%d)", r.status);
+    reply_free(&r);
+    last_client(client, cap);
+}
+
+/* A workbench event stream, signed in as doc. */
+static void check_app_stream(const char *auth) {
+    http_reply r = http("POST", "/api/cases", "{\"title\":\"x\",\"free_text\":\"胸闷1天\"}", auth);
+    cJSON *o = cJSON_Parse(r.body ? r.body : "");
+    char path[128];
+    snprintf(path, sizeof path, "/api/cases/%d/differential",
+             cJSON_GetObjectItem(o, "id") ? cJSON_GetObjectItem(o, "id")->valueint : 0);
+    cJSON_Delete(o), reply_free(&r);
+    r = http("POST", path, "{\"seed\":1,\"models\":[\"stories\"]}", auth);
+    o = cJSON_Parse(r.body ? r.body : "");
+    const cJSON *gen = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "generations"), 0);
+    snprintf(path, sizeof path, "/api/generations/%d/events",
+             cJSON_GetObjectItem(gen, "id") ? cJSON_GetObjectItem(gen, "id")->valueint : 0);
+    cJSON_Delete(o), reply_free(&r);
+    r = http("GET", path, NULL, auth);
+    CHECK(r.status == 200 && strstr(r.head, "text/event-stream") &&
+              strstr(r.head, "X-Accel-Buffering: no"),
+          "the workbench's event stream: proxies told not to buffer it: %s", r.head ? r.head : "");
+    reply_free(&r);
+}
+
+/* --trusted-proxy (comma-separated, and the config's "trusted_proxies"): from 127.0.0.1 the
+ * last X-Forwarded-For entry is the client and X-Forwarded-Proto https makes the request
+ * HTTPS (HSTS, a Secure cookie); malformed entries leave the proxy's own address; a server that
+ * does not trust 127.0.0.1 ignores both headers. */
+static void test_trusted_proxy(const char *model) {
+    const char *fresh = test_fresh_db("serve-proxy.db");
+    if (!fresh) return;
+    char db[512], args[2400], client[128], doc[512], config[512];
+    snprintf(db, sizeof db, "%s", fresh);
+    CHECK(add_user(db, "doc", "doctor", "correct-horse-battery"), "a user added");
+    snprintf(config, sizeof config, "%s", test_tmp_path("proxy.json"));
+    FILE *f = fopen(config, "w");
+    fputs("{\"trusted_proxies\": [\"127.0.0.1\"]}", f);
+    fclose(f);
+    snprintf(args, sizeof args, "-m stories=%s -t 1 --db %s --trusted-proxy 10.9.9.9,192.0.2.7 "
+             "--config %s", model, db, config);
+    pid_t pid = start_server(args);
+    CHECK(pid > 0, "server behind a trusted proxy started");
+    if (pid <= 0) return;
+    bool https;
+    seen_as("X-Forwarded-For: 203.0.113.7, 10.1.2.3\r\nX-Forwarded-Proto: https\r\n", client,
+            sizeof client, &https);
+    CHECK(strcmp(client, "10.1.2.3") == 0 && https, "through the proxy: %s, https %d", client, https);
+    seen_as("X-Forwarded-For: 2001:db8:0::1\r\n", client, sizeof client, &https);
+    CHECK(strcmp(client, "2001:db8::1") == 0 && !https, "an IPv6 client, plain HTTP: %s", client);
+    seen_as("X-Forwarded-For: 10.1.2.3\r\nX-Forwarded-Proto: http\r\n", client, sizeof client, &https);
+    CHECK(!https, "X-Forwarded-Proto: http is plain HTTP");
+    static const char *const bad[] = {"garbage", "10.1.2.3, ", "10.1.2.3:8080", "10.1.2.3 4.5.6.7",
+                                      "1.2.3.4.5", ",", "::1::2"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char h[256];
+        snprintf(h, sizeof h, "X-Forwarded-For: %s\r\n", bad[i]);
+        seen_as(h, client, sizeof client, &https);
+        CHECK(strcmp(client, "127.0.0.1") == 0, "X-Forwarded-For '%s' ignored: %s", bad[i], client);
+    }
+    char *huge = malloc(7000);
+    memcpy(huge, "X-Forwarded-For: ", 17);
+    memset(huge + 17, '1', 6970);
+    memcpy(huge + 6987, "\r\n", 3);
+    seen_as(huge, client, sizeof client, &https);
+    CHECK(strcmp(client, "127.0.0.1") == 0, "a 7000-byte X-Forwarded-For ignored: %s", client);
+    free(huge);
+    http_reply r = http("POST", "/api/login", "{\"name\":\"doc\",\"password\":\"correct-horse-battery\"}",
+                        "X-Forwarded-For: 10.1.2.3\r\nX-Forwarded-Proto: https\r\n");
+    CHECK(r.status == 200 && r.head && strstr(r.head, "; Secure"),
+          "signed in through an HTTPS proxy: a Secure cookie");
+    reply_free(&r);
+    CHECK(sign_in("doc", "correct-horse-battery", doc, sizeof doc), "signed in directly");
+    check_app_stream(doc);
+    CHECK(stop_server(pid) == 0, "SIGTERM: exit status 0");
+    remove(test_tmp_path("serve.log"));
+
+    snprintf(args, sizeof args, "-m stories=%s -t 1 --db %s --trusted-proxy 10.9.9.9", model, db);
+    pid = start_server(args);
+    CHECK(pid > 0, "server trusting another proxy started");
+    if (pid <= 0) return;
+    seen_as("X-Forwarded-For: 10.1.2.3\r\nX-Forwarded-Proto: https\r\n", client, sizeof client, &https);
+    CHECK(strcmp(client, "127.0.0.1") == 0 && !https,
+          "from a peer not trusted, the headers are ignored: %s, https %d", client, https);
+    CHECK(stop_server(pid) == 0, "SIGTERM: exit status 0");
+    remove(test_tmp_path("serve.log"));
+    test_remove_db(db);
+    remove(config);
+    char cmd[2400], out[2048];
+    snprintf(cmd, sizeof cmd, "%s serve -m %s --trusted-proxy 10.0.0.256 --no-workbench --port 0 "
+             "2>&1", WARD_BINARY, model);
+    CHECK(run_cmd(cmd, out, sizeof out) != 0 && strstr(out, "10.0.0.256"),
+          "a --trusted-proxy that is no IPv4 address is refused: %s", out);
 }
 
 int main(void) {
@@ -886,6 +1096,8 @@ int main(void) {
         CHECK(stop_server(pid) == 0, "SIGTERM: exit status 0");
     }
     test_api_keys(model);
+    test_graceful_stop(model);
+    test_trusted_proxy(model);
     test_config(model);
     test_hf_dir();
     test_utf8_deltas();

@@ -359,7 +359,7 @@ static void test_sessions_and_keys(const char *db, const char *doc) {
         {"revoked", "case:read", NULL, 401, 401},
     };
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        char cmd[600], out[256] = "";
+        char cmd[1400], out[256] = "";
         snprintf(cmd, sizeof cmd, "%s apikey create %s --scopes %s %s%s --db %s 2>/dev/null",
                  WARD_BINARY, keys[i].name, keys[i].scopes, keys[i].expires ? "--expires " : "",
                  keys[i].expires ? keys[i].expires : "", db);
@@ -403,6 +403,48 @@ static void test_access(const char *models) {
               strstr(body, "\"problems\":[]"),
           "the auditor finds the failed sign-ins, and the trail verifies (%.200s)", body);
     CHECK(stop_server(pid) == 0, "SIGTERM: exit status 0");
+    test_remove_db(db);
+}
+
+/* Two servers on one database (the replicas behind nginx): a generation started on one is
+ * followed to its end from the other (its text arrives whole when it ends there), and the other
+ * restarting meanwhile leaves it running: each marks only its own unfinished work interrupted. */
+static void test_replicas(const char *models) {
+    char db[512], args[4400], doc[512], path[96];
+    const char *fresh = test_fresh_db("wb-replicas.db");
+    if (!fresh) return;
+    snprintf(db, sizeof db, "%s", fresh);
+    CHECK(add_user(db, "doc", "doctor", PASSWORD), "a doctor");
+    snprintf(args, sizeof args, "%s --db %s --instance a", models, db);
+    const pid_t a = start_server(args);
+    const int port_a = srvtest_port();
+    snprintf(args, sizeof args, "%s --db %s --instance b", models, db);
+    pid_t b = start_server(args);
+    CHECK(a > 0 && b > 0 && sign_in("doc", PASSWORD, doc, sizeof doc), "two replicas, one sign-in");
+    if (a <= 0 || b <= 0) return;
+    srvtest_use_port(port_a);
+    int st;
+    snprintf(g_auth, sizeof g_auth, "%s", doc);
+    cJSON *o = call("POST", "/api/cases", "{\"free_text\":\"胸痛2小时\"}", &st);
+    snprintf(path, sizeof path, "/api/cases/%lld/differential", (long long)num(o, "id"));
+    cJSON_Delete(o);
+    o = call("POST", path, "{\"seed\":2,\"models\":[\"a\"]}", &st);
+    const int64_t gid = (int64_t)num(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "generations"), 0), "id");
+    cJSON_Delete(o);
+    CHECK(st == 202 && gid > 0, "a generation runs on replica a");
+    stop_server(b); /* replica b restarts while a's generation runs */
+    b = start_server(args);
+    char *deltas = NULL;
+    cJSON *done = follow(gid, &deltas); /* on b, the server started last */
+    const char *status = json_str(done, "status", NULL), *output = json_str(done, "output", NULL);
+    CHECK(b > 0 && status && !strcmp(status, "done") && output && deltas &&
+              !strcmp(deltas, output) && output[0],
+          "followed from replica b: done, its whole text (%s, %zu bytes)", status ? status : "?",
+          output ? strlen(output) : 0);
+    free(deltas);
+    cJSON_Delete(done);
+    CHECK(stop_server(b) == 0 && stop_server(a) == 0, "both stop cleanly");
+    snprintf(g_auth, sizeof g_auth, "%s", "");
     test_remove_db(db);
 }
 
@@ -503,6 +545,7 @@ int main(void) {
     }
     test_kill();
     test_access(models);
+    test_replicas(models);
     test_remove_db(db);
     return test_summary();
 }

@@ -122,8 +122,8 @@ static const char *const migrations[] = {
     " at TEXT NOT NULL DEFAULT " STORE_NOW ", PRIMARY KEY (actor, key));",
     /* 3: the replica running a generation (several servers share one database); a case's
      * date shift for de-identified exports (days; the mapping stays with the case) */
-    "ALTER TABLE generations ADD COLUMN owner TEXT;"
-    "ALTER TABLE cases ADD COLUMN deid_shift INTEGER;",
+    ("ALTER TABLE generations ADD COLUMN owner TEXT;"
+     "ALTER TABLE cases ADD COLUMN deid_shift INTEGER;"),
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

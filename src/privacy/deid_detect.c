@@ -7,8 +7,8 @@
  * after a cue such as 就职于; a chain of place components (省 市 区 路 号 室). Each detector's
  * comment says what it accepts; docs/deid.md says it for users. Work is O(n x table size).
  *
- * Sections: helpers, ID numbers, phones, record numbers, dates, ages, organisations,
- * addresses, names.
+ * Sections: helpers (shared with deid_name.c), ID numbers, phones, record numbers, dates, ages,
+ * organisations, addresses. Names are in deid_name.c.
  */
 #include <string.h>
 
@@ -70,14 +70,11 @@ int deid_digit(char32_t c) {
     return -1;
 }
 
-static bool is_alpha(char32_t c) {
+bool deid_is_alpha(char32_t c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= 0xFF21 && c <= 0xFF3A) ||
            (c >= 0xFF41 && c <= 0xFF5A);
 }
 
-static char32_t at(const deid_text *t, int64_t i) { return i >= 0 && i < t->n ? t->cp[i] : 0; }
-
-static bool is_space(char32_t c) { return c == ' ' || c == '\t' || c == 0x3000; }
 
 /* Skips what may stand between a label and its value: spaces, colons, 为/是. */
 static int64_t skip_label_sep(const deid_text *t, int64_t j, bool *colon) {
@@ -85,7 +82,7 @@ static int64_t skip_label_sep(const deid_text *t, int64_t j, bool *colon) {
         const char32_t c = t->cp[j];
         if (c == ':' || c == 0xFF1A) {
             if (colon) *colon = true;
-        } else if (!(is_space(c) || c == U'为' || c == U'是' || c == '#' || c == 0xFF03 ||
+        } else if (!(deid_is_space(c) || c == U'为' || c == U'是' || c == '#' || c == 0xFF03 ||
                      c == '=')) {
             break;
         }
@@ -95,17 +92,113 @@ static int64_t skip_label_sep(const deid_text *t, int64_t j, bool *colon) {
 }
 
 /* Backs over the same separators from i; the position where a label would end. */
-static int64_t back_label_sep(const deid_text *t, int64_t i, bool *colon) {
+int64_t deid_back_label_sep(const deid_text *t, int64_t i, bool *colon) {
     for (int k = 0; k < 4 && i > 0; k++) {
         const char32_t c = t->cp[i - 1];
         if (c == ':' || c == 0xFF1A) {
             if (colon) *colon = true;
-        } else if (!is_space(c)) {
+        } else if (!deid_is_space(c)) {
             break;
         }
         i--;
     }
     return i;
+}
+
+/* Like deid_word_at, but the word's CJK characters may be spread by spaces, as in table headers
+ * ("住 院 号", "姓    名"): the end of the longest match, or i if none. */
+static int64_t word_end_spaced(const deid_words *ws, const deid_text *t, int64_t i) {
+    int64_t best = i;
+    if (i < 0 || i >= t->n) return i;
+    for (size_t k = 0; k < ws->n; k++) {
+        const char32_t *w = ws->w[k];
+        if (w[0] != t->cp[i]) continue;
+        int64_t p = i + 1;
+        size_t m = 1;
+        for (; w[m]; m++, p++) {
+            if (deid_is_cjk(w[m]))
+                for (int gap = 0; gap < 6 && deid_is_space(deid_at(t, p)); gap++) p++;
+            if (deid_at(t, p) != w[m]) break;
+        }
+        if (!w[m] && p > best) best = p;
+    }
+    return best;
+}
+
+/* The same backwards: whether a word of ws, spaces allowed between its CJK characters, ends at i. */
+bool deid_word_before_spaced(const deid_words *ws, const deid_text *t, int64_t i) {
+    for (size_t k = 0; k < ws->n; k++) {
+        const char32_t *w = ws->w[k];
+        int64_t m = str_len32(w), p = i;
+        if (m < 2) continue;
+        while (m > 0) {
+            if (deid_at(t, p - 1) != w[m - 1]) break;
+            p--, m--;
+            if (m > 0 && deid_is_cjk(w[m - 1]))
+                for (int gap = 0; gap < 6 && deid_is_space(deid_at(t, p - 1)); gap++) p--;
+        }
+        if (m == 0) return true;
+    }
+    return false;
+}
+
+/* Text tables: cells are split on spaces, tabs and '|', one row a line. */
+typedef struct deid_cell {
+    int64_t start, end;
+} deid_cell;
+#define MAX_CELLS 24
+
+static bool is_cell_sep(char32_t c) { return deid_is_space(c) || c == '|' || c == 0xFF5C; }
+
+/* The cells of the line starting at p (at most MAX_CELLS; -1 if more); *next: the next line. */
+static int line_cells(const deid_text *t, int64_t p, deid_cell *c, int64_t *next) {
+    int n = 0;
+    while (p < t->n && t->cp[p] != '\n') {
+        if (is_cell_sep(t->cp[p]) || t->cp[p] == '\r') {
+            p++;
+            continue;
+        }
+        const int64_t s = p;
+        while (p < t->n && t->cp[p] != '\n' && t->cp[p] != '\r' && !is_cell_sep(t->cp[p])) p++;
+        if (n == MAX_CELLS) n = -1;
+        if (n >= 0) c[n++] = (deid_cell){s, p};
+    }
+    *next = p + (p < t->n);
+    return n;
+}
+
+/* A header line (no digits) with a cell that is a label of ws (a colon after it allowed); the
+ * cell in the same column of each line below with as many cells is a value if ok() says so. A
+ * one-cell header ("住院号" alone on its line) takes only the next non-empty line. */
+void deid_table_columns(const deid_text *t, const deid_words *ws, deid_cell_value_fn ok,
+                          deid_type type, deid_cands *out) {
+    deid_cell head[MAX_CELLS], row[MAX_CELLS];
+    for (int64_t p = 0, next; p < t->n; p = next) {
+        const int nh = line_cells(t, p, head, &next);
+        bool digits = false;
+        for (int64_t q = p; q < next; q++) digits |= deid_digit(t->cp[q]) >= 0;
+        if (nh <= 0 || digits) continue;
+        for (int col = 0; col < nh; col++) {
+            const int64_t s = head[col].start;
+            int64_t e = head[col].end;
+            if (deid_at(t, e - 1) == ':' || deid_at(t, e - 1) == 0xFF1A) e--;
+            if (word_end_spaced(ws, t, s) != e) continue;
+            int64_t r = next;
+            for (int rows = 0; r < t->n && rows < 200; rows++) {
+                int64_t after;
+                const int nr = line_cells(t, r, row, &after);
+                if (nr == 0 && nh == 1 && rows == 0) { /* a blank line under a lone label */
+                    r = after;
+                    continue;
+                }
+                if (nr != nh) break;
+                if (ok(t, row[col].start, row[col].end))
+                    deid_cand_add(out, row[col].start, row[col].end, type);
+                if (nh == 1) break;
+                r = after;
+            }
+        }
+    }
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -130,7 +223,7 @@ static bool is_x(char32_t c) { return c == 'X' || c == 'x' || c == 0xFF38 || c =
 
 void deid_detect_id(const deid_config *cfg, const deid_text *t, deid_cands *out) {
     for (int64_t i = 0; i < t->n; i++) {
-        if (deid_digit(t->cp[i]) < 0 || deid_digit(at(t, i - 1)) >= 0) continue;
+        if (deid_digit(t->cp[i]) < 0 || deid_digit(deid_at(t, i - 1)) >= 0) continue;
         char id[19];
         int k = 0, seps = 0;
         int64_t j = i;
@@ -141,14 +234,14 @@ void deid_detect_id(const deid_config *cfg, const deid_text *t, deid_cands *out)
             } else if (k == 17 && is_x(t->cp[j])) {
                 id[k++] = 'X', j++;
             } else if ((t->cp[j] == ' ' || t->cp[j] == '-') && seps < 4 &&
-                       (deid_digit(at(t, j + 1)) >= 0 || (k == 17 && is_x(at(t, j + 1))))) {
+                       (deid_digit(deid_at(t, j + 1)) >= 0 || (k == 17 && is_x(deid_at(t, j + 1))))) {
                 seps++, j++;
             } else {
                 break;
             }
         }
         id[k] = '\0';
-        if (k == 18 && deid_digit(at(t, j)) < 0 && !is_x(at(t, j)) && deid_id_checksum_ok(id)) {
+        if (k == 18 && deid_digit(deid_at(t, j)) < 0 && !is_x(deid_at(t, j)) && deid_id_checksum_ok(id)) {
             deid_cand_add(out, i, j, DEID_ID_NUMBER);
             i = j - 1;
         }
@@ -171,7 +264,7 @@ static int64_t read_grouped(const deid_text *t, int64_t j, int want, int *digits
         if (d >= 0) {
             if (digits) digits[k] = d;
             k++, j++;
-        } else if ((t->cp[j] == ' ' || t->cp[j] == '-') && k > 0 && deid_digit(at(t, j + 1)) >= 0) {
+        } else if ((t->cp[j] == ' ' || t->cp[j] == '-') && k > 0 && deid_digit(deid_at(t, j + 1)) >= 0) {
             j++;
         } else {
             break;
@@ -183,7 +276,7 @@ static int64_t read_grouped(const deid_text *t, int64_t j, int want, int *digits
 static int64_t mobile_at(const deid_text *t, int64_t j) {
     int d[11];
     const int64_t e = read_grouped(t, j, 11, d);
-    if (e < 0 || d[0] != 1 || d[1] < 3 || deid_digit(at(t, e)) >= 0) return -1;
+    if (e < 0 || d[0] != 1 || d[1] < 3 || deid_digit(deid_at(t, e)) >= 0) return -1;
     /* no separator inside the first three digits (that would be a different number) */
     for (int64_t k = j; k < j + 3; k++)
         if (deid_digit(t->cp[k]) < 0) return -1;
@@ -194,46 +287,46 @@ static int64_t country_code(const deid_text *t, int64_t i) {
     int64_t j = i;
     bool paren = false;
     if (t->cp[j] == '(' || t->cp[j] == 0xFF08) paren = true, j++;
-    if (at(t, j) == '+' || at(t, j) == 0xFF0B) j++;
-    else if (deid_digit(at(t, j)) == 0 && deid_digit(at(t, j + 1)) == 0) j += 2;
-    if (deid_digit(at(t, j)) != 8 || deid_digit(at(t, j + 1)) != 6) return -1;
+    if (deid_at(t, j) == '+' || deid_at(t, j) == 0xFF0B) j++;
+    else if (deid_digit(deid_at(t, j)) == 0 && deid_digit(deid_at(t, j + 1)) == 0) j += 2;
+    if (deid_digit(deid_at(t, j)) != 8 || deid_digit(deid_at(t, j + 1)) != 6) return -1;
     j += 2;
     if (paren) {
-        if (at(t, j) != ')' && at(t, j) != 0xFF09) return -1;
+        if (deid_at(t, j) != ')' && deid_at(t, j) != 0xFF09) return -1;
         j++;
     }
-    while (at(t, j) == ' ' || at(t, j) == '-') j++;
+    while (deid_at(t, j) == ' ' || deid_at(t, j) == '-') j++;
     return j;
 }
 
 static int64_t extension(const deid_text *t, int64_t e) {
     int64_t j = e;
-    if (at(t, j) == '-' || at(t, j) == U'转') j++;
-    else if (at(t, j) == U'分' && at(t, j + 1) == U'机') j += 2;
-    else if ((at(t, j) == 'e' || at(t, j) == 'E') && (at(t, j + 1) == 'x' || at(t, j + 1) == 'X') &&
-             (at(t, j + 2) == 't' || at(t, j + 2) == 'T'))
-        j += 3 + (at(t, j + 3) == '.');
+    if (deid_at(t, j) == '-' || deid_at(t, j) == U'转') j++;
+    else if (deid_at(t, j) == U'分' && deid_at(t, j + 1) == U'机') j += 2;
+    else if ((deid_at(t, j) == 'e' || deid_at(t, j) == 'E') && (deid_at(t, j + 1) == 'x' || deid_at(t, j + 1) == 'X') &&
+             (deid_at(t, j + 2) == 't' || deid_at(t, j + 2) == 'T'))
+        j += 3 + (deid_at(t, j + 3) == '.');
     else return e;
     int k = 0;
-    while (k < 6 && deid_digit(at(t, j + k)) >= 0) k++;
-    return k >= 1 && k <= 5 && deid_digit(at(t, j + k)) < 0 ? j + k : e;
+    while (k < 6 && deid_digit(deid_at(t, j + k)) >= 0) k++;
+    return k >= 1 && k <= 5 && deid_digit(deid_at(t, j + k)) < 0 ? j + k : e;
 }
 
 static int64_t landline_at(const deid_text *t, int64_t i, bool labelled) {
     int64_t j = i;
     bool paren = false, sep = false;
     if (t->cp[j] == '(' || t->cp[j] == 0xFF08) paren = true, j++;
-    if (deid_digit(at(t, j)) != 0) return -1;
+    if (deid_digit(deid_at(t, j)) != 0) return -1;
     int area = 1;
-    while (area < 4 && deid_digit(at(t, j + area)) >= 0) area++;
-    const int second = deid_digit(at(t, j + 1));
+    while (area < 4 && deid_digit(deid_at(t, j + area)) >= 0) area++;
+    const int second = deid_digit(deid_at(t, j + 1));
     if (paren) {
-        if (area < 3 || (at(t, j + area) != ')' && at(t, j + area) != 0xFF09)) return -1;
+        if (area < 3 || (deid_at(t, j + area) != ')' && deid_at(t, j + area) != 0xFF09)) return -1;
         j += area + 1;
-        while (at(t, j) == ' ' || at(t, j) == '-') j++;
+        while (deid_at(t, j) == ' ' || deid_at(t, j) == '-') j++;
         sep = true;
-    } else if (area >= 3 && (at(t, j + area) == '-' || at(t, j + area) == ' ') &&
-               deid_digit(at(t, j + area + 1)) >= 0) {
+    } else if (area >= 3 && (deid_at(t, j + area) == '-' || deid_at(t, j + area) == ' ') &&
+               deid_digit(deid_at(t, j + area + 1)) >= 0) {
         j += area + 1, sep = true;
     } else {
         area = second == 1 || second == 2 ? 3 : 4; /* 010, 02x: three digits; else four */
@@ -242,21 +335,21 @@ static int64_t landline_at(const deid_text *t, int64_t i, bool labelled) {
     if (second < 1) return -1;
     /* the local number: 7 or 8 digits, one separator allowed inside */
     int64_t e = read_grouped(t, j, 8, NULL);
-    if (e < 0 || deid_digit(at(t, e)) >= 0) e = read_grouped(t, j, 7, NULL);
-    if (e < 0 || deid_digit(at(t, e)) >= 0) return -1;
-    if (!sep && !labelled && (at(t, e) == '.' || is_alpha(at(t, e)))) return -1;
+    if (e < 0 || deid_digit(deid_at(t, e)) >= 0) e = read_grouped(t, j, 7, NULL);
+    if (e < 0 || deid_digit(deid_at(t, e)) >= 0) return -1;
+    if (!sep && !labelled && (deid_at(t, e) == '.' || deid_is_alpha(deid_at(t, e)))) return -1;
     return extension(t, e);
 }
 
 static bool after_label(const deid_text *t, int64_t i, const deid_words *labels) {
-    return deid_word_before(labels, t, back_label_sep(t, i, NULL)) > 0;
+    return deid_word_before(labels, t, deid_back_label_sep(t, i, NULL)) > 0;
 }
 
 void deid_detect_phone(const deid_config *cfg, const deid_text *t, deid_cands *out) {
     for (int64_t i = 0; i < t->n; i++) {
         const char32_t c = t->cp[i];
         if (!(deid_digit(c) >= 0 || c == '+' || c == 0xFF0B || c == '(' || c == 0xFF08)) continue;
-        if (deid_digit(at(t, i - 1)) >= 0 || is_alpha(at(t, i - 1))) continue;
+        if (deid_digit(deid_at(t, i - 1)) >= 0 || deid_is_alpha(deid_at(t, i - 1))) continue;
         const bool labelled = after_label(t, i, &deid_phone_labels);
         if (!labelled && after_label(t, i, &deid_not_phone_labels)) continue;
         int64_t e = -1;
@@ -269,10 +362,10 @@ void deid_detect_phone(const deid_config *cfg, const deid_text *t, deid_cands *o
             int64_t j = i, digits = 0;
             while (j < t->n && digits < 13) {
                 if (deid_digit(t->cp[j]) >= 0) digits++, j++;
-                else if ((t->cp[j] == '-' || t->cp[j] == ' ') && deid_digit(at(t, j + 1)) >= 0) j++;
+                else if ((t->cp[j] == '-' || t->cp[j] == ' ') && deid_digit(deid_at(t, j + 1)) >= 0) j++;
                 else break;
             }
-            if (digits >= 7 && deid_digit(at(t, j)) < 0) e = j;
+            if (digits >= 7 && deid_digit(deid_at(t, j)) < 0) e = j;
         }
         if (e > i) {
             deid_cand_add(out, i, e, DEID_PHONE);
@@ -286,44 +379,91 @@ void deid_detect_phone(const deid_config *cfg, const deid_text *t, deid_cands *o
  * least 3 characters with a digit; a second label may stand between ("住院号/病案号：").
  * ------------------------------------------------------------------------------------------- */
 
+/* A record number's value from j: letters, digits, '-', '_' (groups of 3+ digits may be split by
+ * single spaces: "6102 3345 1121"); its end, or j if it is no value (under 3 characters, no digit). */
+static int64_t record_value(const deid_text *t, int64_t j, int64_t limit) {
+    int64_t e = j;
+    int digits = 0;
+    while (e < limit && e - j < 40) {
+        const char32_t c = t->cp[e];
+        if (deid_digit(c) >= 0) {
+            digits++;
+        } else if (c == ' ' && digits >= 3 && deid_digit(deid_at(t, e - 1)) >= 0) {
+            int64_t g = e + 1;
+            while (deid_digit(deid_at(t, g)) >= 0) g++;
+            const char32_t after = deid_at(t, g);
+            if (g - e - 1 < 3 || deid_is_cjk(after) || deid_is_alpha(after) || after == '-') break;
+        } else if (!(deid_is_alpha(c) || c == '-' || c == '_' || c == 0xFF0D)) {
+            break;
+        }
+        e++;
+    }
+    while (e > j && (t->cp[e - 1] == '-' || t->cp[e - 1] == '_' || t->cp[e - 1] == 0xFF0D)) e--;
+    return digits >= 1 && e - j >= 3 ? e : j;
+}
+
+static bool record_cell(const deid_text *t, int64_t s, int64_t e) {
+    return record_value(t, s, e) == e;
+}
+
+/* Spaces (any number on the line), colons, 为/是 and '#' between a record label and its value. */
+static int64_t skip_record_sep(const deid_text *t, int64_t j, bool *colon) {
+    for (int k = 0; k < 40 && j < t->n; k++) {
+        const char32_t c = t->cp[j];
+        if (c == ':' || c == 0xFF1A) *colon = true;
+        else if (!(deid_is_space(c) || c == U'为' || c == U'是' || c == '#' || c == 0xFF03 || c == '='))
+            break;
+        j++;
+    }
+    return j;
+}
+
 void deid_detect_record(const deid_config *cfg, const deid_text *t, deid_cands *out) {
     for (int64_t i = 0; i < t->n; i++) {
-        int64_t l = deid_word_at(&deid_record_labels, t, i);
-        if (!l || is_alpha(at(t, i - 1))) continue;
+        if (deid_is_alpha(deid_at(t, i - 1))) continue;
+        int64_t j = word_end_spaced(&deid_record_labels, t, i);
+        if (j == i) continue;
         const bool ascii_label = t->cp[i] < 0x80;
-        int64_t j = i + l;
+        if (ascii_label && deid_is_alpha(deid_at(t, j))) continue; /* "IDEA", "PIDS" */
         bool colon = false;
+        if (ascii_label && deid_at(t, j - 1) == 'o' && deid_at(t, j) == '.') j++, colon = true; /* "No." */
         for (int round = 0; round < 3; round++) {
-            j = skip_label_sep(t, j, &colon);
-            if (at(t, j) == '/' || at(t, j) == U'、' || at(t, j) == U'／') {
+            j = skip_record_sep(t, j, &colon);
+            if (deid_at(t, j) == '/' || deid_at(t, j) == U'、' || deid_at(t, j) == U'／') {
                 const int64_t l2 = deid_word_at(&deid_record_labels, t, j + 1);
                 if (l2) {
                     j += 1 + l2;
                     continue;
                 }
             }
-            if ((at(t, j) == 'N' || at(t, j) == 'n') && (at(t, j + 1) == 'o' || at(t, j + 1) == 'O') &&
-                (at(t, j + 2) == '.' || at(t, j + 2) == ':')) {
+            if (deid_at(t, j) == '(' || deid_at(t, j) == 0xFF08) { /* 住院号（病案号）： */
+                const int64_t l2 = deid_word_at(&deid_record_labels, t, j + 1);
+                if (l2 && (deid_at(t, j + 1 + l2) == ')' || deid_at(t, j + 1 + l2) == 0xFF09)) {
+                    j += 2 + l2;
+                    continue;
+                }
+            }
+            if ((deid_at(t, j) == 'N' || deid_at(t, j) == 'n') && (deid_at(t, j + 1) == 'o' || deid_at(t, j + 1) == 'O') &&
+                (deid_at(t, j + 2) == '.' || deid_at(t, j + 2) == ':')) {
                 j += 3;
+                colon = true;
                 continue;
             }
             break;
         }
-        if (ascii_label && !colon && at(t, i + l) != U'号') continue; /* "ID" needs "ID：" */
-        int64_t e = j;
-        int digits = 0;
-        while (e < t->n && e - j < 40) {
-            const char32_t c = t->cp[e];
-            if (deid_digit(c) >= 0) digits++;
-            else if (!(is_alpha(c) || c == '-' || c == '_')) break;
-            e++;
+        const int64_t e = record_value(t, j, t->n);
+        if (e == j) continue;
+        if (ascii_label && !colon) {
+            /* "ID" needs "ID：" or "ID号"; longer ones (MRN) a space and four digits */
+            int digits = 0;
+            for (int64_t q = j; q < e; q++) digits += deid_digit(t->cp[q]) >= 0;
+            if (deid_word_at(&deid_record_labels, t, i) == 2 || digits < 4 || !deid_is_space(deid_at(t, j - 1)))
+                continue;
         }
-        while (e > j && (t->cp[e - 1] == '-' || t->cp[e - 1] == '_')) e--;
-        if (digits >= 1 && e - j >= 3) {
-            deid_cand_add(out, j, e, DEID_RECORD_NUMBER);
-            i = e - 1;
-        }
+        deid_cand_add(out, j, e, DEID_RECORD_NUMBER);
+        i = e - 1;
     }
+    deid_table_columns(t, &deid_record_labels, record_cell, DEID_RECORD_NUMBER, out);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -365,7 +505,7 @@ void deid_civil_from_days(int64_t z, int *y, int *m, int *d) {
 static bool number_field(const deid_text *t, int64_t j, int max, deid_date_field *f) {
     int64_t e = j;
     int v = 0;
-    while (deid_digit(at(t, e)) >= 0 && e - j <= max) v = v * 10 + deid_digit(t->cp[e]), e++;
+    while (deid_digit(deid_at(t, e)) >= 0 && e - j <= max) v = v * 10 + deid_digit(t->cp[e]), e++;
     if (e == j || e - j > max) return false;
     *f = (deid_date_field){j, e, v, t->cp[j] >= 0xFF10};
     return true;
@@ -378,22 +518,22 @@ static bool is_date_sep(char32_t c) {
 /* A time right after a date at j: returns its end, or j. */
 static int64_t time_after(const deid_text *t, int64_t j) {
     int64_t p = j;
-    if (at(t, p) == ' ' || at(t, p) == 'T') p++;
+    if (deid_at(t, p) == ' ' || deid_at(t, p) == 'T') p++;
     deid_date_field h, m, s;
     if (!number_field(t, p, 2, &h) || h.value > 24) return j;
     p = h.end;
-    if (at(t, p) == ':' || at(t, p) == 0xFF1A) {
+    if (deid_at(t, p) == ':' || deid_at(t, p) == 0xFF1A) {
         if (!number_field(t, p + 1, 2, &m) || m.end - m.start != 2 || m.value > 59) return j;
         p = m.end;
-        if ((at(t, p) == ':' || at(t, p) == 0xFF1A) && number_field(t, p + 1, 2, &s) &&
+        if ((deid_at(t, p) == ':' || deid_at(t, p) == 0xFF1A) && number_field(t, p + 1, 2, &s) &&
             s.end - s.start == 2 && s.value <= 60)
             p = s.end;
         return p;
     }
-    if (at(t, p) == U'时' || at(t, p) == U'点') {
+    if (deid_at(t, p) == U'时' || deid_at(t, p) == U'点') {
         p++;
-        if (number_field(t, p, 2, &m) && m.value <= 59 && at(t, m.end) == U'分') p = m.end + 1;
-        else if (at(t, p) == U'半') p++;
+        if (number_field(t, p, 2, &m) && m.value <= 59 && deid_at(t, m.end) == U'分') p = m.end + 1;
+        else if (deid_at(t, p) == U'半') p++;
         return p;
     }
     return j;
@@ -407,32 +547,32 @@ bool deid_date_at(const deid_text *t, int64_t i, int year_hint, deid_date *d) {
     if (a.end - a.start == 4) {
         if (a.value < 1900 || a.value > 2099) return false;
         d->has_year = true, d->year = a;
-        if (at(t, p) == ' ' && at(t, p + 1) == U'年') p++;
-        if (at(t, p) == U'年') {
+        if (deid_at(t, p) == ' ' && deid_at(t, p + 1) == U'年') p++;
+        if (deid_at(t, p) == U'年') {
             p++;
-            if (at(t, p) == ' ') p++;
-            if (!number_field(t, p, 2, &d->month) || at(t, d->month.end) != U'月') return false;
+            if (deid_at(t, p) == ' ') p++;
+            if (!number_field(t, p, 2, &d->month) || deid_at(t, d->month.end) != U'月') return false;
             p = d->month.end + 1;
-            if (at(t, p) == ' ') p++;
+            if (deid_at(t, p) == ' ') p++;
             if (!number_field(t, p, 2, &d->day)) return false;
             p = d->day.end;
-            if (at(t, p) != U'日' && at(t, p) != U'号') return false;
+            if (deid_at(t, p) != U'日' && deid_at(t, p) != U'号') return false;
             p++;
-        } else if (is_date_sep(at(t, p))) {
+        } else if (is_date_sep(deid_at(t, p))) {
             const char32_t sep = t->cp[p];
-            if (!number_field(t, p + 1, 2, &d->month) || at(t, d->month.end) != sep) return false;
+            if (!number_field(t, p + 1, 2, &d->month) || deid_at(t, d->month.end) != sep) return false;
             if (!number_field(t, d->month.end + 1, 2, &d->day)) return false;
             p = d->day.end;
-            if (deid_digit(at(t, p)) >= 0 || (at(t, p) == sep && deid_digit(at(t, p + 1)) >= 0))
+            if (deid_digit(deid_at(t, p)) >= 0 || (deid_at(t, p) == sep && deid_digit(deid_at(t, p + 1)) >= 0))
                 return false;
         } else {
             return false;
         }
-    } else if (a.end - a.start <= 2 && at(t, p) == U'月') {
+    } else if (a.end - a.start <= 2 && deid_at(t, p) == U'月') {
         d->month = a;
         if (!number_field(t, p + 1, 2, &d->day)) return false;
         p = d->day.end;
-        if (at(t, p) != U'日' && at(t, p) != U'号') return false;
+        if (deid_at(t, p) != U'日' && deid_at(t, p) != U'号') return false;
         p++;
     } else {
         return false;
@@ -447,8 +587,8 @@ bool deid_date_at(const deid_text *t, int64_t i, int year_hint, deid_date *d) {
 
 void deid_detect_date(const deid_config *cfg, const deid_text *t, deid_cands *out) {
     for (int64_t i = 0; i < t->n; i++) {
-        if (deid_digit(t->cp[i]) < 0 || deid_digit(at(t, i - 1)) >= 0) continue;
-        if (at(t, i - 1) == '.' && deid_digit(at(t, i - 2)) >= 0) continue; /* 3.2023... */
+        if (deid_digit(t->cp[i]) < 0 || deid_digit(deid_at(t, i - 1)) >= 0) continue;
+        if (deid_at(t, i - 1) == '.' && deid_digit(deid_at(t, i - 2)) >= 0) continue; /* 3.2023... */
         deid_date d;
         if (deid_date_at(t, i, 2000, &d)) {
             deid_cand_add(out, i, d.end, DEID_DATE);
@@ -475,14 +615,14 @@ static int cn_digit(char32_t c) {
 static int cn_number(const deid_text *t, int64_t j, int64_t *end) {
     int v = 0;
     int64_t p = j;
-    if (cn_digit(at(t, p)) == 1 && at(t, p + 1) == U'百') p += 2, v = 100;
-    else if (at(t, p) == U'百') p++, v = 100;
-    if (v && at(t, p) == U'零') p++;
+    if (cn_digit(deid_at(t, p)) == 1 && deid_at(t, p + 1) == U'百') p += 2, v = 100;
+    else if (deid_at(t, p) == U'百') p++, v = 100;
+    if (v && deid_at(t, p) == U'零') p++;
     int tens = -1;
-    if (cn_digit(at(t, p)) > 0 && at(t, p + 1) == U'十') tens = cn_digit(at(t, p)), p += 2;
-    else if (at(t, p) == U'十') tens = 1, p++;
+    if (cn_digit(deid_at(t, p)) > 0 && deid_at(t, p + 1) == U'十') tens = cn_digit(deid_at(t, p)), p += 2;
+    else if (deid_at(t, p) == U'十') tens = 1, p++;
     if (tens >= 0) v += tens * 10;
-    if (cn_digit(at(t, p)) > 0) v += cn_digit(at(t, p)), p++;
+    if (cn_digit(deid_at(t, p)) > 0) v += cn_digit(deid_at(t, p)), p++;
     if (p == j) return -1;
     *end = p;
     return v;
@@ -490,12 +630,12 @@ static int cn_number(const deid_text *t, int64_t j, int64_t *end) {
 
 /* The unit after an age at j: its end, or -1. */
 static int64_t age_unit(const deid_text *t, int64_t j, bool labelled) {
-    if (at(t, j) == ' ') j++;
-    if (at(t, j) == U'岁') return j + 1 + (at(t, j + 1) == U'余' || at(t, j + 1) == U'半');
-    if ((at(t, j) == U'周' || at(t, j) == U'余' || at(t, j) == U'多') && at(t, j + 1) == U'岁')
+    if (deid_at(t, j) == ' ') j++;
+    if (deid_at(t, j) == U'岁') return j + 1 + (deid_at(t, j + 1) == U'余' || deid_at(t, j + 1) == U'半');
+    if ((deid_at(t, j) == U'周' || deid_at(t, j) == U'余' || deid_at(t, j) == U'多') && deid_at(t, j + 1) == U'岁')
         return j + 2;
     if (labelled) {
-        if ((at(t, j) == 'y' || at(t, j) == 'Y') && !is_alpha(at(t, j + 1))) return j + 1;
+        if ((deid_at(t, j) == 'y' || deid_at(t, j) == 'Y') && !deid_is_alpha(deid_at(t, j + 1))) return j + 1;
         return j;
     }
     return -1;
@@ -504,7 +644,7 @@ static int64_t age_unit(const deid_text *t, int64_t j, bool labelled) {
 void deid_detect_age(const deid_config *cfg, const deid_text *t, deid_cands *out) {
     for (int64_t i = 0; i < t->n; i++) {
         const char32_t c = t->cp[i];
-        if (c == U'九' && at(t, i + 1) == U'旬') {
+        if (c == U'九' && deid_at(t, i + 1) == U'旬') {
             deid_cand_add(out, i, i + 2, DEID_AGE);
             i++;
             continue;
@@ -512,12 +652,12 @@ void deid_detect_age(const deid_config *cfg, const deid_text *t, deid_cands *out
         int64_t e = -1;
         int v = -1;
         if (deid_digit(c) >= 0) {
-            if (deid_digit(at(t, i - 1)) >= 0 || at(t, i - 1) == '.') continue;
+            if (deid_digit(deid_at(t, i - 1)) >= 0 || deid_at(t, i - 1) == '.') continue;
             v = 0;
-            for (e = i; deid_digit(at(t, e)) >= 0 && e - i < 4; e++) v = v * 10 + deid_digit(t->cp[e]);
-            if (deid_digit(at(t, e)) >= 0 || at(t, e) == '.') continue;
+            for (e = i; deid_digit(deid_at(t, e)) >= 0 && e - i < 4; e++) v = v * 10 + deid_digit(t->cp[e]);
+            if (deid_digit(deid_at(t, e)) >= 0 || deid_at(t, e) == '.') continue;
         } else if (cn_digit(c) >= 0 || c == U'十' || c == U'百') {
-            if (cn_digit(at(t, i - 1)) >= 0 || at(t, i - 1) == U'十' || at(t, i - 1) == U'百') continue;
+            if (cn_digit(deid_at(t, i - 1)) >= 0 || deid_at(t, i - 1) == U'十' || deid_at(t, i - 1) == U'百') continue;
             v = cn_number(t, i, &e);
         } else {
             continue;
@@ -526,7 +666,7 @@ void deid_detect_age(const deid_config *cfg, const deid_text *t, deid_cands *out
         const bool labelled = after_label(t, i, &deid_age_labels);
         const int64_t u = age_unit(t, e, labelled);
         if (u < 0 || (u == e && deid_digit(c) < 0)) continue;
-        if ((at(t, u) == U'以' || at(t, u) == U'及') && deid_in(U"上下内", at(t, u + 1 + (at(t, u) == U'及'))))
+        if ((deid_at(t, u) == U'以' || deid_at(t, u) == U'及') && deid_in(U"上下内", deid_at(t, u + 1 + (deid_at(t, u) == U'及'))))
             continue; /* 90岁以上: a group, not a person */
         deid_cand_add(out, i, u, DEID_AGE);
         i = u - 1;
@@ -541,14 +681,21 @@ void deid_detect_age(const deid_config *cfg, const deid_text *t, deid_cands *out
  * ------------------------------------------------------------------------------------------- */
 
 static bool org_char(char32_t c) {
-    return (deid_is_cjk(c) || deid_digit(c) >= 0 || is_alpha(c) || c == 0xB7) &&
+    return (deid_is_cjk(c) || deid_digit(c) >= 0 || deid_is_alpha(c) || c == 0xB7) &&
            !deid_in(deid_org_stop_chars, c);
+}
+
+/* After a cue, a name may hold characters that end one elsewhere (华为, 中国人民财产保险): only
+ * these stop it there. */
+static bool org_char_inside(char32_t c) {
+    return (deid_is_cjk(c) || deid_digit(c) >= 0 || deid_is_alpha(c)) &&
+           !deid_in(U"的在于是从与及并且而但或即被把将对给自今昨年月日岁现曾任就读当做", c);
 }
 
 /* "（中国）" inside a name: from an opening parenthesis at k, the index after its closing one
  * (at most 8 characters inside), or -1. */
 static int64_t paren_forward(const deid_text *t, int64_t k) {
-    if (at(t, k) != '(' && at(t, k) != 0xFF08) return -1;
+    if (deid_at(t, k) != '(' && deid_at(t, k) != 0xFF08) return -1;
     for (int64_t q = k + 1; q < t->n && q - k <= 9; q++) {
         if (t->cp[q] == ')' || t->cp[q] == 0xFF09) return q > k + 1 ? q + 1 : -1;
         if (!org_char(t->cp[q])) return -1;
@@ -558,7 +705,7 @@ static int64_t paren_forward(const deid_text *t, int64_t k) {
 
 /* The same backwards: b is just after a closing parenthesis; the index of its opening one. */
 static int64_t paren_backward(const deid_text *t, int64_t b) {
-    if (at(t, b - 1) != ')' && at(t, b - 1) != 0xFF09) return -1;
+    if (deid_at(t, b - 1) != ')' && deid_at(t, b - 1) != 0xFF09) return -1;
     for (int64_t q = b - 2; q >= 0 && b - q <= 10; q--) {
         if (t->cp[q] == '(' || t->cp[q] == 0xFF08) return q < b - 2 ? q : -1;
         if (!org_char(t->cp[q])) return -1;
@@ -591,7 +738,7 @@ void deid_detect_org(const deid_config *cfg, const deid_text *t, deid_cands *out
         if (needs_colon(t, i, l) && !colon && !(l == 2 && t->cp[i] == U'就')) continue;
         int64_t k = j;
         for (int64_t p; k < t->n && k - j < 30;) {
-            if (org_char(t->cp[k])) k++;
+            if (org_char(t->cp[k]) || (k > j && org_char_inside(t->cp[k]))) k++;
             else if ((p = paren_forward(t, k)) > 0) k = p;
             else break;
         }
@@ -612,7 +759,7 @@ void deid_detect_org(const deid_config *cfg, const deid_text *t, deid_cands *out
         const int64_t l = org_suffix_before(t, i, true);
         if (!l) continue;
         int64_t a = i;
-        if (deid_in(U"做当任的在", at(t, a)) && !deid_word_at(&deid_org_after, t, a)) a++;
+        if (deid_in(U"做当任的在", deid_at(t, a)) && !deid_word_at(&deid_org_after, t, a)) a++;
         if (!deid_word_at(&deid_org_after, t, a)) continue;
         int64_t b = i - l;
         for (int64_t p; b > 0 && i - b < 24;) {
@@ -635,7 +782,7 @@ void deid_detect_org(const deid_config *cfg, const deid_text *t, deid_cands *out
  * ------------------------------------------------------------------------------------------- */
 
 static bool place_char(char32_t c) {
-    return (deid_is_cjk(c) || deid_digit(c) >= 0 || is_alpha(c)) &&
+    return (deid_is_cjk(c) || deid_digit(c) >= 0 || deid_is_alpha(c)) &&
            !deid_in(deid_addr_stop_chars, c);
 }
 
@@ -694,9 +841,9 @@ static int64_t addr_chain(const deid_text *t, int64_t p, int *n_comp, int *n_pla
     }
     if (last == COMP_NUMBER) { /* 3单元502: a bare room number */
         int64_t r = q;
-        while (deid_digit(at(t, r)) >= 0 && r - q < 6) r++;
-        if (r - q >= 2 && r - q <= 5 && !deid_is_cjk(at(t, r)) && deid_digit(at(t, r)) < 0 &&
-            at(t, r) != '-' && at(t, r) != '.')
+        while (deid_digit(deid_at(t, r)) >= 0 && r - q < 6) r++;
+        if (r - q >= 2 && r - q <= 5 && !deid_is_cjk(deid_at(t, r)) && deid_digit(deid_at(t, r)) < 0 &&
+            deid_at(t, r) != '-' && deid_at(t, r) != '.')
             q = r;
     }
     return q;
@@ -709,7 +856,7 @@ void deid_detect_address(const deid_config *cfg, const deid_text *t, deid_cands 
         if (l) {
             bool colon = false;
             int64_t j = skip_label_sep(t, i + l, &colon);
-            if (deid_in(U"在于", at(t, j))) j++;
+            if (deid_in(U"在于", deid_at(t, j))) j++;
             const int64_t e = addr_chain(t, j, &n_comp, &n_place);
             /* a weak label (来自, 住) needs a province or city, or two components */
             const bool weak = !colon && (l == 1 || t->cp[i] == U'来' || t->cp[i] == U'老' ||
@@ -725,146 +872,6 @@ void deid_detect_address(const deid_config *cfg, const deid_text *t, deid_cands 
         if (n_comp >= 2 && n_place >= 1) {
             deid_cand_add(out, i, e, DEID_ADDRESS);
             i = e - 1;
-        }
-    }
-}
-
-/* ---------------------------------------------------------------------------------------------
- * Names: a surname (compound first) and one or two given-name characters, taken when
- *   - a strong label stands before it (姓名：, 签名：, 联系人, any cue word with a colon), or
- *   - a weak cue stands before it (患者, 其子, 医生) and a name-follower comes after it, or
- *   - a title or relation follows (先生, 医生, 之子, "，男"); a bare common surname before a
- *     title counts too (张医生 -> 张), or
- *   - it is a pseudonym (李某, 张某某, 王XX), or one of the config's names, or the same string
- *     was taken elsewhere in the text.
- * Words like 高血压 or 平素 are refused (deid_name_stop_words, deid_non_name_chars).
- * ------------------------------------------------------------------------------------------- */
-
-static bool given_char(char32_t c) { return deid_is_cjk(c) && !deid_in(deid_non_name_chars, c); }
-
-static int64_t surname_at(const deid_text *t, int64_t i) {
-    const int64_t l = deid_word_at(&deid_surnames2, t, i);
-    if (l) return l;
-    return deid_in(deid_surnames1, t->cp[i]) ? 1 : 0;
-}
-
-/* 某, 某某, X, XX, *, ** after a surname: the pseudonym's end, or -1. */
-static int64_t pseudonym(const deid_text *t, int64_t i, int64_t sl) {
-    int64_t e = i + sl;
-    const char32_t c = at(t, e);
-    if (c == U'某') {
-        e += at(t, e + 1) == U'某' ? 2 : 1;
-        if (deid_in(deid_mou_determined, at(t, e))) return -1;
-        return e;
-    }
-    if (c == 'X' || c == 'x' || c == '*' || c == 0xFF0A || c == 0xD7) {
-        while (at(t, e) == c && e - (i + sl) < 3) e++;
-        return is_alpha(at(t, e)) ? -1 : e;
-    }
-    return -1;
-}
-
-static bool follower_ok(const deid_text *t, int64_t e) {
-    const char32_t c = at(t, e);
-    return c == 0 || !deid_is_cjk(c) || deid_in(deid_name_followers, c) ||
-           deid_word_at(&deid_name_cues_after, t, e) > 0;
-}
-
-/* A bare surname before a title stands unless it ends a word ("提高医生", "处方医生"). */
-static bool left_ok(const deid_text *t, int64_t i) {
-    static const char32_t *const endings[] = {
-        U"提高", U"升高", U"增高", U"较高", U"最高", U"偏高", U"过高", U"很高", U"身高", U"稍高",
-        U"略高", U"处方", U"开方", U"对方", U"院方", U"各方", U"双方", U"医方", U"药方", U"配方",
-        U"任何", U"如何", U"为何", U"几何", U"蛋白", U"明白", U"空白", U"苍白", U"坦白"};
-    static const deid_words ends = {endings, sizeof endings / sizeof endings[0]};
-    return deid_word_before(&ends, t, i + 1) == 0;
-}
-
-/* The end of a name starting at i, or -1. prev_name_end: where the last name ended ("、" lists). */
-static int64_t name_at(const deid_text *t, int64_t i, int64_t prev_name_end) {
-    const int64_t sl = surname_at(t, i);
-    if (!sl) return -1;
-    /* the cue before */
-    bool colon = false;
-    const int64_t lb = back_label_sep(t, i, &colon);
-    int strength = 0; /* 0 none, 1 weak, 2 strong */
-    if (deid_word_before(&deid_name_cues_strong, t, lb)) strength = 2;
-    else if (deid_word_before(&deid_name_cues_weak, t, lb)) strength = colon ? 2 : 1;
-    if (!strength && (at(t, i - 1) == ')' || at(t, i - 1) == 0xFF09)) { /* 家属（儿子）张伟 */
-        for (int64_t q = i - 2; q >= 0 && q >= i - 10 && !strength; q--) {
-            if (t->cp[q] != '(' && t->cp[q] != 0xFF08) continue;
-            if (deid_word_before(&deid_name_cues_strong, t, q)) strength = 2;
-            else if (deid_word_before(&deid_name_cues_weak, t, q)) strength = 1;
-            break;
-        }
-    }
-    bool listed = false; /* 张三、李四 */
-    if (!strength && prev_name_end >= 0 && (prev_name_end == i - 1 || prev_name_end == i - 2) &&
-        deid_in(U"、，, 和与及/", at(t, i - 1)))
-        strength = 2, listed = true;
-    if (strength == 1 && t->cp[i] == U'于') strength = 0; /* 患者于… */
-    const int64_t ps = pseudonym(t, i, sl);
-    if (ps > 0 && (deid_in(deid_surnames_strong, t->cp[i]) || sl == 2 || strength)) return ps;
-    const bool stop = deid_word_at(&deid_name_stop_words, t, i) > sl;
-    if (stop && listed) return -1;
-    /* a title or relation after the name */
-    for (int g = 2; g >= 0; g--) {
-        const int64_t e = i + sl + g;
-        bool ok = e <= t->n;
-        for (int64_t k = i + sl; ok && k < e; k++) ok = given_char(t->cp[k]);
-        if (!ok) continue;
-        if (g == 0) {
-            if (sl == 1 && !deid_in(deid_surnames_strong, t->cp[i])) continue;
-            if (deid_word_at(&deid_name_titles, t, e) && left_ok(t, i) && !stop) return e;
-            continue;
-        }
-        const int64_t a = deid_word_at(&deid_name_cues_after, t, e);
-        if (!a || (stop && strength < 2)) continue;
-        const bool sex_cue = t->cp[e] == U'，' || t->cp[e] == ',' || t->cp[e] == ' ' ||
-                             t->cp[e] == U'（' || t->cp[e] == '(';
-        if (sex_cue && !strength && deid_is_cjk(at(t, i - 1)) && !deid_in(U"：:", at(t, i - 1)))
-            continue; /* "，男" only right after a line start or punctuation */
-        return e;
-    }
-    if (!strength || (stop && strength < 2)) return -1;
-    for (int g = 2; g >= 1; g--) {
-        const int64_t e = i + sl + g;
-        bool ok = e <= t->n;
-        for (int64_t k = i + sl; ok && k < e; k++) ok = given_char(t->cp[k]);
-        if (!ok) continue;
-        if (strength == 2 || follower_ok(t, e)) return e;
-    }
-    return -1;
-}
-
-void deid_detect_name(const deid_config *cfg, const deid_text *t, deid_cands *out) {
-    const size_t first = out->n;
-    int64_t prev_end = -1;
-    for (int64_t i = 0; i < t->n; i++) {
-        if (!deid_is_cjk(t->cp[i])) continue;
-        const int64_t e = name_at(t, i, prev_end);
-        if (e > i) {
-            deid_cand_add(out, i, e, DEID_NAME);
-            prev_end = e;
-            i = e - 1;
-        }
-    }
-    /* the names found, and the config's, wherever else they occur */
-    const size_t found = out->n;
-    for (size_t k = first; k < found && !out->oom; k++) {
-        const int64_t s = out->v[k].start, l = out->v[k].end - s;
-        if (l < 2 || out->v[k].type != DEID_NAME || pseudonym(t, s, l - 1) > 0) continue;
-        if (surname_at(t, s) >= l) continue; /* a surname alone (欧阳 of 欧阳医生) */
-        for (int64_t i = 0; i + l <= t->n; i++)
-            if (i != s && memcmp(t->cp + i, t->cp + s, (size_t)l * sizeof(char32_t)) == 0)
-                deid_cand_add(out, i, i + l, DEID_NAME), i += l - 1;
-    }
-    for (size_t k = 0; k < t->extra_names.n; k++) {
-        const char32_t *w = t->extra_names.w[k];
-        if (!w[0]) continue;
-        for (int64_t i = 0; i < t->n; i++) {
-            const int64_t l = deid_str_at(w, t, i);
-            if (l) deid_cand_add(out, i, i + l, DEID_NAME), i += l - 1;
         }
     }
 }

@@ -1,6 +1,6 @@
-/* deid_internal.h: what the de-identification files share (deid.c, deid_detect.c,
- * deid_tables.c): the decoded text, the candidate list the detectors fill, the word tables and
- * the date parser that deid_apply reuses to shift a date.
+/* deid_internal.h: what the de-identification files share (deid.c, deid_detect.c, deid_name.c,
+ * deid_tables.c): the decoded text, the candidate list the detectors fill, the word tables, the
+ * scanning helpers and the date parser that deid_apply reuses to shift a date.
  *
  * The text is decoded once into code points (char32_t); every detector scans that array, so
  * offsets are characters throughout. Detectors only add candidates; deid.c resolves overlaps.
@@ -83,12 +83,20 @@ extern const char32_t deid_surnames_strong[];
 extern const deid_words deid_surnames2;
 /* Characters never (or hardly ever) in a given name: function words, body and disease words. */
 extern const char32_t deid_non_name_chars[];
+/* Characters common in given names (used where the context alone is weak). */
+extern const char32_t deid_given_common[];
 /* Characters that may follow a name in running text ("患者张三因…", "…张三于…"). */
 extern const char32_t deid_name_followers[];
 /* Cue words: before a name (strong: a name always follows; weak: a name may follow), after a
  * name (titles, relations), and titles that may follow a bare surname. */
 extern const deid_words deid_name_cues_strong, deid_name_cues_weak, deid_name_cues_after,
     deid_name_titles;
+/* Relations and roles in parentheses after a name: 张伟（儿子）, 李娜（护士）. */
+extern const deid_words deid_name_paren_roles;
+/* Words that start right after a name (送入, 陪同): not its last given-name character. */
+extern const deid_words deid_name_after_words;
+/* Table header cells over a column of names. */
+extern const deid_words deid_name_table_labels;
 /* Ordinary words that start with a surname character ("高血压", "平素", "常规"). */
 extern const deid_words deid_name_stop_words;
 /* Characters after which 某 is a determiner, not a pseudonym ("于某日"). */
@@ -110,6 +118,24 @@ extern const char32_t deid_addr_stop_chars[], deid_addr_no_start_chars[];
  * ------------------------------------------------------------------------------------------- */
 
 bool deid_in(const char32_t *set, char32_t c);
+/* The code point at i, or 0 outside the text. */
+static inline char32_t deid_at(const deid_text *t, int64_t i) {
+    return i >= 0 && i < t->n ? t->cp[i] : 0;
+}
+/* A space, a tab or a full-width space. */
+static inline bool deid_is_space(char32_t c) { return c == ' ' || c == '\t' || c == 0x3000; }
+/* A-Z, a-z, full-width too. */
+bool deid_is_alpha(char32_t c);
+/* Backs over spaces and colons before i (at most 4): where a label would end; *colon if one. */
+int64_t deid_back_label_sep(const deid_text *t, int64_t i, bool *colon);
+/* Whether a word of ws ends at i, spaces allowed between its CJK characters ("姓    名"). */
+bool deid_word_before_spaced(const deid_words *ws, const deid_text *t, int64_t i);
+/* Text tables: a header line without digits holding a cell that is a word of ws; the cell in the
+ * same column of each following line with as many cells (cells split on spaces, tabs, '|'), or
+ * the next line under a label alone on its line, is added as type when ok() accepts it. */
+typedef bool (*deid_cell_value_fn)(const deid_text *t, int64_t start, int64_t end);
+void deid_table_columns(const deid_text *t, const deid_words *ws, deid_cell_value_fn ok,
+                        deid_type type, deid_cands *out);
 /* Length of the longest word of ws that starts at i (0 if none). */
 int64_t deid_word_at(const deid_words *ws, const deid_text *t, int64_t i);
 /* Length of the longest word of ws that ends at i (0 if none). */

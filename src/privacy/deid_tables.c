@@ -27,7 +27,8 @@ const char32_t deid_surnames1[] =
     U"房滕屈饶牟艾尤阳穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂佟臧闵苟"
     U"邬边卞姬师仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩佘池麻苑迟邝官封谈匡鞠惠荆冀郁胥班储栗燕楚"
     U"鄢劳谌奚皮粟冼蔺楼盘闻厉伊仝郜阚权帅屠豆朴盖练廉禹祖漆巴丰卿狄晋容敬扈晁芮阙浦戈伏鹿薄"
-    U"邸雍辜羊乌裘亓邰赫杭况逯茹诸慕亢嵇哈湛宾戎勾茅於呼尉冶檀昝奉尧闭";
+    U"邸雍辜羊乌裘亓邰赫杭况逯茹诸慕亢嵇哈湛宾戎勾茅於呼尉冶檀昝奉尧闭"
+    U"洪贝贲郦笪禤逄郗蹇眭隗荀钮宦暨钭邴訾谯郏乜旷侍俸寿宓咸帖汝琚靖仉郇蔚";
 
 /* The surnames that may stand alone before a title ("张医生", "刘女士", "李某"): common ones
  * that are not also frequent function words (于 "由于", 任 "主任", 常 "常规" are not here). */
@@ -37,7 +38,7 @@ const char32_t deid_surnames_strong[] =
     U"顾毛郝龚邵万钱严覃武戴莫孔汤温康施牛樊葛邢齐乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿兰焦俞柳"
     U"祝宁舒阮柯纪梅童凌毕季裴霍涂苗谷盛翁冉骆蓝游辛靳柴蒙鲍喻祁蒲滕屈饶牟艾穆卓缪褚娄窦戚"
     U"岑景费卜冷晏席卫米柏宗瞿桂佟臧闵邬卞姬栾隋刁巫寇桑郎甄仲虞敖巩佘迟邝鞠荆冀郁胥栗燕楚"
-    U"鄢谌奚粟冼蔺阚屠朴廉禹漆卿狄晁芮阙雍辜裘邰赫茹嵇湛";
+    U"鄢谌奚粟冼蔺阚屠朴廉禹漆卿狄晁芮阙雍辜裘邰赫茹嵇湛洪郦贲笪禤逄郗蹇眭";
 
 WORDS(deid_surnames2, U"欧阳", U"司马", U"上官", U"诸葛", U"东方", U"皇甫", U"尉迟", U"公孙",
       U"慕容", U"长孙", U"宇文", U"司徒", U"夏侯", U"轩辕", U"令狐", U"钟离", U"端木", U"独孤",
@@ -47,21 +48,39 @@ WORDS(deid_surnames2, U"欧阳", U"司马", U"上官", U"诸葛", U"东方", U"�
 /* Characters that do not occur in given names (or so rarely that taking them as a name's end is
  * the worse error): particles, verbs of clinical narrative, body parts, symptoms, units. */
 const char32_t deid_non_name_chars[] =
-    U"的了在是有无不未否已因于自入出来去到为被把将以由从向对给等或也都还又再就才只很较最更均各"
-    U"每其该此这那之所即则但而且并若如可能会要应需请让使予行做作用服见示显提升降增减多少差异性"
-    U"男女岁号电话址住省市区县镇村路街巷楼栋室单层组弄床院科诊治疗查检验测断病症疾患者属医护"
+    U"的了在是有无不未否已因于自入出去到为被把将以由从向对给等或也都还又再就才只很较最更均各"
+    U"每其该此这那之所即则但而且并能会要应需请让使予行做作用服见示显提升降增减多差异性"
+    U"男女岁号电话址住省市区县镇村路街巷楼室单层组弄床院科诊治疗查检验测断病症疾患者属医护"
     U"士药片针剂术后前下上左右侧肢体身部腹胸头颈腰背腿脚手足肝脾肺肾胃肠尿便血压痛疼热咳嗽痰喘"
-    U"肿瘤癌炎疸细胞规期史天日年时分秒次个度率量位腔管道脉搏呼吸温脑骨肌皮肤眼耳鼻口舌牙齿"
-    U"今昨晚夜午周诉述签字名姓址联系与和及经过曾先主任师某约余左右均伴感觉发现出现给予"
+    U"肿瘤癌炎疸细胞规期史日年时分秒次个度率量位腔管道脉搏呼吸温脑骨肌皮肤眼耳鼻口舌牙齿"
+    U"今昨晚夜午周诉述签字名姓址系与和及经过曾先主任师某约余左右均伴感觉发现出现给予副陪送"
     U"嘱告知议同意拒绝要求反复持续突显轻度度重度急慢缓解加重好转痊愈死亡返回转移复常"
     U"规律确诊断复查入院出院术床旁口服注射输液吸氧监测观察护理饮食睡眠精神意识醒醒";
+
+/* Characters common in given names (about 500, from the frequent given names of the last decades).
+ * Where the context is weaker (a relative or a role word without a name follower after it, a name
+ * standing alone in a table cell or on its own line), every given-name character must be one of
+ * these, so "医生向家属" or a table cell "温度" are not taken. */
+const char32_t deid_given_common[] =
+    U"伟刚勇毅俊峰强军平保东文辉明永健世广志义兴良海山仁波宁贵福生龙元国胜学祥才武新利清飞彬"
+    U"富顺信子杰涛昌成康星光天安岩茂林坚彪博诚敬震振壮思群豪邦承乐绍功松善厚庆磊民友裕河哲"
+    U"江超浩亮政谦亨奇固翰朗伯宏言若鸣朋斌梁栋维启克伦翔旭鹏泽晨辰士建家致树炎德泰盛雄琛钧冠策"
+    U"腾楠榕风弘宇轩睿铭恒鑫昊瑞凯帆皓然晟煜逸熙宸锋嘉晓小少春秋冬夏立卫红长万金银玉宝忠孝荣耀华兆"
+    U"庭培根灿炳桂森柏青云雨雪霜晴阳亚宪益增锦锐剑洋秀娟英慧巧美娜静淑惠珠翠雅芝萍娥玲芬芳燕彩菊兰"
+    U"凤洁梅琳素莲真环爱妹霞香月莺媛艳佳琼勤珍贞莉娣叶璐娅琦晶妍茜珊莎黛倩婷姣婉娴瑾颖露瑶怡婵雁蓓"
+    U"仪荷丹蓉眉君琴蕊薇菁梦岚婕馨瑗琰韵融园艺咏卿聪澜纯毓悦昭冰爽琬茗羽希欣飘育滢馥筠柔竹凝欢霄枫"
+    U"芸菲寒伊宜舒影荔丽妮贝初梵鸿桦骅娇纪宽灵玛琪容烁堂唯威韦雯萱彦宗曼紫贤蝶菡敏茹婧涵诗依语沐汐"
+    U"晗煊瀚遥彤蕾媚娉璇瑜珏玮琨璋瑛璟炜烨焱煌灏淼垚淳渊潇湘沛浦涌沁洲源滨澄湛溪蔚苗芃萌蓬莹萃蕴苓"
+    U"芷芊茵鹤鹃鸾凰麟骏驰骋跃征迪迅遂晋普曦昕晖晔晏暄暖昀昱曙旺景映朝冉姗嫣姝妙斐朵勋铮钢铁镇钰键"
+    U"钦钊铎铠虎豹鹰狮骥麒泉岗峻崇岳嵩巍峥屹峦坤垣墨尧舜禹书智廉逊恭俭温捷兼备禄寿喜吉绿蓝";
 
 /* Characters that commonly follow a name in running text. */
 const char32_t deid_name_followers[] =
     U"因于入主诉男女今昨前自在来到出经已曾行被由同陪等及和与的是系为现目近既无有一去回说称表要"
     U"将把对向从住门急术家患病先医护之其年岁性电身联地签代也都还又再就才均共平诊妻夫子父母哥姐"
     U"弟妹儿孙老朋邻本属告知反不未否没希拒持携突晨晚夜早上下午复半两三多每次后口述（(，,。.；;"
-    U"：:、 \t\r\n）)」』”\"'/";
+    U"：:、 \t\r\n）)」』”\"'/会查指认看接交汇核执操带处给通请负审报参"
+    U"｜|";
 
 /* Labels after which a name always follows (a colon after any cue word makes it strong too). */
 WORDS(deid_name_cues_strong, U"姓名", U"患者姓名", U"病人姓名", U"签名", U"签字", U"医师签名",
@@ -71,7 +90,14 @@ WORDS(deid_name_cues_strong, U"姓名", U"患者姓名", U"病人姓名", U"签�
       U"报告人", U"审核者", U"审核人", U"书写者", U"填表人", U"见证人", U"谈话人", U"执行人",
       U"核对人", U"操作者", U"术者", U"主刀", U"一助", U"二助", U"助手", U"户主", U"联系人姓名",
       U"家属姓名", U"医生姓名", U"之名", U"姓名为", U"姓名是", U"名叫", U"名字是", U"名字叫",
-      U"名为");
+      U"名为", U"手术者", U"手术医师", U"手术医生", U"主刀医师", U"主刀医生", U"第一助手",
+      U"第二助手", U"第三助手", U"麻醉者", U"检验者", U"核对者", U"审核者", U"复核者",
+      U"审签", U"主查人", U"汇报人", U"交班者", U"接班者", U"交班人", U"接班人", U"编码员",
+      U"整理者", U"受委托人", U"受托人", U"委托代理人", U"近亲属", U"签字人", U"签署人",
+      U"Name", U"NAME", U"name", U"Patient", U"PATIENT", U"Attending", U"Physician",
+      U"physician", U"Doctor", U"doctor", U"Nurse", U"nurse", U"Surgeon", U"surgeon",
+      U"Signature", U"Signed by", U"signed by", U"Reported by", U"reported by", U"Reviewed by",
+      U"reviewed by", U"Checked by", U"checked by", U"Verified by", U"Dr.", U"Dr");
 /* Words after which a name may follow: the name is taken only if something that can follow a
  * name comes after it (deid_name_followers). */
 WORDS(deid_name_cues_weak, U"患者", U"病人", U"患儿", U"病患", U"孕妇", U"产妇", U"家属",
@@ -92,7 +118,22 @@ WORDS(deid_name_cues_weak, U"患者", U"病人", U"患儿", U"病患", U"孕妇"
       U"检验者", U"复核者", U"复核人", U"审核", U"记录", U"医生签字", U"护士签字", U"患者本人",
       U"本人", U"新生儿之父", U"新生儿之母", U"患儿之父", U"患儿之母", U"患儿父亲",
       U"患儿母亲", U"人员", U"参加人员", U"参会人员", U"讨论人员", U"出席人员",
-      U"在场人员", U"主持人", U"汇报人");
+      U"在场人员", U"主持人", U"汇报人", U"麻醉", U"巡回", U"洗手", U"检验", U"核对",
+      U"校对", U"复核", U"白班", U"夜班", U"小夜班", U"大夜班", U"早班", U"中班", U"晚班",
+      U"主班", U"办公班", U"治疗班", U"交班护士", U"接班护士", U"交班医师", U"接班医师",
+      U"交班医生", U"接班医生", U"洗手护士", U"手术护士", U"麻醉护士", U"分诊护士",
+      U"评估护士", U"伤口护士", U"质控护士", U"质控医师", U"访视医师", U"告知医师",
+      U"谈话医师", U"沟通医师", U"值班护士", U"主管护士", U"管床医生", U"管床医师",
+      U"管床护士", U"带教老师", U"老师", U"实习医生", U"实习医师", U"实习护士", U"进修医师",
+      U"进修医生", U"规培医师", U"规培医生", U"技师", U"药师", U"治疗师", U"康复师",
+      U"营养师", U"心理咨询师", U"侄子", U"外甥", U"外甥女", U"儿媳妇", U"长子", U"次子",
+      U"长女", U"次女", U"养子", U"养女", U"继子", U"继女", U"其侄子", U"其外甥", U"其儿媳",
+      U"其女婿", U"其外孙", U"其外孙女", U"患者之子", U"患者之女", U"患者之妻", U"患者之夫",
+      U"科主任", U"副主任", U"院长", U"护理部主任", U"主任医师", U"住院总", U"值班", U"交班",
+      U"接班", U"新生儿父亲", U"新生儿母亲", U"外婆", U"外公", U"姥姥", U"姥爷", U"舅舅",
+      U"阿姨", U"叔叔", U"伯伯", U"姑姑", U"姨妈", U"嫂子", U"其外婆", U"其外公", U"其奶奶",
+      U"其爷爷", U"其舅舅", U"其姑姑", U"调配", U"发药", U"配药", U"审方", U"首诊医生",
+      U"首诊医师");
 /* After a name: titles, relations, acts only a person does. */
 WORDS(deid_name_cues_after, U"先生", U"女士", U"小姐", U"医师", U"医生", U"主任", U"副主任",
       U"教授", U"护士", U"护师", U"大夫", U"老师", U"同志", U"师傅", U"阿姨", U"叔叔", U"奶奶",
@@ -100,10 +141,35 @@ WORDS(deid_name_cues_after, U"先生", U"女士", U"小姐", U"医师", U"医生
       U"之孙女", U"签名", U"签字", U"代诉", U"口述", U"陪同", U"患者", U"主治", U"住院医师",
       U"主管", U"院长", U"科长", U"护士长", U"同学", U"小朋友", U"夫妇", U"（男", U"（女",
       U"(男", U"(女", U"，男", U"，女", U",男", U",女", U" 男", U" 女", U"之名");
+/* Words that start right after a name and are no part of it: with 周勇送入院 the name is 周勇,
+ * not 周勇送 (the second given-name character is dropped when one of these starts there). */
+WORDS(deid_name_after_words, U"一同", U"一起", U"一道", U"一并", U"陪同", U"陪护", U"陪伴",
+      U"陪床", U"送入", U"送至", U"送来", U"送到", U"送检", U"参与", U"参加", U"双人", U"共同",
+      U"副主任", U"副院长", U"副教授", U"来院", U"来诊", U"来我", U"来访", U"来到", U"来电",
+      U"来此", U"来看", U"同意", U"同志", U"同时", U"表示", U"签字", U"签名", U"认为", U"指出",
+      U"指示", U"查看", U"查房", U"看过", U"会诊", U"负责", U"执行", U"操作", U"核对", U"记录",
+      U"汇报", U"报告", U"主刀", U"主持", U"接诊", U"代诉", U"口述", U"诉说", U"讲述", U"回家",
+      U"回院", U"到院", U"到场", U"在场", U"在旁", U"在侧");
+
+/* Table header cells over a column of names ("姓名  性别  年龄" with the rows below). */
+WORDS(deid_name_table_labels, U"姓名", U"患者姓名", U"病人姓名", U"家属姓名", U"联系人姓名",
+      U"Name", U"NAME", U"name", U"Patient Name", U"患者", U"病人", U"签名");
+
+/* Relations and roles written in parentheses after a name: 张伟（儿子）, 李娜（护士）. */
+WORDS(deid_name_paren_roles, U"长子", U"次子", U"儿子", U"女儿", U"长女", U"次女", U"之子",
+      U"之女", U"妻子", U"丈夫", U"父亲", U"母亲", U"配偶", U"爱人", U"孙子", U"孙女", U"外孙",
+      U"侄子", U"侄女", U"外甥", U"儿媳", U"女婿", U"哥哥", U"姐姐", U"弟弟", U"妹妹", U"兄",
+      U"弟", U"姐", U"妹", U"子", U"女", U"妻", U"夫", U"父", U"母", U"本人", U"患者", U"家属",
+      U"朋友", U"同事", U"邻居", U"监护人", U"代理人", U"委托人", U"签名", U"签字", U"手印",
+      U"代", U"科主任", U"护士", U"护士长", U"医师", U"医生", U"主任", U"教授", U"主治",
+      U"住院医师", U"主任医师", U"副主任医师", U"主治医师", U"实习", U"进修", U"规培", U"护师",
+      U"责任护士", U"技师", U"男", U"女", U"医", U"护", U"签章", U"盖章");
 /* Titles that may follow a bare surname ("张医生", "刘女士"). */
 WORDS(deid_name_titles, U"先生", U"女士", U"小姐", U"医师", U"医生", U"主任", U"副主任",
       U"教授", U"护士", U"护师", U"大夫", U"老师", U"同志", U"师傅", U"阿姨", U"叔叔", U"奶奶",
-      U"爷爷", U"院长", U"科长", U"护士长", U"老先生", U"老太太", U"大爷", U"大妈", U"姓");
+      U"爷爷", U"院长", U"科长", U"护士长", U"老先生", U"老太太", U"大爷", U"大妈", U"姓",
+      U"主治医师", U"主治医生", U"主任医师", U"副主任医师", U"住院医师", U"主管医师",
+      U"主治", U"副教授", U"技师", U"药师", U"治疗师", U"营养师", U"总", U"博士");
 
 /* Ordinary words starting with a surname character, never taken as a name unless a label such
  * as "姓名：" stands before them. */
@@ -158,7 +224,14 @@ WORDS(deid_name_stop_words, U"高血压", U"高血脂", U"高血糖", U"高热",
       U"储存", U"储备", U"奚落", U"朴素",
       U"辜负", U"羊水", U"任何", U"任意", U"任务", U"任一", U"于此", U"陈旧", U"陈述", U"杨梅", U"黄连", U"何首乌",
       U"金黄", U"罗列", U"林立", U"江河", U"石头", U"石块", U"钟表", U"钱财", U"高糖", U"高脂",
-      U"高血", U"高于", U"低于", U"吴茱萸", U"许多", U"许可", U"叶酸", U"叶片", U"叶状");
+      U"高血", U"高于", U"低于", U"吴茱萸", U"许多", U"许可", U"叶酸", U"叶片", U"叶状",
+      U"向家属", U"向患者", U"向病人", U"向患儿", U"向其", U"向家人", U"向本人", U"向上级",
+      U"温馨", U"温暖", U"苏叶", U"苏子", U"苏木", U"郁金", U"高丽参", U"黄精", U"黄芩", U"黄柏",
+      U"白芍", U"白芷", U"白及", U"白薇", U"白果", U"石斛", U"秦皮", U"田七", U"龙骨", U"牛膝",
+      U"牛蒡", U"马勃", U"甘松", U"金樱", U"姜黄", U"夏枯草", U"杜仲", U"连翘", U"陈皮",
+      U"金银花", U"丁香", U"钟乳", U"沈阳", U"江苏", U"江西", U"广东", U"宁夏", U"汤剂",
+      U"安慰", U"安心", U"平安", U"程控", U"雷击", U"冯氏", U"唐氏", U"胡桃", U"林格",
+      U"卢戈", U"施万", U"霍奇金", U"伍德", U"费城", U"雷诺", U"马凡", U"贾第");
 
 /* After these, 某 means "a certain", not a pseudonym: 于某日, 某某医院. */
 const char32_t deid_mou_determined[] = U"日天时年月种些处地院科单公家村所人次";
@@ -177,7 +250,17 @@ WORDS(deid_record_labels, U"病案号", U"病案编号", U"病案号码", U"住�
       U"社保卡号", U"社保号", U"社会保障卡号", U"社会保障号", U"新农合号", U"新农合卡号",
       U"合作医疗证号", U"医疗证号", U"影像号", U"检查号", U"病理号", U"放射号", U"超声号",
       U"档案号", U"健康档案号", U"MRN", U"mrn", U"医保号码", U"社保号码", U"医保卡号码",
-      U"社保卡号码", U"病历号码", U"登记号码", U"就诊卡号码");
+      U"社保卡号码", U"病历号码", U"登记号码", U"就诊卡号码", U"新农合证号", U"农合证号",
+      U"合作医疗号", U"放射编号", U"放射号码", U"影像编号", U"检查编号", U"病理编号",
+      U"MR号", U"CT号", U"DR号", U"X线号", U"PET号", U"超声编号", U"心电图号", U"内镜号",
+      U"就诊卡", U"诊疗卡", U"医保卡", U"社保卡", U"健康卡", U"门诊卡", U"医疗卡号", U"就医卡号",
+      U"卡号", U"病人编号", U"患者编号", U"患者号", U"病人号", U"留观号", U"观察号", U"体检号",
+      U"体检编号", U"档案编号", U"病历档案号", U"门诊ID", U"住院ID", U"就诊ID", U"病人ID号",
+      U"患者ID号", U"HIS号", U"his号", U"住院流水号", U"门诊流水号", U"就诊流水号",
+      U"Inpatient No", U"Outpatient No", U"Hospital No", U"Case No", U"Record No", U"MR No",
+      U"Admission No", U"Medical Record No", U"Medical Record Number", U"Patient No",
+      U"Patient ID", U"Patient Id", U"PID", U"ID No", U"Card No", U"Reg No", U"Registration No",
+      U"Hosp No", U"Hosp. No", U"IP No", U"OP No", U"UHID");
 
 WORDS(deid_phone_labels, U"电话", U"手机", U"手机号", U"手机号码", U"电话号码", U"联系电话",
       U"联系方式", U"联系手机", U"家庭电话", U"家属电话", U"单位电话", U"办公电话", U"宅电",
@@ -223,7 +306,7 @@ WORDS(deid_org_after, U"工作", U"上班", U"任职", U"就职", U"职员", U"�
       U"校长", U"院长", U"局长", U"科员", U"公务员", U"警察", U"民警", U"一年级", U"二年级",
       U"三年级", U"四年级", U"五年级", U"六年级", U"初一", U"初二", U"初三", U"高一", U"高二",
       U"高三", U"大一", U"大二", U"大三", U"大四", U"学习", U"留学", U"离职", U"辞职",
-      U"兼职", U"医生", U"护士", U"医师", U"读", U"念");
+      U"兼职", U"医生", U"护士", U"医师", U"读", U"念", U"从事");
 /* Values after "工作单位：" that are no organisation. */
 WORDS(deid_org_not_values, U"无", U"个体", U"退休", U"不详", U"农民", U"务农", U"无业",
       U"自由职业", U"待业", U"学生", U"家务", U"个体户", U"未填", U"未知", U"同上", U"离休");

@@ -1,5 +1,12 @@
 /* http.c: the HTTP side of `ward serve` (see server.h): routing, limits, authentication, and
  * the generation endpoints' responses, whole or streamed as server-sent events.
+ *
+ * Stopping behind a proxy (srv_quiesce): the listening socket is shut down, so new connections
+ * are refused and a proxy passes them to another replica; every connection with no request
+ * under way gets a FIN at once (and every one whose request ends while stopping), so a proxy's
+ * keep-alive pool drops it instead of sending it a request that could only be refused; every
+ * answer sent while stopping says "Connection: close". A request is under way (and counted in
+ * srv_in_flight) from its headers' arrival until its answer has been handed to the socket.
  */
 #include <microhttpd.h>
 #include <arpa/inet.h>
@@ -7,15 +14,21 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <sys/random.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "privacy/deid.h"
 #include "server/api.h"
 #include "server/server.h"
 #include "server/toolcall.h"
 
 #define MAX_KEYS 256
+#define MAX_PROXIES 16
 
 /* A bearer key and its optional request-rate quota (a token bucket refilled at per_minute / 60
  * per second, holding at most per_minute). */
@@ -25,18 +38,41 @@ typedef struct api_key {
     double bucket, last;
 } api_key;
 
+/* An open connection (MHD's socket context), listed so that srv_quiesce can close it. */
+typedef struct srv_conn {
+    int fd;
+    bool busy; /* a request is under way on it */
+    struct srv_conn *prev, *next;
+} srv_conn;
+
+/* A request's state (MHD's request context): made when its headers have arrived, freed when
+ * its answer has been sent. */
+typedef struct req_state {
+    const char *method, *url;       /* MHD's, valid until the request completes */
+    char client[INET6_ADDRSTRLEN]; /* the client's address, as srv_request.client_ip */
+    bool tls;                      /* as srv_request.tls */
+    char *data;                    /* (len) the body so far, NUL-terminated; NULL: none */
+    size_t len, cap;
+    bool too_big;
+} req_state;
+
 struct srv_server {
     srv_config cfg;
     struct MHD_Daemon *daemon;
+    int listen_fd; /* the listening socket once quiesced (closed by srv_stop), else -1 */
     srv_model **models;
     int n_models;
     atomic_bool ready, stopping;
     api_key keys[MAX_KEYS];
     int n_keys;
+    struct in_addr proxies[MAX_PROXIES]; /* (n_proxies) trusted reverse proxies */
+    int n_proxies;
     atomic_int in_flight;
     atomic_ullong n_requests, n_errors[3]; /* errors by class: 4xx except 429, 429, 5xx */
     atomic_ullong id_counter;
-    pthread_mutex_t mu; /* guards the log lines and the keys' quota buckets */
+    pthread_mutex_t mu; /* guards the log lines, the keys' quota buckets and the connections */
+    srv_conn *conns;
+    deid_config deid; /* --log-content: what is logged is de-identified first */
 };
 
 enum { ERR_4XX, ERR_429, ERR_5XX };
@@ -68,6 +104,18 @@ static void log_line(srv_server *s, const char *fmt, ...) {
  * Plain responses
  * ------------------------------------------------------------------------------------------- */
 
+/* Request or answer text for the log (--log-content only): de-identified first, as everything
+ * that leaves the clinical record is (privacy/deid.h). */
+static void log_text(srv_server *s, const char *label, const char *text) {
+    char *clean = NULL;
+    deid_error e = {0};
+    if (deid_redact(&s->deid, text, strlen(text), &clean, &e) == DEID_OK)
+        log_line(s, "%s: %s", label, clean);
+    else
+        log_line(s, "%s: (not logged: %s)", label, e.msg);
+    free(clean);
+}
+
 static void count_status(srv_server *s, int status) {
     if (status == 429) atomic_fetch_add(&s->n_errors[ERR_429], 1);
     else if (status >= 500) atomic_fetch_add(&s->n_errors[ERR_5XX], 1);
@@ -79,6 +127,22 @@ static void add_cors(const srv_server *s, struct MHD_Response *r) {
     if (!s->cfg.cors_origin) return;
     MHD_add_response_header(r, "Access-Control-Allow-Origin", s->cfg.cors_origin);
     MHD_add_response_header(r, "Vary", "Origin");
+}
+
+/* For streamed answers: nginx (and proxies that honour it) must pass each event on as it comes,
+ * whatever their own buffering settings. */
+static void no_proxy_buffering(struct MHD_Response *r) {
+    MHD_add_response_header(r, "X-Accel-Buffering", "no");
+}
+
+/* Queues r and releases it. While stopping, the answer says "Connection: close": a client that
+ * sent another request on this connection would only be refused. */
+static enum MHD_Result queue(srv_server *s, struct MHD_Connection *c, int status,
+                             struct MHD_Response *r) {
+    if (atomic_load(&s->stopping)) MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    const enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
+    MHD_destroy_response(r);
+    return ret;
 }
 
 /* Sends body (freed) with status; a 429 says when to retry (retry_s, at least 1). */
@@ -102,9 +166,7 @@ static enum MHD_Result send_text_retry(srv_server *s, struct MHD_Connection *c, 
     snprintf(retry, sizeof retry, "%d", retry_s > 1 ? retry_s : 1);
     if (status == 429) MHD_add_response_header(r, "Retry-After", retry);
     if (status == 401) MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
-    const enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
-    MHD_destroy_response(r);
-    return ret;
+    return queue(s, c, status, r);
 }
 
 static enum MHD_Result send_text(srv_server *s, struct MHD_Connection *c, int status,
@@ -113,16 +175,15 @@ static enum MHD_Result send_text(srv_server *s, struct MHD_Connection *c, int st
 }
 
 static enum MHD_Result send_error_retry(srv_server *s, struct MHD_Connection *c,
-                                        const api_error *e, const char *method, const char *url,
-                                        int retry_s) {
+                                        const api_error *e, const req_state *q, int retry_s) {
     count_status(s, e->status);
-    log_line(s, "%s %s %d %s", method, url, e->status, e->message);
+    log_line(s, "%s %s %s %d %s", q->client, q->method, q->url, e->status, e->message);
     return send_text_retry(s, c, e->status, api_error_json(e), "application/json", retry_s);
 }
 
 static enum MHD_Result send_error(srv_server *s, struct MHD_Connection *c, const api_error *e,
-                                  const char *method, const char *url) {
-    return send_error_retry(s, c, e, method, url, 1);
+                                  const req_state *q) {
+    return send_error_retry(s, c, e, q, 1);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -209,11 +270,15 @@ static ward_status load_keys(srv_server *s, const char *path, ward_error *err) {
  * GET endpoints
  * ------------------------------------------------------------------------------------------- */
 
+/* 200 only while the server takes requests: a health checker (or a proxy) keeps away from a
+ * server that is loading or draining. */
 static enum MHD_Result get_health(srv_server *s, struct MHD_Connection *c) {
-    const bool ready = atomic_load(&s->ready);
-    return send_text(s, c, ready ? 200 : 503,
-                     strdup(ready ? "{\"status\":\"ok\"}" : "{\"status\":\"loading\"}"),
-                     "application/json");
+    const char *status = atomic_load(&s->stopping) ? "stopping"
+                         : atomic_load(&s->ready)  ? "ok"
+                                                   : "loading";
+    char body[32];
+    snprintf(body, sizeof body, "{\"status\":\"%s\"}", status);
+    return send_text(s, c, strcmp(status, "ok") == 0 ? 200 : 503, strdup(body), "application/json");
 }
 
 static enum MHD_Result get_models(srv_server *s, struct MHD_Connection *c) {
@@ -298,6 +363,7 @@ typedef struct gen_stream {
     srv_server *srv;
     srv_model *model;
     char model_name[128]; /* for the log line, which may come after the model closed */
+    char client[INET6_ADDRSTRLEN]; /* for the log line, which comes after the request's end */
     api_request req;
     char id[48];
     long created;
@@ -366,20 +432,19 @@ static void stream_free(void *cls) {
         srv_job_release(c->job);
         n_completion += c->n_completion;
         if (api_finish_reason(c->finish)) finish = api_finish_reason(c->finish);
-        if (g->srv->cfg.log_content && c->text) log_line(g->srv, "completion: %s", c->text);
+        if (g->srv->cfg.log_content && c->text) log_text(g->srv, "completion", c->text);
         free(c->text);
         cJSON_Delete(c->lps);
         tc_free(&c->tc);
     }
-    log_line(g->srv, "POST /v1/%s 200 model=%s n=%d prompt_tokens=%d completion_tokens=%d "
-             "finish=%s %.3fs%s", g->req.chat ? "chat/completions" : "completions",
+    log_line(g->srv, "%s POST /v1/%s 200 model=%s n=%d prompt_tokens=%d completion_tokens=%d "
+             "finish=%s %.3fs%s", g->client, g->req.chat ? "chat/completions" : "completions",
              g->model_name, g->n_choices, g->usage.prompt_tokens, n_completion, finish,
              now_s() - g->t0, g->phase != ST_DONE ? " (client went away)" : "");
     srv_waiter_destroy(&g->waiter);
     api_request_free(&g->req);
     free(g->choices);
     free(g->out);
-    atomic_fetch_sub(&g->srv->in_flight, 1);
     free(g);
 }
 
@@ -672,17 +737,20 @@ static bool submit_choices(gen_stream *g, const ward_token *toks, api_error *e) 
     return api_fail(e, 500, "server_error", NULL, NULL, "out of memory");
 }
 
-static enum MHD_Result post_generate(srv_server *s, struct MHD_Connection *c, bool chat,
-                                     const char *body, size_t len, const char *url) {
+static enum MHD_Result post_generate(srv_server *s, struct MHD_Connection *c,
+                                     const req_state *q) {
     api_error e;
+    const bool chat = strcmp(q->url, "/v1/chat/completions") == 0;
+    const char *body = q->data ? q->data : "";
     gen_stream *g = calloc(1, sizeof *g);
     if (!g) return send_text(s, c, 500, NULL, "");
     g->srv = s;
+    snprintf(g->client, sizeof g->client, "%s", q->client);
     g->t0 = g->last_out = now_s();
     srv_waiter_init(&g->waiter);
     ward_token *toks = NULL;
     int32_t n_prompt = 0;
-    if (!api_parse_request(body, len, chat, model_defaults, s, &g->req, &e)) goto refused;
+    if (!api_parse_request(body, q->len, chat, model_defaults, s, &g->req, &e)) goto refused;
     if (!(g->model = find_model(s, g->req.model))) {
         api_fail(&e, 404, "invalid_request_error", "model_not_found", "model",
                  "The model '%s' does not exist", g->req.model);
@@ -711,8 +779,7 @@ static enum MHD_Result post_generate(srv_server *s, struct MHD_Connection *c, bo
     }
     if (!submit_choices(g, toks, &e)) goto refused;
     free(toks);
-    if (s->cfg.log_content)
-        log_line(s, "prompt (%s): %s", g->req.model, chat ? "(messages)" : g->req.prompt);
+    if (s->cfg.log_content) log_text(s, "prompt", chat ? "(messages)" : g->req.prompt);
     snprintf(g->id, sizeof g->id, "%s-%llx%llx", chat ? "chatcmpl" : "cmpl",
              (unsigned long long)time(NULL), (unsigned long long)atomic_fetch_add(&s->id_counter, 1));
     if (g->req.tools) {
@@ -726,7 +793,6 @@ static enum MHD_Result post_generate(srv_server *s, struct MHD_Connection *c, bo
         }
     }
     g->created = (long)time(NULL);
-    atomic_fetch_add(&s->in_flight, 1);
     struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096,
                                                                read_stream, g, stream_free);
     if (!r) {
@@ -736,10 +802,9 @@ static enum MHD_Result post_generate(srv_server *s, struct MHD_Connection *c, bo
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
                             g->req.stream ? "text/event-stream" : "application/json");
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    if (g->req.stream) no_proxy_buffering(r);
     add_cors(s, r);
-    const enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
-    MHD_destroy_response(r);
-    return ret;
+    return queue(s, c, MHD_HTTP_OK, r);
 refused:
     free(toks);
     for (int i = 0; g->choices && i < g->n_choices; i++) srv_job_release(g->choices[i].job);
@@ -747,7 +812,7 @@ refused:
     srv_waiter_destroy(&g->waiter);
     api_request_free(&g->req);
     free(g);
-    return send_error(s, c, &e, "POST", url);
+    return send_error(s, c, &e, q);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -762,16 +827,8 @@ static enum MHD_Result preflight(srv_server *s, struct MHD_Connection *c) {
     MHD_add_response_header(r, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
     MHD_add_response_header(r, "Access-Control-Allow-Headers", "Authorization, Content-Type");
     MHD_add_response_header(r, "Access-Control-Max-Age", "600");
-    const enum MHD_Result ret = MHD_queue_response(c, 204, r);
-    MHD_destroy_response(r);
-    return ret;
+    return queue(s, c, 204, r);
 }
-
-typedef struct conn_body {
-    char *data;
-    size_t len, cap;
-    bool too_big;
-} conn_body;
 
 static bool is_post_route(const char *url) {
     return strcmp(url, "/v1/chat/completions") == 0 || strcmp(url, "/v1/completions") == 0;
@@ -793,16 +850,71 @@ const char *srv_request_cookie(const srv_request *r, const char *name) {
     return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
 }
 
-/* The peer's address as text ("" if it is not IPv4/IPv6). */
-static void client_ip(struct MHD_Connection *c, char *buf, size_t cap) {
+/* ---------------------------------------------------------------------------------------------
+ * Where a request comes from: the peer, or the client behind a trusted proxy
+ * ------------------------------------------------------------------------------------------- */
+
+/* The address in p[0, n) (spaces and tabs around it allowed) in af's binary form, into bin. */
+static bool parse_address(const char *p, size_t n, int af, void *bin) {
+    while (n && (*p == ' ' || *p == '\t')) p++, n--;
+    while (n && (p[n - 1] == ' ' || p[n - 1] == '\t')) n--;
+    char text[INET6_ADDRSTRLEN];
+    if (n == 0 || n >= sizeof text) return false;
+    memcpy(text, p, n);
+    text[n] = '\0';
+    return inet_pton(af, text, bin) == 1;
+}
+
+/* The trusted proxies: list entries of one or several comma-separated IPv4 addresses. */
+static ward_status parse_proxies(srv_server *s, const char *const *list, int n, ward_error *err) {
+    for (int i = 0; i < n; i++) {
+        for (const char *p = list[i];; p++) {
+            const size_t len = strcspn(p, ",");
+            if (s->n_proxies == MAX_PROXIES ||
+                !parse_address(p, len, AF_INET, &s->proxies[s->n_proxies])) {
+                err->code = WARD_EINVAL;
+                if (s->n_proxies == MAX_PROXIES)
+                    snprintf(err->msg, sizeof err->msg, "more than %d trusted proxies", MAX_PROXIES);
+                else
+                    snprintf(err->msg, sizeof err->msg, "trusted proxy '%.*s': not an IPv4 address",
+                             (int)(len < 64 ? len : 64), p);
+                return WARD_EINVAL;
+            }
+            s->n_proxies++;
+            if (!p[len]) break;
+            p += len;
+        }
+    }
+    return WARD_OK;
+}
+
+/* The last entry of an X-Forwarded-For list, canonical, into out; false if it is not one IPv4 or
+ * IPv6 address. The last: that is the one our proxy appended (the address it saw); everything
+ * before it came from the client, which can write anything there. */
+static bool last_forwarded(const char *xff, char *out, size_t cap) {
+    if (!xff) return false;
+    const char *last = strrchr(xff, ',') ? strrchr(xff, ',') + 1 : xff;
+    const int af = strchr(last, ':') ? AF_INET6 : AF_INET;
+    unsigned char bin[sizeof(struct in6_addr)];
+    return parse_address(last, strlen(last), af, bin) && inet_ntop(af, bin, out, (socklen_t)cap);
+}
+
+/* The request's client address and scheme: the peer's; from a trusted proxy, what its
+ * X-Forwarded-For and X-Forwarded-Proto say (from anyone else they are ignored: forgeable). */
+static void request_origin(const srv_server *s, struct MHD_Connection *c, req_state *q) {
     const union MHD_ConnectionInfo *i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    buf[0] = '\0';
-    if (!i || !i->client_addr) return;
-    const struct sockaddr *a = i->client_addr;
-    if (a->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)a)->sin_addr, buf, (socklen_t)cap);
-    else if (a->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)a)->sin6_addr, buf, (socklen_t)cap);
+    q->client[0] = '\0';
+    q->tls = s->cfg.tls_cert != NULL;
+    if (!i || !i->client_addr || i->client_addr->sa_family != AF_INET) return; /* listens on IPv4 */
+    const struct in_addr peer = ((const struct sockaddr_in *)(const void *)i->client_addr)->sin_addr;
+    inet_ntop(AF_INET, &peer, q->client, sizeof q->client);
+    bool trusted = false;
+    for (int k = 0; k < s->n_proxies; k++) trusted |= s->proxies[k].s_addr == peer.s_addr;
+    if (!trusted) return;
+    last_forwarded(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-For"), q->client,
+                   sizeof q->client);
+    const char *proto = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-Proto");
+    if (proto) q->tls = strcasecmp(proto, "https") == 0;
 }
 
 /* What every answer of the application carries: its pages run only their own scripts and
@@ -819,56 +931,47 @@ static void add_security_headers(struct MHD_Response *r, bool tls) {
     if (tls) MHD_add_response_header(r, "Strict-Transport-Security", "max-age=31536000");
 }
 
-typedef struct app_stream {
-    srv_reply reply;
-    srv_server *srv;
-} app_stream;
-
+/* An application's streamed reply (a malloc'ed copy of its srv_reply). */
 static ssize_t read_app(void *cls, uint64_t pos, char *buf, size_t max) {
     (void)pos;
-    app_stream *a = cls;
-    const long n = a->reply.read(a->reply.cls, buf, max);
+    srv_reply *a = cls;
+    const long n = a->read(a->cls, buf, max);
     return n < 0 ? MHD_CONTENT_READER_END_OF_STREAM : (ssize_t)n;
 }
 
 static void free_app(void *cls) {
-    app_stream *a = cls;
-    if (a->reply.done) a->reply.done(a->reply.cls);
-    atomic_fetch_sub(&a->srv->in_flight, 1);
+    srv_reply *a = cls;
+    if (a->done) a->done(a->cls);
     free(a);
 }
 
-static enum MHD_Result app_route(srv_server *s, struct MHD_Connection *c, const char *url,
-                                 const char *method, const conn_body *b) {
-    char ip[64];
-    client_ip(c, ip, sizeof ip);
-    const srv_request req = {method, url, b->data ? b->data : "", b->len, ip,
-                             s->cfg.tls_cert != NULL, c};
+static enum MHD_Result app_route(srv_server *s, struct MHD_Connection *c, const req_state *q) {
+    const srv_request req = {q->method, q->url, q->data ? q->data : "", q->len, q->client, q->tls,
+                             c};
     srv_reply out = {0};
     api_error e;
-    if (b->too_big) {
+    if (q->too_big) {
         api_fail(&e, 413, "invalid_request_error", "request_too_large", NULL,
                  "The request body is larger than this server accepts (%zu bytes)",
                  s->cfg.max_body);
-        return send_error(s, c, &e, method, url);
+        return send_error(s, c, &e, q);
     }
     if (!s->cfg.app(s->cfg.app_ctx, &req, &out)) {
         api_fail(&e, 404, "invalid_request_error", "unknown_url", NULL, "Unknown request URL: "
-                 "%s %s", method, url);
-        return send_error(s, c, &e, method, url);
+                 "%s %s", q->method, q->url);
+        return send_error(s, c, &e, q);
     }
     struct MHD_Response *r;
     if (out.read) {
-        app_stream *a = malloc(sizeof *a);
+        srv_reply *a = malloc(sizeof *a);
         if (!a) {
             if (out.done) out.done(out.cls);
             return MHD_NO;
         }
-        a->reply = out;
-        a->srv = s;
-        atomic_fetch_add(&s->in_flight, 1); /* a stream counts as in flight until done */
+        *a = out;
         r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, read_app, a, free_app);
         if (!r) free_app(a);
+        else no_proxy_buffering(r);
     } else {
         r = MHD_create_response_from_buffer(out.len, out.body ? out.body : (char *)"",
                                             out.body ? MHD_RESPMEM_MUST_FREE
@@ -887,25 +990,23 @@ static enum MHD_Result app_route(srv_server *s, struct MHD_Connection *c, const 
     char retry[24];
     snprintf(retry, sizeof retry, "%d", out.retry_after);
     if (out.retry_after > 0) MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, retry);
-    const enum MHD_Result ret = MHD_queue_response(c, (unsigned)out.status, r);
-    MHD_destroy_response(r);
-    log_line(s, "%s %s %d", method, url, out.status);
+    log_line(s, "%s %s %s %d", q->client, q->method, q->url, out.status);
     count_status(s, out.status);
-    return ret;
+    return queue(s, c, out.status, r);
 }
 
-static enum MHD_Result route(srv_server *s, struct MHD_Connection *c, const char *url,
-                             const char *method, const conn_body *b) {
+static enum MHD_Result route(srv_server *s, struct MHD_Connection *c, const req_state *q) {
+    const char *method = q->method, *url = q->url;
     api_error e;
     const bool get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
     if (strcmp(url, "/health") == 0 && get) return get_health(s, c);
     const bool known = strcmp(url, "/metrics") == 0 || strcmp(url, "/v1/models") == 0 ||
                        is_post_route(url);
-    if (!known && s->cfg.app) return app_route(s, c, url, method, b); /* its own access rules */
+    if (!known && s->cfg.app) return app_route(s, c, q); /* its own access rules */
     if (!known) {
         api_fail(&e, 404, "invalid_request_error", "unknown_url", NULL, "Unknown request URL: "
                  "%s %s", method, url);
-        return send_error(s, c, &e, method, url);
+        return send_error(s, c, &e, q);
     }
     if (strcmp(method, "OPTIONS") == 0 && s->cfg.cors_origin) return preflight(s, c);
     bool open;
@@ -913,80 +1014,142 @@ static enum MHD_Result route(srv_server *s, struct MHD_Connection *c, const char
     if (!key && !open) {
         api_fail(&e, 401, "authentication_error", "invalid_api_key", NULL, "Incorrect or "
                  "missing API key (Authorization: Bearer KEY)");
-        return send_error(s, c, &e, method, url);
+        return send_error(s, c, &e, q);
     }
     int retry_s;
     if (!within_quota(s, key, &retry_s)) {
         api_fail(&e, 429, "rate_limit_error", "rate_limit_exceeded", NULL, "This key's request "
                  "quota (%g per minute) is used up; retry in %d s", key->per_minute, retry_s);
-        return send_error_retry(s, c, &e, method, url, retry_s);
+        return send_error_retry(s, c, &e, q, retry_s);
     }
     if (is_post_route(url) ? !post : !get) {
         api_fail(&e, 405, "invalid_request_error", "method_not_allowed", NULL, "%s is not "
                  "allowed on %s", method, url);
-        return send_error(s, c, &e, method, url);
+        return send_error(s, c, &e, q);
     }
     if (atomic_load(&s->stopping)) {
         api_fail(&e, 503, "server_error", "shutting_down", NULL, "The server is shutting down");
-        return send_error(s, c, &e, method, url);
+        return send_error(s, c, &e, q);
     }
     if (!atomic_load(&s->ready) && strcmp(url, "/metrics") != 0) {
         api_fail(&e, 503, "server_error", "loading", NULL, "The models are still loading");
-        return send_error(s, c, &e, method, url);
+        return send_error(s, c, &e, q);
     }
     if (strcmp(url, "/metrics") == 0) return get_metrics(s, c);
     if (strcmp(url, "/v1/models") == 0) return get_models(s, c);
-    if (b->too_big) {
+    if (q->too_big) {
         api_fail(&e, 413, "invalid_request_error", "request_too_large", NULL,
                  "The request body is larger than this server accepts (%zu bytes)",
                  s->cfg.max_body);
-        return send_error(s, c, &e, method, url);
+        return send_error(s, c, &e, q);
     }
-    return post_generate(s, c, strcmp(url, "/v1/chat/completions") == 0, b->data ? b->data : "",
-                         b->len, url);
+    return post_generate(s, c, q);
 }
+
+/* ---------------------------------------------------------------------------------------------
+ * Connections: which are idle, so that stopping can close them
+ * ------------------------------------------------------------------------------------------- */
+
+/* MHD's connection notifications: lists the connection while it is open. MHD closes the
+ * socket only after the CLOSED notification, so a listed fd is never a reused number. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code) {
+    srv_server *s = cls;
+    srv_conn *k = *socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (!i || !(k = calloc(1, sizeof *k))) return; /* unlisted: closed by the idle timeout */
+        k->fd = i->connect_fd;
+        pthread_mutex_lock(&s->mu);
+        if ((k->next = s->conns)) k->next->prev = k;
+        s->conns = k;
+        pthread_mutex_unlock(&s->mu);
+        *socket_context = k;
+    } else if (k) {
+        pthread_mutex_lock(&s->mu);
+        if (k->prev) k->prev->next = k->next;
+        else s->conns = k->next;
+        if (k->next) k->next->prev = k->prev;
+        pthread_mutex_unlock(&s->mu);
+        free(k);
+        *socket_context = NULL;
+    }
+}
+
+/* Marks c's connection busy (a request began) or idle (its answer was sent). Idle while
+ * stopping: closed. A FIN, not a reset: the answer just sent still arrives whole. */
+static void set_busy(srv_server *s, struct MHD_Connection *c, bool busy) {
+    const union MHD_ConnectionInfo *i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    srv_conn *k = i ? i->socket_context : NULL;
+    if (!k) return;
+    pthread_mutex_lock(&s->mu);
+    k->busy = busy;
+    if (!busy && atomic_load(&s->stopping)) shutdown(k->fd, SHUT_WR);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Closes the idle connections (a FIN: the client, often a proxy's keep-alive pool, sees it at
+ * once). A request already on its way on one is lost, as with any idle close; the window is the
+ * time its headers take to arrive. */
+static void close_idle(srv_server *s) {
+    pthread_mutex_lock(&s->mu);
+    for (srv_conn *k = s->conns; k; k = k->next)
+        if (!k->busy) shutdown(k->fd, SHUT_WR);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * MHD's request callbacks
+ * ------------------------------------------------------------------------------------------- */
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_size, void **state) {
     (void)version;
     srv_server *s = cls;
-    conn_body *b = *state;
-    if (!b) { /* first call: headers only */
-        if (!(b = calloc(1, sizeof *b))) return MHD_NO;
-        *state = b;
+    req_state *q = *state;
+    if (!q) { /* first call: headers only */
+        if (!(q = calloc(1, sizeof *q))) return MHD_NO;
+        q->method = method, q->url = url;
+        request_origin(s, c, q);
+        *state = q;
         atomic_fetch_add(&s->n_requests, 1);
+        atomic_fetch_add(&s->in_flight, 1);
+        set_busy(s, c, true);
         return MHD_YES;
     }
     if (*upload_size) {
-        if (b->len + *upload_size > s->cfg.max_body) {
-            b->too_big = true; /* read and dropped: the answer is 413 */
+        if (q->len + *upload_size > s->cfg.max_body) {
+            q->too_big = true; /* read and dropped: the answer is 413 */
         } else {
-            if (b->len + *upload_size + 1 > b->cap) {
-                const size_t cap = (b->len + *upload_size + 1) * 2;
-                char *d = realloc(b->data, cap < s->cfg.max_body + 1 ? cap : s->cfg.max_body + 1);
+            if (q->len + *upload_size + 1 > q->cap) {
+                const size_t cap = (q->len + *upload_size + 1) * 2;
+                char *d = realloc(q->data, cap < s->cfg.max_body + 1 ? cap : s->cfg.max_body + 1);
                 if (!d) return MHD_NO;
-                b->data = d;
-                b->cap = cap < s->cfg.max_body + 1 ? cap : s->cfg.max_body + 1;
+                q->data = d;
+                q->cap = cap < s->cfg.max_body + 1 ? cap : s->cfg.max_body + 1;
             }
-            memcpy(b->data + b->len, upload_data, *upload_size);
-            b->len += *upload_size;
-            b->data[b->len] = '\0';
+            memcpy(q->data + q->len, upload_data, *upload_size);
+            q->len += *upload_size;
+            q->data[q->len] = '\0';
         }
         *upload_size = 0;
         return MHD_YES;
     }
-    return route(s, c, url, method, b);
+    return route(s, c, q);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **state,
                          enum MHD_RequestTerminationCode code) {
-    (void)cls, (void)c, (void)code;
-    conn_body *b = *state;
-    if (!b) return;
-    free(b->data);
-    free(b);
+    (void)code;
+    srv_server *s = cls;
+    req_state *q = *state;
+    if (!q) return;
+    free(q->data);
+    free(q);
     *state = NULL;
+    set_busy(s, c, false);
+    atomic_fetch_sub(&s->in_flight, 1);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -1002,13 +1165,19 @@ ward_status srv_start(const srv_config *cfg, srv_server **out, ward_error *err) 
         return WARD_ENOMEM;
     }
     s->cfg = *cfg;
+    s->listen_fd = -1;
     if (!s->cfg.host) s->cfg.host = "127.0.0.1";
     if (!s->cfg.max_body) s->cfg.max_body = 1 << 20;
     if (s->cfg.ping_s <= 0) s->cfg.ping_s = 10;
     if (s->cfg.max_connections <= 0) s->cfg.max_connections = 256;
     pthread_mutex_init(&s->mu, NULL);
+    deid_config_init(&s->deid);
+    uint16_t shift = 0; /* the log's dates move by one random number of days per run */
+    if (getrandom(&shift, sizeof shift, 0) != (ssize_t)sizeof shift) shift = (uint16_t)time(NULL);
+    s->deid.shift_days = 1 + shift % 365;
     ward_status st;
-    if (cfg->api_key_file && (st = load_keys(s, cfg->api_key_file, err))) {
+    if ((cfg->api_key_file && (st = load_keys(s, cfg->api_key_file, err))) ||
+        (st = parse_proxies(s, cfg->trusted_proxies, cfg->n_trusted_proxies, err))) {
         srv_stop(s);
         return st;
     }
@@ -1037,7 +1206,8 @@ ward_status srv_start(const srv_config *cfg, srv_server **out, ward_error *err) 
             MHD_USE_ERROR_LOG | (tls ? MHD_USE_TLS : 0),
         0,
         NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
+        on_connection, s, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg.max_connections,
         MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     if (!s->daemon) {
@@ -1068,8 +1238,14 @@ uint16_t srv_port(const srv_server *s) {
 }
 
 void srv_quiesce(srv_server *s) {
-    atomic_store(&s->stopping, true);
-    if (s->daemon) MHD_quiesce_daemon(s->daemon);
+    atomic_store(&s->stopping, true); /* before close_idle: see set_busy */
+    if (!s->daemon) return;
+    /* MHD stops accepting but leaves the socket listening: the kernel would still complete
+     * handshakes that nobody accepts, and those clients would hang. Shut down, it refuses them
+     * (MHD's threads may still look at it until srv_stop, which closes it). */
+    if (s->listen_fd < 0 && (s->listen_fd = MHD_quiesce_daemon(s->daemon)) >= 0)
+        shutdown(s->listen_fd, SHUT_RDWR);
+    close_idle(s);
 }
 
 int srv_in_flight(const srv_server *s) { return atomic_load(&s->in_flight); }
@@ -1077,8 +1253,10 @@ int srv_in_flight(const srv_server *s) { return atomic_load(&s->in_flight); }
 void srv_stop(srv_server *s) {
     if (!s) return;
     if (s->daemon) MHD_stop_daemon(s->daemon);
+    if (s->listen_fd >= 0) close(s->listen_fd);
     for (int i = 0; i < s->n_keys; i++) free(s->keys[i].secret);
     free(s->models);
+    deid_config_free(&s->deid);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }

@@ -5,8 +5,9 @@
  * POST /v1/completions. Each connection has a thread of its own (connections are few: clinical
  * applications and pipelines, not the public); a streamed response's thread waits on its job's
  * text and writes each piece as an SSE event, so a client that goes away is noticed at the next
- * write and its job cancelled. Logs carry method, path, status, model, token counts and times,
- * never prompt or completion text unless log_content is set (it is patient data).
+ * write and its job cancelled. Logs carry the client's address, method, path, status, model,
+ * token counts and times, never prompt or completion text unless log_content is set (it is
+ * patient data).
  */
 #ifndef WARD_SERVER_SERVER_H
 #define WARD_SERVER_SERVER_H
@@ -25,8 +26,10 @@ typedef struct srv_request {
     const char *method, *url;
     const char *body;      /* (len) NUL-terminated; "" when there is none */
     size_t len;
-    const char *client_ip; /* the peer's address ("" if unknown) */
-    bool tls;              /* the connection is HTTPS */
+    const char *client_ip; /* the client's address: the peer's, or behind a trusted proxy the
+                            * last X-Forwarded-For entry ("" if unknown) */
+    bool tls;              /* the client connected over HTTPS (behind a trusted proxy: its
+                            * X-Forwarded-Proto, when it sends one) */
     void *conn;            /* for srv_request_arg and srv_request_header */
 } srv_request;
 /* A query-string argument of the request, or NULL. */
@@ -68,20 +71,26 @@ typedef struct srv_config {
     const char *cors_origin; /* NULL: no cross-origin access (the default) */
     const char *tls_cert;    /* PEM text of the certificate chain and of its key: both or */
     const char *tls_key;     /* neither (NULL: plain HTTP) */
+    /* (n_trusted_proxies) IPv4 addresses of reverse proxies, each entry one or several
+     * comma-separated: only from these are X-Forwarded-For and -Proto believed */
+    const char *const *trusted_proxies;
+    int n_trusted_proxies;
     srv_app_fn app;          /* NULL: none */
     void *app_ctx;
 } srv_config;
 
 typedef struct srv_server srv_server;
 
-/* Starts listening; /health answers 503 until srv_set_models() has been called. */
+/* Starts listening; /health answers 503 until srv_set_models() has been called, and again
+ * from srv_quiesce() on. */
 ward_status srv_start(const srv_config *cfg, srv_server **out, ward_error *err);
 /* The models (loaded and owned by the caller, which closes them after srv_stop). */
 void srv_set_models(srv_server *s, srv_model *const *models, int n_models);
 uint16_t srv_port(const srv_server *s);
-/* Stops accepting connections; requests in flight continue. */
+/* Stops accepting connections (new ones are refused) and closes the idle ones; requests in
+ * flight continue, and every answer from now on closes its connection. */
 void srv_quiesce(srv_server *s);
-/* Requests still in flight. */
+/* Requests in flight: their headers have arrived, their answers are not all sent. */
 int srv_in_flight(const srv_server *s);
 /* Stops the server (in-flight requests are cut) and frees it. */
 void srv_stop(srv_server *s);

@@ -1,5 +1,6 @@
 /* cmd_serve.c: `ward serve`: load models, serve them over the OpenAI API until SIGTERM/SIGINT,
- * then stop accepting, let requests in flight finish for up to --drain-timeout, and exit 0. */
+ * then stop accepting (and close idle connections), let requests in flight finish for up to
+ * --drain-timeout, and exit 0. */
 #include <cjson/cJSON.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,7 +18,7 @@
 #include "server/server.h"
 
 typedef struct serve_opts {
-    cli_list models;
+    cli_list models, trusted_proxies;
     const char *host, *api_key_file, *chat_template, *quant, *config, *cors_origin;
     int32_t port, parallel, n_ctx, n_batch, n_threads, queue, max_body_kib, max_tokens, kv_mib;
     int32_t drain_s, ping_s;
@@ -26,6 +27,7 @@ typedef struct serve_opts {
     bool no_workbench, cookie_secure;
     int32_t session_hours;
     const char *tls_cert, *tls_key;
+    const char *instance;
 } serve_opts;
 
 /* The models to load: -m options, then a config file's "models" (see docs/serve.md). */
@@ -137,6 +139,20 @@ static int load_models(const model_spec *specs, int n, srv_turns *turns, srv_mod
     return 0;
 }
 
+/* The config's "trusted_proxies" (an array of addresses) after any --trusted-proxy. */
+static bool config_proxies(const cJSON *root, cli_list *to) {
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "trusted_proxies"), *e;
+    bool ok = !list || cJSON_IsArray(list);
+    cJSON_ArrayForEach(e, list) ok &= cJSON_IsString(e);
+    if (!ok) return cli_fail("serve", "config: 'trusted_proxies' must be an array of strings") == 0;
+    cJSON_ArrayForEach(e, list) {
+        if (to->n == CLI_LIST_MAX)
+            return cli_fail("serve", "at most %d trusted proxy entries", CLI_LIST_MAX) == 0;
+        to->v[to->n++] = e->valuestring;
+    }
+    return true;
+}
+
 /* Server settings and models of a config file (JSON; docs/serve.md). */
 static int read_config(serve_opts *o, cJSON **root, model_spec *specs, int *n_specs) {
     FILE *f = fopen(o->config, "rb");
@@ -149,7 +165,7 @@ static int read_config(serve_opts *o, cJSON **root, model_spec *specs, int *n_sp
         return cli_fail("serve", "the config file %s is not a JSON object", o->config);
     static const char *const keys[] = {"host", "port", "api_key_file", "max_body_kib",
                                        "max_tokens", "log_content", "drain_timeout", "models",
-                                       "cors_origin"};
+                                       "cors_origin", "trusted_proxies"};
     const cJSON *k;
     cJSON_ArrayForEach(k, *root) {
         bool known = false;
@@ -166,6 +182,7 @@ static int read_config(serve_opts *o, cJSON **root, model_spec *specs, int *n_sp
         !spec_int(*root, "max_tokens", 0, 1 << 24, &o->max_tokens) ||
         !spec_int(*root, "drain_timeout", 0, 86400, &o->drain_s))
         return 2;
+    if (!config_proxies(*root, &o->trusted_proxies)) return 2;
     const cJSON *models = cJSON_GetObjectItemCaseSensitive(*root, "models"), *e;
     if (models && !cJSON_IsArray(models)) return cli_fail("serve", "config: 'models' must be an array");
     cJSON_ArrayForEach(e, models) {
@@ -190,9 +207,18 @@ static const char *shipped_dir(const char *rel, char *buf, size_t cap) {
     return access(buf, R_OK) == 0 ? buf : NULL;
 }
 
+/* This server's name among replicas sharing a database: --instance, else HOST:PORT. */
+static const char *instance_name(const serve_opts *o, char *buf, size_t cap) {
+    if (o->instance) return o->instance;
+    char host[96] = "ward";
+    gethostname(host, sizeof host - 1);
+    snprintf(buf, cap, "%s:%d", host, (int)o->port);
+    return buf;
+}
+
 /* The workbench, unless --no-workbench: its records, templates and web app. */
 static int open_workbench(const serve_opts *o, workbench **wb) {
-    char prompts[PATH_MAX + 64], web[PATH_MAX + 64], err[512];
+    char prompts[PATH_MAX + 64], web[PATH_MAX + 64], err[512], instance[160];
     *wb = NULL;
     if (o->no_workbench) return 0;
     const wb_config cfg = {
@@ -201,7 +227,8 @@ static int open_workbench(const serve_opts *o, workbench **wb) {
                                   : shipped_dir("share/workbench/prompts", prompts, sizeof prompts),
         .web_dir = o->web ? o->web : shipped_dir("web/dist", web, sizeof web),
         .columns = o->columns, .cookie_secure = o->cookie_secure || o->tls_cert,
-        .session_ttl_s = o->session_hours * 3600};
+        .session_ttl_s = o->session_hours * 3600, .instance = instance_name(o, instance,
+                                                                            sizeof instance)};
     if (!cfg.prompts_dir)
         return cli_fail("serve", "workbench: the prompt templates were not found next to the "
                         "ward binary; give --prompts DIR (or --no-workbench)");
@@ -223,7 +250,9 @@ static int serve(const serve_opts *o, const model_spec *specs, int n_specs) {
                            .api_key_file = o->api_key_file,
                            .max_body = (size_t)o->max_body_kib * 1024, .max_tokens = o->max_tokens,
                            .log_content = o->log_content, .ping_s = o->ping_s,
-                           .cors_origin = o->cors_origin};
+                           .cors_origin = o->cors_origin,
+                           .trusted_proxies = o->trusted_proxies.v,
+                           .n_trusted_proxies = o->trusted_proxies.n};
     char *cert = NULL, *key = NULL;
     if (!o->tls_cert != !o->tls_key)
         return cli_fail("serve", "--tls-cert and --tls-key go together");
@@ -253,7 +282,7 @@ static int serve(const serve_opts *o, const model_spec *specs, int n_specs) {
     fflush(stdout);
     if (o->log_content)
         fprintf(stderr, "ward serve: --log-content: prompts and completions (patient data) go "
-                "to the log\n");
+                "to the log, de-identified\n");
 
     srv_model *models[CLI_LIST_MAX] = {0};
     srv_turns turns;
@@ -305,10 +334,11 @@ int cmd_serve(int argc, char **argv) {
         {"quant", 0, CLI_STR, &o.quant, "TYPE", "HuggingFace directories: convert the weights to TYPE while loading (q8_0, q4_0, ...)", 0, 0},
         {"config", 0, CLI_STR, &o.config, "FILE", "a JSON config file: server settings and models with their own settings and default request fields (docs/serve.md)", 0, 0},
         {"api-key-file", 0, CLI_STR, &o.api_key_file, "FILE", "require 'Authorization: Bearer KEY' with a key from FILE (one per line, # comments; 'KEY N' limits it to N requests a minute)", 0, 0},
+        {"trusted-proxy", 0, CLI_LIST, &o.trusted_proxies, "ADDR", "a reverse proxy (IPv4; repeatable or comma-separated) whose X-Forwarded-For and X-Forwarded-Proto say who the client is and whether it used HTTPS (default: none; from others they are ignored)", 0, 0},
         {"cors-origin", 0, CLI_STR, &o.cors_origin, "ORIGIN", "allow browsers on ORIGIN (e.g. https://emr.hospital.local) to call the API (default: no cross-origin access)", 0, 0},
         {"max-body", 0, CLI_INT, &o.max_body_kib, "KIB", "largest request body in KiB (default 1024); larger: 413", 1, 1 << 20},
         {"max-tokens", 0, CLI_INT, &o.max_tokens, "N", "cap on a request's max_tokens (default: the context)", 0, 1 << 24},
-        {"log-content", 0, CLI_FLAG, &o.log_content, NULL, "also log prompts and completions (they are patient data: off by default)", 0, 0},
+        {"log-content", 0, CLI_FLAG, &o.log_content, NULL, "also log prompts and completions, de-identified (ward deid) since they are patient data; off by default", 0, 0},
         {"drain-timeout", 0, CLI_INT, &o.drain_s, "S", "on SIGTERM, seconds requests in flight may take to finish (default 30)", 0, 86400},
         {"ping", 0, CLI_INT, &o.ping_s, "S", "seconds between keep-alives while a response waits (default 10)", 1, 3600},
         {"db", 0, CLI_STR, &o.db, "FILE", "workbench: the SQLite file of cases, answers and feedback (default ward-workbench.db here)", 0, 0},
@@ -318,6 +348,7 @@ int cmd_serve(int argc, char **argv) {
         {"no-workbench", 0, CLI_FLAG, &o.no_workbench, NULL, "serve the OpenAI API only: no clinical workbench at / and /api/", 0, 0},
         {"session-hours", 0, CLI_INT, &o.session_hours, "H", "workbench: how long a sign-in lasts (default 8)", 1, 24 * 30},
         {"cookie-secure", 0, CLI_FLAG, &o.cookie_secure, NULL, "workbench: send the session cookie over HTTPS only (on with --tls-cert; use it behind a TLS proxy)", 0, 0},
+        {"instance", 0, CLI_STR, &o.instance, "NAME", "workbench: this server's name among replicas sharing one database; at start it marks only its own unfinished generations interrupted (default HOST:PORT)", 0, 0},
         {"tls-cert", 0, CLI_STR, &o.tls_cert, "FILE", "serve HTTPS with this PEM certificate (chain); needs --tls-key", 0, 0},
         {"tls-key", 0, CLI_STR, &o.tls_key, "FILE", "the certificate's PEM private key", 0, 0},
     };
