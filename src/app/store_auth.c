@@ -118,17 +118,25 @@ static cJSON *name_detail(const char *name) {
     return d;
 }
 
+/* Runs an INSERT ... ON CONFLICT (name) DO NOTHING RETURNING id of a named record (what: its
+ * kind): the new id to a->id, the name to the audit detail; a taken name is a conflict. */
+static store_status insert_named(store *s, store_stmt *st, action *a, const char *what,
+                                 const char *name, store_error *e) {
+    const store_status rc = store_insert(s, st, &a->id, e);
+    if (rc == STORE_OK && a->id == 0)
+        return store_fail(e, STORE_CONFLICT, "a %s named '%s' exists", what, name);
+    a->detail = name_detail(name);
+    return rc;
+}
+
 static store_status user_add(store *s, action *a, store_error *e) {
     const user_args *u = a->ctx;
-    store_status st = store_insert(s, store_prepare(s, e, "INSERT INTO users (name, display_name, "
-                                                    "role, password_hash) VALUES (?, ?, ?, ?) ON "
-                                                    "CONFLICT (name) DO NOTHING RETURNING id",
-                                                    "tttt", u->name, u->display_name, u->role,
-                                                    u->hash), &a->id, e);
-    if (st == STORE_OK && a->id == 0)
-        return store_fail(e, STORE_CONFLICT, "a user named '%s' exists", u->name);
-    a->detail = name_detail(u->name);
-    cJSON_AddStringToObject(a->detail, "role", u->role);
+    const store_status st =
+        insert_named(s, store_prepare(s, e, "INSERT INTO users (name, display_name, role, "
+                                      "password_hash) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO "
+                                      "NOTHING RETURNING id", "tttt", u->name, u->display_name,
+                                      u->role, u->hash), a, "user", u->name, e);
+    if (st == STORE_OK) cJSON_AddStringToObject(a->detail, "role", u->role);
     return st;
 }
 
@@ -395,16 +403,12 @@ typedef struct key_args {
 
 static store_status key_create(store *s, action *a, store_error *e) {
     const key_args *k = a->ctx;
-    store_status st = store_insert(s, store_prepare(s, e, "INSERT INTO api_keys (name, "
-                                                    "secret_hash, scopes, created_by, expires_at) "
-                                                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO "
-                                                    "NOTHING RETURNING id", "ttttt", k->name,
-                                                    k->hash, k->scopes, a->text, k->expires),
-                                   &a->id, e);
-    if (st == STORE_OK && a->id == 0)
-        return store_fail(e, STORE_CONFLICT, "a key named '%s' exists", k->name);
-    a->detail = name_detail(k->name);
-    cJSON_AddStringToObject(a->detail, "scopes", k->scopes);
+    const store_status st =
+        insert_named(s, store_prepare(s, e, "INSERT INTO api_keys (name, secret_hash, scopes, "
+                                      "created_by, expires_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT "
+                                      "(name) DO NOTHING RETURNING id", "ttttt", k->name, k->hash,
+                                      k->scopes, a->text, k->expires), a, "key", k->name, e);
+    if (st == STORE_OK) cJSON_AddStringToObject(a->detail, "scopes", k->scopes);
     return st;
 }
 

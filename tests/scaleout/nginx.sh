@@ -22,16 +22,7 @@ conf_src=${WARD_NGINX_CONF:-$here/../../deploy/nginx/ward.conf}
 nginx=${NGINX:-/usr/sbin/nginx}
 params=${WARD_SERVER_PARAMS:-max_fails=2 fail_timeout=10s}
 
-die() { echo "nginx.sh: $*" >&2; exit 1; }
-
-free_port() {
-  local p
-  for _ in $(seq 1 50); do
-    p=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-  die "no free port found"
-}
+. "$(dirname "$0")/lib.sh"
 
 section() { # NAME: the lines of ward.conf between "#>> test:NAME" and "#<< test:NAME"
   local s

@@ -16,7 +16,7 @@
 # the newest under /usr/lib/postgresql, else $PATH).
 set -euo pipefail
 
-die() { echo "pg.sh: $*" >&2; exit 1; }
+. "$(dirname "$0")/lib.sh"
 
 pg_bin() {
   if [ -n "${PG_BIN:-}" ]; then echo "$PG_BIN"; return; fi
@@ -35,16 +35,6 @@ as_owner() {
   else
     (cd / && "$@")
   fi
-}
-
-# a port of 127.0.0.1 that nothing listens on (the server's start is retried if it loses a race)
-free_port() {
-  local p
-  for _ in $(seq 1 50); do
-    p=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-  die "no free port found"
 }
 
 stop_cluster() { # DIR: stop the server if it runs (fast: disconnects clients), then remove DIR
