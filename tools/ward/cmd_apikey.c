@@ -27,12 +27,12 @@ static int print_keys(store *s, const store_actor *by) {
 int cmd_apikey(int argc, char **argv) {
     const char *db = "ward-workbench.db", *scopes = NULL, *expires = NULL;
     const cli_opt opts[] = {
-        {"db", 0, CLI_STR, &db, "FILE", "the workbench's records (default ward-workbench.db here)", 0, 0},
+        {"db", 0, CLI_STR, &db, "FILE|URI", "the workbench's records: an SQLite file (default ward-workbench.db here) or postgresql://...", 0, 0},
         {"scopes", 0, CLI_STR, &scopes, "LIST", "create: comma-separated: case:read, case:write, generate, feedback, stats, audit", 0, 0},
         {"expires", 0, CLI_STR, &expires, "WHEN", "create: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC); after it the key is refused (default: never)", 0, 0},
     };
     const cli_cmd cmd = {
-        "apikey", "(create NAME --scopes LIST [--expires WHEN] | list | revoke NAME) [--db FILE]",
+        "apikey", "(create NAME --scopes LIST [--expires WHEN] | list | revoke NAME) [--db FILE|URI]",
         "Manage API keys for machine clients of the workbench's API (docs/security.md). A client "
         "sends 'Authorization: Bearer KEY'; it may do what its scopes allow and nothing else "
         "(signing discharge records is a doctor's act: no key may). create prints the key once.",

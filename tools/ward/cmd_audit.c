@@ -70,7 +70,7 @@ int cmd_audit(int argc, char **argv) {
     const char *db = "ward-workbench.db", *expect = NULL;
     store_audit_query q = {.limit = 100};
     const cli_opt opts[] = {
-        {"db", 0, CLI_STR, &db, "FILE", "the workbench's records (default ward-workbench.db here)", 0, 0},
+        {"db", 0, CLI_STR, &db, "FILE|URI", "the workbench's records: an SQLite file (default ward-workbench.db here) or postgresql://...", 0, 0},
         {"expect", 0, CLI_STR, &expect, "N:HASH", "verify: the head an earlier verify printed; a trail with fewer entries, or another hash at N, fails", 0, 0},
         {"actor", 0, CLI_STR, &q.actor, "NAME", "list: only this actor's entries", 0, 0},
         {"action", 0, CLI_STR, &q.action, "PREFIX", "list: only actions starting so (case.view, discharge., user.login_failed)", 0, 0},
@@ -80,7 +80,7 @@ int cmd_audit(int argc, char **argv) {
         {"limit", 'n', CLI_INT, &q.limit, "N", "list: at most N entries, newest first (default 100)", 1, 1000},
     };
     const cli_cmd cmd = {
-        "audit", "(verify [--expect N:HASH] | list [filters]) [--db FILE]",
+        "audit", "(verify [--expect N:HASH] | list [filters]) [--db FILE|URI]",
         "The audit trail: every view and change of a patient's record, generation, export, "
         "sign-in and account change, with who, when and from where, each entry chained to the "
         "one before by SHA-256. verify checks every entry and link and prints the head "

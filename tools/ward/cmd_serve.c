@@ -341,7 +341,7 @@ int cmd_serve(int argc, char **argv) {
         {"log-content", 0, CLI_FLAG, &o.log_content, NULL, "also log prompts and completions, de-identified (ward deid) since they are patient data; off by default", 0, 0},
         {"drain-timeout", 0, CLI_INT, &o.drain_s, "S", "on SIGTERM, seconds requests in flight may take to finish (default 30)", 0, 86400},
         {"ping", 0, CLI_INT, &o.ping_s, "S", "seconds between keep-alives while a response waits (default 10)", 1, 3600},
-        {"db", 0, CLI_STR, &o.db, "FILE", "workbench: the SQLite file of cases, answers and feedback (default ward-workbench.db here)", 0, 0},
+        {"db", 0, CLI_STR, &o.db, "FILE|URI", "workbench: its records (cases, answers, feedback, accounts, the audit trail): an SQLite file (default ward-workbench.db here) or postgresql://user@host/db, which several replicas may share", 0, 0},
         {"prompts", 0, CLI_STR, &o.prompts, "DIR", "workbench: the prompt templates (default: share/workbench/prompts shipped with ward)", 0, 0},
         {"web", 0, CLI_STR, &o.web, "DIR", "workbench: the built web app (default: web/dist shipped with ward)", 0, 0},
         {"columns", 0, CLI_STR, &o.columns, "NAMES", "workbench: the differential's models, comma-separated (default: the first three served)", 0, 0},

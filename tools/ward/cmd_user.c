@@ -90,13 +90,13 @@ static int run(store *s, const char *action, const char *name, const char *role,
 int cmd_user(int argc, char **argv) {
     const char *db = "ward-workbench.db", *role = NULL, *display = NULL;
     const cli_opt opts[] = {
-        {"db", 0, CLI_STR, &db, "FILE", "the workbench's records (default ward-workbench.db here)", 0, 0},
+        {"db", 0, CLI_STR, &db, "FILE|URI", "the workbench's records: an SQLite file (default ward-workbench.db here) or postgresql://...", 0, 0},
         {"role", 'r', CLI_STR, &role, "ROLE", "add: doctor (cases, answers, feedback, signing), admin (accounts, keys, adoption numbers; no patient records) or auditor (the audit trail only)", 0, 0},
         {"display-name", 'n', CLI_STR, &display, "TEXT", "add: the full name shown in the workbench and on signed discharge records", 0, 0},
     };
     const cli_cmd cmd = {
         "user", "(add NAME --role ROLE [--display-name TEXT] | passwd NAME | disable NAME | "
-        "enable NAME | list) [--db FILE]",
+        "enable NAME | list) [--db FILE|URI]",
         "Manage the workbench's accounts. add and passwd read the password without echo from "
         "the terminal, or the first line of standard input; it must be 10 characters or more "
         "and is stored as an Argon2id hash. disable ends the user's sessions at once. Each "
