@@ -9,7 +9,7 @@
  * where hospitals write them: role labels and signatures, lists, titles after a name, relations in
  * parentheses, table cells and columns, English labels, labels spread by spaces. Last, the
  * detector's recall and precision per type on our own labelled sets, tests/data/deid/tuning.jsonl
- * and dev2.jsonl (thresholds below).
+ * dev2.jsonl and dev3.jsonl (thresholds below).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -22,6 +22,7 @@
 
 #define TUNING WARD_SOURCE_DIR "/tests/data/deid/tuning.jsonl"
 #define DEV2 WARD_SOURCE_DIR "/tests/data/deid/dev2.jsonl"
+#define DEV3 WARD_SOURCE_DIR "/tests/data/deid/dev3.jsonl"
 
 /* The character offset of the first occurrence of needle in text, or -1. */
 static int64_t char_offset(const char *text, const char *needle) {
@@ -250,6 +251,24 @@ static void test_names_in_documents(void) {
     expect("检验：支文慧   核对：郝刚", DEID_NAME, "支文慧");
     expect("Patient: 王晓梅 (F/48)", DEID_NAME, "王晓梅");
     expect("医生：卢  护士：陈", DEID_NAME, "陈");
+    /* no cue: a clause start and a verb after, then every other occurrence in the text */
+    expect("梁小兰诉今晨头晕加重。", DEID_NAME, "梁小兰");
+    expect("病情告知：今日与庞丽天沟通病情。", DEID_NAME, "庞丽天");
+    expect("下午请闵建华会诊。", DEID_NAME, "闵建华");
+    expect("返回后庄康称稍感疲倦。", DEID_NAME, "庄康");
+    expect("现病史：梅胜于3小时前摔伤。", DEID_NAME, "梅胜");
+    expect("建议急诊手术。闵成及家属同意。", DEID_NAME, "闵成");
+    expect("其子伍晨探视后好转。", DEID_NAME, "伍晨");
+    expect_redact("查房后指出：崔成目前心功能Ⅲ级。崔成今日尿量2100ml，陪护崔成的家属在场。", 0,
+                  "查房后指出：[姓名]目前心功能Ⅲ级。[姓名]今日尿量2100ml，陪护[姓名]的家属在场。");
+    static const char *const clause_negatives[] = {
+        "患者高热不退，程度较轻，方可下床，常规同意，安静入睡，于今日出院。",
+        "由于家属拒绝，经家属同意，与家属沟通，向家属交代，请示上级医师，及时复查。",
+        "夏天无明显诱因，余无特殊，温度已降，周围无红肿，黄疸已退，石膏已拆。",
+        "术后高度怀疑感染，白细胞已降，华法林已停，宁波市民，全家同意。",
+    };
+    for (size_t k = 0; k < sizeof clause_negatives / sizeof clause_negatives[0]; k++)
+        expect_none(clause_negatives[k], DEID_NAME);
     static const char *const negatives[] = {
         "医师向家属交代病情，家属表示理解。",
         "安全  周到  舒适  温馨\n金银花  15g\n苏叶  10g\n白芍  12g",
@@ -280,6 +299,13 @@ static void test_record_layouts(void) {
     expect_none("床号：12  标本号：202305120012  批号：20230318  医嘱号：YZ230512003", DEID_RECORD_NUMBER);
     expect_none("住院号 床号 姓名\n\n住院次数：3", DEID_RECORD_NUMBER);
     expect_none("医保卡余额：1234元，ID 12345", DEID_RECORD_NUMBER);
+    expect("龄：45岁   病员号：MZ-291636\n科别", DEID_RECORD_NUMBER, "MZ-291636");
+    expect("医保个人编号：2452262481\n", DEID_RECORD_NUMBER, "2452262481");
+    expect("住院号码\n2023/902528\n科室", DEID_RECORD_NUMBER, "2023/902528");     /* slash */
+    expect("IC卡号：0196038846\n", DEID_RECORD_NUMBER, "0196038846");           /* not a phone */
+    expect("住院病案号：NO.0012345 ", DEID_RECORD_NUMBER, "0012345");
+    expect("姓名：王芳\t门诊病历号：\tZY-2023-001\t费别", DEID_RECORD_NUMBER, "ZY-2023-001");
+    expect_none("住院号：2023/4/5 入院", DEID_RECORD_NUMBER);                   /* a date */
     expect("患者就职于华为技术有限公司，长期加班", DEID_ORG, "华为技术有限公司");
     expect("患者自2008年起在温州正泰电器股份有限公司从事电焊工作", DEID_ORG, "温州正泰电器股份有限公司");
 }
@@ -292,6 +318,15 @@ static void test_orgs_addresses(void) {
     expect("阿里巴巴（中国）有限公司员工", DEID_ORG, "阿里巴巴（中国）有限公司");
     expect("就职于中国银行，", DEID_ORG, "中国银行");
     expect_none("就诊于浙江大学医学院附属第一医院，后转至我院。", DEID_ORG);
+    /* no cue: a lead word (在, 于, 参加) before an unambiguous suffix; 职业：工人（…） */
+    expect("3小时前在中国农业银行萧山支行加班时摔伤", DEID_ORG, "中国农业银行萧山支行");
+    expect("一周前参加台州天元律师事务所组织的体检", DEID_ORG, "台州天元律师事务所");
+    expect("职业：工人（桐乡市濮院毛衫厂）  文化程度", DEID_ORG, "桐乡市濮院毛衫厂");
+    expect_none("在附近超市购物时摔倒，在一家公司打工，在该公司工作，当地医院医生予输液，"
+                "急诊中心医生建议转院，社区卫生服务中心医生随访。", DEID_ORG);
+    /* an address does not take 组 of 组织, nor the places of a hospital's name */
+    expect_none("参加台州天元律师事务所组织的体检，转至杭州市西湖区人民医院，"
+                "出院后至绍兴市上虞区中医院复查。", DEID_ADDRESS);
     expect_none("小学文化，大学学历，局部麻醉，由某某制药有限公司生产。", DEID_ORG);
     expect("家住浙江省杭州市西湖区文三路100号3单元502室。", DEID_ADDRESS,
            "浙江省杭州市西湖区文三路100号3单元502室");
@@ -622,6 +657,39 @@ static void test_dev2_set(void) {
     }
 }
 
+/* dev3.jsonl: 180 fictional records in other styles than dev2: long progress notes where the
+ * patient's and relatives' names recur with no cue (张伟诉…, …，张伟今日…), nursing records with
+ * the nurse's name at the line end, legal-style power-of-attorney and refusal forms, insurance
+ * claim and reimbursement forms (医保个人编号, 参保单位, 投保单位), referral and discharge letters to
+ * other hospitals, lab and imaging headers (病员号, 住院/门诊号), employers without a cue word, and
+ * negatives (herbs, eponyms, 由/经/请/与/向 before ordinary words). 681 names, 120 record
+ * numbers, 42 organisations. Before the rules written from it (cue-less names at a clause start,
+ * more record labels, '/' in values, organisations after 在/参加, addresses that stop before 组织
+ * and before a hospital's name) it scored name 91.5%, record_number 91.7%, org 85.7%, address
+ * precision 66.7%; after: name 98.4%, record_number 100%, org 97.6%, every type's precision 100%.
+ * The bars are those numbers minus a little. It is generated from templates, so it shares its
+ * layouts with the rules; it is no fair measure either. */
+static void test_dev3_set(void) {
+    deid_score sc = {0};
+    const int records = score_file(DEV3, &sc);
+    CHECK(records >= 120, "at least 120 dev3 records (%d)", records);
+    CHECK(sc.gold[DEID_NAME] >= 300 && sc.gold[DEID_RECORD_NUMBER] >= 60 && sc.gold[DEID_ORG] >= 30,
+          "dev3 has its names (%lld), record numbers (%lld) and organisations (%lld)",
+          (long long)sc.gold[DEID_NAME], (long long)sc.gold[DEID_RECORD_NUMBER],
+          (long long)sc.gold[DEID_ORG]);
+    static const double min_recall[DEID_N_TYPES] = {
+        [DEID_ID_NUMBER] = 1, [DEID_PHONE] = 1, [DEID_RECORD_NUMBER] = 1, [DEID_NAME] = 0.975,
+        [DEID_ADDRESS] = 1, [DEID_DATE] = 1, [DEID_AGE] = 1, [DEID_ORG] = 0.95};
+    check_recall("dev3", &sc, min_recall, 0.99);
+    const deid_type strict[] = {DEID_NAME, DEID_RECORD_NUMBER, DEID_ORG, DEID_ADDRESS};
+    for (size_t k = 0; k < sizeof strict / sizeof strict[0]; k++) {
+        const deid_type ty = strict[k];
+        CHECK(sc.found[ty] && (double)sc.found_hit[ty] / (double)sc.found[ty] >= 0.99,
+              "dev3 %s precision %lld of %lld", deid_type_name(ty), (long long)sc.found_hit[ty],
+              (long long)sc.found[ty]);
+    }
+}
+
 int main(void) {
     test_checksum();
     test_id_phone_record();
@@ -639,5 +707,6 @@ int main(void) {
     test_command();
     test_tuning_set();
     test_dev2_set();
+    test_dev3_set();
     return test_summary();
 }

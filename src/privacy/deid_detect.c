@@ -379,8 +379,9 @@ void deid_detect_phone(const deid_config *cfg, const deid_text *t, deid_cands *o
  * least 3 characters with a digit; a second label may stand between ("住院号/病案号：").
  * ------------------------------------------------------------------------------------------- */
 
-/* A record number's value from j: letters, digits, '-', '_' (groups of 3+ digits may be split by
- * single spaces: "6102 3345 1121"); its end, or j if it is no value (under 3 characters, no digit). */
+/* A record number's value from j: letters, digits, '-', '_', a '/' between digit groups
+ * ("2023/045678", not a date) and a leading "NO." (groups of 3+ digits may be split by single
+ * spaces: "6102 3345 1121"); its end, or j if it is no value (under 3 characters, no digit). */
 static int64_t record_value(const deid_text *t, int64_t j, int64_t limit) {
     int64_t e = j;
     int digits = 0;
@@ -393,6 +394,15 @@ static int64_t record_value(const deid_text *t, int64_t j, int64_t limit) {
             while (deid_digit(deid_at(t, g)) >= 0) g++;
             const char32_t after = deid_at(t, g);
             if (g - e - 1 < 3 || deid_is_cjk(after) || deid_is_alpha(after) || after == '-') break;
+        } else if ((c == '/' || c == 0xFF0F) && e > j && (deid_digit(deid_at(t, e - 1)) >= 0 || deid_is_alpha(deid_at(t, e - 1))) &&
+                   deid_digit(deid_at(t, e + 1)) >= 0) {
+            /* 2023/045678: a slash between digits; a date (2023/4/5) is no value */
+            int64_t g = e + 1;
+            while (deid_digit(deid_at(t, g)) >= 0) g++;
+            if (g - e - 1 < 3 || deid_at(t, g) == c) break;
+        } else if (c == '.' && e - j == 2 && (t->cp[j] == 'N' || t->cp[j] == 'n') &&
+                   (t->cp[j + 1] == 'O' || t->cp[j + 1] == 'o') && deid_digit(deid_at(t, e + 1)) >= 0) {
+            /* NO.0012345 */
         } else if (!(deid_is_alpha(c) || c == '-' || c == '_' || c == 0xFF0D)) {
             break;
         }
@@ -761,15 +771,42 @@ void deid_detect_org(const deid_config *cfg, const deid_text *t, deid_cands *out
         int64_t a = i;
         if (deid_in(U"做当任的在", deid_at(t, a)) && !deid_word_at(&deid_org_after, t, a)) a++;
         if (!deid_word_at(&deid_org_after, t, a)) continue;
+        /* a hospital, clinic or centre (cued-only suffix) before 医生 or 护士 treats the patient
+         * ("当地医院医生", "急诊中心护士"); it is an employer only before 工作, 上班, 职工 ... */
+        if (org_suffix_before(t, i, false) < l && !deid_word_at(&deid_org_after_strict, t, a)) continue;
         int64_t b = i - l;
         for (int64_t p; b > 0 && i - b < 24;) {
             if (org_char(t->cp[b - 1])) b--;
             else if ((p = paren_backward(t, b)) >= 0 && p > 0 && org_char(t->cp[p - 1])) b = p;
             else break;
         }
-        if (i - l - b < 2) continue;
+        if (i - l - b < 2 || deid_in(U"一该本我此这那其各", t->cp[b])) continue; /* 一家公司 */
         if (deid_word_before(&deid_org_cues, t, b) && l == 1) continue;
         deid_cand_add(out, b, i, DEID_ORG);
+    }
+    /* without one: a place word before an unambiguous suffix ("在某某机械有限公司加班",
+     * "参加某某律师事务所组织的体检", "职业：工人（某某纺织厂）") */
+    for (int64_t i = 2; i < t->n; i++) {
+        const int64_t l = org_suffix_before(t, i, false);
+        if (!l) continue;
+        bool longer = false; /* 浙江大学城市学院: the name goes on to a later suffix */
+        for (int64_t k = i; k < t->n && k - i < 12 && org_char(t->cp[k]) && !longer; k++)
+            longer = org_suffix_before(t, k + 1, true) > 0;
+        if (longer) continue;
+        int64_t b = i - l;
+        while (b > 0 && i - b < 24 && org_char(t->cp[b - 1])) b--;
+        int64_t s = -1;
+        for (int64_t q = i - l - 2; q >= b && s < 0; q--)
+            if (deid_word_before(&deid_org_leads, t, q)) s = q;
+        if (s < 0 && deid_word_before(&deid_org_leads, t, b)) s = b;
+        if (s < 0 && (deid_at(t, b - 1) == 0xFF08 || deid_at(t, b - 1) == '(') &&
+            (deid_at(t, i) == 0xFF09 || deid_at(t, i) == ')')) {
+            for (int64_t q = b - 2; q >= 0 && q >= b - 12 && s < 0 && t->cp[q] != '\n'; q--)
+                if (deid_str_at(U"职业", t, q)) s = b; /* 职业：工人（某某纺织厂） */
+        }
+        if (s < 0 || i - l - s < 2 || deid_in(U"一该本我此这那其某外当原各附", t->cp[s])) continue;
+        if (deid_word_before(&deid_org_places, t, i)) continue; /* 在附近超市: a place, no employer */
+        deid_cand_add(out, s, i, DEID_ORG);
     }
 }
 
@@ -822,7 +859,7 @@ static comp_kind addr_component(const deid_text *t, int64_t p, int64_t *end) {
             break;
         }
         l = deid_word_at(&deid_addr_place_suffixes, t, p + k2);
-        if (l) best = p + k2 + l;
+        if (l && !deid_word_at(&deid_addr_not_suffix_words, t, p + k2)) best = p + k2 + l;
     }
     if (best < 0) return COMP_NONE;
     *end = best;
@@ -849,6 +886,14 @@ static int64_t addr_chain(const deid_text *t, int64_t p, int *n_comp, int *n_pla
     return q;
 }
 
+/* Whether a hospital's name goes on at e (杭州市西湖区|人民医院, 某县|中医院): the places before
+ * it name the hospital, which is no PHI, not where a person lives. */
+static bool before_hospital(const deid_text *t, int64_t e) {
+    for (int64_t k = e; k < t->n && k - e < 10 && (deid_is_cjk(t->cp[k]) || deid_digit(t->cp[k]) >= 0); k++)
+        if (deid_word_before(&deid_addr_hospital_words, t, k + 1)) return true;
+    return false;
+}
+
 void deid_detect_address(const deid_config *cfg, const deid_text *t, deid_cands *out) {
     for (int64_t i = 0; i < t->n; i++) {
         int n_comp, n_place;
@@ -869,6 +914,10 @@ void deid_detect_address(const deid_config *cfg, const deid_text *t, deid_cands 
         }
         if (!place_char(t->cp[i]) && deid_digit(t->cp[i]) < 0) continue;
         const int64_t e = addr_chain(t, i, &n_comp, &n_place);
+        if (n_comp >= 2 && n_place >= 1 && before_hospital(t, e)) { /* 杭州市西湖区人民医院 */
+            i = e - 1;
+            continue;
+        }
         if (n_comp >= 2 && n_place >= 1) {
             deid_cand_add(out, i, e, DEID_ADDRESS);
             i = e - 1;

@@ -95,6 +95,8 @@ extern const deid_words deid_name_cues_strong, deid_name_cues_weak, deid_name_cu
 extern const deid_words deid_name_paren_roles;
 /* Words that start right after a name (送入, 陪同): not its last given-name character. */
 extern const deid_words deid_name_after_words;
+/* Verbs after a cue-less name at a clause start ("张伟诉…", "，王芳表示同意"). */
+extern const deid_words deid_name_clause_verbs;
 /* Table header cells over a column of names. */
 extern const deid_words deid_name_table_labels;
 /* Ordinary words that start with a surname character ("高血压", "平素", "常规"). */
@@ -106,11 +108,11 @@ extern const deid_words deid_record_labels, deid_phone_labels, deid_not_phone_la
 extern const deid_words deid_age_labels;
 
 extern const deid_words deid_org_suffixes, deid_org_suffixes_cued, deid_org_cues,
-    deid_org_after, deid_org_not_values;
+    deid_org_after, deid_org_not_values, deid_org_leads, deid_org_after_strict, deid_org_places;
 extern const char32_t deid_org_stop_chars[];
 
 extern const deid_words deid_addr_labels, deid_addr_places, deid_addr_place_suffixes,
-    deid_addr_number_suffixes;
+    deid_addr_number_suffixes, deid_addr_not_suffix_words, deid_addr_hospital_words;
 extern const char32_t deid_addr_stop_chars[], deid_addr_no_start_chars[];
 
 /* ---------------------------------------------------------------------------------------------

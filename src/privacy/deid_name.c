@@ -20,7 +20,9 @@
  *   - a title or relation follows (先生, 医生, 之子, "，男"); a bare common surname before a
  *     title counts too (张医生 -> 张), or
  *   - it is a pseudonym (李某, 张某某, 王XX), or one of the config's names, or the same string
- *     was taken elsewhere in the text.
+ *     was taken elsewhere in the text, or
+ *   - with no cue, it stands at a clause start before a verb of a person (张伟诉, ，王芳表示,
+ *     与李强沟通: clause_name).
  * Words like 高血压 or 平素 are refused (deid_name_stop_words, deid_non_name_chars).
  * ------------------------------------------------------------------------------------------- */
 
@@ -184,6 +186,28 @@ static bool name_cell(const deid_text *t, int64_t s, int64_t e) {
     return unknown_surname_name(t, s) == e;
 }
 
+/* A name with no cue at a clause start: after punctuation, a line start, 后 or a joining word
+ * (由 经 请 与 和 及 向), followed by a verb a note uses of a person ("张伟诉…", "，王芳表示同意",
+ * "与李强沟通", "梅胜于3小时前"). Two-character names need a common surname and a common
+ * given-name character; a surname that is also a frequent word (于 任 常) needs two common ones.
+ * Its end, or -1. */
+static int64_t clause_name(const deid_text *t, int64_t i, int64_t sl, bool strong_surname) {
+    const char32_t p = deid_at(t, i - 1);
+    if (!(i == 0 || deid_in(U"\n\r，,。；;：:！!？?、 \t\u3000后由经请与和及向", p))) return -1;
+    if (t->cp[i] == U'于' || deid_word_at(&deid_name_stop_words, t, i) > sl) return -1;
+    for (int g = 2; g >= 1; g--) {
+        const int64_t e = i + sl + g;
+        const bool common = sl == 1 && (g == 1 || !strong_surname);
+        if (sl == 1 && g == 1 && !strong_surname) continue;
+        if (!given_ok(t, i, sl, g, common)) continue;
+        if (g == 2 && deid_word_at(&deid_name_stop_words, t, i + sl + 1)) continue;
+        if (deid_word_at(&deid_name_clause_verbs, t, e) ||
+            (t->cp[e] == U'于' && (deid_digit(deid_at(t, e + 1)) >= 0 || deid_in(U"今昨近当本次前", deid_at(t, e + 1)))))
+            return e;
+    }
+    return -1;
+}
+
 /* The end of a name starting at i, or -1. prev_name_end: where the last name ended (lists). */
 static int64_t name_at(const deid_text *t, int64_t i, int64_t prev_name_end) {
     /* the surname character must not end a role word (医师刘主任: not 师刘) */
@@ -223,6 +247,8 @@ static int64_t name_at(const deid_text *t, int64_t i, int64_t prev_name_end) {
     }
     if (stop && strength < 2) return -1;
     if (!strength) {
+        const int64_t c = clause_name(t, i, sl, strong_surname);
+        if (c > 0) return c;
         /* a name alone in a table cell or on its own line, of frequent given-name characters */
         if (!cell_start(t, i)) return -1;
         for (int g = 2; g >= 1; g--) /* two characters need a common surname, three any */

@@ -79,7 +79,7 @@ const char32_t deid_name_followers[] =
     U"因于入主诉男女今昨前自在来到出经已曾行被由同陪等及和与的是系为现目近既无有一去回说称表要"
     U"将把对向从住门急术家患病先医护之其年岁性电身联地签代也都还又再就才均共平诊妻夫子父母哥姐"
     U"弟妹儿孙老朋邻本属告知反不未否没希拒持携突晨晚夜早上下午复半两三多每次后口述（(，,。.；;"
-    U"：:、 \t\r\n）)」』”\"'/会查指认看接交汇核执操带处给通请负审报参"
+    U"：:、 \t\r\n）)」』”\"'/会查指认看接交汇核执操带处给通请负审报参探送"
     U"｜|";
 
 /* Labels after which a name always follows (a colon after any cue word makes it strong too). */
@@ -150,6 +150,16 @@ WORDS(deid_name_after_words, U"一同", U"一起", U"一道", U"一并", U"陪�
       U"指示", U"查看", U"查房", U"看过", U"会诊", U"负责", U"执行", U"操作", U"核对", U"记录",
       U"汇报", U"报告", U"主刀", U"主持", U"接诊", U"代诉", U"口述", U"诉说", U"讲述", U"回家",
       U"回院", U"到院", U"到场", U"在场", U"在旁", U"在侧");
+
+/* Words that may follow a name standing at a clause start with no cue ("张伟诉…", "，王芳表示…",
+ * "。李强同意…"): speech and consent verbs and what a note says of a person next. */
+WORDS(deid_name_clause_verbs, U"诉", U"自诉", U"述", U"自述", U"代诉", U"称", U"表示", U"签字",
+      U"签名", U"同意", U"拒绝", U"陪同", U"陪护", U"来院", U"来我院", U"要求", U"询问", U"希望",
+      U"坚持", U"决定", U"认为", U"及家属", U"及其家属", U"今日", U"今晨", U"昨日", U"昨夜",
+      U"昨晚", U"目前", U"午后", U"夜间", U"精神", U"既往", U"入院", U"出院", U"此次", U"现",
+      U"因", U"于入院", U"经", U"仍", U"未", U"已", U"无", U"再次", U"突然", U"诉说",
+      U"答应", U"了解", U"理解", U"接受", U"放弃", U"确认", U"探视", U"离院", U"返院", U"沟通",
+      U"交代", U"谈话", U"商量", U"协商", U"联系", U"会诊", U"核对");
 
 /* Table header cells over a column of names ("姓名  性别  年龄" with the rows below). */
 WORDS(deid_name_table_labels, U"姓名", U"患者姓名", U"病人姓名", U"家属姓名", U"联系人姓名",
@@ -231,7 +241,8 @@ WORDS(deid_name_stop_words, U"高血压", U"高血脂", U"高血糖", U"高热",
       U"牛蒡", U"马勃", U"甘松", U"金樱", U"姜黄", U"夏枯草", U"杜仲", U"连翘", U"陈皮",
       U"金银花", U"丁香", U"钟乳", U"沈阳", U"江苏", U"江西", U"广东", U"宁夏", U"汤剂",
       U"安慰", U"安心", U"平安", U"程控", U"雷击", U"冯氏", U"唐氏", U"胡桃", U"林格",
-      U"卢戈", U"施万", U"霍奇金", U"伍德", U"费城", U"雷诺", U"马凡", U"贾第");
+      U"卢戈", U"施万", U"霍奇金", U"伍德", U"费城", U"雷诺", U"马凡", U"贾第", U"夏天",
+      U"夏季", U"夏日", U"夏令", U"冷天");
 
 /* After these, 某 means "a certain", not a pseudonym: 于某日, 某某医院. */
 const char32_t deid_mou_determined[] = U"日天时年月种些处地院科单公家村所人次";
@@ -260,7 +271,13 @@ WORDS(deid_record_labels, U"病案号", U"病案编号", U"病案号码", U"住�
       U"Inpatient No", U"Outpatient No", U"Hospital No", U"Case No", U"Record No", U"MR No",
       U"Admission No", U"Medical Record No", U"Medical Record Number", U"Patient No",
       U"Patient ID", U"Patient Id", U"PID", U"ID No", U"Card No", U"Reg No", U"Registration No",
-      U"Hosp No", U"Hosp. No", U"IP No", U"OP No", U"UHID");
+      U"Hosp No", U"Hosp. No", U"IP No", U"OP No", U"UHID", U"病员号", U"病员编号", U"病员ID",
+      U"医保个人编号", U"个人医保编号", U"参保人编号", U"参保编号", U"参保号", U"医保编码",
+      U"个人社保编号", U"IC卡号", U"磁卡号", U"住院病案号", U"住院病历号", U"门诊病历号",
+      U"门诊病案号", U"住院/门诊号", U"门诊/住院号", U"门/急诊号", U"门(急)诊号", U"门（急）诊号",
+      U"住院/病案号", U"健康码号", U"诊疗号", U"就诊编号", U"住院登记号", U"门诊登记号",
+      U"检查流水号", U"影像检查号", U"超声检查号", U"内镜检查号", U"胃镜号", U"肠镜号",
+      U"冰冻号", U"细胞学号", U"X光号", U"CT检查号", U"MRI号", U"DSA号");
 
 WORDS(deid_phone_labels, U"电话", U"手机", U"手机号", U"手机号码", U"电话号码", U"联系电话",
       U"联系方式", U"联系手机", U"家庭电话", U"家属电话", U"单位电话", U"办公电话", U"宅电",
@@ -307,6 +324,16 @@ WORDS(deid_org_after, U"工作", U"上班", U"任职", U"就职", U"职员", U"�
       U"三年级", U"四年级", U"五年级", U"六年级", U"初一", U"初二", U"初三", U"高一", U"高二",
       U"高三", U"大一", U"大二", U"大三", U"大四", U"学习", U"留学", U"离职", U"辞职",
       U"兼职", U"医生", U"护士", U"医师", U"读", U"念", U"从事");
+/* Words right before an organisation that say the person is there (在某某公司加班): with an
+ * unambiguous suffix (deid_org_suffixes less the cued ones) the name after them is taken. */
+WORDS(deid_org_leads, U"在", U"于", U"到", U"去", U"赴", U"参加", U"进入", U"调入", U"调至",
+      U"考入", U"考上", U"入职", U"受聘于", U"就职", U"任职", U"供职", U"入读", U"转学至");
+/* The employment words after which a hospital or a centre is the person's employer (not after
+ * 医生, 护士: "当地医院医生" treated the patient). */
+WORDS(deid_org_after_strict, U"工作", U"上班", U"任职", U"就职", U"职员", U"员工", U"工人",
+      U"职工", U"退休", U"干部", U"会计", U"司机", U"保安", U"厨师", U"保洁", U"门卫");
+/* Suffixes of places a patient visits more than works at: not taken after a lead word alone. */
+WORDS(deid_org_places, U"超市", U"商场", U"酒店", U"宾馆", U"饭店", U"餐厅", U"商店");
 /* Values after "工作单位：" that are no organisation. */
 WORDS(deid_org_not_values, U"无", U"个体", U"退休", U"不详", U"农民", U"务农", U"无业",
       U"自由职业", U"待业", U"学生", U"家务", U"个体户", U"未填", U"未知", U"同上", U"离休");
@@ -352,13 +379,20 @@ WORDS(deid_addr_place_suffixes, U"省", U"自治区", U"特别行政区", U"市"
       U"园", U"府", U"庄园", U"山庄", U"名苑", U"雅苑", U"华庭", U"公馆", U"城", U"坊", U"湾",
       U"村委会", U"居委会", U"开发区", U"工业区", U"工业园", U"农场", U"林场", U"大院",
       U"宿舍", U"家属院", U"弄", U"组");
+/* Words that start with a place suffix and are no place (参加某某所组织的): the suffix is not
+ * taken there. */
+WORDS(deid_addr_not_suffix_words, U"组织", U"组成", U"组合", U"组长", U"组员", U"区域",
+      U"区别", U"区分", U"市场", U"市民", U"路线", U"路径", U"路程", U"里面", U"里程", U"村民委员");
+/* The ends of hospital names; places right before one name the hospital (杭州市西湖区人民医院). */
+WORDS(deid_addr_hospital_words, U"医院", U"卫生院", U"保健院", U"卫生服务中心", U"卫生服务站",
+      U"疾病预防控制中心", U"疾控中心", U"急救中心", U"医疗中心", U"卫生所", U"门诊部", U"诊所");
 /* Suffixes of a numbered part: 12号, 3栋, 2单元, 501室, 5组, 第3层. */
 WORDS(deid_addr_number_suffixes, U"号", U"号楼", U"号院", U"号房", U"栋", U"幢", U"座", U"楼",
       U"单元", U"室", U"层", U"组", U"弄", U"排", U"户", U"队", U"巷", U"门", U"村民小组",
       U"支弄", U"号门", U"区", U"期", U"段");
 /* A place name cannot contain these (scanning for its suffix stops there). */
 const char32_t deid_addr_stop_chars[] =
-    U"在于住是的址系及或等被把将今昨日年月岁患者病医诊治疗术痛热咳因与就来到往，。、；：:;,!"
+    U"在于住是的址系及或等被把将今昨日年月岁患者病医诊治疗术痛热咳因与就来到往参，。、；：:;,!"
     U"?！？（）()[]【】「」“”\"' \t\r\n";
 /* ... and cannot start with these (they may be inside: 和平路, 自由路, 向阳路, 前进路). */
-const char32_t deid_addr_no_start_chars[] = U"和自由向前后来去到从至为与现原从往其该本此这那一个";
+const char32_t deid_addr_no_start_chars[] = U"和自由向前后来去到从至为与现原从往其该本此这那一个加";
