@@ -278,8 +278,12 @@ async function main() {
   const clients = [];
   for (let k = 0; k < CHAT_CLIENTS; k++) clients.push(chatClient(k));
   if (withWorkbench) for (let k = 0; k < WRITE_CLIENTS; k++) clients.push(writeClient(k));
-  await sleep(2500);
-  const seen = new Set(answeredBy());
+  // both replicas answer (a sanitized build's streams are slow: wait for it, up to a minute)
+  let seen = new Set();
+  for (const until = Date.now() + 60000; Date.now() < until; await sleep(250)) {
+    seen = new Set(answeredBy());
+    if (replicas.every((r) => seen.has(r.addr))) break;
+  }
   check(replicas.every((r) => seen.has(r.addr)), 'before the kill, nginx spreads requests over both replicas',
         `answered by ${[...seen].join(', ')}`);
 
