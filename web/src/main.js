@@ -480,7 +480,7 @@ async function auditView() {
   } }, '校验哈希链');
   fill(app,
     h('h1', {}, '审计日志'),
-    h('form', { class: 'bar', onsubmit: (ev) => { ev.preventDefault(); load(); } },
+    h('form', { class: 'bar filters', onsubmit: (ev) => { ev.preventDefault(); load(); } },
       fields.map((f) => inputs[f]), h('button', { class: 'primary', type: 'submit' }, '查询'), total),
     h('div', { class: 'bar' }, verify, verdict),
     h('table', { class: 'card audit' },
