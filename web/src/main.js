@@ -9,7 +9,7 @@ import {
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip);
 
-const app = document.getElementById('app');
+const main = document.getElementById('app');
 let info = null; // GET /api/info: models, columns, section labels, template versions
 let session = null; // GET /api/session: {user, csrf, permissions}; null when signed out
 const can = (perm) => session?.permissions.includes(perm);
@@ -125,7 +125,7 @@ function sectionLabel(key) {
 /* Case list                                                                                  */
 /* ------------------------------------------------------------------------------------------ */
 
-async function listView() {
+async function listView(app) {
   const q = h('input', { placeholder: '搜索病例（标题、科室、病历内容）', id: 'search' });
   const table = h('tbody');
   const count = h('span', { class: 'muted' });
@@ -159,7 +159,7 @@ async function listView() {
 /* One case: its fields                                                                       */
 /* ------------------------------------------------------------------------------------------ */
 
-async function caseView(id) {
+async function caseView(id, app) {
   const c = id ? await api('GET', `cases/${id}`) : { sections: {}, patient: {} };
   const field = (name, value, attrs = {}) => h('input', { name, value: value ?? '', ...attrs });
   const title = field('title', c.title), dept = field('department', c.department);
@@ -276,7 +276,7 @@ function reportError(col) {
   dialog.showModal();
 }
 
-async function ddxView(id) {
+async function ddxView(id, app) {
   const c = await api('GET', `cases/${id}`);
   const fillBtn = h('button', { class: 'primary', disabled: true }, '将选中的诊断填入病历');
   const filled = h('div', { class: 'muted' });
@@ -326,7 +326,7 @@ async function ddxView(id) {
 /* The discharge record                                                                       */
 /* ------------------------------------------------------------------------------------------ */
 
-async function dischargeView(id) {
+async function dischargeView(id, app) {
   const c = await api('GET', `cases/${id}`);
   let record = c.discharge_records.at(-1) ?? null;
   const areas = Object.fromEntries(info.discharge_sections.map((s) =>
@@ -388,7 +388,7 @@ async function dischargeView(id) {
 
 const pct = (x) => `${Math.round(x * 100)}%`;
 
-async function dashboardView() {
+async function dashboardView(app) {
   const s = await api('GET', 'stats');
   const ddx = s.per_model.filter((r) => r.task === 'differential');
   const sum = (rows, k) => rows.reduce((a, r) => a + r[k], 0);
@@ -436,7 +436,7 @@ async function dashboardView() {
 /* Signing in, the audit trail (auditors), accounts (admins)                                   */
 /* ------------------------------------------------------------------------------------------ */
 
-function loginView() {
+function loginView(app) {
   const name = h('input', { name: 'name', autocomplete: 'username', required: true });
   const password = h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true });
   const message = h('p', { class: 'muted', role: 'alert' });
@@ -457,7 +457,7 @@ function loginView() {
 
 const time = (t) => (t ? t.replace('T', ' ').slice(0, 19) : '—');
 
-async function auditView() {
+async function auditView(app) {
   const fields = ['actor', 'action', 'object', 'object_id', 'from', 'to'];
   const labels = { actor: '操作人', action: '操作（前缀）', object: '对象类型', object_id: '对象编号', from: '起（UTC）', to: '止（UTC）' };
   const inputs = Object.fromEntries(fields.map((f) => [f, h('input', { name: f, placeholder: labels[f] })]));
@@ -489,7 +489,7 @@ async function auditView() {
   await load();
 }
 
-async function accountsView() {
+async function accountsView(app) {
   const [u, k] = await Promise.all([api('GET', 'users'), api('GET', 'keys')]);
   const table = (head, body) => h('table', { class: 'card audit' },
     h('thead', {}, h('tr', {}, head.map((t) => h('th', {}, t)))), h('tbody', {}, body));
@@ -512,14 +512,14 @@ async function accountsView() {
 
 // [hash pattern, view, the permission it needs]
 const routes = [
-  [/^#\/cases\/new$/, () => caseView(null), 'case:write'],
-  [/^#\/cases\/(\d+)$/, (m) => caseView(Number(m[1])), 'case:read'],
-  [/^#\/cases\/(\d+)\/ddx$/, (m) => ddxView(Number(m[1])), 'case:read'],
-  [/^#\/cases\/(\d+)\/discharge$/, (m) => dischargeView(Number(m[1])), 'case:read'],
-  [/^#\/dashboard$/, () => dashboardView(), 'stats'],
-  [/^#\/audit$/, () => auditView(), 'audit'],
-  [/^#\/accounts$/, () => accountsView(), 'users'],
-  [/^#\/cases/, () => listView(), 'case:read'],
+  [/^#\/cases\/new$/, (m, app) => caseView(null, app), 'case:write'],
+  [/^#\/cases\/(\d+)$/, (m, app) => caseView(Number(m[1]), app), 'case:read'],
+  [/^#\/cases\/(\d+)\/ddx$/, (m, app) => ddxView(Number(m[1]), app), 'case:read'],
+  [/^#\/cases\/(\d+)\/discharge$/, (m, app) => dischargeView(Number(m[1]), app), 'case:read'],
+  [/^#\/dashboard$/, (m, app) => dashboardView(app), 'stats'],
+  [/^#\/audit$/, (m, app) => auditView(app), 'audit'],
+  [/^#\/accounts$/, (m, app) => accountsView(app), 'users'],
+  [/^#\/cases/, (m, app) => listView(app), 'case:read'],
 ];
 
 // The header: the pages this user may open, who is signed in, and signing out.
@@ -535,12 +535,16 @@ function header() {
     } }, '退出')]);
 }
 
+// Each route renders into a container of its own, shown at once; a route that another has
+// followed (a quick click, a hash change) keeps writing into its container, no longer shown.
 async function route() {
+  const app = h('div');
+  main.replaceChildren(app);
   try {
     session ??= await api('GET', 'session');
   } catch (e) {
     header();
-    if (e instanceof SignedOut) loginView();
+    if (e instanceof SignedOut) loginView(app);
     else fill(app, h('div', { class: 'card' }, h('h2', {}, '出错了'), h('p', {}, e.message)));
     return;
   }
@@ -557,9 +561,9 @@ async function route() {
       fill(app, h('div', { class: 'card' }, h('h2', {}, '无权访问'), h('p', {}, '您的角色不能查看此页面。')));
       return;
     }
-    await found[1](found[0].exec(hash));
+    await found[1](found[0].exec(hash), app);
   } catch (e) {
-    if (e instanceof SignedOut) { header(); loginView(); return; }
+    if (e instanceof SignedOut) { header(); loginView(app); return; }
     fill(app, h('div', { class: 'card' }, h('h2', {}, '出错了'), h('p', {}, e.message)));
   }
 }
