@@ -183,8 +183,10 @@ try {
   await auditor.fill('input[name=actor]', 'doc');
   await auditor.fill('input[name=action]', 'discharge.sign');
   await auditor.getByRole('button', { name: '查询' }).click();
-  await auditor.locator('table.audit tbody tr').filter({ hasText: 'discharge.sign' }).waitFor();
-  check(await auditor.locator('table.audit tbody tr').count() === 1, "the auditor finds the doctor's signature in the trail");
+  await auditor.getByText('共 1 条').waitFor(); // the filtered answer, not the list before it
+  check(await auditor.locator('table.audit tbody tr').count() === 1 &&
+        await auditor.locator('table.audit tbody tr').filter({ hasText: 'discharge.sign' }).count() === 1,
+        "the auditor finds the doctor's signature in the trail");
   await auditor.fill('input[name=actor]', '');
   await auditor.fill('input[name=action]', '');
   await auditor.getByRole('button', { name: '查询' }).click();
