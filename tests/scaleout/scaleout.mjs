@@ -425,7 +425,9 @@ async function main() {
   upstreams('undrain', target.addr);
   const tBack = Date.now();
   let back5 = false;
-  while (!back5 && Date.now() - tBack < 5000) {
+  // within 30 s: the clients send their next request when their stream ends, which in a
+  // sanitized build takes many seconds (the time it took is printed)
+  while (!back5 && Date.now() - tBack < 30000) {
     await sleep(100);
     back5 = servedBy(target, tBack, n5);
   }
@@ -442,7 +444,7 @@ async function main() {
         'rolling restart (drain in nginx, SIGTERM, restart, undrain): every request succeeds, none fails at a replica',
         `${phase5.length} requests; ${fromReplica5.length} failed at a replica; ${retried5.length} retried by the client after a ` +
         `connection reset at nginx's reload: ${[...new Set(retried5.flatMap((r) => r.attempts.filter((a) => !a.ok).map((a) => a.error)))].join(', ') || 'none'}`);
-  check(back5, 'after undrain nginx sends it requests again at once', back5 ? `${Date.now() - tBack} ms` : 'not within 5 s');
+  check(back5, 'after undrain nginx sends it requests again', back5 ? `after ${Date.now() - tBack} ms` : 'not within 30 s');
 
   // 6. the rows
   const writes = records.filter((r) => r.kind === 'write');
