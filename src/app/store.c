@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 
 const store_section store_case_sections[] = {
@@ -205,6 +206,29 @@ static store_status view(store *s, const store_actor *by, const char *name, gett
         *out = NULL;
     }
     return st;
+}
+
+void store_time(long offset_s, char out[32]) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    const time_t t = ts.tv_sec + offset_s;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char day[24];
+    strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, 32, "%s.%03dZ", day, (int)(ts.tv_nsec / 1000000));
+}
+
+char *store_like_pattern(const char *text, bool anywhere) {
+    char *like = malloc(2 * strlen(text) + 3), *p = like;
+    if (!like) return NULL;
+    if (anywhere) *p++ = '%';
+    for (; *text; text++) {
+        if (*text == '%' || *text == '_' || *text == '\\') *p++ = '\\';
+        *p++ = *text;
+    }
+    *p++ = '%', *p = '\0';
+    return like;
 }
 
 store_stmt *store_prepare(store *s, store_error *e, const char *sql, const char *types, ...) {
@@ -548,17 +572,8 @@ store_status store_case_list(store *s, const store_actor *by, const char *query,
     if (limit < 1 || limit > 500 || offset < 0)
         return store_fail(e, STORE_INVALID, "limit must be 1 to 500 and offset at least 0");
     char *like = NULL;
-    if (query && query[0]) { /* a LIKE pattern matching query literally */
-        like = malloc(2 * strlen(query) + 3);
-        if (!like) return store_fail(e, STORE_FAILED, "out of memory");
-        size_t n = 0;
-        like[n++] = '%';
-        for (const char *q = query; *q; q++) {
-            if (*q == '%' || *q == '_' || *q == '\\') like[n++] = '\\';
-            like[n++] = *q;
-        }
-        like[n++] = '%', like[n] = '\0';
-    }
+    if (query && query[0] && !(like = store_like_pattern(query, true)))
+        return store_fail(e, STORE_FAILED, "out of memory");
     case_search q = {like, limit, offset};
     action a = {.name = "case.search", .view = true, .ctx = &q, .out = out};
     const store_status st = store_transact(s, by, case_list, &a, e);

@@ -17,7 +17,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* ---------------------------------------------------------------------------------------------
  * Hashing
@@ -51,17 +50,6 @@ static void entry_hash(const entry *en, char hex[65]) {
     sodium_bin2hex(hex, 65, digest, sizeof digest);
 }
 
-/* Now as an ISO 8601 UTC time with milliseconds (the form of every time in the store). */
-static void iso_now(char out[32]) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    char day[24];
-    strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, 32, "%s.%03dZ", day, (int)(ts.tv_nsec / 1000000));
-}
-
 /* ---------------------------------------------------------------------------------------------
  * Appending
  * ------------------------------------------------------------------------------------------- */
@@ -81,7 +69,7 @@ store_status store_audit_append(store *s, const store_actor *by, const char *act
     if (st != STORE_OK) return st;
     char *detail_text = detail ? cJSON_PrintUnformatted(detail) : strdup("{}");
     char at[32], hash[65];
-    iso_now(at);
+    store_time(0, at);
     const cJSON *prev = cJSON_GetObjectItem(head, "hash");
     entry en = {(int64_t)cJSON_GetObjectItem(head, "entries")->valuedouble + 1, object_id, at,
                 by->name, by->role, by->ip, action_name, object, detail_text ? detail_text : "{}",
@@ -194,16 +182,8 @@ store_status store_audit_search(store *s, const store_actor *by, const store_aud
     if (q->limit < 1 || q->limit > 1000 || q->offset < 0)
         return store_fail(e, STORE_INVALID, "limit must be 1 to 1000 and offset at least 0");
     audit_search_args x = {q, NULL};
-    if (q->action && q->action[0]) { /* a prefix, taken literally */
-        if (!(x.action_like = malloc(2 * strlen(q->action) + 2)))
-            return store_fail(e, STORE_FAILED, "out of memory");
-        size_t n = 0;
-        for (const char *c = q->action; *c; c++) {
-            if (*c == '%' || *c == '_' || *c == '\\') x.action_like[n++] = '\\';
-            x.action_like[n++] = *c;
-        }
-        x.action_like[n++] = '%', x.action_like[n] = '\0';
-    }
+    if (q->action && q->action[0] && !(x.action_like = store_like_pattern(q->action, false)))
+        return store_fail(e, STORE_FAILED, "out of memory"); /* a prefix, taken literally */
     action a = {.name = "audit.search", .view = true, .ctx = &x, .out = out};
     const store_status st = store_transact(s, by, audit_search, &a, e);
     if (st != STORE_OK) {

@@ -70,14 +70,6 @@ static void sha256_hex(const char *text, char hex[65]) {
     sodium_bin2hex(hex, 65, d, sizeof d);
 }
 
-/* An ISO 8601 UTC time offset_s from now, to the second ("2026-11-26T08:00:00.000Z"). */
-static void iso_time(long offset_s, char out[32]) {
-    const time_t t = time(NULL) + offset_s;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
-}
-
 static store_status hash_password(const char *password, char out[crypto_pwhash_STRBYTES],
                                   store_error *e) {
     if (!password || strlen(password) < 10 || strlen(password) > 1024)
@@ -228,7 +220,7 @@ store_status store_user_list(store *s, const store_actor *by, cJSON **out, store
 static store_status throttled(store *s, const char *name, const char *ip, int *retry_s,
                               store_error *e) {
     char since[32];
-    iso_time(-THROTTLE_WINDOW_S, since);
+    store_time(-THROTTLE_WINDOW_S, since);
     /* failures since the name's last success, and all failures from the address, in the
      * window; the oldest counted failure leaves the window first */
     cJSON *rows = LOCKED_ROWS(s, e,
@@ -264,7 +256,7 @@ typedef struct login_args {
 static store_status login(store *s, action *a, store_error *e) {
     login_args *l = a->ctx;
     char day_ago[32];
-    iso_time(-86400, day_ago);
+    store_time(-86400, day_ago);
     store_status st = store_run(s, store_prepare(s, e, "DELETE FROM login_attempts WHERE at < ?",
                                                  "t", day_ago), e);
     if (st == STORE_OK)
@@ -276,7 +268,7 @@ static store_status login(store *s, action *a, store_error *e) {
     if (st != STORE_OK || l->user_id == 0) return st;
     char hash[65], expires[32];
     sha256_hex(l->token, hash);
-    iso_time(l->ttl_s, expires);
+    store_time(l->ttl_s, expires);
     st = store_run(s, store_prepare(s, e, "INSERT INTO sessions (token_hash, user_id, csrf, ip, "
                                     "expires_at) VALUES (?, ?, ?, ?, ?)", "tittt", hash,
                                     l->user_id, l->csrf, l->ip, expires), e);
@@ -345,7 +337,7 @@ store_status store_session(store *s, const char *token, store_actor *out, store_
     if (!token || strlen(token) != 43) return store_fail(e, STORE_DENIED, "not signed in");
     char hash[65], now[32];
     sha256_hex(token, hash);
-    iso_time(0, now);
+    store_time(0, now);
     cJSON *rows = LOCKED_ROWS(s, e, "SELECT u.id, u.name, u.display_name, u.role, s.csrf FROM "
                               "sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? "
                               "AND s.expires_at > ? AND u.disabled = 0", "tt", hash, now);
@@ -440,7 +432,7 @@ store_status store_key_check(store *s, const char *secret, store_actor *out, sto
         return store_fail(e, STORE_DENIED, "unknown API key");
     char hash[65], now[32];
     sha256_hex(secret, hash);
-    iso_time(0, now);
+    store_time(0, now);
     cJSON *rows = LOCKED_ROWS(s, e, "SELECT id, name, scopes, expires_at, revoked_at, CASE WHEN "
                               "expires_at <= ? THEN 1 ELSE 0 END AS expired FROM api_keys WHERE "
                               "secret_hash = ?", "tt", now, hash);

@@ -66,6 +66,12 @@ store_status store_idempotency_replay(store *s, const store_actor *by, const cha
 store_status store_idempotency_record(store *s, const store_actor *by, const char *action_name,
                                       int64_t id, store_error *e);
 
+/* now + offset_s as every time in the store is written: ISO 8601 UTC with milliseconds. */
+void store_time(long offset_s, char out[32]);
+/* text as a LIKE pattern (ESCAPE '\\') matching it literally: as a prefix, or anywhere in the
+ * value when anywhere; malloc'ed, NULL out of memory. */
+char *store_like_pattern(const char *text, bool anywhere);
+
 /* Shared helpers of store.c: a failure with a message; a statement stepped to its end and
  * finalized; the one row of a statement; a SQL statement run once. */
 store_status store_fail(store_error *e, store_status st, const char *fmt, ...)

@@ -7,8 +7,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
 #include <sodium.h>
 
 #include "app/store_internal.h"
@@ -134,11 +132,8 @@ static store_status discharge_edits(store *s, cJSON *out, store_error *e) {
 
 static store_status stats(store *s, action *a, store_error *e) {
     cJSON *out = *a->out = cJSON_CreateObject();
-    char since[32]; /* 30 days ago, as the store writes times */
-    const time_t t = time(NULL) - 30 * 86400;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(since, sizeof since, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+    char since[32];
+    store_time(-30 * 86400, since);
     cJSON *per_day = store_rows(s, store_prepare(s, e, per_day_sql, "t", since), e);
     cJSON *per_model = per_day ? store_rows(s, store_prepare(s, e, per_model_sql, ""), e) : NULL;
     cJSON_AddItemToObject(out, "per_day", per_day);
